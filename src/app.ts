@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { createAuthenticator } from './auth/authenticator.js'
+import type { Config } from './config/types.js'
+import type { GatewayContext } from './context.js'
+import { createAccessPolicy } from './http/access-policy.js'
+import { installErrorHandlers } from './http/error-handler.js'
+import { createTrustCheck } from './http/trusted-proxies.js'
+import { proxyRoutes } from './proxy/proxy.js'
+import { RevocationChecker } from './revocation/checker.js'
+import { MemoryStore } from './revocation/memory-store.js'
+import { RedisStore } from './revocation/redis-store.js'
+import type { RevocationStore } from './revocation/store.js'
+import { healthRoutes } from './routes/health.js'
+import { verifyRoutes } from './routes/verify.js'
+import { createIssuer } from './tokens/issuer.js'
+import { JwksKeySet } from './tokens/jwks.js'
+import { createTokenVerifier } from './tokens/verifier.js'
+
+export interface BuildOptions {
+  /** Fastify/pino logger options or instance; defaults to the configured level. */
+  readonly logger?: FastifyServerOptions['logger']
+  /** How long start-up waits for Redis before serving under FAIL_MODE. */
+  readonly redisConnectTimeoutMs?: number
+}
+
+const NEGATIVE_CACHE_TTL_MS = 30_000
+
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization']
+
+async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
+  if (config.redis === null) return new MemoryStore()
+  const store = new RedisStore(config.redis, app.log)
+  try {
+    await store.connect(connectTimeoutMs)
+    await store.checkEvictionPolicy()
+  } catch (err) {
+    app.log.error({ err: (err as Error).message }, `Redis unreachable at start; serving with FAIL_MODE=${config.failMode} until it returns`)
+  }
+  return store
+}
+
+/** Builds the whole gateway; never listens (see server.ts). */
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, redact: LOG_REDACT },
+    // Per-request log lines stay off the hot path; decisions that matter are logged by the routes.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: [...config.trustedProxies],
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  })
+
+  const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
+  const checker = new RevocationChecker(store, {
+    timeoutMs: config.revocationCheckTimeoutMs,
+    failMode: config.failMode,
+    cacheSize: config.localCacheSize,
+    negativeTtlMs: NEGATIVE_CACHE_TTL_MS
+  })
+  const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
+  if (jwks !== null) await jwks.refresh()
+  const verifier = createTokenVerifier(config.jwt, jwks)
+  const ctx: GatewayContext = {
+    config,
+    store,
+    checker,
+    jwks,
+    authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
+    policy: createAccessPolicy(config.publicPaths, config.accessRules),
+    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience),
+    isTrustedProxy: createTrustCheck(config.trustedProxies)
+  }
+  app.decorate('tokengate', ctx)
+  app.addHook('onClose', async () => { await store.close() })
+
+  installErrorHandlers(app)
+  await app.register(healthRoutes, { ctx })
+  await app.register(verifyRoutes, { ctx })
+  if (config.upstreamUrl !== null) await app.register(proxyRoutes, { ctx, upstream: config.upstreamUrl })
+  return app
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokengate: GatewayContext
+  }
+}

@@ -1,0 +1,49 @@
+import { Failures, isFailure, type Failure } from '../errors.js'
+import type { CheckOutcome, RevocationChecker } from '../revocation/checker.js'
+import type { Claims } from '../tokens/claims.js'
+import { isRefreshToken, sessionOf } from '../tokens/claims.js'
+import type { TokenVerifier, VerifyResult } from '../tokens/verifier.js'
+import { bearerToken } from './bearer.js'
+
+export type TokenUse = 'access' | 'refresh'
+
+export type AuthResult =
+  | { readonly ok: true, readonly claims: Claims, readonly token: string, readonly outcome: CheckOutcome }
+  /** `claims` is set when the signature was valid but the token was refused (expired, revoked, wrong type). */
+  | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims }
+
+export interface Authenticator {
+  /** From an Authorization header value. */
+  fromHeader: (header: string | undefined, use?: TokenUse) => Promise<AuthResult>
+  /** From a raw token (request bodies: refresh_token, token). */
+  fromToken: (token: string, use?: TokenUse) => Promise<AuthResult>
+}
+
+/**
+ * Signature and claims first, then revocation: the revocation check is never
+ * skipped because a token verified before.
+ */
+export function createAuthenticator (verifier: TokenVerifier, checker: RevocationChecker, maxTokenBytes: number): Authenticator {
+  async function fromToken (token: string, use: TokenUse = 'access'): Promise<AuthResult> {
+    if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
+    const pending = verifier.verify(token)
+    const verified: VerifyResult = pending instanceof Promise ? await pending : pending
+    if (!verified.ok) return verified
+    const { claims } = verified
+    if (isRefreshToken(claims) !== (use === 'refresh')) {
+      return { ok: false, failure: use === 'refresh' ? Failures.TOKEN_NOT_REFRESH : Failures.TOKEN_WRONG_TYPE, claims }
+    }
+    const outcome = await checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat }, claims.exp)
+    if (outcome === 'ok' || outcome === 'degraded') return { ok: true, claims, token, outcome }
+    if (outcome === 'unavailable') return { ok: false, failure: Failures.STORE_UNAVAILABLE, claims }
+    return { ok: false, failure: Failures.TOKEN_REVOKED, claims }
+  }
+
+  return {
+    fromToken,
+    async fromHeader (header, use = 'access') {
+      const token = bearerToken(header, maxTokenBytes)
+      return isFailure(token) ? { ok: false, failure: token } : await fromToken(token, use)
+    }
+  }
+}

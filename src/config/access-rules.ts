@@ -1,0 +1,60 @@
+import type { EnvReader } from './env-reader.js'
+import type { AccessRule } from './types.js'
+
+const VAR = 'ACCESS_RULES_FILE'
+const EXAMPLE = '[{"method":"POST","path":"/payments","scopes":["payments:write"],"roles":["customer"]}]'
+
+function stringList (value: unknown): string[] | null {
+  if (value === undefined) return []
+  if (typeof value === 'string') return [value]
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value
+  return null
+}
+
+/**
+ * Rules are JSON: method (string, list or "*"), path prefix (whole segments),
+ * scopes (all required) and roles (any one suffices). The longest matching
+ * prefix wins, so a specific rule can loosen or tighten a broad one.
+ */
+export function readAccessRules (r: EnvReader): AccessRule[] {
+  const path = r.optionalString(VAR)
+  if (path === null) return []
+  const text = r.file(VAR, path)
+  if (text === null) return []
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    r.fail(VAR, `${path} is not JSON; expected ${EXAMPLE}`)
+    return []
+  }
+  if (!Array.isArray(parsed)) {
+    r.fail(VAR, `${path} must hold a JSON array; expected ${EXAMPLE}`)
+    return []
+  }
+  const rules: AccessRule[] = []
+  parsed.forEach((item: unknown, index) => {
+    const rule = item as Record<string, unknown> | null
+    const methods = stringList(rule?.method)
+    const scopes = stringList(rule?.scopes)
+    const roles = stringList(rule?.roles)
+    const prefix = rule?.path
+    if (rule === null || typeof rule !== 'object' || methods === null || scopes === null || roles === null ||
+        typeof prefix !== 'string' || !prefix.startsWith('/')) {
+      r.fail(VAR, `rule ${index} in ${path} needs "path" starting with "/" and string or string-list "method", "scopes", "roles"`)
+      return
+    }
+    if (scopes.length === 0 && roles.length === 0) {
+      r.fail(VAR, `rule ${index} in ${path} requires neither scopes nor roles`)
+      return
+    }
+    const upper = methods.map((m) => m.toUpperCase())
+    rules.push(Object.freeze({
+      methods: upper.includes('*') ? [] : upper,
+      pathPrefix: prefix.length > 1 ? prefix.replace(/\/+$/, '') : prefix,
+      scopes,
+      roles
+    }))
+  })
+  return rules
+}

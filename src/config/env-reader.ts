@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs'
+import type { HostPort } from './types.js'
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+interface IntRule { min?: number, max?: number }
+
+/**
+ * Reads typed values out of the environment and records every problem instead
+ * of stopping at the first, so one start-up attempt reports all of them.
+ */
+export class EnvReader {
+  readonly problems: string[] = []
+  readonly #env: Env
+
+  constructor (env: Env) {
+    this.#env = env
+  }
+
+  raw (name: string): string | undefined {
+    const value = this.#env[name]
+    if (value === undefined) return undefined
+    const trimmed = value.trim()
+    return trimmed === '' ? undefined : trimmed
+  }
+
+  has (name: string): boolean {
+    return this.raw(name) !== undefined
+  }
+
+  fail (name: string, message: string): void {
+    this.problems.push(`${name}: ${message}`)
+  }
+
+  string (name: string, fallback: string): string {
+    return this.raw(name) ?? fallback
+  }
+
+  optionalString (name: string): string | null {
+    return this.raw(name) ?? null
+  }
+
+  int (name: string, fallback: number, rule: IntRule = {}): number {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    return this.#parseInt(name, value, rule) ?? fallback
+  }
+
+  optionalInt (name: string, rule: IntRule = {}): number | null {
+    const value = this.raw(name)
+    if (value === undefined) return null
+    return this.#parseInt(name, value, rule)
+  }
+
+  #parseInt (name: string, value: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: IntRule): number | null {
+    const accepted = `an integer from ${min} to ${max}`
+    if (!/^-?\d+$/.test(value)) {
+      this.fail(name, `"${value}" is not ${accepted}`)
+      return null
+    }
+    const n = Number(value)
+    if (n < min || n > max) {
+      this.fail(name, `${n} is out of range; expected ${accepted}`)
+      return null
+    }
+    return n
+  }
+
+  oneOf<T extends string> (name: string, accepted: readonly T[], fallback: T): T {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    if ((accepted as readonly string[]).includes(value)) return value as T
+    this.fail(name, `"${value}" is not accepted; expected one of ${accepted.join(', ')}`)
+    return fallback
+  }
+
+  list (name: string): string[] {
+    const value = this.raw(name)
+    if (value === undefined) return []
+    return value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+  }
+
+  url (name: string, protocols: readonly string[]): URL | null {
+    const value = this.raw(name)
+    if (value === undefined) return null
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      this.fail(name, `"${value}" is not a URL; expected ${protocols.join(' or ')}//host[:port]`)
+      return null
+    }
+    if (!protocols.includes(url.protocol)) {
+      this.fail(name, `protocol ${url.protocol} is not accepted; expected ${protocols.join(' or ')}`)
+      return null
+    }
+    return url
+  }
+
+  hostPorts (name: string): HostPort[] {
+    const out: HostPort[] = []
+    for (const item of this.list(name)) {
+      const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(item)
+      const port = match === null ? NaN : Number(match[2])
+      if (match === null || port < 1 || port > 65535) {
+        this.fail(name, `"${item}" is not host:port`)
+        continue
+      }
+      out.push({ host: match[1].replace(/^\[|\]$/g, ''), port })
+    }
+    return out
+  }
+
+  /** Reads a file named by a variable; the problem names the variable, never the content. */
+  file (name: string, path: string): string | null {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch (err) {
+      this.fail(name, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      return null
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
+import { ALL_ALGORITHMS, algorithmsForKey, isHmac } from '../tokens/algorithms.js'
+import type { EnvReader } from './env-reader.js'
+import type { Algorithm, JwtConfig, PublicKeyConfig, SigningKeyConfig } from './types.js'
+
+const MIN_SECRET_LENGTH = 32
+
+function readAlgorithms (r: EnvReader): Algorithm[] {
+  const names = r.has('JWT_ALGORITHMS') ? r.list('JWT_ALGORITHMS') : ['HS256']
+  const out: Algorithm[] = []
+  for (const name of names) {
+    if (name.toLowerCase() === 'none') {
+      r.fail('JWT_ALGORITHMS', '"none" is never accepted: unsigned tokens would verify')
+    } else if (!(ALL_ALGORITHMS as readonly string[]).includes(name)) {
+      r.fail('JWT_ALGORITHMS', `unknown algorithm "${name}"; expected some of ${ALL_ALGORITHMS.join(', ')}`)
+    } else if (!out.includes(name as Algorithm)) {
+      out.push(name as Algorithm)
+    }
+  }
+  if (names.length === 0) r.fail('JWT_ALGORITHMS', `empty; expected some of ${ALL_ALGORITHMS.join(', ')}`)
+  return out
+}
+
+function readSecret (r: EnvReader, name: string): string | null {
+  const secret = r.optionalString(name)
+  if (secret !== null && Buffer.byteLength(secret) < MIN_SECRET_LENGTH) {
+    r.fail(name, `must be at least ${MIN_SECRET_LENGTH} bytes (RFC 7518 3.2: a key as long as the hash)`)
+  }
+  return secret
+}
+
+function readPem (r: EnvReader, name: string, value: string): string | null {
+  return value.startsWith('-----BEGIN') ? value : r.file(name, value)
+}
+
+function readPublicKeys (r: EnvReader, allowed: readonly Algorithm[]): PublicKeyConfig[] {
+  const out: PublicKeyConfig[] = []
+  for (const item of r.list('JWT_PUBLIC_KEYS')) {
+    const eq = item.indexOf('=')
+    const kid = eq > 0 ? item.slice(0, eq) : null
+    const path = eq > 0 ? item.slice(eq + 1) : item
+    const pem = r.file('JWT_PUBLIC_KEYS', path)
+    if (pem === null) continue
+    try {
+      const key = createPublicKey(pem)
+      if (!algorithmsForKey(key).some((alg) => allowed.includes(alg))) {
+        r.fail('JWT_PUBLIC_KEYS', `${path} is a ${key.asymmetricKeyType ?? 'unknown'} key, but JWT_ALGORITHMS allows none of its algorithms`)
+        continue
+      }
+    } catch {
+      r.fail('JWT_PUBLIC_KEYS', `${path} is not a PEM public key`)
+      continue
+    }
+    out.push({ kid, pem, source: path })
+  }
+  return out
+}
+
+function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: string | null): SigningKeyConfig | null {
+  const privateValue = r.optionalString('JWT_PRIVATE_KEY')
+  const kid = r.optionalString('JWT_SIGNING_KID')
+  if (privateValue !== null) {
+    const pem = readPem(r, 'JWT_PRIVATE_KEY', privateValue)
+    if (pem === null) return null
+    try {
+      const key = createPrivateKey(pem)
+      const algorithm = algorithmsForKey(key).find((alg) => allowed.includes(alg))
+      if (algorithm === undefined) {
+        r.fail('JWT_PRIVATE_KEY', `a ${key.asymmetricKeyType ?? 'unknown'} key, but JWT_ALGORITHMS allows none of its algorithms`)
+        return null
+      }
+      return { algorithm, key: pem, kid }
+    } catch {
+      r.fail('JWT_PRIVATE_KEY', 'not a PEM private key')
+      return null
+    }
+  }
+  const hmac = allowed.find(isHmac)
+  if (secret !== null && hmac !== undefined) return { algorithm: hmac, key: secret, kid }
+  return null
+}
+
+export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
+  const algorithms = readAlgorithms(r)
+  let secret = readSecret(r, 'JWT_SECRET')
+  const previousSecret = readSecret(r, 'JWT_PREVIOUS_SECRET')
+  const publicKeys = readPublicKeys(r, algorithms)
+  const jwksUrl = r.url('JWKS_URL', ['https:', 'http:'])
+  const hasKeyMaterial = secret !== null || publicKeys.length > 0 || jwksUrl !== null ||
+    r.has('JWT_PUBLIC_KEYS') || r.has('JWT_SECRET')
+
+  let ephemeral = false
+  if (!hasKeyMaterial) {
+    if (production) {
+      r.fail('JWT_SECRET', 'NODE_ENV=production needs key material: set JWT_SECRET, JWT_PUBLIC_KEYS or JWKS_URL')
+    } else if (algorithms.some(isHmac)) {
+      secret = randomBytes(32).toString('base64url')
+      ephemeral = true
+    }
+  }
+
+  const usesHmac = algorithms.some(isHmac)
+  const usesAsymmetric = algorithms.some((alg) => !isHmac(alg))
+  if (usesHmac && secret === null && hasKeyMaterial) {
+    r.fail('JWT_SECRET', `required because JWT_ALGORITHMS allows ${algorithms.filter(isHmac).join(', ')}`)
+  }
+  if (!usesHmac && secret !== null) {
+    r.fail('JWT_SECRET', 'set, but JWT_ALGORITHMS allows no HS* algorithm')
+  }
+  if (usesAsymmetric && publicKeys.length === 0 && jwksUrl === null && !r.has('JWT_PUBLIC_KEYS')) {
+    r.fail('JWT_PUBLIC_KEYS', `JWT_PUBLIC_KEYS or JWKS_URL is required because JWT_ALGORITHMS allows ${algorithms.filter((a) => !isHmac(a)).join(', ')}`)
+  }
+  if (previousSecret !== null && secret === null) {
+    r.fail('JWT_PREVIOUS_SECRET', 'set without JWT_SECRET; the previous key only verifies during a rotation')
+  }
+
+  return {
+    algorithms,
+    secret,
+    previousSecret,
+    publicKeys,
+    jwksUrl,
+    jwksCooldownMs: r.int('JWKS_COOLDOWN_S', 30, { min: 1, max: 3600 }) * 1000,
+    jwksTimeoutMs: r.int('JWKS_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
+    signing: readSigningKey(r, algorithms, secret),
+    issuer: r.optionalString('JWT_ISSUER'),
+    audience: r.optionalString('JWT_AUDIENCE'),
+    clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
+    maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
+    verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 10000, { min: 0, max: 1_000_000 }),
+    ephemeral
+  }
+}

@@ -1,0 +1,123 @@
+import proxyAddr from 'proxy-addr'
+import { ConfigError } from '../errors.js'
+import { readAccessRules } from './access-rules.js'
+import { EnvReader, type Env } from './env-reader.js'
+import { readJwtConfig } from './jwt.js'
+import type { Config, IntrospectionClient, RedisConfig, RedisTopology } from './types.js'
+
+const DAY_S = 86_400
+
+function readRedis (r: EnvReader): RedisConfig | null {
+  const url = r.url('REDIS_URL', ['redis:', 'rediss:'])
+  const clusterNodes = r.hostPorts('REDIS_CLUSTER_NODES')
+  const sentinels = r.hostPorts('REDIS_SENTINELS')
+  const sentinelName = r.optionalString('REDIS_SENTINEL_NAME')
+  const chosen = [url !== null, clusterNodes.length > 0, sentinels.length > 0].filter(Boolean).length
+  if (chosen > 1) {
+    r.fail('REDIS_URL', 'set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS')
+  }
+  if (sentinels.length > 0 && sentinelName === null) {
+    r.fail('REDIS_SENTINEL_NAME', 'required with REDIS_SENTINELS (the monitored primary\'s name)')
+  }
+  let topology: RedisTopology | null = null
+  if (url !== null) topology = { mode: 'standalone', url: url.href }
+  else if (clusterNodes.length > 0) topology = { mode: 'cluster', nodes: clusterNodes }
+  else if (sentinels.length > 0) topology = { mode: 'sentinel', sentinels, name: sentinelName ?? '' }
+  const keyPrefix = r.string('REDIS_KEY_PREFIX', 'revoked:')
+  if (/[\s{}]/.test(keyPrefix)) r.fail('REDIS_KEY_PREFIX', 'must not contain whitespace or braces (braces are hash tags)')
+  const minReplicasAck = r.int('REDIS_MIN_REPLICAS_ACK', 0, { min: 0, max: 16 })
+  if (topology === null) return null
+  return { topology, password: r.optionalString('REDIS_PASSWORD'), keyPrefix, minReplicasAck }
+}
+
+function readTrustedProxies (r: EnvReader): string[] {
+  const list = r.has('TRUSTED_PROXIES') ? r.list('TRUSTED_PROXIES') : ['127.0.0.1', '::1']
+  try {
+    proxyAddr.compile(list)
+  } catch (err) {
+    r.fail('TRUSTED_PROXIES', `${(err as Error).message}; expected addresses or CIDR ranges, comma-separated`)
+  }
+  return list
+}
+
+function readAuthPrefix (r: EnvReader): string {
+  const prefix = r.string('AUTH_PREFIX', '/auth')
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
+    r.fail('AUTH_PREFIX', `"${prefix}" must be a path such as /auth or /api/auth (no trailing slash)`)
+    return '/auth'
+  }
+  return prefix
+}
+
+function readPublicPaths (r: EnvReader): string[] {
+  return r.list('PUBLIC_PATHS').flatMap((path) => {
+    if (!path.startsWith('/') || /(^|\/)\.\.?(\/|$)|%|\\/.test(path)) {
+      r.fail('PUBLIC_PATHS', `"${path}" must be a plain path prefix starting with "/" (no dot segments or escapes)`)
+      return []
+    }
+    return [path.length > 1 ? path.replace(/\/+$/, '') : path]
+  })
+}
+
+function readIntrospectionClients (r: EnvReader): IntrospectionClient[] {
+  return r.list('INTROSPECTION_CLIENTS').flatMap((item) => {
+    const colon = item.indexOf(':')
+    if (colon < 1 || colon === item.length - 1) {
+      r.fail('INTROSPECTION_CLIENTS', 'expected a comma list of id:secret')
+      return []
+    }
+    return [{ id: item.slice(0, colon), secret: item.slice(colon + 1) }]
+  })
+}
+
+/** Reads and validates the whole environment; throws one ConfigError listing every problem. */
+export function loadConfig (env: Env = process.env): Config {
+  const r = new EnvReader(env)
+  const production = r.raw('NODE_ENV') === 'production'
+  const jwt = readJwtConfig(r, production)
+  const redis = readRedis(r)
+  const config: Config = {
+    production,
+    development: jwt.ephemeral,
+    host: r.string('HOST', '0.0.0.0'),
+    port: r.int('PORT', 8080, { min: 0, max: 65535 }),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    upstreamUrl: r.url('UPSTREAM_URL', ['http:', 'https:']),
+    upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
+    publicPaths: readPublicPaths(r),
+    accessRules: readAccessRules(r),
+    trustedProxies: readTrustedProxies(r),
+    authPrefix: readAuthPrefix(r),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 1_073_741_824 }),
+    redis,
+    revocationCheckTimeoutMs: r.int('REVOCATION_CHECK_TIMEOUT_MS', 50, { min: 1, max: 10_000 }),
+    failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
+    jwt,
+    accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
+    refreshTokenTtlS: r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S,
+    adminRole: r.string('ADMIN_ROLE', 'admin'),
+    introspectionClients: readIntrospectionClients(r),
+    metricsPort: r.optionalInt('METRICS_PORT', { min: 1, max: 65535 }),
+    auditLogFile: r.optionalString('AUDIT_LOG_FILE'),
+    alertWebhookUrl: r.url('ALERT_WEBHOOK_URL', ['http:', 'https:']),
+    rateLimits: {
+      logoutPerMinute: r.int('RATE_LIMIT_LOGOUT_PER_MIN', 10, { min: 0, max: 1_000_000 }),
+      revokePerMinute: r.int('RATE_LIMIT_REVOKE_PER_MIN', 5, { min: 0, max: 1_000_000 }),
+      adminPerMinute: r.int('RATE_LIMIT_ADMIN_PER_MIN', 20, { min: 0, max: 1_000_000 })
+    },
+    localCacheSize: r.int('LOCAL_CACHE_SIZE', 100_000, { min: 0, max: 10_000_000 })
+  }
+  if (production && redis === null && r.raw('ALLOW_MEMORY_STORE') !== 'true') {
+    r.fail('REDIS_URL', 'NODE_ENV=production needs shared revocation state: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (or ALLOW_MEMORY_STORE=true for a single instance)')
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return deepFreeze(config)
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof URL) && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

@@ -1,0 +1,103 @@
+export type FailMode = 'open' | 'closed'
+
+export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
+export type AsymmetricAlgorithm =
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512'
+  | 'EdDSA'
+export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm
+
+export interface PublicKeyConfig {
+  /** Key id matched against the token header's `kid`; null when the file gave none. */
+  readonly kid: string | null
+  readonly pem: string
+  readonly source: string
+}
+
+export interface SigningKeyConfig {
+  readonly algorithm: Algorithm
+  /** HMAC secret or private key PEM. */
+  readonly key: string
+  readonly kid: string | null
+}
+
+export interface JwtConfig {
+  readonly algorithms: readonly Algorithm[]
+  readonly secret: string | null
+  readonly previousSecret: string | null
+  readonly publicKeys: readonly PublicKeyConfig[]
+  readonly jwksUrl: URL | null
+  readonly jwksCooldownMs: number
+  readonly jwksTimeoutMs: number
+  readonly signing: SigningKeyConfig | null
+  readonly issuer: string | null
+  readonly audience: string | null
+  readonly clockToleranceS: number
+  readonly maxTokenBytes: number
+  /** Entries in the signature-verification cache (0 disables it). */
+  readonly verifyCacheSize: number
+  /** True when the key is an ephemeral development secret. */
+  readonly ephemeral: boolean
+}
+
+export type RedisTopology =
+  | { readonly mode: 'standalone', readonly url: string }
+  | { readonly mode: 'cluster', readonly nodes: readonly HostPort[] }
+  | { readonly mode: 'sentinel', readonly sentinels: readonly HostPort[], readonly name: string }
+
+export interface HostPort { readonly host: string, readonly port: number }
+
+export interface RedisConfig {
+  readonly topology: RedisTopology
+  readonly password: string | null
+  readonly keyPrefix: string
+  readonly minReplicasAck: number
+}
+
+export interface AccessRule {
+  /** Upper-case methods; empty = any method. */
+  readonly methods: readonly string[]
+  readonly pathPrefix: string
+  /** Every listed scope is required. */
+  readonly scopes: readonly string[]
+  /** Any one listed role suffices. */
+  readonly roles: readonly string[]
+}
+
+export interface IntrospectionClient { readonly id: string, readonly secret: string }
+
+export interface RateLimitConfig {
+  readonly logoutPerMinute: number
+  readonly revokePerMinute: number
+  readonly adminPerMinute: number
+}
+
+export interface Config {
+  readonly production: boolean
+  /** Embedded development instance: ephemeral key, printed sample token. */
+  readonly development: boolean
+  readonly host: string
+  readonly port: number
+  readonly logLevel: string
+  readonly upstreamUrl: URL | null
+  readonly upstreamTimeoutMs: number
+  readonly publicPaths: readonly string[]
+  readonly accessRules: readonly AccessRule[]
+  readonly trustedProxies: readonly string[]
+  readonly authPrefix: string
+  readonly bodyLimitBytes: number
+  readonly redis: RedisConfig | null
+  readonly revocationCheckTimeoutMs: number
+  readonly failMode: FailMode
+  readonly jwt: JwtConfig
+  readonly accessTokenTtlS: number
+  readonly refreshTokenTtlS: number
+  readonly adminRole: string
+  readonly introspectionClients: readonly IntrospectionClient[]
+  readonly metricsPort: number | null
+  readonly auditLogFile: string | null
+  readonly alertWebhookUrl: URL | null
+  readonly rateLimits: RateLimitConfig
+  readonly localCacheSize: number
+}

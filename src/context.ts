@@ -1,0 +1,20 @@
+import type { Authenticator } from './auth/authenticator.js'
+import type { Config } from './config/types.js'
+import type { AccessPolicy } from './http/access-policy.js'
+import type { RevocationChecker } from './revocation/checker.js'
+import type { RevocationStore } from './revocation/store.js'
+import type { TokenIssuer } from './tokens/issuer.js'
+import type { JwksKeySet } from './tokens/jwks.js'
+
+/** Everything built once at start-up and shared by the routes. */
+export interface GatewayContext {
+  readonly config: Config
+  readonly store: RevocationStore
+  readonly checker: RevocationChecker
+  readonly authenticator: Authenticator
+  readonly policy: AccessPolicy
+  /** Null when no signing key is configured (asymmetric keys without JWT_PRIVATE_KEY). */
+  readonly issuer: TokenIssuer | null
+  readonly jwks: JwksKeySet | null
+  readonly isTrustedProxy: (address: string | undefined) => boolean
+}

@@ -1,0 +1,88 @@
+// Every refusal tokengate can answer with, in one registry. A Failure is a
+// frozen value, not an Error: the hot path returns it instead of throwing, so
+// an expected 401 costs no stack capture.
+
+export type OAuthErrorName =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_client'
+  | 'temporarily_unavailable'
+  | 'rate_limited'
+  | 'not_found'
+  | 'bad_gateway'
+  | 'gateway_timeout'
+  | 'server_error'
+
+export interface Failure {
+  readonly code: string
+  readonly status: number
+  readonly error: OAuthErrorName
+  readonly description: string
+  /** Bounded label for metrics and logs. */
+  readonly reason: string
+}
+
+function failure (code: string, status: number, error: OAuthErrorName, reason: string, description: string): Failure {
+  return Object.freeze({ code, status, error, reason, description })
+}
+
+export const Failures = Object.freeze({
+  TOKEN_MISSING: failure('TG_ERR_TOKEN_MISSING', 401, 'invalid_token', 'missing', 'A bearer token is required'),
+  HEADER_MALFORMED: failure('TG_ERR_HEADER_MALFORMED', 400, 'invalid_request', 'malformed_header', 'The Authorization header must be "Bearer <token>"'),
+  TOKEN_TOO_LARGE: failure('TG_ERR_TOKEN_TOO_LARGE', 400, 'invalid_request', 'too_large', 'The bearer token is too large'),
+  TOKEN_MALFORMED: failure('TG_ERR_TOKEN_MALFORMED', 401, 'invalid_token', 'malformed', 'The token is not a well-formed JWT'),
+  TOKEN_SIGNATURE: failure('TG_ERR_TOKEN_SIGNATURE', 401, 'invalid_token', 'bad_signature', 'The token signature is invalid'),
+  TOKEN_ALGORITHM: failure('TG_ERR_TOKEN_ALGORITHM', 401, 'invalid_token', 'bad_algorithm', 'The token algorithm is not accepted'),
+  TOKEN_KEY_UNKNOWN: failure('TG_ERR_TOKEN_KEY_UNKNOWN', 401, 'invalid_token', 'unknown_key', 'The token was signed with an unknown key'),
+  TOKEN_EXPIRED: failure('TG_ERR_TOKEN_EXPIRED', 401, 'invalid_token', 'expired', 'The token has expired'),
+  TOKEN_NOT_YET_VALID: failure('TG_ERR_TOKEN_NOT_YET_VALID', 401, 'invalid_token', 'not_yet_valid', 'The token is not valid yet'),
+  TOKEN_CLAIMS: failure('TG_ERR_TOKEN_CLAIMS', 401, 'invalid_token', 'bad_claims', 'The token is missing a required claim or has an unexpected issuer or audience'),
+  TOKEN_WRONG_TYPE: failure('TG_ERR_TOKEN_WRONG_TYPE', 401, 'invalid_token', 'wrong_type', 'A refresh token cannot be used here'),
+  TOKEN_NOT_REFRESH: failure('TG_ERR_TOKEN_NOT_REFRESH', 401, 'invalid_token', 'wrong_type', 'Only a refresh token is accepted here'),
+  TOKEN_REVOKED: failure('TG_ERR_TOKEN_REVOKED', 401, 'invalid_token', 'revoked', 'The token has been revoked'),
+  INSUFFICIENT_SCOPE: failure('TG_ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', 'insufficient_scope', 'The token does not grant access to this resource'),
+  FORBIDDEN: failure('TG_ERR_FORBIDDEN', 403, 'insufficient_scope', 'forbidden', 'The token does not allow this operation'),
+  PATH_AMBIGUOUS: failure('TG_ERR_PATH_AMBIGUOUS', 400, 'invalid_request', 'ambiguous_path', 'The request path contains dot segments or encoded separators'),
+  BAD_REQUEST: failure('TG_ERR_BAD_REQUEST', 400, 'invalid_request', 'bad_request', 'The request is malformed'),
+  CLIENT_UNAUTHORIZED: failure('TG_ERR_CLIENT_UNAUTHORIZED', 401, 'invalid_client', 'invalid_client', 'Client authentication failed'),
+  STORE_UNAVAILABLE: failure('TG_ERR_STORE_UNAVAILABLE', 503, 'temporarily_unavailable', 'store_unavailable', 'The revocation store is unavailable; retry shortly'),
+  NOT_FOUND: failure('TG_ERR_NOT_FOUND', 404, 'not_found', 'not_found', 'No such route'),
+  UPSTREAM_UNAVAILABLE: failure('TG_ERR_UPSTREAM_UNAVAILABLE', 502, 'bad_gateway', 'upstream_unavailable', 'The upstream service could not be reached'),
+  UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
+  INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')
+})
+
+export type FailureName = keyof typeof Failures
+
+const REGISTERED: ReadonlySet<unknown> = new Set(Object.values(Failures))
+
+/** True for the registry's own Failure values (identity, not shape). */
+export function isFailure (value: unknown): value is Failure {
+  return REGISTERED.has(value)
+}
+
+/** A failure with a description specific to one request (never containing a token). */
+export function withDescription (base: Failure, description: string): Failure {
+  return { ...base, description }
+}
+
+/** Thrown only where throwing is the natural control flow (route handlers); carries a Failure. */
+export class GatewayError extends Error {
+  readonly failure: Failure
+  constructor (f: Failure) {
+    super(f.description)
+    this.name = 'GatewayError'
+    this.failure = f
+  }
+}
+
+/** Raised at start-up: one line per problem, each naming the variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor (problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}

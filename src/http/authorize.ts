@@ -1,0 +1,33 @@
+import type { AuthResult } from '../auth/authenticator.js'
+import type { GatewayContext } from '../context.js'
+import { Failures, type Failure } from '../errors.js'
+import type { Claims } from '../tokens/claims.js'
+import { satisfies } from './access-policy.js'
+import { isAmbiguousPath } from './paths.js'
+
+export type Authorization =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'allowed', readonly claims: Claims }
+  | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult }
+
+const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
+
+/**
+ * The whole decision for one request to a protected path: path sanity, public
+ * paths, token, revocation, access rules. Shared by forward-auth and the proxy.
+ */
+export async function authorize (ctx: GatewayContext, method: string, path: string | null, header: string | undefined): Promise<Authorization> {
+  if (path !== null) {
+    if (isAmbiguousPath(path)) return { kind: 'denied', failure: Failures.PATH_AMBIGUOUS }
+    if (ctx.policy.isPublic(path)) return PUBLIC
+  }
+  const auth = await ctx.authenticator.fromHeader(header)
+  if (!auth.ok) return { kind: 'denied', failure: auth.failure, auth }
+  if (path !== null) {
+    const rule = ctx.policy.ruleFor(method, path)
+    if (rule !== null && !satisfies(auth.claims, rule)) {
+      return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
+    }
+  }
+  return { kind: 'allowed', claims: auth.claims }
+}

@@ -1,0 +1,23 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { Failures, GatewayError, withDescription, type Failure } from '../errors.js'
+import { sendFailure } from './failure-reply.js'
+
+function failureFor (error: FastifyError): Failure {
+  if (error instanceof GatewayError) return error.failure
+  const status = error.statusCode ?? 500
+  if (status === 413) return withDescription({ ...Failures.BAD_REQUEST, status: 413 }, 'The request body is too large')
+  if (status === 415) return withDescription({ ...Failures.BAD_REQUEST, status: 415 }, 'Unsupported content type')
+  if (status >= 400 && status < 500) return Failures.BAD_REQUEST
+  return Failures.INTERNAL
+}
+
+/** Every error leaves as an OAuth-style body; details go to the log, never to the client. */
+export function installErrorHandlers (app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const failure = failureFor(error)
+    if (failure.status >= 500) request.log.error({ err: error }, 'request failed')
+    else request.log.debug({ code: error.code, reason: failure.reason }, 'request refused')
+    return sendFailure(reply, failure)
+  })
+  app.setNotFoundHandler((_request, reply) => sendFailure(reply, Failures.NOT_FOUND))
+}

@@ -1,0 +1,68 @@
+import replyFrom from '@fastify/reply-from'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { GatewayContext } from '../context.js'
+import { Failures, type Failure } from '../errors.js'
+import { authorize } from '../http/authorize.js'
+import { sendFailure } from '../http/failure-reply.js'
+import { IDENTITY_HEADERS, identityHeaders } from '../http/identity.js'
+import { pathOf } from '../http/paths.js'
+import type { Claims } from '../tokens/claims.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tokengateClaims?: Claims
+  }
+}
+
+const TIMEOUT_CODES = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+
+type Headers = Record<string, string | string[] | undefined>
+
+function rewriteHeaders (claims: Claims | undefined, headers: Headers): Headers {
+  for (const name of IDENTITY_HEADERS) delete headers[name]
+  return claims === undefined ? headers : Object.assign(headers, identityHeaders(claims))
+}
+
+function upstreamFailure (error: Error & { code?: string }): Failure {
+  return error.code !== undefined && TIMEOUT_CODES.has(error.code) ? Failures.UPSTREAM_TIMEOUT : Failures.UPSTREAM_UNAVAILABLE
+}
+
+/**
+ * Reverse proxy: every route not served by tokengate is authenticated (unless
+ * public) before the body is read, then streamed to UPSTREAM_URL with undici.
+ * Registered in its own encapsulated context so its raw-body parser does not
+ * touch the token routes.
+ */
+export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: URL }> = async (app, { ctx, upstream }) => {
+  await app.register(replyFrom, {
+    base: upstream.origin,
+    undici: {
+      connections: 128,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: ctx.config.upstreamTimeoutMs,
+      bodyTimeout: ctx.config.upstreamTimeoutMs
+    }
+  })
+
+  // Bodies pass through untouched, as streams.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+
+  app.addHook('onRequest', async (request, reply) => {
+    const decision = await authorize(ctx, request.method, pathOf(request.url), request.headers.authorization)
+    if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
+    if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
+  })
+
+  const basePath = upstream.pathname.replace(/\/$/, '')
+  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => reply.from(basePath + request.url, {
+    rewriteRequestHeaders: (req, headers) => rewriteHeaders(req.tokengateClaims, headers),
+    onError: (failed, { error }) => {
+      failed.log.warn({ code: (error as { code?: string }).code, cause: (error.cause as Error | undefined)?.message }, 'upstream request failed')
+      sendFailure(failed as FastifyReply, upstreamFailure(error))
+    }
+  })
+  app.all('/', handler)
+  app.all('/*', handler)
+}

@@ -1,0 +1,120 @@
+import { LRUCache } from 'lru-cache'
+import type { FailMode } from '../config/types.js'
+import { LocalMarks } from './local-marks.js'
+import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore } from './store.js'
+import { nowSeconds } from './store.js'
+
+/**
+ * `ok`: not revoked. `degraded`: the store could not answer and FAIL_MODE=open
+ * let the request through. `unavailable`: the same under FAIL_MODE=closed.
+ */
+export type CheckOutcome = 'ok' | 'degraded' | 'unavailable' | MarkKind
+
+export interface CheckerOptions {
+  readonly timeoutMs: number
+  readonly failMode: FailMode
+  readonly cacheSize: number
+  /** How long a "not revoked" answer may be reused while events flow. */
+  readonly negativeTtlMs: number
+}
+
+export interface CheckObserver {
+  onLookup: (durationMs: number, outcome: 'hit' | 'miss' | 'error' | 'timeout') => void
+}
+
+const TIMED_OUT = Symbol('timed out')
+const FAILED = Symbol('failed')
+
+/**
+ * The revocation decision for one verified token: local knowledge first, then a
+ * "not revoked" cache that is trusted only while the pub/sub subscription is
+ * healthy, then one store lookup within the time budget.
+ */
+export class RevocationChecker {
+  readonly marks: LocalMarks
+  readonly #store: RevocationStore
+  readonly #options: CheckerOptions
+  readonly #notRevoked: LRUCache<string, true> | null
+  readonly #observer: CheckObserver | null
+  #healthy = false
+  // Bumped by every event: a lookup that raced an event must not cache its stale "not revoked".
+  #generation = 0
+
+  constructor (store: RevocationStore, options: CheckerOptions, observer: CheckObserver | null = null) {
+    this.#store = store
+    this.#options = options
+    this.#observer = observer
+    this.marks = new LocalMarks(options.cacheSize)
+    this.#notRevoked = options.cacheSize > 0 && options.negativeTtlMs > 0
+      ? new LRUCache({ max: options.cacheSize, ttl: options.negativeTtlMs, ttlAutopurge: false })
+      : null
+    store.subscribe({
+      onEvent: (event) => this.#onEvent(event),
+      onHealth: (healthy) => this.#onHealth(healthy)
+    })
+  }
+
+  get subscriptionHealthy (): boolean {
+    return this.#healthy
+  }
+
+  get cachedNotRevoked (): number {
+    return this.#notRevoked?.size ?? 0
+  }
+
+  async check (query: LookupQuery, exp: number): Promise<CheckOutcome> {
+    const local = this.marks.covers(query, nowSeconds())
+    if (local !== null) return local
+    if (this.#healthy && this.#notRevoked?.has(query.jti) === true) {
+      this.#observer?.onLookup(0, 'hit')
+      return 'ok'
+    }
+    const generation = this.#generation
+    const started = performance.now()
+    const result = await this.#lookupWithin(query)
+    const duration = performance.now() - started
+    if (result === TIMED_OUT || result === FAILED) {
+      this.#observer?.onLookup(duration, result === TIMED_OUT ? 'timeout' : 'error')
+      return this.#options.failMode === 'open' ? 'degraded' : 'unavailable'
+    }
+    this.#observer?.onLookup(duration, 'miss')
+    if (result !== null) {
+      this.marks.addToken(query.jti, exp + 1)
+      return result
+    }
+    if (this.#healthy && generation === this.#generation) this.#notRevoked?.set(query.jti, true)
+    return 'ok'
+  }
+
+  /** Records a revocation this replica wrote, before the event comes back. */
+  remember (event: RevocationEvent): void {
+    this.#onEvent(event)
+  }
+
+  prune (): number {
+    this.#notRevoked?.purgeStale()
+    return this.marks.prune(nowSeconds())
+  }
+
+  #lookupWithin (query: LookupQuery): Promise<MarkKind | null | typeof TIMED_OUT | typeof FAILED> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.#options.timeoutMs, TIMED_OUT)
+      this.#store.lookup(query).then(
+        (kind) => { clearTimeout(timer); resolve(kind) },
+        () => { clearTimeout(timer); resolve(FAILED) }
+      )
+    })
+  }
+
+  #onEvent (event: RevocationEvent): void {
+    this.#generation++
+    this.marks.apply(event)
+    if (event.kind === 'jti') this.#notRevoked?.delete(event.id)
+  }
+
+  #onHealth (healthy: boolean): void {
+    this.#generation++
+    if (!healthy) this.#notRevoked?.clear()
+    this.#healthy = healthy
+  }
+}

@@ -1,0 +1,54 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import type { RedisConfig } from '../config/types.js'
+
+export type RedisClient = Redis | Cluster
+
+export interface ClientRole {
+  /** Per-command budget; lookups get REVOCATION_CHECK_TIMEOUT_MS from the checker instead. */
+  readonly commandTimeoutMs?: number
+  readonly autoPipelining?: boolean
+  readonly name: string
+}
+
+function baseOptions (config: RedisConfig, role: ClientRole): RedisOptions {
+  return {
+    connectionName: `tokengate-${role.name}`,
+    // Fail fast instead of queueing: a lookup past its budget is decided by
+    // FAIL_MODE, and a revocation that cannot be stored must answer 503 now.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: role.autoPipelining ?? false,
+    ...(role.commandTimeoutMs !== undefined && { commandTimeout: role.commandTimeoutMs }),
+    ...(config.password !== null && { password: config.password }),
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    lazyConnect: true
+  }
+}
+
+/** Builds a client for the configured topology; call connect() on it. */
+export function createRedisClient (config: RedisConfig, role: ClientRole): RedisClient {
+  const options = baseOptions(config, role)
+  const { topology } = config
+  switch (topology.mode) {
+    case 'standalone':
+      return new Redis(topology.url, options)
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+        name: topology.name,
+        ...(config.password !== null && { sentinelPassword: config.password }),
+        sentinelRetryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
+      })
+    case 'cluster': {
+      const clusterOptions: ClusterOptions = {
+        redisOptions: options,
+        enableOfflineQueue: false,
+        enableAutoPipelining: role.autoPipelining ?? false,
+        lazyConnect: true,
+        clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000)
+      }
+      return new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), clusterOptions)
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/** Which mark revoked a token. */
+export type MarkKind = 'jti' | 'session' | 'user' | 'global'
+
+export interface LookupQuery {
+  readonly jti: string
+  /** Session id; the jti itself for tokens without `sid`. */
+  readonly sid: string
+  readonly sub: string
+  /** Issued-at, seconds. */
+  readonly iat: number
+}
+
+/** A revocation written by any replica, as every replica receives it. */
+export type RevocationEvent =
+  | { readonly kind: 'jti' | 'session', readonly id: string, readonly expiresAt: number }
+  | { readonly kind: 'user', readonly id: string, readonly before: number, readonly expiresAt: number }
+  | { readonly kind: 'global', readonly before: number, readonly expiresAt: number }
+
+export interface StoreStats {
+  readonly marks: Readonly<Record<MarkKind, number>>
+  readonly memoryBytes: number | null
+}
+
+export type SubscriptionListener = {
+  onEvent: (event: RevocationEvent) => void
+  /** Called with false when events may be missed, true once they flow again. */
+  onHealth: (healthy: boolean) => void
+}
+
+/**
+ * The shared revocation state. Every write resolves only after the store has
+ * durably accepted it and published the event (fail-secure); a rejected promise
+ * means the revocation may not exist and the caller must answer 503.
+ */
+export interface RevocationStore {
+  readonly name: 'memory' | 'redis'
+  /** One round trip: the first mark (jti, session, user, global) that covers the token, or null. */
+  lookup: (query: LookupQuery) => Promise<MarkKind | null>
+  /** Revokes one token until ttlS from now; resolves false when it was already revoked. */
+  revokeToken: (jti: string, ttlS: number) => Promise<boolean>
+  revokeSession: (sid: string, ttlS: number) => Promise<void>
+  /** Revokes every token of `sub` issued at or before `before` (seconds). */
+  revokeUser: (sub: string, before: number, ttlS: number) => Promise<void>
+  revokeAll: (before: number, ttlS: number) => Promise<void>
+  subscribe: (listener: SubscriptionListener) => void
+  ping: () => Promise<void>
+  stats: () => Promise<StoreStats>
+  close: () => Promise<void>
+}
+
+/** Seconds since the epoch; every mark and claim uses this unit. */
+export function nowSeconds (): number {
+  return Math.floor(Date.now() / 1000)
+}

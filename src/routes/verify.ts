@@ -1,0 +1,22 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { GatewayContext } from '../context.js'
+import { authorize } from '../http/authorize.js'
+import { sendFailure } from '../http/failure-reply.js'
+import { identityHeaders } from '../http/identity.js'
+import { originalRequest } from '../http/original-request.js'
+
+/**
+ * Forward-auth for nginx auth_request and Traefik ForwardAuth. An allow is an
+ * empty 200: nginx drops its keep-alive connection to an auth endpoint whose
+ * answer has a body, which halves throughput.
+ */
+export const verifyRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
+  app.all(`${ctx.config.authPrefix}/verify`, async (request, reply) => {
+    const original = originalRequest(request, ctx.isTrustedProxy(request.socket.remoteAddress))
+    const decision = await authorize(ctx, original?.method ?? request.method, original?.path ?? null, request.headers.authorization)
+    if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
+    if (decision.kind === 'allowed') reply.headers(identityHeaders(decision.claims))
+    reply.header('cache-control', 'no-store')
+    return reply.code(200).send()
+  })
+}

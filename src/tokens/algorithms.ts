@@ -1,0 +1,49 @@
+import type { KeyObject } from 'node:crypto'
+import type { Algorithm, HmacAlgorithm } from '../config/types.js'
+
+export const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['HS256', 'HS384', 'HS512']
+
+export const ALL_ALGORITHMS: readonly Algorithm[] = [
+  ...HMAC_ALGORITHMS,
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA'
+]
+
+export function isHmac (alg: string): alg is HmacAlgorithm {
+  return (HMAC_ALGORITHMS as readonly string[]).includes(alg)
+}
+
+const EC_CURVES: Readonly<Record<string, Algorithm>> = {
+  prime256v1: 'ES256',
+  'P-256': 'ES256',
+  secp384r1: 'ES384',
+  'P-384': 'ES384',
+  secp521r1: 'ES512',
+  'P-521': 'ES512'
+}
+
+/**
+ * The algorithms a public or private key may verify or sign with. Binding each
+ * key to its own family is what makes algorithm confusion impossible: an RSA
+ * public key is never offered to an HMAC verifier, whatever the token header says.
+ */
+export function algorithmsForKey (key: KeyObject): Algorithm[] {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512']
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve
+      const alg = curve === undefined ? undefined : EC_CURVES[curve]
+      return alg === undefined ? [] : [alg]
+    }
+    case 'ed25519':
+    case 'ed448':
+      return ['EdDSA']
+    default:
+      return []
+  }
+}

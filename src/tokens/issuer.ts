@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto'
+import { createSigner } from 'fast-jwt'
+import type { SigningKeyConfig } from '../config/types.js'
+
+export interface MintOptions {
+  readonly sub: string
+  readonly ttlS: number
+  readonly refresh?: boolean
+  readonly sid?: string
+  /** Custom claims copied into the token (registered claims below always win). */
+  readonly claims?: Readonly<Record<string, unknown>>
+}
+
+export interface MintedToken {
+  readonly token: string
+  readonly jti: string
+  readonly exp: number
+}
+
+export interface TokenIssuer {
+  readonly algorithm: string
+  mint: (options: MintOptions) => MintedToken
+}
+
+// Registered claims a copied token must not inherit from the one it replaces.
+const RESET_CLAIMS = new Set(['jti', 'iat', 'nbf', 'exp', 'token_type'])
+
+export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null): TokenIssuer {
+  const sign = createSigner({
+    key: signing.key,
+    algorithm: signing.algorithm,
+    ...(signing.kid !== null && { kid: signing.kid })
+  })
+  return {
+    algorithm: signing.algorithm,
+    mint ({ sub, ttlS, refresh = false, sid, claims = {} }) {
+      const now = Math.floor(Date.now() / 1000)
+      const jti = randomUUID()
+      const exp = now + ttlS
+      const payload: Record<string, unknown> = {}
+      for (const [name, value] of Object.entries(claims)) if (!RESET_CLAIMS.has(name)) payload[name] = value
+      Object.assign(payload, {
+        sub,
+        jti,
+        iat: now,
+        nbf: now,
+        exp,
+        ...(sid !== undefined && { sid }),
+        ...(issuer !== null && payload.iss === undefined && { iss: issuer }),
+        ...(audience !== null && payload.aud === undefined && { aud: audience }),
+        ...(refresh && { token_type: 'refresh' })
+      })
+      return { token: sign(payload), jti, exp }
+    }
+  }
+}

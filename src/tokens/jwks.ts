@@ -1,0 +1,102 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { request } from 'undici'
+import type { Algorithm, JwtConfig } from '../config/types.js'
+import { algorithmsForKey } from './algorithms.js'
+import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
+
+const MAX_JWKS_BYTES = 512 * 1024
+const STALE_AFTER_MS = 10 * 60_000
+const PUBLIC_MEMBERS = ['kty', 'crv', 'n', 'e', 'x', 'y']
+
+/** Only the public members: a JWKS that leaks private parameters must not make us hold them. */
+function publicMembers (jwk: Record<string, unknown>): JsonWebKey {
+  return Object.fromEntries(PUBLIC_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]))
+}
+
+interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
+
+/**
+ * A remote JWKS: fetched once at start, refreshed when a token names an unknown
+ * kid (at most once per cooldown, one fetch shared by all waiting requests) and
+ * in the background when older than ten minutes.
+ */
+export class JwksKeySet {
+  readonly #url: URL
+  readonly #jwt: JwtConfig
+  readonly #log: Logger
+  #verifiers: readonly KeyVerifier[] = []
+  #inFlight: Promise<boolean> | null = null
+  #lastAttempt = -Infinity
+  #lastSuccess = -Infinity
+
+  constructor (url: URL, jwt: JwtConfig, log: Logger) {
+    this.#url = url
+    this.#jwt = jwt
+    this.#log = log
+  }
+
+  get size (): number {
+    return this.#verifiers.length
+  }
+
+  /** Keys that may verify a token with this kid (all keys when it has none). */
+  candidates (kid: string | null): readonly KeyVerifier[] {
+    if (Date.now() - this.#lastSuccess > STALE_AFTER_MS) this.refresh().catch(() => {}) // background; failures are logged
+    if (kid === null) return this.#verifiers
+    return this.#verifiers.filter((v) => v.kid === kid)
+  }
+
+  hasKid (kid: string): boolean {
+    return this.#verifiers.some((v) => v.kid === kid)
+  }
+
+  /** Resolves true when a fetch completed; false when cooling down or failed. */
+  refresh (): Promise<boolean> {
+    if (this.#inFlight !== null) return this.#inFlight
+    if (Date.now() - this.#lastAttempt < this.#jwt.jwksCooldownMs) return Promise.resolve(false)
+    this.#lastAttempt = Date.now()
+    this.#inFlight = this.#fetch().finally(() => { this.#inFlight = null })
+    return this.#inFlight
+  }
+
+  async #fetch (): Promise<boolean> {
+    try {
+      const res = await request(this.#url, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(this.#jwt.jwksTimeoutMs)
+      })
+      const text = await res.body.text()
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`)
+      if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
+      const verifiers = this.#parse(JSON.parse(text))
+      this.#verifiers = verifiers
+      this.#lastSuccess = Date.now()
+      this.#log.info({ keys: verifiers.length }, 'JWKS loaded')
+      return true
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message, url: this.#url.origin + this.#url.pathname }, 'JWKS fetch failed; keeping the previous keys')
+      return false
+    }
+  }
+
+  #parse (doc: unknown): KeyVerifier[] {
+    const keys = (doc as { keys?: unknown } | null)?.keys
+    if (!Array.isArray(keys)) throw new Error('JWKS document has no keys array')
+    const out: KeyVerifier[] = []
+    for (const jwk of keys as Array<Record<string, unknown>>) {
+      if (jwk === null || typeof jwk !== 'object' || (jwk.use !== undefined && jwk.use !== 'sig')) continue
+      if (jwk.kty === 'oct') continue // a symmetric key has no place in a public key set
+      try {
+        const key = createPublicKey({ key: publicMembers(jwk), format: 'jwk' })
+        let algorithms: Algorithm[] = algorithmsForKey(key).filter((alg) => this.#jwt.algorithms.includes(alg))
+        if (typeof jwk.alg === 'string') algorithms = algorithms.filter((alg) => alg === jwk.alg)
+        if (algorithms.length === 0) continue
+        const pem = key.export({ type: 'spki', format: 'pem' }).toString()
+        out.push(buildKeyVerifier(pem, algorithms, typeof jwk.kid === 'string' ? jwk.kid : null, this.#jwt))
+      } catch {
+        continue
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,90 @@
+import { createPublicKey } from 'node:crypto'
+import type { JwtConfig } from '../config/types.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
+import { algorithmsForKey, isHmac } from './algorithms.js'
+import { hasUsableClaims, type Claims } from './claims.js'
+import { isKeyMismatch } from './failures.js'
+import { peekHeader } from './header.js'
+import type { JwksKeySet } from './jwks.js'
+import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
+
+export type VerifyResult =
+  | { readonly ok: true, readonly claims: Claims }
+  | { readonly ok: false, readonly failure: Failure }
+
+export interface TokenVerifier {
+  /** Synchronous for static keys; a promise only when a JWKS refresh is needed. */
+  verify: (token: string) => VerifyResult | Promise<VerifyResult>
+}
+
+function staticVerifiers (jwt: JwtConfig): KeyVerifier[] {
+  const hmac = jwt.algorithms.filter(isHmac)
+  const out: KeyVerifier[] = []
+  if (hmac.length > 0) {
+    for (const secret of [jwt.secret, jwt.previousSecret]) {
+      if (secret !== null) out.push(buildKeyVerifier(secret, hmac, null, jwt))
+    }
+  }
+  for (const { pem, kid } of jwt.publicKeys) {
+    const algorithms = algorithmsForKey(createPublicKey(pem)).filter((alg) => jwt.algorithms.includes(alg))
+    out.push(buildKeyVerifier(pem, algorithms, kid, jwt))
+  }
+  return out
+}
+
+function settle (result: Record<string, unknown> | Failure | undefined): VerifyResult {
+  if (result === undefined) return { ok: false, failure: Failures.TOKEN_KEY_UNKNOWN }
+  if (isFailure(result)) return { ok: false, failure: result }
+  return hasUsableClaims(result) ? { ok: true, claims: result } : { ok: false, failure: Failures.TOKEN_CLAIMS }
+}
+
+/**
+ * Tries candidate keys in order (current secret first) and stops at the first
+ * verdict that is not a key mismatch: an expired token signed by a known key is
+ * "expired", not "bad signature".
+ */
+function tryKeys (candidates: readonly KeyVerifier[], alg: string, token: string): Record<string, unknown> | Failure | undefined {
+  let last: Failure | undefined
+  for (const candidate of candidates) {
+    if (!candidate.algorithms.includes(alg as never)) {
+      last ??= Failures.TOKEN_ALGORITHM
+      continue
+    }
+    const result = candidate.verify(token)
+    if (!isFailure(result) || !isKeyMismatch(result)) return result
+    last = result
+  }
+  return last
+}
+
+export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): TokenVerifier {
+  const fixed = staticVerifiers(jwt)
+  const single = fixed.length === 1 && jwks === null ? fixed[0] : null
+  const anyKid = fixed.some((v) => v.kid !== null) || jwks !== null
+
+  function candidatesFor (kid: string | null): readonly KeyVerifier[] {
+    const named = kid !== null && anyKid ? fixed.filter((v) => v.kid === kid) : []
+    const base = named.length > 0 ? named : fixed
+    return jwks === null ? base : [...base, ...jwks.candidates(kid)]
+  }
+
+  async function verifyAfterRefresh (token: string, alg: string, kid: string): Promise<VerifyResult> {
+    await jwks?.refresh()
+    return settle(tryKeys(candidatesFor(kid), alg, token))
+  }
+
+  return {
+    verify (token) {
+      // The common case, one HMAC secret: fast-jwt reads the header itself.
+      if (single !== null) return settle(single.verify(token))
+      const header = peekHeader(token)
+      if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
+      if (header.alg.toLowerCase() === 'none') return { ok: false, failure: Failures.TOKEN_ALGORITHM }
+      if (jwks !== null && header.kid !== null && !jwks.hasKid(header.kid) &&
+          !fixed.some((v) => v.kid === header.kid)) {
+        return verifyAfterRefresh(token, header.alg, header.kid)
+      }
+      return settle(tryKeys(candidatesFor(header.kid), header.alg, token))
+    }
+  }
+}

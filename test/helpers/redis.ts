@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+
+/** A free loopback port, chosen by the kernel. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** A plain client for assertions; closed by stop(). */
+  readonly client: Redis
+  /** Kills the server (SIGKILL: an outage, not a shutdown). */
+  kill: () => Promise<void>
+  /** Starts it again on the same port (empty: nothing is persisted). */
+  restart: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export interface RedisServerOptions {
+  readonly args?: readonly string[]
+}
+
+async function waitForPing (port: number): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      await probe.ping()
+      probe.disconnect()
+      return
+    } catch {
+      probe.disconnect()
+      await sleep(25)
+    }
+  }
+  throw new Error(`redis-server on port ${port} did not start`)
+}
+
+/** Spawns a private redis-server on a free loopback port: never the shared one on 6379. */
+export async function startRedis (options: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'tokengate-redis-'))
+  let child: ChildProcess | null = null
+  const launch = async (): Promise<void> => {
+    child = spawn('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--maxmemory-policy', 'noeviction', ...(options.args ?? [])
+    ], { stdio: 'ignore' })
+    await waitForPing(port)
+  }
+  await launch()
+  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 500) })
+  client.on('error', () => {})
+  const kill = async (): Promise<void> => {
+    const running = child
+    if (running === null || running.exitCode !== null) return
+    const exited = new Promise((resolve) => running.once('exit', resolve))
+    running.kill('SIGKILL')
+    await exited
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    kill,
+    restart: launch,
+    async stop () {
+      client.disconnect()
+      await kill()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
