@@ -11,6 +11,7 @@ import { RevocationChecker } from './revocation/checker.js'
 import { MemoryStore } from './revocation/memory-store.js'
 import { RedisStore } from './revocation/redis-store.js'
 import type { RevocationStore } from './revocation/store.js'
+import { LogSecuritySink } from './security/log-sink.js'
 import { healthRoutes } from './routes/health.js'
 import { verifyRoutes } from './routes/verify.js'
 import { createIssuer } from './tokens/issuer.js'
@@ -72,10 +73,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
     issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience),
-    isTrustedProxy: createTrustCheck(config.trustedProxies)
+    isTrustedProxy: createTrustCheck(config.trustedProxies),
+    security: new LogSecuritySink(app.log)
   }
   app.decorate('tokengate', ctx)
-  app.addHook('onClose', async () => { await store.close() })
+  app.addHook('onClose', async () => {
+    await ctx.security.close()
+    await store.close()
+  })
 
   installErrorHandlers(app)
   await app.register(healthRoutes, { ctx })

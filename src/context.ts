@@ -3,6 +3,7 @@ import type { Config } from './config/types.js'
 import type { AccessPolicy } from './http/access-policy.js'
 import type { RevocationChecker } from './revocation/checker.js'
 import type { RevocationStore } from './revocation/store.js'
+import type { SecuritySink } from './security/sink.js'
 import type { TokenIssuer } from './tokens/issuer.js'
 import type { JwksKeySet } from './tokens/jwks.js'
 
@@ -17,4 +18,5 @@ export interface GatewayContext {
   readonly issuer: TokenIssuer | null
   readonly jwks: JwksKeySet | null
   readonly isTrustedProxy: (address: string | undefined) => boolean
+  readonly security: SecuritySink
 }

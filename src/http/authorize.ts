@@ -1,9 +1,11 @@
+import type { FastifyRequest } from 'fastify'
 import type { AuthResult } from '../auth/authenticator.js'
 import type { GatewayContext } from '../context.js'
 import { Failures, type Failure } from '../errors.js'
 import type { Claims } from '../tokens/claims.js'
 import { satisfies } from './access-policy.js'
 import { isAmbiguousPath } from './paths.js'
+import { factsOf } from './request-facts.js'
 
 export type Authorization =
   | { readonly kind: 'public' }
@@ -16,18 +18,23 @@ const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
  * The whole decision for one request to a protected path: path sanity, public
  * paths, token, revocation, access rules. Shared by forward-auth and the proxy.
  */
-export async function authorize (ctx: GatewayContext, method: string, path: string | null, header: string | undefined): Promise<Authorization> {
+export async function authorize (ctx: GatewayContext, request: FastifyRequest, method: string, path: string | null): Promise<Authorization> {
   if (path !== null) {
     if (isAmbiguousPath(path)) return { kind: 'denied', failure: Failures.PATH_AMBIGUOUS }
     if (ctx.policy.isPublic(path)) return PUBLIC
   }
-  const auth = await ctx.authenticator.fromHeader(header)
-  if (!auth.ok) return { kind: 'denied', failure: auth.failure, auth }
+  const auth = await ctx.authenticator.fromHeader(request.headers.authorization)
+  if (!auth.ok) {
+    ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, factsOf(request))
+    return { kind: 'denied', failure: auth.failure, auth }
+  }
   if (path !== null) {
     const rule = ctx.policy.ruleFor(method, path)
     if (rule !== null && !satisfies(auth.claims, rule)) {
+      ctx.security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, factsOf(request))
       return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
     }
   }
+  ctx.security.allowed(auth.claims.sub, auth.claims.jti, factsOf(request))
   return { kind: 'allowed', claims: auth.claims }
 }

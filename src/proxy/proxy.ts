@@ -50,7 +50,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: UR
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
 
   app.addHook('onRequest', async (request, reply) => {
-    const decision = await authorize(ctx, request.method, pathOf(request.url), request.headers.authorization)
+    const decision = await authorize(ctx, request, request.method, pathOf(request.url))
     if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })

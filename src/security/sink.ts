@@ -1,0 +1,36 @@
+/** One security operation, as it goes into the audit trail. jti values are cut to 8 characters by the sink. */
+export interface AuditEntry {
+  readonly event_type: string
+  readonly user_id?: string | null
+  readonly jti?: string | null
+  readonly reason?: string | null
+  readonly ip?: string | null
+  readonly actor?: string | null
+  readonly request_id?: string | null
+}
+
+export interface RequestFacts {
+  readonly ip: string
+  readonly requestId: string
+}
+
+/**
+ * Where routes report what happened. The hot-path calls (allowed, denied) must
+ * stay cheap and never block: implementations count locally and flush later.
+ */
+export interface SecuritySink {
+  audit: (entry: AuditEntry) => void
+  /** A token passed verification and revocation. */
+  allowed: (sub: string, jti: string, facts: RequestFacts) => void
+  /** A token was refused; `sub`/`jti` only when its signature was valid. */
+  denied: (reason: string, sub: string | null, jti: string | null, facts: RequestFacts) => void
+  /** A token pair was issued to `sub` (refresh). */
+  tokenIssued: (sub: string, facts: RequestFacts) => void
+  /** A revoked refresh token was presented again: the session has been revoked. */
+  refreshReuse: (sub: string, sid: string, jti: string, facts: RequestFacts) => void
+  close: () => Promise<void>
+}
+
+export function cutJti (jti: string | null | undefined): string | null {
+  return jti === null || jti === undefined ? null : jti.slice(0, 8)
+}
