@@ -10,9 +10,15 @@ import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
 import { MemoryStore } from './revocation/memory-store.js'
 import { RedisStore } from './revocation/redis-store.js'
+import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import { LogSecuritySink } from './security/log-sink.js'
+import formbody from '@fastify/formbody'
+import { adminRevocationRoutes } from './routes/admin-revocation.js'
 import { healthRoutes } from './routes/health.js'
+import { oauthRoutes } from './routes/oauth-routes.js'
+import { registerRateLimits } from './routes/rate-limits.js'
+import { tokenRoutes } from './routes/token-routes.js'
 import { verifyRoutes } from './routes/verify.js'
 import { createIssuer } from './tokens/issuer.js'
 import { JwksKeySet } from './tokens/jwks.js'
@@ -69,6 +75,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     config,
     store,
     checker,
+    revoker: new Revoker(store, checker, config),
     jwks,
     authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
@@ -85,6 +92,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   installErrorHandlers(app)
   await app.register(healthRoutes, { ctx })
   await app.register(verifyRoutes, { ctx })
+  await registerRateLimits(app, config)
+  // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
+  await app.register(async (api) => {
+    await api.register(formbody)
+    await api.register(tokenRoutes, { ctx })
+    await api.register(oauthRoutes, { ctx })
+    await api.register(adminRevocationRoutes, { ctx })
+  })
   if (config.upstreamUrl !== null) await app.register(proxyRoutes, { ctx, upstream: config.upstreamUrl })
   return app
 }

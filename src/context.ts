@@ -2,8 +2,10 @@ import type { Authenticator } from './auth/authenticator.js'
 import type { Config } from './config/types.js'
 import type { AccessPolicy } from './http/access-policy.js'
 import type { RevocationChecker } from './revocation/checker.js'
+import type { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import type { SecuritySink } from './security/sink.js'
+import type { Claims } from './tokens/claims.js'
 import type { TokenIssuer } from './tokens/issuer.js'
 import type { JwksKeySet } from './tokens/jwks.js'
 
@@ -12,6 +14,7 @@ export interface GatewayContext {
   readonly config: Config
   readonly store: RevocationStore
   readonly checker: RevocationChecker
+  readonly revoker: Revoker
   readonly authenticator: Authenticator
   readonly policy: AccessPolicy
   /** Null when no signing key is configured (asymmetric keys without JWT_PRIVATE_KEY). */
@@ -19,4 +22,13 @@ export interface GatewayContext {
   readonly jwks: JwksKeySet | null
   readonly isTrustedProxy: (address: string | undefined) => boolean
   readonly security: SecuritySink
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Claims of the verified bearer token, set by the proxy or a route guard. */
+    tokengateClaims?: Claims
+    /** The verified bearer token itself (never logged). */
+    tokengateToken?: string
+  }
 }

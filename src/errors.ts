@@ -47,6 +47,10 @@ export const Failures = Object.freeze({
   BAD_REQUEST: failure('TG_ERR_BAD_REQUEST', 400, 'invalid_request', 'bad_request', 'The request is malformed'),
   CLIENT_UNAUTHORIZED: failure('TG_ERR_CLIENT_UNAUTHORIZED', 401, 'invalid_client', 'invalid_client', 'Client authentication failed'),
   STORE_UNAVAILABLE: failure('TG_ERR_STORE_UNAVAILABLE', 503, 'temporarily_unavailable', 'store_unavailable', 'The revocation store is unavailable; retry shortly'),
+  RATE_LIMITED: failure('TG_ERR_RATE_LIMITED', 429, 'rate_limited', 'rate_limited', 'Too many requests; retry after the time in Retry-After'),
+  REASON_REQUIRED: failure('TG_ERR_REASON_REQUIRED', 400, 'invalid_request', 'reason_required', 'A non-empty "reason" is required for every administrative revocation'),
+  TOKEN_NOT_OWNED: failure('TG_ERR_TOKEN_NOT_OWNED', 403, 'insufficient_scope', 'not_owner', 'The token belongs to another user'),
+  TOKEN_PARAM_INVALID: failure('TG_ERR_TOKEN_PARAM_INVALID', 400, 'invalid_request', 'invalid_token_param', 'The token in the request body is not a valid token'),
   NOT_FOUND: failure('TG_ERR_NOT_FOUND', 404, 'not_found', 'not_found', 'No such route'),
   UPSTREAM_UNAVAILABLE: failure('TG_ERR_UPSTREAM_UNAVAILABLE', 502, 'bad_gateway', 'upstream_unavailable', 'The upstream service could not be reached'),
   UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
@@ -70,8 +74,8 @@ export function withDescription (base: Failure, description: string): Failure {
 /** Thrown only where throwing is the natural control flow (route handlers); carries a Failure. */
 export class GatewayError extends Error {
   readonly failure: Failure
-  constructor (f: Failure) {
-    super(f.description)
+  constructor (f: Failure, options?: ErrorOptions) {
+    super(f.description, options)
     this.name = 'GatewayError'
     this.failure = f
   }

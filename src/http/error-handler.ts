@@ -7,6 +7,9 @@ function failureFor (error: FastifyError): Failure {
   const status = error.statusCode ?? 500
   if (status === 413) return withDescription({ ...Failures.BAD_REQUEST, status: 413 }, 'The request body is too large')
   if (status === 415) return withDescription({ ...Failures.BAD_REQUEST, status: 415 }, 'Unsupported content type')
+  if (status === 429) return Failures.RATE_LIMITED
+  // Schema messages name the field and the rule, never the value sent.
+  if (error.validation !== undefined) return withDescription(Failures.BAD_REQUEST, error.message)
   if (status >= 400 && status < 500) return Failures.BAD_REQUEST
   return Failures.INTERNAL
 }

@@ -71,7 +71,7 @@ export async function startRedis (options: RedisServerOptions = {}): Promise<Red
   client.on('error', () => {})
   const kill = async (): Promise<void> => {
     const running = child
-    if (running === null || running.exitCode !== null) return
+    if (running === null || running.exitCode !== null || running.signalCode !== null) return
     const exited = new Promise((resolve) => running.once('exit', resolve))
     running.kill('SIGKILL')
     await exited

@@ -1,0 +1,60 @@
+import type { Config } from '../config/types.js'
+import type { RevocationChecker } from './checker.js'
+import type { RevocationStore } from './store.js'
+import { nowSeconds } from './store.js'
+
+/**
+ * Writes revocations with the lifetimes the design prescribes and teaches this
+ * replica's checker at once (other replicas learn through pub/sub). Every
+ * method resolves only after the store acknowledged the write; a rejection
+ * means "not revoked yet": the route answers 503 and the caller retries.
+ */
+export class Revoker {
+  readonly #store: RevocationStore
+  readonly #checker: RevocationChecker
+  readonly #toleranceS: number
+  readonly #sessionTtlS: number
+
+  constructor (store: RevocationStore, checker: RevocationChecker, config: Config) {
+    this.#store = store
+    this.#checker = checker
+    this.#toleranceS = config.jwt.clockToleranceS
+    // A session, user or global mark must outlive every token it could match:
+    // the longest lifetime is the refresh token's.
+    this.#sessionTtlS = Math.max(config.refreshTokenTtlS, config.accessTokenTtlS) + config.jwt.clockToleranceS
+  }
+
+  /** Revokes one token until its exp (plus tolerance); false when it already was revoked. */
+  async token (jti: string, exp: number): Promise<boolean> {
+    const expiresAt = exp + this.#toleranceS
+    const ttl = Math.max(1, expiresAt - nowSeconds())
+    const fresh = await this.#store.revokeToken(jti, ttl)
+    this.#checker.remember({ kind: 'jti', id: jti, expiresAt })
+    return fresh
+  }
+
+  async session (sid: string): Promise<void> {
+    await this.#store.revokeSession(sid, this.#sessionTtlS)
+    this.#checker.remember({ kind: 'session', id: sid, expiresAt: nowSeconds() + this.#sessionTtlS })
+  }
+
+  /** Every token of `sub` issued up to now (same-second tokens included: safety first). */
+  async user (sub: string): Promise<number> {
+    const before = nowSeconds()
+    await this.#store.revokeUser(sub, before, this.#sessionTtlS)
+    this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: before + this.#sessionTtlS })
+    return before
+  }
+
+  async everyone (): Promise<number> {
+    const before = nowSeconds()
+    await this.#store.revokeAll(before, this.#sessionTtlS)
+    this.#checker.remember({ kind: 'global', before, expiresAt: before + this.#sessionTtlS })
+    return before
+  }
+
+  /** Lifetime of a jti mark when the token's exp is unknown (admin revocation by bare jti). */
+  get longestLifetimeS (): number {
+    return this.#sessionTtlS
+  }
+}

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { GatewayContext } from '../context.js'
+import { Failures, GatewayError, withDescription } from '../errors.js'
+import { adminGuard } from './guards.js'
+import { rateLimit } from './rate-limits.js'
+import { storeWrite } from './store-write.js'
+
+interface ReasonBody { reason?: string }
+interface TokenRevokeBody extends ReasonBody { token?: string, jti?: string, exp?: number }
+
+const REASON = { type: 'string', maxLength: 500 }
+
+function reasonOf (body: ReasonBody | null | undefined): string {
+  const reason = body?.reason?.trim()
+  if (reason === undefined || reason === '') throw new GatewayError(Failures.REASON_REQUIRED)
+  return reason
+}
+
+function actorOf (request: FastifyRequest): string {
+  return request.tokengateClaims?.sub ?? 'unknown'
+}
+
+/** Incident response: revoke a user, everyone, or one token; every call names its reason. */
+export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
+  const { revoker, security, config } = ctx
+  const guard = adminGuard(ctx)
+  const limit = rateLimit(config.rateLimits.adminPerMinute)
+  const audit = (request: FastifyRequest, eventType: string, reason: string, userId: string | null, jti: string | null): void => {
+    security.audit({ event_type: eventType, user_id: userId, jti, reason, ip: request.ip, actor: actorOf(request), request_id: request.id })
+  }
+
+  app.post<{ Params: { id: string }, Body: ReasonBody | null }>('/admin/users/:id/revoke', {
+    schema: {
+      params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
+      body: { type: ['object', 'null'], properties: { reason: REASON } }
+    },
+    config: limit,
+    preHandler: guard
+  }, async (request) => {
+    const reason = reasonOf(request.body)
+    const before = await storeWrite(async () => await revoker.user(request.params.id))
+    audit(request, 'admin_user_revoked', reason, request.params.id, null)
+    return { revoked: 'user', user_id: request.params.id, revoked_before: before }
+  })
+
+  app.post<{ Body: ReasonBody | null }>('/admin/revoke-all', {
+    schema: { body: { type: ['object', 'null'], properties: { reason: REASON } } },
+    config: limit,
+    preHandler: guard
+  }, async (request) => {
+    const reason = reasonOf(request.body)
+    const before = await storeWrite(async () => await revoker.everyone())
+    audit(request, 'admin_revoke_all', reason, null, null)
+    return { revoked: 'all', revoked_before: before }
+  })
+
+  app.post<{ Body: TokenRevokeBody | null }>('/admin/tokens/revoke', {
+    schema: {
+      body: {
+        type: ['object', 'null'],
+        properties: {
+          reason: REASON,
+          token: { type: 'string', minLength: 1, maxLength: config.jwt.maxTokenBytes },
+          jti: { type: 'string', minLength: 1, maxLength: 512 },
+          exp: { type: 'integer', minimum: 0 }
+        }
+      }
+    },
+    config: limit,
+    preHandler: guard
+  }, async (request) => {
+    const reason = reasonOf(request.body)
+    const { token, jti, exp } = request.body ?? {}
+    if (token !== undefined) {
+      const verified = await ctx.authenticator.verifyOnly(token)
+      if (!verified.ok) {
+        if (verified.failure === Failures.TOKEN_EXPIRED) return { revoked: 'token', already_expired: true }
+        throw new GatewayError(Failures.TOKEN_PARAM_INVALID)
+      }
+      const claims = verified.claims
+      await storeWrite(async () => await revoker.token(claims.jti, claims.exp))
+      audit(request, 'admin_token_revoked', reason, claims.sub, claims.jti)
+      return { revoked: 'token', jti: claims.jti.slice(0, 8) }
+    }
+    if (jti === undefined) throw new GatewayError(withDescription(Failures.BAD_REQUEST, 'Name the token: "token", or "jti" (with "exp" when known)'))
+    // Without exp the mark lives as long as any token can.
+    const until = exp ?? Math.floor(Date.now() / 1000) + revoker.longestLifetimeS
+    await storeWrite(async () => await revoker.token(jti, until))
+    audit(request, 'admin_token_revoked', reason, null, jti)
+    return { revoked: 'token', jti: jti.slice(0, 8) }
+  })
+}

@@ -1,0 +1,34 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { GatewayContext } from '../context.js'
+import { Failures } from '../errors.js'
+import { sendFailure } from '../http/failure-reply.js'
+import { factsOf } from '../http/request-facts.js'
+import { grants } from '../tokens/claims.js'
+
+type PreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+
+/**
+ * preHandler for routes that act on behalf of the bearer: the access token must
+ * verify and not be revoked; its claims land on `request.tokengateClaims`.
+ * With `role`, the token must also grant it (roles, role or scope claim).
+ */
+export function requireToken (ctx: GatewayContext, role?: string): PreHandler {
+  return async (request, reply) => {
+    const auth = await ctx.authenticator.fromHeader(request.headers.authorization)
+    if (!auth.ok) {
+      ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, factsOf(request))
+      return sendFailure(reply, auth.failure)
+    }
+    if (role !== undefined && !grants(auth.claims, role)) {
+      ctx.security.denied(Failures.FORBIDDEN.reason, auth.claims.sub, auth.claims.jti, factsOf(request))
+      return sendFailure(reply, Failures.FORBIDDEN, role)
+    }
+    request.tokengateClaims = auth.claims
+    request.tokengateToken = auth.token
+  }
+}
+
+/** preHandler for /admin routes: a valid token that grants ADMIN_ROLE. */
+export function adminGuard (ctx: GatewayContext): PreHandler {
+  return requireToken(ctx, ctx.config.adminRole)
+}

@@ -1,0 +1,10 @@
+import { Failures, GatewayError } from '../errors.js'
+
+/** Runs a revocation write; a store failure becomes 503 (never a false 2xx). */
+export async function storeWrite<T> (write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: err })
+  }
+}

@@ -1,0 +1,143 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { GatewayContext } from '../context.js'
+import { Failures, GatewayError } from '../errors.js'
+import { sendFailure } from '../http/failure-reply.js'
+import { factsOf } from '../http/request-facts.js'
+import type { Claims } from '../tokens/claims.js'
+import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
+import { requireToken } from './guards.js'
+import { rateLimit } from './rate-limits.js'
+import { storeWrite } from './store-write.js'
+
+interface TokenBody { refresh_token?: string, token?: string }
+
+function bodySchema (maxTokenBytes: number, required: string[] = []): object {
+  const token = { type: 'string', minLength: 1, maxLength: maxTokenBytes }
+  return {
+    body: {
+      type: ['object', 'null'],
+      properties: { refresh_token: token, token },
+      required
+    }
+  }
+}
+
+function claimsOf (request: FastifyRequest): Claims {
+  const claims = request.tokengateClaims
+  if (claims === undefined) throw new GatewayError(Failures.TOKEN_MISSING)
+  return claims
+}
+
+/** Verifies a token named in a body and checks it belongs to the bearer; null when it is expired (nothing to revoke). */
+async function ownedBodyToken (ctx: GatewayContext, token: string, owner: Claims): Promise<Claims | null> {
+  const verified = await ctx.authenticator.verifyOnly(token)
+  if (!verified.ok) {
+    if (verified.failure === Failures.TOKEN_EXPIRED) return null
+    throw new GatewayError(Failures.TOKEN_PARAM_INVALID)
+  }
+  if (verified.claims.sub !== owner.sub) throw new GatewayError(Failures.TOKEN_NOT_OWNED)
+  return verified.claims
+}
+
+/** Logout, refresh rotation, self-revocation and validation under AUTH_PREFIX. */
+export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
+  const { config, revoker, security } = ctx
+  const prefix = config.authPrefix
+  const bearer = requireToken(ctx)
+
+  app.post<{ Body: TokenBody | null }>(`${prefix}/logout`, {
+    schema: bodySchema(config.jwt.maxTokenBytes),
+    config: rateLimit(config.rateLimits.logoutPerMinute),
+    preHandler: bearer
+  }, async (request) => {
+    const claims = claimsOf(request)
+    const refreshToken = request.body?.refresh_token
+    const refresh = refreshToken === undefined ? null : await ownedBodyToken(ctx, refreshToken, claims)
+    await storeWrite(async () => {
+      await revoker.token(claims.jti, claims.exp)
+      await revoker.session(sessionOf(claims))
+      if (refresh !== null) {
+        await revoker.token(refresh.jti, refresh.exp)
+        if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(sessionOf(refresh))
+      }
+    })
+    security.audit({ event_type: 'logout', user_id: claims.sub, jti: claims.jti, reason: 'user_logout', ip: request.ip, actor: claims.sub, request_id: request.id })
+    return { status: 'logged_out', session_revoked: true, refresh_token_revoked: refresh !== null }
+  })
+
+  if (ctx.issuer !== null) {
+    const issuer = ctx.issuer
+    app.post<{ Body: TokenBody }>(`${prefix}/refresh`, {
+      schema: bodySchema(config.jwt.maxTokenBytes, ['refresh_token'])
+    }, async (request, reply) => {
+      const facts = factsOf(request)
+      const auth = await ctx.authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
+      if (!auth.ok) {
+        // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
+        if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, facts)
+        else security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, facts)
+        return sendFailure(reply, auth.failure)
+      }
+      const old = auth.claims
+      // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
+      const consumed = await storeWrite(async () => await revoker.token(old.jti, old.exp))
+      if (!consumed) {
+        await onReuse(old, facts)
+        return sendFailure(reply, Failures.TOKEN_REVOKED)
+      }
+      const sid = sessionOf(old)
+      const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims: old })
+      const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims: old, refresh: true })
+      security.tokenIssued(old.sub, facts)
+      security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: facts.ip, actor: old.sub, request_id: facts.requestId })
+      reply.header('cache-control', 'no-store')
+      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: config.accessTokenTtlS }
+    })
+
+    async function onReuse (claims: Claims, facts: ReturnType<typeof factsOf>): Promise<void> {
+      const sid = sessionOf(claims)
+      await storeWrite(async () => await revoker.session(sid))
+      security.refreshReuse(claims.sub, sid, claims.jti, facts)
+      security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.requestId })
+    }
+  } else {
+    app.log.warn('no signing key (asymmetric keys without JWT_PRIVATE_KEY): the refresh route is disabled')
+  }
+
+  app.post<{ Body: TokenBody | null }>(`${prefix}/revoke`, {
+    schema: bodySchema(config.jwt.maxTokenBytes),
+    config: rateLimit(config.rateLimits.revokePerMinute),
+    preHandler: bearer
+  }, async (request) => {
+    const bearerClaims = claimsOf(request)
+    const named = request.body?.token
+    const target = named === undefined ? bearerClaims : await ownedBodyToken(ctx, named, bearerClaims)
+    if (target !== null) {
+      await storeWrite(async () => {
+        await revoker.token(target.jti, target.exp)
+        // A refresh token stands for its whole grant (RFC 7009 section 2.1).
+        if (isRefreshToken(target)) await revoker.session(sessionOf(target))
+      })
+      security.audit({ event_type: 'token_revoked', user_id: target.sub, jti: target.jti, reason: 'user_request', ip: request.ip, actor: bearerClaims.sub, request_id: request.id })
+    }
+    return { status: 'revoked' }
+  })
+
+  app.get(`${prefix}/token/validate`, { preHandler: bearer }, async (request, reply) => {
+    const claims = claimsOf(request)
+    const now = Math.floor(Date.now() / 1000)
+    reply.header('cache-control', 'no-store')
+    return {
+      valid: true,
+      sub: claims.sub,
+      jti: claims.jti,
+      sid: claims.sid ?? null,
+      token_type: isRefreshToken(claims) ? 'refresh' : 'access',
+      scope: scopesOf(claims).join(' '),
+      roles: rolesOf(claims),
+      iat: claims.iat,
+      exp: claims.exp,
+      expires_in: Math.max(0, claims.exp - now)
+    }
+  })
+}
