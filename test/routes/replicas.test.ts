@@ -46,12 +46,12 @@ t.test('no stale "not revoked" on B under concurrent verify and revoke', async (
   const b = await startGateway(t, env)
   for (let round = 0; round < 20; round++) {
     const token = sign({ claims: { sid: `race-${round}` } })
-    let stop = false
+    const race = { over: false }
     // Hammer B while A revokes: once A's call has returned, B must never say 200 again.
     const hammer = (async () => {
       const late: number[] = []
       let revokedAt = Infinity
-      while (!stop) {
+      while (!race.over) {
         const started = performance.now()
         const { status } = await call(`${b.url}/auth/verify`, { token })
         if (status === 200 && started > revokedAt + 10) late.push(started - revokedAt)
@@ -64,7 +64,7 @@ t.test('no stale "not revoked" on B under concurrent verify and revoke', async (
     t.equal(res.status, 200)
     await new Promise((resolve) => setTimeout(resolve, 30))
     t.equal((await call(`${b.url}/auth/verify`, { token })).status, 401, `round ${round}: B denies after A returned`)
-    stop = true
+    race.over = true
     t.same(await hammer, [], `round ${round}: no 200 from B after it once denied`)
   }
 })
