@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
+import { createHmac, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 
 export const SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
@@ -49,4 +49,10 @@ export function keyPair (type: 'rsa' | 'ec' | 'ed25519', curve = 'P-256'): KeyPa
     publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
   }
+}
+
+/** An HS256 token built by hand, exactly as given (the signer would add claims such as iat). */
+export function signRaw (payload: Record<string, unknown>, key = SECRET, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+  const input = `${b64(header)}.${b64(payload)}`
+  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`
 }

@@ -1,0 +1,130 @@
+import { createHmac } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { startGateway, type Gateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { b64, keyPair, nowS, PREVIOUS_SECRET, SECRET, sign, signRaw } from '../helpers/tokens.js'
+
+async function verify (gw: Gateway, token: string): Promise<{ status: number, description: string }> {
+  const res = await call(`${gw.url}/auth/verify`, { token })
+  return { status: res.status, description: res.body?.error_description ?? '' }
+}
+
+function pemFile (pem: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tg-keys-')), 'key.pem')
+  writeFileSync(file, pem)
+  return file
+}
+
+t.test('HS256: claims and time rules', async (t) => {
+  const gw = await startGateway(t, { JWT_ISSUER: 'https://login.example', JWT_AUDIENCE: 'finance-api' })
+  const good = { iss: 'https://login.example', aud: 'finance-api' }
+  t.equal((await verify(gw, sign({ claims: good }))).status, 200, 'a well-formed token passes')
+
+  const refused: Array<[string, string, RegExp]> = [
+    ['forged signature', sign({ key: 'attacker-secret-attacker-secret-attacker', claims: good }), /signature/],
+    ['expired beyond tolerance', sign({ claims: { ...good, iat: nowS() - 100, exp: nowS() - 10 } }), /expired/],
+    ['not valid yet', sign({ claims: { ...good, nbf: nowS() + 60 } }), /not valid yet/],
+    ['wrong issuer', sign({ claims: { ...good, iss: 'https://evil.example' } }), /issuer|claim/],
+    ['wrong audience', sign({ claims: { ...good, aud: 'other-api' } }), /audience|claim/],
+    ['no sub', sign({ claims: { ...good, sub: undefined } }), /claim/],
+    ['no exp', sign({ claims: { ...good, exp: undefined } }), /claim/],
+    ['no iat', signRaw({ ...good, sub: 'u', jti: 'no-iat', exp: nowS() + 900 }), /claim/],
+    ['no jti', sign({ claims: { ...good, jti: undefined } }), /claim/],
+    ['numeric sub', sign({ claims: { ...good, sub: 42 } }), /claim/],
+    ['a refresh token on an access route', sign({ claims: { ...good, token_type: 'refresh' } }), /refresh token cannot be used/]
+  ]
+  for (const [name, token, description] of refused) {
+    const res = await verify(gw, token)
+    t.equal(res.status, 401, name)
+    t.match(res.description, description, name)
+  }
+  t.equal((await verify(gw, sign({ claims: { ...good, iat: nowS() - 100, exp: nowS() - 2 } }))).status, 200, 'expired within the 5 s tolerance')
+})
+
+t.test('unsigned and stripped tokens never verify', async (t) => {
+  const gw = await startGateway(t)
+  const payload = { sub: 'user-1', jti: 'j-none', iat: nowS(), exp: nowS() + 900 }
+  const real = sign({ claims: payload })
+  const cases = {
+    'alg none, empty signature': `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`,
+    'alg None': `${b64({ alg: 'None' })}.${b64(payload)}.`,
+    'alg none with a signature': `${b64({ alg: 'none' })}.${b64(payload)}.${real.split('.')[2]}`,
+    'HS256 header, signature stripped': `${real.split('.')[0]}.${real.split('.')[1]}.`,
+    'HS256 header, two segments': `${real.split('.')[0]}.${real.split('.')[1]}`
+  }
+  for (const [name, token] of Object.entries(cases)) {
+    t.equal((await verify(gw, token)).status, 401, name)
+  }
+})
+
+t.test('algorithm confusion: an RSA public key is never an HMAC secret', async (t) => {
+  const rsa = keyPair('rsa')
+  const gw = await startGateway(t, { JWT_SECRET: '', JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEYS: pemFile(rsa.publicPem) })
+  t.equal((await verify(gw, sign({ key: rsa.privatePem, algorithm: 'RS256' }))).status, 200, 'the genuine RS256 token passes')
+  const header = b64({ alg: 'HS256', typ: 'JWT' })
+  const body = b64({ sub: 'admin', jti: 'confused', iat: nowS(), exp: nowS() + 900 })
+  const signature = createHmac('sha256', rsa.publicPem).update(`${header}.${body}`).digest('base64url')
+  t.equal((await verify(gw, `${header}.${body}.${signature}`)).status, 401, 'HS256 signed with the public key PEM is refused')
+})
+
+t.test('keys named in token headers (jwk, jku, x5u) are never used', async (t) => {
+  const rsa = keyPair('rsa')
+  const attacker = keyPair('rsa')
+  const gw = await startGateway(t, { JWT_SECRET: '', JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEYS: pemFile(rsa.publicPem) })
+  const jwk = attacker.publicKey.export({ format: 'jwk' })
+  for (const header of [{ jwk }, { jku: 'http://127.0.0.1:1/jwks.json' }, { x5u: 'http://127.0.0.1:1/cert.pem' }]) {
+    const token = sign({ key: attacker.privatePem, algorithm: 'RS256', header })
+    t.equal((await verify(gw, token)).status, 401, Object.keys(header)[0])
+  }
+})
+
+t.test('HS rotation: the previous secret still verifies, others do not', async (t) => {
+  const gw = await startGateway(t, { JWT_PREVIOUS_SECRET: PREVIOUS_SECRET })
+  t.equal((await verify(gw, sign({ key: SECRET }))).status, 200, 'current')
+  t.equal((await verify(gw, sign({ key: PREVIOUS_SECRET }))).status, 200, 'previous')
+  t.equal((await verify(gw, sign({ key: 'a-third-secret-a-third-secret-a-third-secret' }))).status, 401, 'unknown')
+  t.match((await verify(gw, sign({ key: PREVIOUS_SECRET, claims: { exp: nowS() - 60, iat: nowS() - 120 } }))).description, /expired/, 'an expired token under the previous key is "expired", not "bad signature"')
+})
+
+t.test('HS384 and HS512', async (t) => {
+  const gw = await startGateway(t, { JWT_ALGORITHMS: 'HS384,HS512' })
+  t.equal((await verify(gw, sign({ algorithm: 'HS384' }))).status, 200)
+  t.equal((await verify(gw, sign({ algorithm: 'HS512' }))).status, 200)
+  t.equal((await verify(gw, sign({ algorithm: 'HS256' }))).status, 401, 'HS256 is not in the allow-list')
+})
+
+t.test('asymmetric algorithms from PEM files, with and without kid', async (t) => {
+  const rsa = keyPair('rsa')
+  const ec256 = keyPair('ec', 'P-256')
+  const ec384 = keyPair('ec', 'P-384')
+  const ed = keyPair('ed25519')
+  const gw = await startGateway(t, {
+    JWT_SECRET: '',
+    JWT_ALGORITHMS: 'RS256,PS256,ES256,ES384,EdDSA',
+    JWT_PUBLIC_KEYS: [pemFile(rsa.publicPem), `ec256=${pemFile(ec256.publicPem)}`, pemFile(ec384.publicPem), `ed=${pemFile(ed.publicPem)}`].join(',')
+  })
+  t.equal((await verify(gw, sign({ key: rsa.privatePem, algorithm: 'RS256' }))).status, 200, 'RS256')
+  t.equal((await verify(gw, sign({ key: rsa.privatePem, algorithm: 'PS256' }))).status, 200, 'PS256')
+  t.equal((await verify(gw, sign({ key: ec256.privatePem, algorithm: 'ES256', kid: 'ec256' }))).status, 200, 'ES256 with kid')
+  t.equal((await verify(gw, sign({ key: ec256.privatePem, algorithm: 'ES256' }))).status, 200, 'ES256 without kid')
+  t.equal((await verify(gw, sign({ key: ec384.privatePem, algorithm: 'ES384' }))).status, 200, 'ES384')
+  t.equal((await verify(gw, sign({ key: ed.privatePem, algorithm: 'EdDSA', kid: 'ed' }))).status, 200, 'EdDSA')
+  t.equal((await verify(gw, sign({ key: rsa.privatePem, algorithm: 'RS512' }))).status, 401, 'RS512 is not allowed')
+  t.equal((await verify(gw, sign({ key: keyPair('ec').privatePem, algorithm: 'ES256' }))).status, 401, 'an unknown EC key')
+})
+
+t.test('oversized tokens and malformed headers are 400 invalid_request', async (t) => {
+  const gw = await startGateway(t, { MAX_TOKEN_BYTES: '1024' })
+  const big = sign({ claims: { padding: 'x'.repeat(2000) } })
+  const res = await call(`${gw.url}/auth/verify`, { token: big })
+  t.equal(res.status, 400)
+  t.equal(res.body.error, 'invalid_request')
+  for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Token abc']) {
+    const malformed = await call(`${gw.url}/auth/verify`, { headers: { authorization } })
+    t.equal(malformed.status, 400, authorization)
+    t.match(malformed.headers.get('www-authenticate'), /error="invalid_request"/)
+  }
+})
