@@ -18,8 +18,13 @@ const TIMEOUT_CODES = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM
 
 type Headers = Record<string, string | string[] | undefined>
 
+// RFC 9110 section 7.6.1: meaningful for one connection only. reply-from drops
+// Connection and the headers it names; these are the rest.
+const HOP_BY_HOP = ['keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection']
+
 function rewriteHeaders (claims: Claims | undefined, headers: Headers): Headers {
   for (const name of IDENTITY_HEADERS) delete headers[name]
+  for (const name of HOP_BY_HOP) delete headers[name]
   return claims === undefined ? headers : Object.assign(headers, identityHeaders(claims))
 }
 
@@ -45,9 +50,9 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: UR
     }
   })
 
-  // Bodies pass through untouched, as streams.
+  // Bodies pass through untouched, as streams: the parsed "body" is the payload stream itself.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
 
   app.addHook('onRequest', async (request, reply) => {
     const decision = await authorize(ctx, request, request.method, pathOf(request.url))
@@ -56,13 +61,19 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: UR
   })
 
   const basePath = upstream.pathname.replace(/\/$/, '')
-  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => reply.from(basePath + request.url, {
-    rewriteRequestHeaders: (req, headers) => rewriteHeaders(req.tokengateClaims, headers),
-    onError: (failed, { error }) => {
-      failed.log.warn({ code: (error as { code?: string }).code, cause: (error.cause as Error | undefined)?.message }, 'upstream request failed')
-      sendFailure(failed as FastifyReply, upstreamFailure(error))
+  // Built once: the same options object serves every proxied request.
+  const fromOptions = {
+    rewriteRequestHeaders: (req: FastifyRequest, headers: Headers) => rewriteHeaders(req.tokengateClaims, headers),
+    onError: (failed: FastifyReply, { error }: { error: Error & { code?: string } }) => {
+      failed.log.warn({ code: error.code, cause: (error.cause as Error | undefined)?.message }, 'upstream request failed')
+      sendFailure(failed, upstreamFailure(error))
     }
-  })
+  } as Parameters<FastifyReply['from']>[1]
+  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    // Without a content-type no parser runs; the raw request is still the body to stream.
+    if (request.body === undefined && request.method !== 'GET' && request.method !== 'HEAD') request.body = request.raw
+    return reply.from(basePath + request.url, fromOptions)
+  }
   app.all('/', handler)
   app.all('/*', handler)
 }

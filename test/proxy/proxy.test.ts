@@ -1,0 +1,163 @@
+import { request as httpRequest } from 'node:http'
+import { Readable } from 'node:stream'
+import t from 'tap'
+import { startGateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { startUpstream } from '../helpers/upstream.js'
+import { sign } from '../helpers/tokens.js'
+
+t.test('an allowed request reaches the upstream with identity set from the token', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const token = sign({ claims: { sub: 'alice', jti: 'jti-alice-1', scope: 'accounts:read', roles: ['customer'] } })
+  const res = await call(`${gw.url}/accounts/42?expand=1`, {
+    token,
+    headers: { 'x-user-id': 'mallory', 'x-user-roles': 'admin', 'x-token-scope': 'everything', 'x-token-jti': 'forged' }
+  })
+  t.equal(res.status, 200)
+  t.equal(res.body.url, '/accounts/42?expand=1')
+  t.equal(res.body.headers['x-user-id'], 'alice')
+  t.equal(res.body.headers['x-token-jti'], 'jti-alice-1')
+  t.equal(res.body.headers['x-token-scope'], 'accounts:read')
+  t.equal(res.body.headers['x-user-roles'], 'customer')
+})
+
+t.test('no token, bad token, revoked token: 401 and the upstream never sees the request', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const revoked = sign()
+  await call(`${gw.url}/auth/logout`, { method: 'POST', token: revoked })
+  for (const token of [undefined, 'garbage', sign({ key: 'wrong-secret-wrong-secret-wrong-secret!' }), revoked]) {
+    const res = await call(`${gw.url}/private`, { method: 'POST', body: 'secret payload', ...(token !== undefined && { token }) })
+    t.equal(res.status, 401)
+    t.match(res.headers.get('www-authenticate'), /^Bearer realm="tokengate"/)
+  }
+  t.equal(upstream.seen.length, 0)
+})
+
+t.test('public paths pass without a token by whole segments, and identity headers are still stripped', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PUBLIC_PATHS: '/public,/status' })
+  const open = await call(`${gw.url}/public/docs?x=1`, { headers: { 'x-user-id': 'mallory' } })
+  t.equal(open.status, 200)
+  t.equal(open.body.headers['x-user-id'], undefined)
+  t.equal((await call(`${gw.url}/public`)).status, 200)
+  t.equal((await call(`${gw.url}/status`)).status, 200)
+  t.equal((await call(`${gw.url}/publicity`)).status, 401, '/publicity is not under /public')
+  t.equal((await call(`${gw.url}/statusx/y`)).status, 401)
+})
+
+t.test('path smuggling never reaches the upstream unauthenticated', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PUBLIC_PATHS: '/public' })
+  const attempts = ['/public/../private', '/public/%2e%2e/private', '/public/%2E%2E/private', '/public%2fprivate',
+    '/public/..%2fprivate', '/public/.%2e/private', '/public\\..\\private', '/public/./../private', '//public/../private', '/public/%00/x']
+  for (const path of attempts) {
+    // node:http sends the path exactly as written (fetch would normalise it).
+    const status = await new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(gw.url)
+      const req = httpRequest({ hostname, port, path, method: 'GET' }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
+      req.on('error', reject)
+      req.end()
+    })
+    t.ok(status === 400 || status === 401, `${path} -> ${status}`)
+  }
+  t.same(upstream.seen.map((r) => r.url), [])
+})
+
+t.test('the gateway\'s own routes are not proxied', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  t.equal((await call(`${gw.url}/healthz`)).body.status, 'ok')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: sign() })).status, 200)
+  t.equal(upstream.seen.length, 0)
+})
+
+t.test('a large request body is streamed to the upstream, not buffered', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const chunk = Buffer.alloc(1 << 20, 97)
+  const totalMb = 64
+  let sent = 0
+  let firstByteAtUpstream = -1
+  upstream.handle((req, res) => {
+    let received = 0
+    req.on('data', (data: Buffer) => {
+      if (firstByteAtUpstream < 0) firstByteAtUpstream = sent
+      received += data.length
+    })
+    req.on('end', () => res.end(JSON.stringify({ received })))
+  })
+  const body = Readable.from((async function * () {
+    for (let i = 0; i < totalMb; i++) { sent += chunk.length; yield chunk }
+  })())
+  const res = await fetch(`${gw.url}/upload`, { method: 'PUT', body, duplex: 'half', headers: { authorization: `Bearer ${sign()}` } } as RequestInit)
+  t.equal(res.status, 200)
+  t.same(await res.json(), { received: totalMb * chunk.length })
+  t.ok(firstByteAtUpstream >= 0 && firstByteAtUpstream < (totalMb / 2) * chunk.length,
+    `the upstream saw data after ${(firstByteAtUpstream / chunk.length).toFixed(0)} MB of ${totalMb} MB were sent`)
+})
+
+t.test('a large response is streamed back whole', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const size = 32 << 20
+  upstream.handle((_req, res) => {
+    res.setHeader('content-length', String(size))
+    const part = Buffer.alloc(1 << 16, 98)
+    let written = 0
+    const pump = (): void => {
+      while (written < size) {
+        written += part.length
+        if (!res.write(part)) { res.once('drain', pump); return }
+      }
+      res.end()
+    }
+    pump()
+  })
+  const res = await fetch(`${gw.url}/download`, { headers: { authorization: `Bearer ${sign()}` } })
+  t.equal(res.status, 200)
+  t.equal((await res.arrayBuffer()).byteLength, size)
+})
+
+t.test('hop-by-hop headers are not forwarded', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const res = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const req = httpRequest(`${gw.url}/hop`, {
+      headers: {
+        authorization: `Bearer ${sign()}`,
+        connection: 'keep-alive, x-secret-hop',
+        'x-secret-hop': 'drop me',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'proxy-authorization': 'Basic Zm9vOmJhcg=='
+      }
+    }, (response) => {
+      let text = ''
+      response.on('data', (d: Buffer) => { text += d.toString() })
+      response.on('end', () => resolve(JSON.parse(text).headers))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  for (const name of ['x-secret-hop', 'keep-alive', 'te', 'proxy-authorization']) t.equal(res[name], undefined, name)
+})
+
+t.test('upstream down: 502 with a JSON body; hanging: 504; the gateway keeps serving', async (t) => {
+  const upstream = await startUpstream(t)
+  const port = upstream.port
+  await upstream.close()
+  const gw = await startGateway(t, { UPSTREAM_URL: `http://127.0.0.1:${port}`, UPSTREAM_TIMEOUT_MS: '300' })
+  const down = await call(`${gw.url}/x`, { token: sign() })
+  t.equal(down.status, 502)
+  t.equal(down.body.error, 'bad_gateway')
+  t.equal((await call(`${gw.url}/healthz`)).status, 200)
+
+  const again = await startUpstream(t, port)
+  t.equal((await call(`${gw.url}/x`, { token: sign() })).status, 200, 'recovers once the upstream is back')
+  again.handle(() => { /* never answers */ })
+  const hung = await call(`${gw.url}/slow`, { token: sign() })
+  t.equal(hung.status, 504)
+  t.equal(hung.body.error, 'gateway_timeout')
+})
