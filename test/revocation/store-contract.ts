@@ -1,0 +1,96 @@
+import type { RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
+import { nowSeconds } from '../../src/revocation/store.js'
+
+interface TapLike {
+  test: (name: string, fn: (t: any) => Promise<void>) => unknown
+}
+
+/**
+ * One contract, every store: what a lookup finds after each kind of write.
+ * Like undici's cache-store-test-utils, each implementation runs it as is.
+ */
+export function storeContract (t: TapLike, name: string, makeStore: (t: any) => Promise<RevocationStore>): void {
+  const query = (over: Partial<{ jti: string, sid: string, sub: string, iat: number }> = {}): { jti: string, sid: string, sub: string, iat: number } =>
+    ({ jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: nowSeconds() - 10, ...over })
+
+  t.test(`${name}: nothing is revoked at first`, async (t) => {
+    const store = await makeStore(t)
+    t.equal(await store.lookup(query()), null)
+  })
+
+  t.test(`${name}: a revoked jti is found, once`, async (t) => {
+    const store = await makeStore(t)
+    t.equal(await store.revokeToken('jti-1', 60), true)
+    t.equal(await store.revokeToken('jti-1', 60), false, 'second revocation reports it was already revoked')
+    t.equal(await store.lookup(query()), 'jti')
+    t.equal(await store.lookup(query({ jti: 'jti-2' })), null)
+  })
+
+  t.test(`${name}: a revoked session covers every token in it`, async (t) => {
+    const store = await makeStore(t)
+    await store.revokeSession('sid-1', 60)
+    t.equal(await store.lookup(query({ jti: 'any' })), 'session')
+    t.equal(await store.lookup(query({ sid: 'sid-2' })), null)
+  })
+
+  t.test(`${name}: a user mark covers tokens issued at or before it, not after`, async (t) => {
+    const store = await makeStore(t)
+    const before = nowSeconds()
+    await store.revokeUser('sub-1', before, 60)
+    t.equal(await store.lookup(query({ iat: before - 1 })), 'user')
+    t.equal(await store.lookup(query({ iat: before })), 'user', 'same second counts as revoked')
+    t.equal(await store.lookup(query({ iat: before + 1 })), null)
+    t.equal(await store.lookup(query({ sub: 'sub-2', iat: before - 1 })), null)
+  })
+
+  t.test(`${name}: a user mark keeps the later time`, async (t) => {
+    const store = await makeStore(t)
+    const now = nowSeconds()
+    await store.revokeUser('sub-1', now, 60)
+    await store.revokeUser('sub-1', now - 100, 60)
+    t.equal(await store.lookup(query({ iat: now })), 'user', 'an older revocation does not move the mark back')
+  })
+
+  t.test(`${name}: a global mark covers everyone issued at or before it`, async (t) => {
+    const store = await makeStore(t)
+    const before = nowSeconds()
+    await store.revokeAll(before, 60)
+    t.equal(await store.lookup(query({ sub: 'anyone', iat: before })), 'global')
+    t.equal(await store.lookup(query({ sub: 'anyone', iat: before + 1 })), null)
+  })
+
+  t.test(`${name}: marks expire by themselves`, async (t) => {
+    const store = await makeStore(t)
+    await store.revokeToken('short', 1)
+    t.equal(await store.lookup(query({ jti: 'short' })), 'jti')
+    await new Promise((resolve) => setTimeout(resolve, 2100))
+    t.equal(await store.lookup(query({ jti: 'short' })), null)
+  })
+
+  t.test(`${name}: subscribers receive every revocation`, async (t) => {
+    const store = await makeStore(t)
+    const events: RevocationEvent[] = []
+    let healthy = false
+    store.subscribe({ onEvent: (event) => events.push(event), onHealth: (h) => { healthy = h } })
+    const deadline = Date.now() + 3000
+    while (!healthy && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    t.ok(healthy, 'subscription reports healthy')
+    await store.revokeToken('e-jti', 60)
+    await store.revokeSession('e-sid', 60)
+    await store.revokeUser('e-sub', 100, 60)
+    await store.revokeAll(100, 60)
+    while (events.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    t.same(events.map((e) => e.kind), ['jti', 'session', 'user', 'global'])
+    t.match(events[2], { kind: 'user', id: 'e-sub', before: 100 })
+  })
+
+  t.test(`${name}: stats count marks by kind`, async (t) => {
+    const store = await makeStore(t)
+    await store.revokeToken('s1', 60)
+    await store.revokeToken('s2', 60)
+    await store.revokeSession('s', 60)
+    await store.revokeUser('u', 1, 60)
+    const stats = await store.stats()
+    t.same(stats.marks, { jti: 2, session: 1, user: 1, global: 0 })
+  })
+}
