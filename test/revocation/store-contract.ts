@@ -70,11 +70,11 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   t.test(`${name}: subscribers receive every revocation`, async (t) => {
     const store = await makeStore(t)
     const events: RevocationEvent[] = []
-    let healthy = false
-    store.subscribe({ onEvent: (event) => events.push(event), onHealth: (h) => { healthy = h } })
+    const subscription = { healthy: false }
+    store.subscribe({ onEvent: (event) => events.push(event), onHealth: (h) => { subscription.healthy = h } })
     const deadline = Date.now() + 3000
-    while (!healthy && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-    t.ok(healthy, 'subscription reports healthy')
+    while (!subscription.healthy && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    t.ok(subscription.healthy, 'subscription reports healthy')
     await store.revokeToken('e-jti', 60)
     await store.revokeSession('e-sid', 60)
     await store.revokeUser('e-sub', 100, 60)
