@@ -5,6 +5,7 @@ import type { Config } from './config/types.js'
 import type { GatewayContext } from './context.js'
 import { createAccessPolicy } from './http/access-policy.js'
 import { installErrorHandlers } from './http/error-handler.js'
+import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { createTrustCheck } from './http/trusted-proxies.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
@@ -53,6 +54,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     logger: options.logger ?? { level: config.logLevel, redact: LOG_REDACT },
     // Per-request log lines stay off the hot path; decisions that matter are logged by the routes.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
     trustProxy: [...config.trustedProxies],
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type { Authenticator } from './auth/authenticator.js'
 import type { Config } from './config/types.js'
 import type { AccessPolicy } from './http/access-policy.js'
@@ -20,7 +21,7 @@ export interface GatewayContext {
   /** Null when no signing key is configured (asymmetric keys without JWT_PRIVATE_KEY). */
   readonly issuer: TokenIssuer | null
   readonly jwks: JwksKeySet | null
-  readonly isTrustedProxy: (address: string | undefined) => boolean
+  readonly isTrustedProxy: (socket: Socket) => boolean
   readonly security: SecuritySink
 }
 

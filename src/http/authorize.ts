@@ -5,7 +5,6 @@ import { Failures, type Failure } from '../errors.js'
 import type { Claims } from '../tokens/claims.js'
 import { satisfies } from './access-policy.js'
 import { isAmbiguousPath } from './paths.js'
-import { factsOf } from './request-facts.js'
 
 export type Authorization =
   | { readonly kind: 'public' }
@@ -25,16 +24,16 @@ export async function authorize (ctx: GatewayContext, request: FastifyRequest, m
   }
   const auth = await ctx.authenticator.fromHeader(request.headers.authorization)
   if (!auth.ok) {
-    ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, factsOf(request))
+    ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
     return { kind: 'denied', failure: auth.failure, auth }
   }
   if (path !== null) {
     const rule = ctx.policy.ruleFor(method, path)
     if (rule !== null && !satisfies(auth.claims, rule)) {
-      ctx.security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, factsOf(request))
+      ctx.security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, request)
       return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
     }
   }
-  ctx.security.allowed(auth.claims.sub, auth.claims.jti, factsOf(request))
+  ctx.security.allowed(auth.claims.sub, auth.claims.jti, request)
   return { kind: 'allowed', claims: auth.claims }
 }

@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../http/failure-reply.js'
-import { factsOf } from '../http/request-facts.js'
 import { grants } from '../tokens/claims.js'
 
 type PreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
@@ -16,11 +15,11 @@ export function requireToken (ctx: GatewayContext, role?: string): PreHandler {
   return async (request, reply) => {
     const auth = await ctx.authenticator.fromHeader(request.headers.authorization)
     if (!auth.ok) {
-      ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, factsOf(request))
+      ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
       return sendFailure(reply, auth.failure)
     }
     if (role !== undefined && !grants(auth.claims, role)) {
-      ctx.security.denied(Failures.FORBIDDEN.reason, auth.claims.sub, auth.claims.jti, factsOf(request))
+      ctx.security.denied(Failures.FORBIDDEN.reason, auth.claims.sub, auth.claims.jti, request)
       return sendFailure(reply, Failures.FORBIDDEN, role)
     }
     request.tokengateClaims = auth.claims

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../context.js'
 import { Failures, GatewayError } from '../errors.js'
 import { sendFailure } from '../http/failure-reply.js'
-import { factsOf } from '../http/request-facts.js'
+import type { RequestFacts } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
 import { requireToken } from './guards.js'
@@ -70,35 +70,34 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     app.post<{ Body: TokenBody }>(`${prefix}/refresh`, {
       schema: bodySchema(config.jwt.maxTokenBytes, ['refresh_token'])
     }, async (request, reply) => {
-      const facts = factsOf(request)
       const auth = await ctx.authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
-        if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, facts)
-        else security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, facts)
+        if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
+        else security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
       const consumed = await storeWrite(async () => await revoker.token(old.jti, old.exp))
       if (!consumed) {
-        await onReuse(old, facts)
+        await onReuse(old, request)
         return sendFailure(reply, Failures.TOKEN_REVOKED)
       }
       const sid = sessionOf(old)
       const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims: old })
       const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims: old, refresh: true })
-      security.tokenIssued(old.sub, facts)
-      security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: facts.ip, actor: old.sub, request_id: facts.requestId })
+      security.tokenIssued(old.sub, request)
+      security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
       return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: config.accessTokenTtlS }
     })
 
-    async function onReuse (claims: Claims, facts: ReturnType<typeof factsOf>): Promise<void> {
+    async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
       const sid = sessionOf(claims)
       await storeWrite(async () => await revoker.session(sid))
       security.refreshReuse(claims.sub, sid, claims.jti, facts)
-      security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.requestId })
+      security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.id })
     }
   } else {
     app.log.warn('no signing key (asymmetric keys without JWT_PRIVATE_KEY): the refresh route is disabled')

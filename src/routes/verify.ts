@@ -12,7 +12,7 @@ import { originalRequest } from '../http/original-request.js'
  */
 export const verifyRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   app.all(`${ctx.config.authPrefix}/verify`, async (request, reply) => {
-    const original = originalRequest(request, ctx.isTrustedProxy(request.socket.remoteAddress))
+    const original = originalRequest(request, ctx.isTrustedProxy(request.socket))
     const decision = await authorize(ctx, request, original?.method ?? request.method, original?.path ?? null)
     if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
     if (decision.kind === 'allowed') reply.headers(identityHeaders(decision.claims))

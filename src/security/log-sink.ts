@@ -16,13 +16,13 @@ export class LogSecuritySink implements SecuritySink {
   allowed (_sub: string, _jti: string, _facts: RequestFacts): void {}
 
   denied (reason: string, sub: string | null, jti: string | null, facts: RequestFacts): void {
-    if (reason === 'revoked') this.#log.warn({ sub, jti: cutJti(jti), ip: facts.ip, reqId: facts.requestId }, 'revoked token used')
+    if (reason === 'revoked') this.#log.warn({ sub, jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'revoked token used')
   }
 
   tokenIssued (_sub: string, _facts: RequestFacts): void {}
 
   refreshReuse (sub: string, sid: string, jti: string, facts: RequestFacts): void {
-    this.#log.error({ sub, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.requestId }, 'refresh token reuse: session revoked')
+    this.#log.error({ sub, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'refresh token reuse: session revoked')
   }
 
   async close (): Promise<void> {}

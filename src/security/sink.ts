@@ -9,9 +9,13 @@ export interface AuditEntry {
   readonly request_id?: string | null
 }
 
+/**
+ * Who asked: a FastifyRequest satisfies this as it is, so the hot path passes
+ * the request itself and `ip` (proxy-addr work) is computed only if read.
+ */
 export interface RequestFacts {
   readonly ip: string
-  readonly requestId: string
+  readonly id: string
 }
 
 /**

@@ -7,6 +7,7 @@ import { isKeyMismatch } from './failures.js'
 import { peekHeader } from './header.js'
 import type { JwksKeySet } from './jwks.js'
 import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
+import { VerifiedTokenCache } from './verified-cache.js'
 
 export type VerifyResult =
   | { readonly ok: true, readonly claims: Claims }
@@ -59,6 +60,11 @@ function tryKeys (candidates: readonly KeyVerifier[], alg: string, token: string
 
 export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): TokenVerifier {
   const fixed = staticVerifiers(jwt)
+  const cache = jwt.verifyCacheSize > 0 ? new VerifiedTokenCache(jwt.verifyCacheSize, jwt.clockToleranceS) : null
+  const remember = (token: string, result: VerifyResult): VerifyResult => {
+    if (result.ok) cache?.set(token, result.claims)
+    return result
+  }
   const single = fixed.length === 1 && jwks === null ? fixed[0] : null
   const anyKid = fixed.some((v) => v.kid !== null) || jwks !== null
 
@@ -73,18 +79,27 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     return settle(tryKeys(candidatesFor(kid), alg, token))
   }
 
+  function verifyUncached (token: string): VerifyResult | Promise<VerifyResult> {
+    // The common case, one HMAC secret: fast-jwt reads the header itself.
+    if (single !== null) return settle(single.verify(token))
+    const header = peekHeader(token)
+    if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
+    if (header.alg.toLowerCase() === 'none') return { ok: false, failure: Failures.TOKEN_ALGORITHM }
+    if (jwks !== null && header.kid !== null && !jwks.hasKid(header.kid) &&
+        !fixed.some((v) => v.kid === header.kid)) {
+      return verifyAfterRefresh(token, header.alg, header.kid)
+    }
+    return settle(tryKeys(candidatesFor(header.kid), header.alg, token))
+  }
+
+  if (cache === null) return { verify: verifyUncached }
   return {
     verify (token) {
-      // The common case, one HMAC secret: fast-jwt reads the header itself.
-      if (single !== null) return settle(single.verify(token))
-      const header = peekHeader(token)
-      if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
-      if (header.alg.toLowerCase() === 'none') return { ok: false, failure: Failures.TOKEN_ALGORITHM }
-      if (jwks !== null && header.kid !== null && !jwks.hasKid(header.kid) &&
-          !fixed.some((v) => v.kid === header.kid)) {
-        return verifyAfterRefresh(token, header.alg, header.kid)
-      }
-      return settle(tryKeys(candidatesFor(header.kid), header.alg, token))
+      const claims = cache.get(token)
+      if (claims !== undefined) return { ok: true, claims }
+      const result = verifyUncached(token)
+      if (result instanceof Promise) return result.then((settled) => remember(token, settled))
+      return remember(token, result)
     }
   }
 }
