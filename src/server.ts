@@ -11,8 +11,12 @@ function devBanner (config: Config, app: FastifyInstance): string {
   const issuer = app.tokengate.issuer
   if (issuer === null) return ''
   const { token } = issuer.mint({ sub: 'dev-user', ttlS: config.accessTokenTtlS, sid: 'dev-session', claims: { scope: 'read write', roles: ['user'] } })
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
-  const base = `http://${host}:${config.port}`
+  const bound = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const host = bound.includes(':') ? `[${bound}]` : bound
+  // PORT=0 picks a free port: print the one actually bound.
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : config.port
+  const base = `http://${host}:${port}`
   return [
     '',
     'tokengate development instance: ephemeral HS256 key, in-memory revocation store. Not for production.',

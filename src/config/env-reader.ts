@@ -87,11 +87,16 @@ export class EnvReader {
     try {
       url = new URL(value)
     } catch {
-      this.fail(name, `"${value}" is not a URL; expected ${protocols.join(' or ')}//host[:port]`)
+      // The value is not echoed: URLs carry passwords (redis://:pw@host) and webhook tokens.
+      this.fail(name, `not a URL; expected ${protocols.join(' or ')}//host[:port]`)
       return null
     }
     if (!protocols.includes(url.protocol)) {
       this.fail(name, `protocol ${url.protocol} is not accepted; expected ${protocols.join(' or ')}`)
+      return null
+    }
+    if (url.hostname === '') {
+      this.fail(name, `the URL has no host; expected ${protocols.join(' or ')}//host[:port]`)
       return null
     }
     return url
@@ -111,12 +116,18 @@ export class EnvReader {
     return out
   }
 
-  /** Reads a file named by a variable; the problem names the variable, never the content. */
-  file (name: string, path: string): string | null {
+  /**
+   * Reads a file named by a variable; the problem names the variable, never the
+   * content. `secret`: the value may be a mangled inline key, so it is not echoed.
+   */
+  file (name: string, path: string, { secret = false } = {}): string | null {
     try {
       return readFileSync(path, 'utf8')
     } catch (err) {
-      this.fail(name, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      const code = (err as NodeJS.ErrnoException).code ?? 'error'
+      this.fail(name, secret
+        ? `cannot read the file it names (${code}); expected a PEM starting with -----BEGIN or a readable file path`
+        : `cannot read ${path} (${code})`)
       return null
     }
   }

@@ -29,38 +29,57 @@ function readSecret (r: EnvReader, name: string): string | null {
   return secret
 }
 
-function readPem (r: EnvReader, name: string, value: string): string | null {
-  return value.startsWith('-----BEGIN') ? value : r.file(name, value)
+const INLINE_PEM = '-----BEGIN'
+
+/** An inline PEM (hosting panels often store its newlines as a literal \n) or a file path. */
+function readPem (r: EnvReader, name: string, value: string, secret: boolean): string | null {
+  if (value.startsWith(INLINE_PEM)) return value.replaceAll('\\n', '\n')
+  return r.file(name, value, { secret })
+}
+
+// "kid=path", "kid=-----BEGIN...", a bare path or a bare PEM (whose base64 may hold "=").
+function splitKid (item: string): { kid: string | null, value: string } {
+  const match = /^([A-Za-z0-9._:-]+)=(.+)$/s.exec(item)
+  if (item.startsWith(INLINE_PEM) || match === null) return { kid: null, value: item }
+  return { kid: match[1], value: match[2] }
 }
 
 function readPublicKeys (r: EnvReader, allowed: readonly Algorithm[]): PublicKeyConfig[] {
   const out: PublicKeyConfig[] = []
   for (const item of r.list('JWT_PUBLIC_KEYS')) {
-    const eq = item.indexOf('=')
-    const kid = eq > 0 ? item.slice(0, eq) : null
-    const path = eq > 0 ? item.slice(eq + 1) : item
-    const pem = r.file('JWT_PUBLIC_KEYS', path)
+    const { kid, value } = splitKid(item)
+    const source = value.startsWith(INLINE_PEM) ? `inline PEM ${out.length + 1}` : value
+    const pem = readPem(r, 'JWT_PUBLIC_KEYS', value, false)
     if (pem === null) continue
     try {
       const key = createPublicKey(pem)
       if (!algorithmsForKey(key).some((alg) => allowed.includes(alg))) {
-        r.fail('JWT_PUBLIC_KEYS', `${path} is a ${key.asymmetricKeyType ?? 'unknown'} key, but JWT_ALGORITHMS allows none of its algorithms`)
+        r.fail('JWT_PUBLIC_KEYS', `${source} is a ${key.asymmetricKeyType ?? 'unknown'} key, but JWT_ALGORITHMS allows none of its algorithms`)
         continue
       }
     } catch {
-      r.fail('JWT_PUBLIC_KEYS', `${path} is not a PEM public key`)
+      r.fail('JWT_PUBLIC_KEYS', `${source} is not a PEM public key`)
       continue
     }
-    out.push({ kid, pem, source: path })
+    out.push({ kid, pem, source })
   }
   return out
+}
+
+/** Tokens tokengate signs must verify at tokengate: the private key's public half must be configured. */
+function checkSigningKeyIsTrusted (r: EnvReader, signing: SigningKeyConfig | null, publicKeys: readonly PublicKeyConfig[], jwks: boolean): void {
+  if (signing === null || isHmac(signing.algorithm) || jwks || publicKeys.length === 0) return
+  const own = createPublicKey(signing.key).export({ type: 'spki', format: 'der' })
+  if (!publicKeys.some(({ pem }) => createPublicKey(pem).export({ type: 'spki', format: 'der' }).equals(own))) {
+    r.fail('JWT_PRIVATE_KEY', 'its public key is not among JWT_PUBLIC_KEYS, so tokens tokengate issues on refresh would not verify')
+  }
 }
 
 function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: string | null): SigningKeyConfig | null {
   const privateValue = r.optionalString('JWT_PRIVATE_KEY')
   const kid = r.optionalString('JWT_SIGNING_KID')
   if (privateValue !== null) {
-    const pem = readPem(r, 'JWT_PRIVATE_KEY', privateValue)
+    const pem = readPem(r, 'JWT_PRIVATE_KEY', privateValue, true)
     if (pem === null) return null
     try {
       const key = createPrivateKey(pem)
@@ -114,6 +133,9 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     r.fail('JWT_PREVIOUS_SECRET', 'set without JWT_SECRET; the previous key only verifies during a rotation')
   }
 
+  const signing = readSigningKey(r, algorithms, secret)
+  checkSigningKeyIsTrusted(r, signing, publicKeys, jwksUrl !== null)
+
   return {
     algorithms,
     secret,
@@ -122,7 +144,7 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     jwksUrl,
     jwksCooldownMs: r.int('JWKS_COOLDOWN_S', 30, { min: 1, max: 3600 }) * 1000,
     jwksTimeoutMs: r.int('JWKS_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
-    signing: readSigningKey(r, algorithms, secret),
+    signing,
     issuer: r.optionalString('JWT_ISSUER'),
     audience: r.optionalString('JWT_AUDIENCE'),
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),

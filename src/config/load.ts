@@ -114,8 +114,10 @@ export function loadConfig (env: Env = process.env): Config {
   return deepFreeze(config)
 }
 
+// Descends into objects that are already frozen too: a frozen rule may still hold mutable lists.
+// URLs are left alone (their setters ignore freezing); their type is Readonly<URL> instead.
 function deepFreeze<T> (value: T): T {
-  if (value !== null && typeof value === 'object' && !(value instanceof URL) && !Object.isFrozen(value)) {
+  if (value !== null && typeof value === 'object' && !(value instanceof URL)) {
     Object.freeze(value)
     for (const child of Object.values(value)) deepFreeze(child)
   }

@@ -27,7 +27,7 @@ export interface JwtConfig {
   readonly secret: string | null
   readonly previousSecret: string | null
   readonly publicKeys: readonly PublicKeyConfig[]
-  readonly jwksUrl: URL | null
+  readonly jwksUrl: Readonly<URL> | null
   readonly jwksCooldownMs: number
   readonly jwksTimeoutMs: number
   readonly signing: SigningKeyConfig | null
@@ -80,7 +80,7 @@ export interface Config {
   readonly host: string
   readonly port: number
   readonly logLevel: string
-  readonly upstreamUrl: URL | null
+  readonly upstreamUrl: Readonly<URL> | null
   readonly upstreamTimeoutMs: number
   readonly publicPaths: readonly string[]
   readonly accessRules: readonly AccessRule[]
@@ -97,7 +97,7 @@ export interface Config {
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null
   readonly auditLogFile: string | null
-  readonly alertWebhookUrl: URL | null
+  readonly alertWebhookUrl: Readonly<URL> | null
   readonly rateLimits: RateLimitConfig
   readonly localCacheSize: number
 }

@@ -42,12 +42,96 @@ t.test('defaults follow the design table', async (t) => {
   t.equal(config.development, false)
 })
 
+t.test('defaults of the optional variables beyond the design table', async (t) => {
+  const config = loadConfig(BASE)
+  t.match(config, {
+    logLevel: 'info',
+    upstreamTimeoutMs: 30_000,
+    bodyLimitBytes: 1_048_576,
+    accessRules: [],
+    introspectionClients: [],
+    alertWebhookUrl: null,
+    localCacheSize: 100_000
+  })
+  t.match(config.jwt, {
+    secret: SECRET,
+    previousSecret: null,
+    publicKeys: [],
+    jwksUrl: null,
+    jwksCooldownMs: 30_000,
+    jwksTimeoutMs: 5000,
+    issuer: null,
+    audience: null,
+    maxTokenBytes: 8192,
+    verifyCacheSize: 10_000,
+    signing: { algorithm: 'HS256', key: SECRET, kid: null }
+  })
+  const redis = loadConfig({ ...BASE, REDIS_URL: 'redis://127.0.0.1:6380/0' }).redis
+  t.match(redis, { topology: { mode: 'standalone', url: 'redis://127.0.0.1:6380/0' }, keyPrefix: 'revoked:', minReplicasAck: 0, password: null })
+})
+
 t.test('the configuration is frozen all the way down', async (t) => {
-  const config = loadConfig({ ...BASE, PUBLIC_PATHS: '/a' })
-  t.ok(Object.isFrozen(config))
-  t.ok(Object.isFrozen(config.jwt))
-  t.ok(Object.isFrozen(config.publicPaths))
+  const dir = mkdtempSync(join(tmpdir(), 'tg-frozen-'))
+  const rules = join(dir, 'rules.json')
+  writeFileSync(rules, JSON.stringify([{ path: '/pay', scopes: ['pay'] }]))
+  const config = loadConfig({
+    ...BASE,
+    PUBLIC_PATHS: '/a',
+    ACCESS_RULES_FILE: rules,
+    REDIS_SENTINELS: 's1:26379,s2:26379',
+    REDIS_SENTINEL_NAME: 'primary',
+    INTROSPECTION_CLIENTS: 'api:s3cret'
+  })
+  const objects: Array<[string, unknown]> = [['config', config]]
+  for (let i = 0; i < objects.length; i++) {
+    const [path, value] = objects[i]
+    if (value instanceof URL) continue
+    t.ok(Object.isFrozen(value), `${path} is frozen`)
+    for (const [key, child] of Object.entries(value as object)) {
+      if (child !== null && typeof child === 'object') objects.push([`${path}.${key}`, child])
+    }
+  }
+  t.ok(objects.length > 15, `walked ${objects.length} objects, nested rules and sentinels included`)
   t.throws(() => { (config.publicPaths as string[]).push('/b') })
+  t.throws(() => { (config.accessRules[0].scopes as string[]).push('admin') })
+  t.notOk(Reflect.set(config, 'failMode', 'closed'), 'a top-level value cannot be replaced')
+})
+
+t.test('inline PEM keys, with newlines escaped as \\n, and kid=value pairs', async (t) => {
+  const rsa = keyPair('rsa')
+  const ec = keyPair('ec')
+  const escaped = rsa.privatePem.replaceAll('\n', '\\n')
+  const config = loadConfig({
+    JWT_ALGORITHMS: 'RS256,ES256',
+    JWT_PUBLIC_KEYS: `${rsa.publicPem},ec-1=${ec.publicPem.replaceAll('\n', '\\n')}`,
+    JWT_PRIVATE_KEY: escaped,
+    JWT_SIGNING_KID: 'rsa-1'
+  })
+  t.same(config.jwt.publicKeys.map((k) => k.kid), [null, 'ec-1'])
+  t.match(config.jwt.signing, { algorithm: 'RS256', kid: 'rsa-1', key: rsa.privatePem })
+})
+
+t.test('a private key whose public half is not configured stops start-up', async (t) => {
+  const found = problems({
+    JWT_ALGORITHMS: 'RS256',
+    JWT_PUBLIC_KEYS: keyPair('rsa').publicPem,
+    JWT_PRIVATE_KEY: keyPair('rsa').privatePem
+  })
+  t.match(found.join('\n'), /JWT_PRIVATE_KEY: its public key is not among JWT_PUBLIC_KEYS/)
+})
+
+t.test('a mangled inline private key is never echoed in the error', async (t) => {
+  const body = keyPair('ec').privatePem.split('\n').slice(1, -2).join('')
+  const found = problems({ JWT_ALGORITHMS: 'ES256', JWT_PUBLIC_KEYS: keyPair('ec').publicPem, JWT_PRIVATE_KEY: body })
+  const line = found.find((problem) => problem.startsWith('JWT_PRIVATE_KEY: '))
+  t.match(line, /expected a PEM starting with -----BEGIN or a readable file path/)
+  t.notMatch(found.join('\n'), body.slice(0, 24))
+})
+
+t.test('a URL with a password in it is never echoed in the error', async (t) => {
+  const found = problems({ ...BASE, REDIS_URL: 'redis//:hunter2-password@cache:6379' })
+  t.match(found.join('\n'), /REDIS_URL: not a URL/)
+  t.notMatch(found.join('\n'), /hunter2/)
 })
 
 const cases: Array<[string, Record<string, string>, string, RegExp]> = [
@@ -56,6 +140,9 @@ const cases: Array<[string, Record<string, string>, string, RegExp]> = [
   ['a bad Redis URL', { REDIS_URL: 'http://redis:6379' }, 'REDIS_URL', /redis: or rediss:/],
   ['a bad JWKS URL', { JWKS_URL: 'jwks', JWT_ALGORITHMS: 'RS256', JWT_SECRET: '' }, 'JWKS_URL', /not a URL/],
   ['a bad webhook URL', { ALERT_WEBHOOK_URL: '::' }, 'ALERT_WEBHOOK_URL', /not a URL/],
+  ['a webhook with another protocol', { ALERT_WEBHOOK_URL: 'mailto:soc@example.com' }, 'ALERT_WEBHOOK_URL', /http: or https:/],
+  ['a Redis URL without host', { REDIS_URL: 'redis://' }, 'REDIS_URL', /no host/],
+  ['a JWKS URL with another protocol', { JWKS_URL: 'file:///etc/jwks.json', JWT_ALGORITHMS: 'RS256', JWT_SECRET: '' }, 'JWKS_URL', /https: or http:/],
   ['an unknown algorithm', { JWT_ALGORITHMS: 'HS256,XS999' }, 'JWT_ALGORITHMS', /unknown algorithm "XS999"/],
   ['none among the algorithms', { JWT_ALGORITHMS: 'HS256,none' }, 'JWT_ALGORITHMS', /"none" is never accepted/],
   ['None in any case', { JWT_ALGORITHMS: 'NONE' }, 'JWT_ALGORITHMS', /never accepted/],
@@ -65,8 +152,15 @@ const cases: Array<[string, Record<string, string>, string, RegExp]> = [
   ['FAIL_MODE=maybe', { FAIL_MODE: 'maybe' }, 'FAIL_MODE', /expected one of open, closed/],
   ['a negative timeout', { REVOCATION_CHECK_TIMEOUT_MS: '-5' }, 'REVOCATION_CHECK_TIMEOUT_MS', /out of range; expected an integer from 1/],
   ['a non-numeric timeout', { REVOCATION_CHECK_TIMEOUT_MS: '50ms' }, 'REVOCATION_CHECK_TIMEOUT_MS', /"50ms" is not an integer/],
+  ['a fractional timeout', { UPSTREAM_TIMEOUT_MS: '1.5' }, 'UPSTREAM_TIMEOUT_MS', /not an integer/],
+  ['a zero upstream timeout', { UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS', /out of range/],
+  ['a negative JWKS timeout', { JWKS_TIMEOUT_MS: '-1' }, 'JWKS_TIMEOUT_MS', /out of range/],
+  ['a negative clock tolerance', { JWT_CLOCK_TOLERANCE_S: '-5' }, 'JWT_CLOCK_TOLERANCE_S', /out of range; expected an integer from 0 to 300/],
+  ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /expected one of fatal, error, warn, info, debug, trace, silent/],
   ['a port out of range', { PORT: '70000' }, 'PORT', /out of range/],
   ['a short HMAC secret', { JWT_SECRET: 'short' }, 'JWT_SECRET', /at least 32 bytes/],
+  ['a short previous secret', { JWT_PREVIOUS_SECRET: 'old' }, 'JWT_PREVIOUS_SECRET', /at least 32 bytes/],
+  ['Redis URL and sentinels', { REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 'b:26379', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_URL', /only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS/],
   ['two Redis topologies', { REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' }, 'REDIS_URL', /only one of/],
   ['sentinels without a name', { REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_NAME', /required/],
   ['a cluster node without port', { REDIS_CLUSTER_NODES: 'a' }, 'REDIS_CLUSTER_NODES', /not host:port/],
