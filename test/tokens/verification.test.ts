@@ -29,6 +29,9 @@ t.test('HS256: claims and time rules', async (t) => {
     ['not valid yet', sign({ claims: { ...good, nbf: nowS() + 60 } }), /not valid yet/],
     ['wrong issuer', sign({ claims: { ...good, iss: 'https://evil.example' } }), /issuer|claim/],
     ['wrong audience', sign({ claims: { ...good, aud: 'other-api' } }), /audience|claim/],
+    ['no iss while JWT_ISSUER is set', sign({ claims: { ...good, iss: undefined } }), /claim/],
+    ['no aud while JWT_AUDIENCE is set', sign({ claims: { ...good, aud: undefined } }), /claim/],
+    ['issued in the future', sign({ claims: { ...good, iat: nowS() + 60 } }), /not valid yet/],
     ['no sub', sign({ claims: { ...good, sub: undefined } }), /claim/],
     ['no exp', sign({ claims: { ...good, exp: undefined } }), /claim/],
     ['no iat', signRaw({ ...good, sub: 'u', jti: 'no-iat', exp: nowS() + 900 }), /claim/],
@@ -42,6 +45,16 @@ t.test('HS256: claims and time rules', async (t) => {
     t.match(res.description, description, name)
   }
   t.equal((await verify(gw, sign({ claims: { ...good, iat: nowS() - 100, exp: nowS() - 2 } }))).status, 200, 'expired within the 5 s tolerance')
+})
+
+t.test('JWT_CLOCK_TOLERANCE_S sets the leeway for exp, nbf and iat', async (t) => {
+  const strict = await startGateway(t, { JWT_CLOCK_TOLERANCE_S: '0' })
+  t.equal((await verify(strict, sign({ claims: { iat: nowS() - 100, exp: nowS() - 2 } }))).status, 401, 'no leeway: expired 2 s ago')
+  const lenient = await startGateway(t, { JWT_CLOCK_TOLERANCE_S: '30' })
+  t.equal((await verify(lenient, sign({ claims: { iat: nowS() - 100, exp: nowS() - 20 } }))).status, 200, 'expired 20 s ago, within 30 s')
+  t.equal((await verify(lenient, sign({ claims: { nbf: nowS() + 20 } }))).status, 200, 'valid in 20 s')
+  t.equal((await verify(lenient, sign({ claims: { iat: nowS() + 20 } }))).status, 200, 'issued 20 s ahead (clock skew)')
+  t.match((await verify(lenient, sign({ claims: { iat: nowS() - 100, exp: nowS() - 40 } }))).description, /expired/, 'beyond 30 s')
 })
 
 t.test('unsigned and stripped tokens never verify', async (t) => {
@@ -68,6 +81,18 @@ t.test('algorithm confusion: an RSA public key is never an HMAC secret', async (
   const body = b64({ sub: 'admin', jti: 'confused', iat: nowS(), exp: nowS() + 900 })
   const signature = createHmac('sha256', rsa.publicPem).update(`${header}.${body}`).digest('base64url')
   t.equal((await verify(gw, `${header}.${body}.${signature}`)).status, 401, 'HS256 signed with the public key PEM is refused')
+})
+
+t.test('algorithm confusion with HS256 and RS256 both allowed: the PEM is still no HMAC key', async (t) => {
+  const rsa = keyPair('rsa')
+  const gw = await startGateway(t, { JWT_ALGORITHMS: 'HS256,RS256', JWT_PUBLIC_KEYS: `rsa-1=${pemFile(rsa.publicPem)}` })
+  t.equal((await verify(gw, sign({ key: rsa.privatePem, algorithm: 'RS256', kid: 'rsa-1' }))).status, 200, 'RS256')
+  t.equal((await verify(gw, sign())).status, 200, 'HS256 with JWT_SECRET')
+  const claims = { sub: 'admin', jti: 'confused-2', iat: nowS(), exp: nowS() + 900 }
+  for (const kid of [undefined, 'rsa-1']) {
+    const token = signRaw(claims, rsa.publicPem, { alg: 'HS256', typ: 'JWT', ...(kid !== undefined && { kid }) })
+    t.equal((await verify(gw, token)).status, 401, `HS256 signed with the PEM, kid ${String(kid)}`)
+  }
 })
 
 t.test('keys named in token headers (jwk, jku, x5u) are never used', async (t) => {
