@@ -15,6 +15,11 @@ function publicMembers (jwk: Record<string, unknown>): JsonWebKey {
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
 
+export interface JwksOptions {
+  /** Milliseconds clock; tests inject one to step through cooldowns without sleeping. */
+  readonly now?: () => number
+}
+
 /**
  * A remote JWKS: fetched once at start, refreshed when a token names an unknown
  * kid (at most once per cooldown, one fetch shared by all waiting requests) and
@@ -28,11 +33,13 @@ export class JwksKeySet {
   #inFlight: Promise<boolean> | null = null
   #lastAttempt = -Infinity
   #lastSuccess = -Infinity
+  readonly #now: () => number
 
-  constructor (url: URL, jwt: JwtConfig, log: Logger) {
-    this.#url = url
+  constructor (url: Readonly<URL>, jwt: JwtConfig, log: Logger, { now = Date.now }: JwksOptions = {}) {
+    this.#url = new URL(url.href)
     this.#jwt = jwt
     this.#log = log
+    this.#now = now
   }
 
   get size (): number {
@@ -41,7 +48,7 @@ export class JwksKeySet {
 
   /** Keys that may verify a token with this kid (all keys when it has none). */
   candidates (kid: string | null): readonly KeyVerifier[] {
-    if (Date.now() - this.#lastSuccess > STALE_AFTER_MS) this.refresh().catch(() => {}) // background; failures are logged
+    if (this.#now() - this.#lastSuccess > STALE_AFTER_MS) this.refresh().catch(() => {}) // background; failures are logged
     if (kid === null) return this.#verifiers
     return this.#verifiers.filter((v) => v.kid === kid)
   }
@@ -53,8 +60,8 @@ export class JwksKeySet {
   /** Resolves true when a fetch completed; false when cooling down or failed. */
   refresh (): Promise<boolean> {
     if (this.#inFlight !== null) return this.#inFlight
-    if (Date.now() - this.#lastAttempt < this.#jwt.jwksCooldownMs) return Promise.resolve(false)
-    this.#lastAttempt = Date.now()
+    if (this.#now() - this.#lastAttempt < this.#jwt.jwksCooldownMs) return Promise.resolve(false)
+    this.#lastAttempt = this.#now()
     this.#inFlight = this.#fetch().finally(() => { this.#inFlight = null })
     return this.#inFlight
   }
@@ -70,7 +77,7 @@ export class JwksKeySet {
       if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
       const verifiers = this.#parse(JSON.parse(text))
       this.#verifiers = verifiers
-      this.#lastSuccess = Date.now()
+      this.#lastSuccess = this.#now()
       this.#log.info({ keys: verifiers.length }, 'JWKS loaded')
       return true
     } catch (err) {

@@ -1,23 +1,36 @@
 import { createServer, type Server } from 'node:http'
 import t from 'tap'
+import { loadConfig } from '../../src/config/load.js'
+import { JwksKeySet } from '../../src/tokens/jwks.js'
+import { createTokenVerifier } from '../../src/tokens/verifier.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { keyPair, sign, type KeyPair } from '../helpers/tokens.js'
+import { keyPair, nowS, sign, signRaw, type KeyPair } from '../helpers/tokens.js'
 
-interface JwksServer { url: string, requests: number, keys: Array<Record<string, unknown>>, server: Server, up: boolean }
+interface JwksServer {
+  url: string
+  requests: number
+  keys: Array<Record<string, unknown>>
+  up: boolean
+  /** Milliseconds each answer waits, so that concurrent callers overlap one fetch. */
+  delayMs: number
+  server: Server
+}
 
 async function startJwks (t: { teardown: (fn: () => unknown) => void }): Promise<JwksServer> {
-  const state: JwksServer = { url: '', requests: 0, keys: [], server: createServer(), up: true }
+  const state: JwksServer = { url: '', requests: 0, keys: [], up: true, delayMs: 0, server: createServer() }
   state.server.on('request', (_req, res) => {
     state.requests++
-    if (!state.up) { res.statusCode = 503; res.end(); return }
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ keys: state.keys }))
+    setTimeout(() => {
+      if (!state.up) { res.statusCode = 503; res.end(); return }
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ keys: state.keys }))
+    }, state.delayMs)
   })
   await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve))
   const address = state.server.address()
   state.url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/.well-known/jwks.json`
-  t.teardown(() => state.server.close())
+  t.teardown(() => { state.server.closeAllConnections(); state.server.close() })
   return state
 }
 
@@ -29,36 +42,74 @@ const env = (url: string, cooldown = '1'): Record<string, string> => ({
   JWT_SECRET: '', JWT_ALGORITHMS: 'RS256,ES256', JWKS_URL: url, JWKS_COOLDOWN_S: cooldown
 })
 
+/** Polls until check() holds (every 50 ms, at most 5 s); returns whether it did. */
+async function eventually (check: () => Promise<boolean> | boolean): Promise<boolean> {
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return false
+}
+
 t.test('JWKS rotation: a token with a new kid is accepted once the key set publishes it', async (t) => {
   const jwks = await startJwks(t)
   const a = keyPair('rsa')
   const b = keyPair('ec')
   jwks.keys = [jwk(a, 'key-a')]
-  const gw = await startGateway(t, env(jwks.url, '1'))
+  const gw = await startGateway(t, env(jwks.url))
+  t.equal(jwks.requests, 1, 'fetched once at start')
   const tokenA = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   const tokenB = sign({ key: b.privatePem, algorithm: 'ES256', kid: 'key-b' })
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200)
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenB })).status, 401, 'key-b is not published yet')
   jwks.keys = [jwk(a, 'key-a'), jwk(b, 'key-b')]
-  await new Promise((resolve) => setTimeout(resolve, 1100)) // past the cooldown
-  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenB })).status, 200, 'refetched on the unknown kid')
+  t.ok(await eventually(async () => (await call(`${gw.url}/auth/verify`, { token: tokenB })).status === 200),
+    'key-b accepted once the cooldown allows a refetch')
+  t.equal(jwks.requests, 2, 'the polls inside the cooldown fetched nothing; one refetch brought key-b')
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'the old key still works during the overlap')
 })
 
-t.test('unknown kids refetch at most once per cooldown, one fetch for concurrent requests', async (t) => {
+t.test('unknown kids refetch at most once per JWKS_COOLDOWN_S', async (t) => {
   const jwks = await startJwks(t)
-  const a = keyPair('rsa')
-  jwks.keys = [jwk(a, 'key-a')]
+  jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
+  const beforeStart = Date.now()
   const gw = await startGateway(t, env(jwks.url, '1'))
-  await new Promise((resolve) => setTimeout(resolve, 1100)) // the start-up fetch's cooldown is over
   const forged = keyPair('rsa')
-  const burst = async (from: number): Promise<number[]> => await Promise.all(Array.from({ length: 20 }, async (_, i) =>
-    (await call(`${gw.url}/auth/verify`, { token: sign({ key: forged.privatePem, algorithm: 'RS256', kid: `unknown-${from + i}` }) })).status))
-  const before = jwks.requests
-  t.ok((await burst(0)).every((status) => status === 401))
-  t.equal(jwks.requests - before, 1, '20 concurrent unknown kids: one shared fetch')
-  t.ok((await burst(20)).every((status) => status === 401))
-  t.equal(jwks.requests - before, 1, 'none more within the cooldown')
+  let n = 0
+  const unknownKid = async (): Promise<number> =>
+    (await call(`${gw.url}/auth/verify`, { token: sign({ key: forged.privatePem, algorithm: 'RS256', kid: `unknown-${n++}` }) })).status
+  const burst = async (): Promise<number[]> => await Promise.all(Array.from({ length: 20 }, unknownKid))
+
+  t.ok((await burst()).every((status) => status === 401))
+  t.equal(jwks.requests, 1, 'right after the start-up fetch: no refetch')
+  t.ok(await eventually(async () => { await unknownKid(); return jwks.requests === 2 }), 'one refetch once the cooldown is over')
+  t.ok(Date.now() - beforeStart >= 1000, 'not before the second has passed')
+  t.ok((await burst()).every((status) => status === 401))
+  t.equal(jwks.requests, 2, 'none more within the new cooldown')
+})
+
+t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => {
+  const jwks = await startJwks(t)
+  const b = keyPair('rsa')
+  jwks.delayMs = 100
+  let clock = 0
+  const config = loadConfig({ ...env(jwks.url, '60'), NODE_ENV: 'test' })
+  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: () => clock })
+  t.equal(await keys.refresh(), true)
+  const verifier = createTokenVerifier(config.jwt, keys)
+  jwks.keys = [jwk(b, 'key-b')]
+  clock += 60_000
+  const results = await Promise.all(Array.from({ length: 20 }, async () =>
+    await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-b' }))))
+  t.ok(results.every((r) => r.ok), 'all 20 verify with the fetched key')
+  t.equal(jwks.requests, 2, 'the start-up fetch and one shared refetch')
+  clock += 59_000
+  await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
+  t.equal(jwks.requests, 2, '59 s later: still cooling down')
+  clock += 1000
+  await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
+  t.equal(jwks.requests, 3, '60 s later: one more fetch')
 })
 
 t.test('a JWKS outage keeps the keys already known', async (t) => {
@@ -67,21 +118,48 @@ t.test('a JWKS outage keeps the keys already known', async (t) => {
   jwks.keys = [jwk(a, 'key-a')]
   const gw = await startGateway(t, env(jwks.url, '1'))
   jwks.up = false
-  await new Promise((resolve) => setTimeout(resolve, 1100))
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
-  t.equal((await call(`${gw.url}/auth/verify`, { token: unknown })).status, 401, 'triggers a failed refetch')
-  t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200)
+  t.ok(await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }), 'an unknown kid triggered a refetch that failed')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: unknown })).status, 401)
+  t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200, 'key-a still verifies')
+  t.ok(gw.logs.some((line) => line.includes('JWKS fetch failed; keeping the previous keys')), 'the failure is logged')
+})
+
+t.test('a JWKS unreachable at start-up: the gateway starts and picks the keys up later', async (t) => {
+  const jwks = await startJwks(t)
+  const a = keyPair('rsa')
+  jwks.up = false
+  const gw = await startGateway(t, env(jwks.url, '1'))
+  const token = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
+  t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 401, 'no keys yet')
+  jwks.keys = [jwk(a, 'key-a')]
+  jwks.up = true
+  t.ok(await eventually(async () => (await call(`${gw.url}/auth/verify`, { token })).status === 200), 'accepted once the JWKS answers')
 })
 
 t.test('symmetric keys in a JWKS and keys for other algorithms are ignored', async (t) => {
   const jwks = await startJwks(t)
   const secret = 'jwks-oct-secret-jwks-oct-secret-jwks-oct'
   const ed = keyPair('ed25519')
+  const rsa = keyPair('rsa')
   jwks.keys = [
     { kty: 'oct', k: Buffer.from(secret).toString('base64url'), kid: 'oct' },
-    jwk(ed, 'ed')
+    jwk(ed, 'ed'),
+    jwk(rsa, 'enc-only', { use: 'enc' })
   ]
   const gw = await startGateway(t, env(jwks.url))
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: secret, algorithm: 'HS256', kid: 'oct' }) })).status, 401, 'oct key not used')
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: ed.privatePem, algorithm: 'EdDSA', kid: 'ed' }) })).status, 401, 'EdDSA not in the allow-list')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: rsa.privatePem, algorithm: 'RS256', kid: 'enc-only' }) })).status, 401, 'a key published for encryption')
+})
+
+t.test('algorithm confusion through the JWKS: HS256 signed with a published key is refused', async (t) => {
+  const jwks = await startJwks(t)
+  const rsa = keyPair('rsa')
+  jwks.keys = [jwk(rsa, 'key-a')]
+  const gw = await startGateway(t, { JWT_ALGORITHMS: 'HS256,RS256', JWKS_URL: jwks.url })
+  t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: rsa.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200, 'the genuine RS256 token')
+  const claims = { sub: 'admin', jti: 'confused-jwks', iat: nowS(), exp: nowS() + 900 }
+  const token = signRaw(claims, rsa.publicPem, { alg: 'HS256', typ: 'JWT', kid: 'key-a' })
+  t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 401)
 })
