@@ -12,10 +12,23 @@ const USAGE = `usage:
   tokengate audit verify FILE                        check a hash-chained audit log`
 
 function parseTtl (value: string): number {
-  const match = /^(\d+)([smhd]?)$/.exec(value)
+  const match = /^([1-9]\d*)([smhd]?)$/.exec(value)
   if (match === null) throw new Error(`--ttl "${value}" is not a duration such as 900, 15m, 12h or 7d`)
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2]] ?? 1
   return Number(match[1]) * unit
+}
+
+function parseClaims (value: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch {
+    parsed = null
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error('--claims must be a JSON object, such as \'{"scope":"read","roles":["user"]}\'')
+  }
+  return parsed as Record<string, unknown>
 }
 
 function mintToken (args: string[]): number {
@@ -35,7 +48,7 @@ function mintToken (args: string[]): number {
   if (config.jwt.ephemeral) process.stderr.write('warning: no key configured; this token is signed with a throw-away key no gateway will accept\n')
   const issuer = createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience)
   const ttlS = values.ttl !== undefined ? parseTtl(values.ttl) : values.refresh ? config.refreshTokenTtlS : config.accessTokenTtlS
-  const claims = values.claims !== undefined ? JSON.parse(values.claims) as Record<string, unknown> : {}
+  const claims = values.claims !== undefined ? parseClaims(values.claims) : {}
   const { token } = issuer.mint({ sub: values.sub, ttlS, refresh: values.refresh, claims, ...(values.sid !== undefined && { sid: values.sid }) })
   process.stdout.write(token + '\n')
   return 0

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { createVerifier } from 'fast-jwt'
-import { freePort } from '../helpers/redis.js'
+import { startGateway } from '../helpers/gateway.js'
 import { SECRET } from '../helpers/tokens.js'
 
 // The built CLI (npm test builds it first: see "pretest").
@@ -22,8 +22,8 @@ async function run (args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 t.test('npm start with no configuration: a development instance that prints a working token', async (t) => {
-  const port = await freePort()
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1' } })
+  // Only PATH and PORT=0: no key, no Redis, whatever port is free.
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0' } })
   t.teardown(() => { child.kill('SIGTERM') })
   let stdout = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -31,11 +31,12 @@ t.test('npm start with no configuration: a development instance that prints a wo
   while (!/export TOKEN=\S+/.test(stdout) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   const token = /export TOKEN=(\S+)/.exec(stdout)?.[1]
   t.ok(token, 'the banner holds a token')
-  t.match(stdout, /curl -i http:\/\/127\.0\.0\.1:\d+\/auth\/verify/)
+  const base = /curl -i (http:\/\/127\.0\.0\.1:\d+)\/auth\/verify/.exec(stdout)?.[1] ?? ''
+  t.notMatch(base, /:0$/, 'the curl lines name the port actually bound')
   t.match(stdout, /curl -i -X POST http:\/\/127\.0\.0\.1:\d+\/auth\/logout/)
-  const verify = async (): Promise<number> => (await fetch(`http://127.0.0.1:${port}/auth/verify`, { headers: { authorization: `Bearer ${token ?? ''}` } })).status
+  const verify = async (): Promise<number> => (await fetch(`${base}/auth/verify`, { headers: { authorization: `Bearer ${token ?? ''}` } })).status
   t.equal(await verify(), 200)
-  t.equal((await fetch(`http://127.0.0.1:${port}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token ?? ''}` } })).status, 200)
+  t.equal((await fetch(`${base}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token ?? ''}` } })).status, 200)
   t.equal(await verify(), 401, 'the curl lines tell the truth: after logout the token is dead')
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit') as [number | null]
@@ -46,6 +47,15 @@ t.test('a bad variable stops start-up with one line naming it', async (t) => {
   const result = await run([], { JWT_SECRET: SECRET, FAIL_MODE: 'maybe' })
   t.not(result.code, 0)
   t.match(result.stderr, /FAIL_MODE: "maybe" is not accepted; expected one of open, closed/)
+})
+
+t.test('several bad variables are reported together, none of their secrets echoed', async (t) => {
+  const result = await run([], { JWT_SECRET: 'short-secret', REDIS_URL: 'redis//:pw-4711@cache', UPSTREAM_TIMEOUT_MS: '-1' })
+  t.not(result.code, 0)
+  t.match(result.stderr, /JWT_SECRET: must be at least 32 bytes/)
+  t.match(result.stderr, /REDIS_URL: not a URL; expected redis: or rediss:/)
+  t.match(result.stderr, /UPSTREAM_TIMEOUT_MS: -1 is out of range/)
+  t.notMatch(result.stderr, /short-secret|pw-4711/)
 })
 
 t.test('production without key material refuses to start', async (t) => {
@@ -66,6 +76,24 @@ t.test('tokengate token mints tokens with the configured key', async (t) => {
   const missing = await run(['token'], { JWT_SECRET: SECRET })
   t.not(missing.code, 0)
   t.match(missing.stderr, /--sub is required/)
+})
+
+t.test('tokengate token refuses a bad --ttl or --claims', async (t) => {
+  const ttl = await run(['token', '--sub', 'alice', '--ttl', '0'], { JWT_SECRET: SECRET })
+  t.not(ttl.code, 0)
+  t.match(ttl.stderr, /--ttl "0" is not a duration/)
+  const claims = await run(['token', '--sub', 'alice', '--claims', '[1]'], { JWT_SECRET: SECRET })
+  t.not(claims.code, 0)
+  t.match(claims.stderr, /--claims must be a JSON object/)
+  t.equal(claims.stdout, '', 'no token printed')
+})
+
+t.test('a minted token is accepted by a gateway with the same secret', async (t) => {
+  const minted = await run(['token', '--sub', 'alice'], { JWT_SECRET: SECRET })
+  const gw = await startGateway(t)
+  const res = await fetch(`${gw.url}/auth/verify`, { headers: { authorization: `Bearer ${minted.stdout.trim()}` } })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('x-user-id'), 'alice')
 })
 
 t.test('an unknown command prints the usage', async (t) => {
