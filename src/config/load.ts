@@ -107,7 +107,8 @@ export function loadConfig (env: Env = process.env): Config {
     },
     localCacheSize: r.int('LOCAL_CACHE_SIZE', 100_000, { min: 0, max: 10_000_000 })
   }
-  if (production && redis === null && r.raw('ALLOW_MEMORY_STORE') !== 'true') {
+  const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
+  if (production && redis === null && !allowMemoryStore) {
     r.fail('REDIS_URL', 'NODE_ENV=production needs shared revocation state: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (or ALLOW_MEMORY_STORE=true for a single instance)')
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)

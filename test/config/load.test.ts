@@ -190,6 +190,7 @@ t.test('production without key material is an error, never an ephemeral key', as
 t.test('production without Redis needs an explicit opt-in', async (t) => {
   t.match(problems({ ...BASE, NODE_ENV: 'production' }).join('\n'), /REDIS_URL: NODE_ENV=production needs shared revocation state/)
   t.same(problems({ ...BASE, NODE_ENV: 'production', ALLOW_MEMORY_STORE: 'true' }), [])
+  t.match(problems({ ...BASE, NODE_ENV: 'production', ALLOW_MEMORY_STORE: 'yes' }).join('\n'), /ALLOW_MEMORY_STORE: "yes" is not accepted; expected one of true, false/)
 })
 
 t.test('no configuration at all outside production gives the development instance', async (t) => {
