@@ -87,6 +87,12 @@ export interface Config {
   readonly trustedProxies: readonly string[]
   readonly authPrefix: string
   readonly bodyLimitBytes: number
+  /** Whole request head must arrive within this (Slowloris). */
+  readonly headersTimeoutMs: number
+  /** Whole request, body included, must arrive within this; 0 = no limit. */
+  readonly requestTimeoutMs: number
+  /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
+  readonly shutdownGraceMs: number
   readonly redis: RedisConfig | null
   readonly revocationCheckTimeoutMs: number
   readonly failMode: FailMode
