@@ -13,6 +13,19 @@ function publicMembers (jwk: Record<string, unknown>): JsonWebKey {
   return Object.fromEntries(PUBLIC_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]))
 }
 
+/** The body as text, refusing to buffer more than MAX_JWKS_BYTES. */
+async function readCapped (body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  // Leaving the loop early (the throw) destroys the stream: nothing more is buffered.
+  for await (const chunk of body) {
+    size += chunk.length
+    if (size > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
 
 export interface JwksOptions {
@@ -72,10 +85,13 @@ export class JwksKeySet {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(this.#jwt.jwksTimeoutMs)
       })
-      const text = await res.body.text()
-      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`)
-      if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
-      const verifiers = this.#parse(JSON.parse(text))
+      if (res.statusCode !== 200) {
+        await res.body.dump()
+        throw new Error(`status ${res.statusCode}`)
+      }
+      const verifiers = this.#parse(JSON.parse(await readCapped(res.body)))
+      // An empty set (a half-configured provider, a captive portal) would refuse every token.
+      if (verifiers.length === 0) throw new Error('JWKS document holds no usable key')
       this.#verifiers = verifiers
       this.#lastSuccess = this.#now()
       this.#log.info({ keys: verifiers.length }, 'JWKS loaded')

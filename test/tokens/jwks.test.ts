@@ -14,17 +14,19 @@ interface JwksServer {
   up: boolean
   /** Milliseconds each answer waits, so that concurrent callers overlap one fetch. */
   delayMs: number
+  /** Served instead of { keys } when set. */
+  body: string | null
   server: Server
 }
 
 async function startJwks (t: { teardown: (fn: () => unknown) => void }): Promise<JwksServer> {
-  const state: JwksServer = { url: '', requests: 0, keys: [], up: true, delayMs: 0, server: createServer() }
+  const state: JwksServer = { url: '', requests: 0, keys: [], up: true, delayMs: 0, body: null, server: createServer() }
   state.server.on('request', (_req, res) => {
     state.requests++
     setTimeout(() => {
       if (!state.up) { res.statusCode = 503; res.end(); return }
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ keys: state.keys }))
+      res.end(state.body ?? JSON.stringify({ keys: state.keys }))
     }, state.delayMs)
   })
   await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve))
@@ -92,6 +94,7 @@ t.test('unknown kids refetch at most once per JWKS_COOLDOWN_S', async (t) => {
 t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => {
   const jwks = await startJwks(t)
   const b = keyPair('rsa')
+  jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
   jwks.delayMs = 100
   let clock = 0
   const config = loadConfig({ ...env(jwks.url, '60'), NODE_ENV: 'test' })
@@ -123,6 +126,27 @@ t.test('a JWKS outage keeps the keys already known', async (t) => {
   t.equal((await call(`${gw.url}/auth/verify`, { token: unknown })).status, 401)
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200, 'key-a still verifies')
   t.ok(gw.logs.some((line) => line.includes('JWKS fetch failed; keeping the previous keys')), 'the failure is logged')
+})
+
+t.test('an empty or oversized key set does not replace the keys already known', async (t) => {
+  const jwks = await startJwks(t)
+  const a = keyPair('rsa')
+  jwks.keys = [jwk(a, 'key-a')]
+  const gw = await startGateway(t, env(jwks.url, '1'))
+  const known = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
+  const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
+  const refetched = async (count: number): Promise<boolean> =>
+    await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === count })
+
+  jwks.keys = []
+  t.ok(await refetched(2), 'refetched an empty set')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: known })).status, 200, 'key-a still verifies')
+  t.ok(gw.logs.some((line) => line.includes('holds no usable key')))
+
+  jwks.body = JSON.stringify({ keys: [jwk(a, 'key-a')], padding: 'x'.repeat(600 * 1024) })
+  t.ok(await refetched(3), 'refetched an oversized document')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: known })).status, 200, 'key-a still verifies')
+  t.ok(gw.logs.some((line) => line.includes('JWKS document too large')))
 })
 
 t.test('a JWKS unreachable at start-up: the gateway starts and picks the keys up later', async (t) => {
