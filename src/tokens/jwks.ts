@@ -43,6 +43,8 @@ export class JwksKeySet {
   readonly #jwt: JwtConfig
   readonly #log: Logger
   #verifiers: readonly KeyVerifier[] = []
+  #fingerprints: ReadonlySet<string> = new Set()
+  #generation = 0
   #inFlight: Promise<boolean> | null = null
   #lastAttempt = -Infinity
   #lastSuccess = -Infinity
@@ -57,6 +59,11 @@ export class JwksKeySet {
 
   get size (): number {
     return this.#verifiers.length
+  }
+
+  /** Bumped whenever a key disappears from the set: tokens it verified must be checked again. */
+  get generation (): number {
+    return this.#generation
   }
 
   /** Keys that may verify a token with this kid (all keys when it has none). */
@@ -89,10 +96,12 @@ export class JwksKeySet {
         await res.body.dump()
         throw new Error(`status ${res.statusCode}`)
       }
-      const verifiers = this.#parse(JSON.parse(await readCapped(res.body)))
+      const { verifiers, fingerprints } = this.#parse(JSON.parse(await readCapped(res.body)))
       // An empty set (a half-configured provider, a captive portal) would refuse every token.
       if (verifiers.length === 0) throw new Error('JWKS document holds no usable key')
+      if ([...this.#fingerprints].some((fingerprint) => !fingerprints.has(fingerprint))) this.#generation++
       this.#verifiers = verifiers
+      this.#fingerprints = fingerprints
       this.#lastSuccess = this.#now()
       this.#log.info({ keys: verifiers.length }, 'JWKS loaded')
       return true
@@ -102,10 +111,11 @@ export class JwksKeySet {
     }
   }
 
-  #parse (doc: unknown): KeyVerifier[] {
+  #parse (doc: unknown): { verifiers: KeyVerifier[], fingerprints: Set<string> } {
     const keys = (doc as { keys?: unknown } | null)?.keys
     if (!Array.isArray(keys)) throw new Error('JWKS document has no keys array')
     const out: KeyVerifier[] = []
+    const fingerprints = new Set<string>()
     for (const jwk of keys as Array<Record<string, unknown>>) {
       if (jwk === null || typeof jwk !== 'object' || (jwk.use !== undefined && jwk.use !== 'sig')) continue
       if (jwk.kty === 'oct') continue // a symmetric key has no place in a public key set
@@ -115,11 +125,13 @@ export class JwksKeySet {
         if (typeof jwk.alg === 'string') algorithms = algorithms.filter((alg) => alg === jwk.alg)
         if (algorithms.length === 0) continue
         const pem = key.export({ type: 'spki', format: 'pem' }).toString()
-        out.push(buildKeyVerifier(pem, algorithms, typeof jwk.kid === 'string' ? jwk.kid : null, this.#jwt))
+        const kid = typeof jwk.kid === 'string' ? jwk.kid : null
+        out.push(buildKeyVerifier(pem, algorithms, kid, this.#jwt))
+        fingerprints.add(`${kid ?? ''}|${algorithms.join()}|${pem}`)
       } catch {
         continue
       }
     }
-    return out
+    return { verifiers: out, fingerprints }
   }
 }

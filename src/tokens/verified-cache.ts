@@ -29,6 +29,10 @@ export class VerifiedTokenCache {
     return claims
   }
 
+  clear (): void {
+    this.#entries.clear()
+  }
+
   set (token: string, claims: Claims): void {
     if (token.length <= MAX_KEY_LENGTH) this.#entries.set(token, claims)
   }

@@ -93,8 +93,14 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
   }
 
   if (cache === null) return { verify: verifyUncached }
+  let keyGeneration = jwks?.generation ?? 0
   return {
     verify (token) {
+      // A key removed from the JWKS must not keep its tokens alive through the cache.
+      if (jwks !== null && jwks.generation !== keyGeneration) {
+        cache.clear()
+        keyGeneration = jwks.generation
+      }
       const claims = cache.get(token)
       if (claims !== undefined) return { ok: true, claims }
       const result = verifyUncached(token)

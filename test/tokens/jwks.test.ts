@@ -115,6 +115,21 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
   t.equal(jwks.requests, 3, '60 s later: one more fetch')
 })
 
+t.test('a key removed from the JWKS stops verifying, even for tokens it verified before', async (t) => {
+  const jwks = await startJwks(t)
+  const a = keyPair('rsa')
+  const b = keyPair('rsa')
+  jwks.keys = [jwk(a, 'key-a'), jwk(b, 'key-b')]
+  const gw = await startGateway(t, env(jwks.url, '1'))
+  const tokenA = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
+  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified (and cached)')
+  jwks.keys = [jwk(b, 'key-b')]
+  const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
+  t.ok(await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }), 'refetched')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 401, 'key-a is gone')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-b' }) })).status, 200)
+})
+
 t.test('a JWKS outage keeps the keys already known', async (t) => {
   const jwks = await startJwks(t)
   const a = keyPair('rsa')
