@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -95,15 +97,26 @@ t.test('algorithm confusion with HS256 and RS256 both allowed: the PEM is still 
   }
 })
 
-t.test('keys named in token headers (jwk, jku, x5u) are never used', async (t) => {
+t.test('keys named in token headers (jwk, jku, x5u) are never used, nor fetched', async (t) => {
   const rsa = keyPair('rsa')
   const attacker = keyPair('rsa')
+  const jwk = { ...attacker.publicKey.export({ format: 'jwk' }), kid: 'evil', use: 'sig' }
+  let fetched = 0
+  const keyServer = createServer((_req, res) => {
+    fetched++
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ keys: [jwk] }))
+  })
+  await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => keyServer.close())
+  const { port } = keyServer.address() as AddressInfo
   const gw = await startGateway(t, { JWT_SECRET: '', JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEYS: pemFile(rsa.publicPem) })
-  const jwk = attacker.publicKey.export({ format: 'jwk' })
-  for (const header of [{ jwk }, { jku: 'http://127.0.0.1:1/jwks.json' }, { x5u: 'http://127.0.0.1:1/cert.pem' }]) {
+  const headers = [{ jwk }, { jku: `http://127.0.0.1:${port}/jwks.json`, kid: 'evil' }, { x5u: `http://127.0.0.1:${port}/cert.pem` }]
+  for (const header of headers) {
     const token = sign({ key: attacker.privatePem, algorithm: 'RS256', header })
     t.equal((await verify(gw, token)).status, 401, Object.keys(header)[0])
   }
+  t.equal(fetched, 0, 'the attacker\'s key server was never contacted')
 })
 
 t.test('HS rotation: the previous secret still verifies, others do not', async (t) => {
