@@ -85,7 +85,8 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     const header = peekHeader(token)
     if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
     if (header.alg.toLowerCase() === 'none') return { ok: false, failure: Failures.TOKEN_ALGORITHM }
-    if (jwks !== null && header.kid !== null && !jwks.hasKid(header.kid) &&
+    // A JWKS never holds HMAC keys: an HS token's kid (a secret's version label) must not trigger fetches.
+    if (jwks !== null && header.kid !== null && !isHmac(header.alg) && !jwks.hasKid(header.kid) &&
         !fixed.some((v) => v.kid === header.kid)) {
       return verifyAfterRefresh(token, header.alg, header.kid)
     }

@@ -5,7 +5,7 @@ import { JwksKeySet } from '../../src/tokens/jwks.js'
 import { createTokenVerifier } from '../../src/tokens/verifier.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { keyPair, nowS, sign, signRaw, type KeyPair } from '../helpers/tokens.js'
+import { keyPair, nowS, SECRET, sign, signRaw, type KeyPair } from '../helpers/tokens.js'
 
 interface JwksServer {
   url: string
@@ -113,6 +113,21 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
   clock += 1000
   await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
   t.equal(jwks.requests, 3, '60 s later: one more fetch')
+})
+
+t.test('HS tokens with a kid never make the JWKS refetch', async (t) => {
+  const jwks = await startJwks(t)
+  jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
+  let clock = 0
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, JWT_ALGORITHMS: 'HS256,RS256', JWKS_URL: jwks.url, JWKS_COOLDOWN_S: '1' })
+  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: () => clock })
+  await keys.refresh()
+  const verifier = createTokenVerifier(config.jwt, keys)
+  clock += 60_000
+  const result = verifier.verify(sign({ kid: 'secret-v2' }))
+  t.notOk(result instanceof Promise, 'answered synchronously')
+  t.match(result, { ok: true })
+  t.equal(jwks.requests, 1, 'no fetch for an HMAC kid')
 })
 
 t.test('a key removed from the JWKS stops verifying, even for tokens it verified before', async (t) => {
