@@ -154,6 +154,15 @@ t.test('asymmetric algorithms from PEM files, with and without kid', async (t) =
   t.equal((await verify(gw, sign({ key: keyPair('ec').privatePem, algorithm: 'ES256' }))).status, 401, 'an unknown EC key')
 })
 
+t.test('a kid that names a PEM key binds the token to that key alone', async (t) => {
+  const one = keyPair('rsa')
+  const two = keyPair('rsa')
+  const gw = await startGateway(t, { JWT_SECRET: '', JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEYS: `k1=${pemFile(one.publicPem)},k2=${pemFile(two.publicPem)}` })
+  t.equal((await verify(gw, sign({ key: one.privatePem, algorithm: 'RS256', kid: 'k1' }))).status, 200, 'k1 signed by key one')
+  t.equal((await verify(gw, sign({ key: one.privatePem, algorithm: 'RS256', kid: 'k2' }))).status, 401, 'k2 claimed, signed by key one')
+  t.equal((await verify(gw, sign({ key: two.privatePem, algorithm: 'RS256', kid: 'unknown' }))).status, 200, 'an unknown kid is tried against every key')
+})
+
 t.test('oversized tokens and malformed headers are 400 invalid_request', async (t) => {
   const gw = await startGateway(t, { MAX_TOKEN_BYTES: '1024' })
   const big = sign({ claims: { padding: 'x'.repeat(2000) } })
