@@ -6,6 +6,7 @@ import type { GatewayContext } from './context.js'
 import { createAccessPolicy } from './http/access-policy.js'
 import { installErrorHandlers } from './http/error-handler.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
+import { serverLimits } from './http/server-limits.js'
 import { createTrustCheck } from './http/trusted-proxies.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
@@ -60,7 +61,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     genReqId: () => randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    ...serverLimits(config)
   })
 
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)

@@ -5,8 +5,6 @@ import { loadConfig } from './config/load.js'
 import type { Config } from './config/types.js'
 import { ConfigError } from './errors.js'
 
-const SHUTDOWN_GRACE_MS = 10_000
-
 function devBanner (config: Config, app: FastifyInstance): string {
   const issuer = app.tokengate.issuer
   if (issuer === null) return ''
@@ -32,6 +30,23 @@ function devBanner (config: Config, app: FastifyInstance): string {
   ].join('\n').replaceAll(`${base}/auth/verify`, `${base}${config.authPrefix}/verify`)
 }
 
+const IDLE_SWEEP_MS = 50
+
+/**
+ * app.close() stops listening and waits for every connection to end. A
+ * keep-alive connection whose request was in flight at the signal becomes idle
+ * only once its response is sent, and nothing closes it then: sweep idle
+ * connections until the server is closed.
+ */
+async function drain (app: FastifyInstance): Promise<void> {
+  const sweep = setInterval(() => { app.server.closeIdleConnections() }, IDLE_SWEEP_MS)
+  try {
+    await app.close()
+  } finally {
+    clearInterval(sweep)
+  }
+}
+
 /** Loads configuration, builds the app, listens, and drains on SIGTERM/SIGINT. */
 export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<FastifyInstance | null> {
   let config: Config
@@ -44,10 +59,11 @@ export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<Fast
     return null
   }
   const app = await buildApp(config)
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
+  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'draining and shutting down')
-    await app.close()
+    await drain(app)
   })
   await app.listen({ port: config.port, host: config.host })
   if (config.development) process.stdout.write(devBanner(config, app) + '\n')

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify'
 import { Failures, GatewayError, withDescription, type Failure } from '../errors.js'
 import { sendFailure } from './failure-reply.js'
 
@@ -23,4 +23,13 @@ export function installErrorHandlers (app: FastifyInstance): void {
     return sendFailure(reply, failure)
   })
   app.setNotFoundHandler((_request, reply) => sendFailure(reply, Failures.NOT_FOUND))
+}
+
+/**
+ * Fastify's own refusals before routing (a path that is not valid
+ * percent-encoding, a bad constraint): our body, not Fastify's, which echoes the URL.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => {
+  request.log.debug({ code: error.code }, 'request refused before routing')
+  return sendFailure(reply, Failures.BAD_REQUEST)
 }

@@ -7,6 +7,7 @@ import { sendFailure } from '../http/failure-reply.js'
 import { IDENTITY_HEADERS, identityHeaders } from '../http/identity.js'
 import { pathOf } from '../http/paths.js'
 import type { Claims } from '../tokens/claims.js'
+import { stripHopByHop, type Headers } from './hop-by-hop.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,15 +17,9 @@ declare module 'fastify' {
 
 const TIMEOUT_CODES = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
-type Headers = Record<string, string | string[] | undefined>
-
-// RFC 9110 section 7.6.1: meaningful for one connection only. reply-from drops
-// Connection and the headers it names; these are the rest.
-const HOP_BY_HOP = ['keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection']
-
-function rewriteHeaders (claims: Claims | undefined, headers: Headers): Headers {
+function rewriteRequestHeaders (claims: Claims | undefined, headers: Headers): Headers {
   for (const name of IDENTITY_HEADERS) delete headers[name]
-  for (const name of HOP_BY_HOP) delete headers[name]
+  stripHopByHop(headers)
   return claims === undefined ? headers : Object.assign(headers, identityHeaders(claims))
 }
 
@@ -41,6 +36,8 @@ function upstreamFailure (error: Error & { code?: string }): Failure {
 export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: URL }> = async (app, { ctx, upstream }) => {
   await app.register(replyFrom, {
     base: upstream.origin,
+    // reply-from would log every request at info, with its raw URL (query strings can carry secrets).
+    disableRequestLogging: true,
     undici: {
       connections: 128,
       pipelining: 1,
@@ -63,7 +60,8 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: UR
   const basePath = upstream.pathname.replace(/\/$/, '')
   // Built once: the same options object serves every proxied request.
   const fromOptions = {
-    rewriteRequestHeaders: (req: FastifyRequest, headers: Headers) => rewriteHeaders(req.tokengateClaims, headers),
+    rewriteRequestHeaders: (req: FastifyRequest, headers: Headers) => rewriteRequestHeaders(req.tokengateClaims, headers),
+    rewriteHeaders: (headers: Headers) => stripHopByHop(headers),
     onError: (failed: FastifyReply, { error }: { error: Error & { code?: string } }) => {
       failed.log.warn({ code: error.code, cause: (error.cause as Error | undefined)?.message }, 'upstream request failed')
       sendFailure(failed, upstreamFailure(error))
@@ -72,7 +70,13 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: UR
   const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     // Without a content-type no parser runs; the raw request is still the body to stream.
     if (request.body === undefined && request.method !== 'GET' && request.method !== 'HEAD') request.body = request.raw
-    return reply.from(basePath + request.url, fromOptions)
+    // The path only (checked by authorize); reply-from appends the query string untouched.
+    try {
+      return reply.from(basePath + pathOf(request.url), fromOptions)
+    } catch {
+      // reply-from percent-decodes the path and refuses dot segments: the request is malformed, not a fault.
+      return sendFailure(reply, Failures.PATH_AMBIGUOUS)
+    }
   }
   app.all('/', handler)
   app.all('/*', handler)
