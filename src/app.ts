@@ -99,6 +99,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
   await app.register(async (api) => {
+    // JSON or form only: anything else is a 415, not a body that fails validation.
+    api.removeContentTypeParser('text/plain')
     await api.register(formbody)
     await api.register(tokenRoutes, { ctx })
     await api.register(oauthRoutes, { ctx })

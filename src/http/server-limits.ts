@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify'
 import type { Config } from '../config/types.js'
+import { clientErrorHandler } from './client-errors.js'
 import { frameworkErrors } from './error-handler.js'
 
 // Node checks header and request deadlines on a timer (30 s by default); a
@@ -12,7 +13,7 @@ const MAX_CHECK_INTERVAL_MS = 1000
  * Neither applies to a response: a proxied download may stream for as long as
  * the upstream keeps sending (UPSTREAM_TIMEOUT_MS bounds silence there).
  */
-export function serverLimits (config: Config): Pick<FastifyServerOptions, 'requestTimeout' | 'frameworkErrors'> & { http: { headersTimeout: number, connectionsCheckingInterval: number } } {
+export function serverLimits (config: Config): Pick<FastifyServerOptions, 'requestTimeout' | 'frameworkErrors' | 'clientErrorHandler'> & { http: { headersTimeout: number, connectionsCheckingInterval: number } } {
   const request = config.requestTimeoutMs
   // Node refuses a head deadline later than the whole-request deadline.
   const headers = request > 0 ? Math.min(config.headersTimeoutMs, request) : config.headersTimeoutMs
@@ -20,6 +21,7 @@ export function serverLimits (config: Config): Pick<FastifyServerOptions, 'reque
   return {
     requestTimeout: request,
     http: { headersTimeout: headers, connectionsCheckingInterval: Math.max(50, Math.min(MAX_CHECK_INTERVAL_MS, Math.floor(shortest / 4))) },
-    frameworkErrors
+    frameworkErrors,
+    clientErrorHandler
   }
 }

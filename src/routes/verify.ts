@@ -11,6 +11,10 @@ import { originalRequest } from '../http/original-request.js'
  * answer has a body, which halves throughput.
  */
 export const verifyRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
+  // The decision never reads a body: nginx passes the original Content-Type
+  // (without the body), which must not turn into a 415.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   app.all(`${ctx.config.authPrefix}/verify`, async (request, reply) => {
     const original = originalRequest(request, ctx.isTrustedProxy(request.socket))
     const decision = await authorize(ctx, request, original?.method ?? request.method, original?.path ?? null)
