@@ -12,7 +12,7 @@ const STACK = /\bat .+:\d+:\d+|"stack"|Error:/
 const BODY_ROUTES = ['/auth/logout', '/auth/refresh', '/auth/revoke', '/oauth/introspect', '/oauth/revoke',
   '/admin/revoke-all', '/admin/tokens/revoke', '/admin/users/u1/revoke']
 
-async function gatewayWithUpstream (t: Tap.Test, env: Record<string, string> = {}): Promise<{ gw: Gateway, upstream: Upstream }> {
+async function gatewayWithUpstream (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<{ gw: Gateway, upstream: Upstream }> {
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PUBLIC_PATHS: '/public', INTROSPECTION_CLIENTS: 'client:secret', ...NO_RATE_LIMITS, ...env })
   return { gw, upstream }
