@@ -1,0 +1,51 @@
+import t from 'tap'
+import { startGateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { startRedis } from '../helpers/redis.js'
+
+t.test('/healthz answers 200 without a token', async (t) => {
+  const gw = await startGateway(t)
+  const res = await call(`${gw.url}/healthz`)
+  t.equal(res.status, 200)
+  t.same(res.body, { status: 'ok' })
+})
+
+t.test('/readyz with the memory store is ready', async (t) => {
+  const gw = await startGateway(t)
+  const res = await call(`${gw.url}/readyz`)
+  t.equal(res.status, 200)
+  t.same(res.body, { status: 'ready', store: 'memory' })
+})
+
+t.test('/readyz with Redis up is ready and names the store', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const gw = await startGateway(t, { REDIS_URL: redis.url })
+  const res = await call(`${gw.url}/readyz`)
+  t.equal(res.status, 200)
+  t.same(res.body, { status: 'ready', store: 'redis' })
+})
+
+for (const failMode of ['open', 'closed'] as const) {
+  t.test(`/readyz with Redis down and FAIL_MODE=${failMode}`, async (t) => {
+    const redis = await startRedis()
+    t.teardown(() => redis.stop())
+    const gw = await startGateway(t, { REDIS_URL: redis.url, FAIL_MODE: failMode })
+    await redis.kill()
+    const res = await call(`${gw.url}/readyz`)
+    if (failMode === 'open') {
+      t.equal(res.status, 200, 'still takes traffic: it serves without the store')
+      t.same(res.body, { status: 'degraded', store: 'redis', fail_mode: 'open' })
+    } else {
+      t.equal(res.status, 503, 'taken out of rotation: it would refuse every token')
+      t.same(res.body, { status: 'unavailable', store: 'redis', fail_mode: 'closed' })
+    }
+    t.equal((await call(`${gw.url}/healthz`)).status, 200, 'liveness does not depend on Redis: no restart loop')
+  })
+}
+
+t.test('/healthz and /readyz are served by the gateway even with UPSTREAM_URL set', async (t) => {
+  const gw = await startGateway(t, { UPSTREAM_URL: 'http://127.0.0.1:9' })
+  t.equal((await call(`${gw.url}/healthz`)).status, 200)
+  t.equal((await call(`${gw.url}/readyz`)).status, 200)
+})
