@@ -14,7 +14,10 @@ import { MemoryStore } from './revocation/memory-store.js'
 import { RedisStore } from './revocation/redis-store.js'
 import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
-import { LogSecuritySink } from './security/log-sink.js'
+import { breakerOf, GatewayMetrics } from './metrics/metrics.js'
+import { registerMetricsEndpoint, upstreamMetrics } from './metrics/metrics-routes.js'
+import { MonitoringSink } from './security/monitoring-sink.js'
+import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
 import { adminRevocationRoutes } from './routes/admin-revocation.js'
 import { healthRoutes } from './routes/health.js'
@@ -66,12 +69,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
+  const metrics = new GatewayMetrics()
   const checker = new RevocationChecker(store, {
     timeoutMs: config.revocationCheckTimeoutMs,
     failMode: config.failMode,
     cacheSize: config.localCacheSize,
     negativeTtlMs: NEGATIVE_CACHE_TTL_MS
-  })
+  }, metrics.checks)
+  metrics.watchBreaker(breakerOf(checker))
+  const security = new MonitoringSink(config, metrics, app.log)
   const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
@@ -85,7 +91,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
     issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience),
     isTrustedProxy: createTrustCheck(config.trustedProxies),
-    security: new LogSecuritySink(app.log)
+    security
   }
   app.decorate('tokengate', ctx)
   app.addHook('onClose', async () => {
@@ -94,6 +100,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   installErrorHandlers(app)
+  await app.register(upstreamMetrics, { metrics, proxying: config.upstreamUrl !== null })
+  await registerMetricsEndpoint(app, metrics, config.metricsPort, config.host)
   await app.register(healthRoutes, { ctx })
   await app.register(verifyRoutes, { ctx })
   await registerRateLimits(app, config)
@@ -105,6 +113,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(tokenRoutes, { ctx })
     await api.register(oauthRoutes, { ctx })
     await api.register(adminRevocationRoutes, { ctx })
+    await api.register(adminObservabilityRoutes, { ctx, metrics, sink: security })
   })
   if (config.upstreamUrl !== null) await app.register(proxyRoutes, { ctx, upstream: config.upstreamUrl })
   return app

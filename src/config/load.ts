@@ -103,6 +103,13 @@ export function loadConfig (env: Env = process.env): Config {
     metricsPort: r.optionalInt('METRICS_PORT', { min: 1, max: 65535 }),
     auditLogFile: r.optionalString('AUDIT_LOG_FILE'),
     alertWebhookUrl: r.url('ALERT_WEBHOOK_URL', ['http:', 'https:']),
+    monitor: {
+      userFailuresPerHour: r.int('ALERT_USER_FAILURES_PER_HOUR', 10, { min: 0, max: 1_000_000 }),
+      userTokenRequestsPerHour: r.int('ALERT_USER_TOKEN_REQUESTS_PER_HOUR', 100, { min: 0, max: 1_000_000 }),
+      ipFailuresPerHour: r.int('ALERT_IP_FAILURES_PER_HOUR', 50, { min: 0, max: 1_000_000 }),
+      tokenMaxIps: r.int('ALERT_TOKEN_MAX_IPS', 3, { min: 0, max: 1000 }),
+      tokenIpWindowS: r.int('ALERT_TOKEN_IP_WINDOW_S', 300, { min: 1, max: 86_400 })
+    },
     rateLimits: {
       logoutPerMinute: r.int('RATE_LIMIT_LOGOUT_PER_MIN', 10, { min: 0, max: 1_000_000 }),
       revokePerMinute: r.int('RATE_LIMIT_REVOKE_PER_MIN', 5, { min: 0, max: 1_000_000 }),

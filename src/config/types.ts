@@ -73,6 +73,16 @@ export interface RateLimitConfig {
   readonly adminPerMinute: number
 }
 
+/** Security monitor thresholds; 0 disables a rule. */
+export interface MonitorConfig {
+  readonly userFailuresPerHour: number
+  readonly userTokenRequestsPerHour: number
+  readonly ipFailuresPerHour: number
+  /** More distinct client addresses than this for one jti within tokenIpWindowS: possible theft. */
+  readonly tokenMaxIps: number
+  readonly tokenIpWindowS: number
+}
+
 export interface Config {
   readonly production: boolean
   /** Embedded development instance: ephemeral key, printed sample token. */
@@ -104,6 +114,7 @@ export interface Config {
   readonly metricsPort: number | null
   readonly auditLogFile: string | null
   readonly alertWebhookUrl: Readonly<URL> | null
+  readonly monitor: MonitorConfig
   readonly rateLimits: RateLimitConfig
   readonly localCacheSize: number
 }

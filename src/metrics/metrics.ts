@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { CheckStats } from './check-stats.js'
+
+export type BreakerState = 'closed' | 'half_open' | 'open'
+
+const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 }
+
+/** Sub-millisecond resolution where a cached or pipelined lookup lands, up to the 50 ms default budget and past it. */
+const CHECK_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
+const UPSTREAM_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/**
+ * One registry per gateway instance (tests build several in one process), with
+ * the tokengate_* families. Labels are bounded: reasons from the Failure
+ * registry, mark kinds, severities, route patterns and status classes.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  readonly checks: CheckStats
+  readonly decisions: Counter<'result' | 'reason'>
+  readonly revocations: Counter<'kind' | 'reason'>
+  readonly refreshRotations: Counter
+  readonly refreshReuse: Counter
+  readonly alerts: Counter<'severity' | 'type'>
+  readonly webhookDeliveries: Counter<'result'>
+  readonly upstreamDuration: Histogram<'route' | 'status_class'>
+  readonly upstreamResponses: Counter<'route' | 'status_class'>
+  #breaker: () => BreakerState = () => 'closed'
+
+  constructor () {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry })
+    const duration = new Histogram({
+      name: 'tokengate_revocation_check_duration_seconds',
+      help: 'Revocation lookups, local "not revoked" cache hits (0 s) included',
+      labelNames: ['outcome'],
+      buckets: CHECK_BUCKETS_S,
+      registers
+    })
+    const hits = new Counter({ name: 'tokengate_revocation_cache_hits_total', help: 'Revocation checks answered by the local "not revoked" cache', registers })
+    const misses = new Counter({ name: 'tokengate_revocation_cache_misses_total', help: 'Revocation checks that went to the store', registers })
+    const storeErrors = new Counter({ name: 'tokengate_store_errors_total', help: 'Store lookups that failed (error) or ran past REVOCATION_CHECK_TIMEOUT_MS (timeout)', labelNames: ['kind'], registers })
+    this.checks = new CheckStats({ duration, hits, misses, storeErrors })
+    this.decisions = new Counter({ name: 'tokengate_decisions_total', help: 'Token decisions by result (allow, deny) and reason', labelNames: ['result', 'reason'], registers })
+    this.revocations = new Counter({ name: 'tokengate_revocations_total', help: 'Revocation marks written by this replica, by kind (jti, session, user, global) and operation', labelNames: ['kind', 'reason'], registers })
+    this.refreshRotations = new Counter({ name: 'tokengate_refresh_rotations_total', help: 'Refresh tokens rotated into a new pair', registers })
+    this.refreshReuse = new Counter({ name: 'tokengate_refresh_reuse_total', help: 'Rotated refresh tokens presented again (the session was revoked)', registers })
+    this.alerts = new Counter({ name: 'tokengate_security_alerts_total', help: 'Security alerts raised, by severity and rule', labelNames: ['severity', 'type'], registers })
+    this.webhookDeliveries = new Counter({ name: 'tokengate_alert_webhook_deliveries_total', help: 'Alert webhook outcomes: delivered, failed (after retries), dropped (queue full)', labelNames: ['result'], registers })
+    this.upstreamDuration = new Histogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
+    this.upstreamResponses = new Counter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['route', 'status_class'], registers })
+    const breaker = (): BreakerState => this.#breaker()
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_breaker_state',
+      help: 'Store circuit breaker: 0 closed, 1 half-open, 2 open',
+      registers,
+      collect () { this.set(BREAKER_VALUE[breaker()] ?? 0) }
+    })
+  }
+
+  /** Where the breaker state is read at scrape time. */
+  watchBreaker (read: () => BreakerState): void {
+    this.#breaker = read
+  }
+
+  breakerState (): BreakerState {
+    return this.#breaker()
+  }
+
+  async text (): Promise<string> {
+    return await this.registry.metrics()
+  }
+}
+
+/** The checker's breaker, when it has one (added by the resilience work); "closed" otherwise. */
+export function breakerOf (checker: object): () => BreakerState {
+  return () => {
+    const state = (checker as { breakerState?: unknown }).breakerState
+    return state === 'open' || state === 'half_open' ? state : state === 'half-open' ? 'half_open' : 'closed'
+  }
+}

@@ -1,0 +1,149 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { GatewayContext } from '../context.js'
+import { Failures, GatewayError, withDescription } from '../errors.js'
+import type { GatewayMetrics } from '../metrics/metrics.js'
+import type { StoreStats } from '../revocation/store.js'
+import { SEVERITIES, type Severity } from '../security/alert.js'
+import type { MonitoringSink } from '../security/monitoring-sink.js'
+import { adminGuard } from './guards.js'
+import { rateLimit } from './rate-limits.js'
+
+const PROBE_BUDGET_MS = 1000
+
+export interface ObservabilityOptions {
+  readonly ctx: GatewayContext
+  readonly metrics: GatewayMetrics
+  readonly sink: MonitoringSink
+}
+
+/** Resolves to the value, or to `fallback` when it fails or takes longer than the budget. */
+async function within<T, F> (work: Promise<T>, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<F>((resolve) => { timer = setTimeout(resolve, PROBE_BUDGET_MS, fallback) })
+  try {
+    return await Promise.race([work.catch(() => fallback), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** An ISO date or epoch seconds, as milliseconds; 400 for anything else. */
+function parseSince (value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value)
+  if (!Number.isFinite(ms)) throw new GatewayError(withDescription(Failures.BAD_REQUEST, '"since" must be an ISO 8601 date or epoch seconds'))
+  return ms
+}
+
+function parseSeverity (value: string | undefined): Severity | undefined {
+  if (value === undefined || value === '') return undefined
+  const upper = value.toUpperCase()
+  if (!(SEVERITIES as readonly string[]).includes(upper)) {
+    throw new GatewayError(withDescription(Failures.BAD_REQUEST, `"severity" must be one of ${SEVERITIES.join(', ')}`))
+  }
+  return upper as Severity
+}
+
+function totalMarks (stats: StoreStats): number {
+  return Object.values(stats.marks).reduce((sum, n) => sum + n, 0)
+}
+
+async function upstreamReachable (url: Readonly<URL>): Promise<{ reachable: boolean, status: number | null }> {
+  try {
+    const response = await fetch(url.href, { method: 'HEAD', signal: AbortSignal.timeout(PROBE_BUDGET_MS) })
+    await response.body?.cancel()
+    return { reachable: true, status: response.status }
+  } catch {
+    return { reachable: false, status: null }
+  }
+}
+
+const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 }
+
+/** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
+export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { ctx, metrics, sink }) => {
+  const { store, checker, config } = ctx
+  const routeConfig = rateLimit(config.rateLimits.adminPerMinute)
+  const guard = adminGuard(ctx)
+  const options = { config: routeConfig, preHandler: guard }
+
+  app.get('/admin/blacklist/status', options, async (_request, reply) => {
+    const stats = await within(store.stats(), null)
+    const checks = metrics.checks.summary()
+    reply.header('cache-control', 'no-store')
+    return {
+      total_blacklisted: stats === null ? null : totalMarks(stats),
+      average_check_time_ms: checks.averageMs,
+      p99_check_time_ms: checks.p99Ms,
+      cache_hit_ratio: checks.hitRatio,
+      redis_errors: checks.storeErrors,
+      breaker_state: metrics.breakerState(),
+      store: store.name
+    }
+  })
+
+  app.get('/admin/health', options, async (_request, reply) => {
+    const started = performance.now()
+    const storeUp = await within(store.ping().then(() => true), false)
+    const storeMs = Math.round((performance.now() - started) * 1000) / 1000
+    const upstream = config.upstreamUrl === null ? null : await upstreamReachable(config.upstreamUrl)
+    const breaker = metrics.breakerState()
+    const healthy = storeUp && checker.subscriptionHealthy && breaker === 'closed' && (upstream?.reachable ?? true)
+    reply.header('cache-control', 'no-store')
+    return {
+      status: healthy ? 'ok' : 'degraded',
+      store: { name: store.name, reachable: storeUp, latency_ms: storeUp ? storeMs : null, fail_mode: config.failMode },
+      pubsub: { healthy: checker.subscriptionHealthy },
+      breaker: { state: breaker },
+      upstream: upstream === null ? { configured: false } : { configured: true, ...upstream },
+      alert_sink: { monitor_state: sink.stateName, webhook: sink.webhookState() }
+    }
+  })
+
+  app.post('/admin/cleanup', options, async (request: FastifyRequest, reply) => {
+    const pruned = checker.prune()
+    const stats = await within(store.stats(), null)
+    sink.audit({ event_type: 'admin_cleanup', reason: 'maintenance', ip: request.ip, actor: request.tokengateClaims?.sub ?? 'unknown', request_id: request.id })
+    reply.header('cache-control', 'no-store')
+    return {
+      pruned_local_entries: pruned,
+      store: store.name,
+      marks: stats?.marks ?? null,
+      total_marks: stats === null ? null : totalMarks(stats),
+      memory_bytes: stats?.memoryBytes ?? null,
+      store_reachable: stats !== null
+    }
+  })
+
+  app.get<{ Querystring: { severity?: string, since?: string, limit: number } }>('/admin/alerts', {
+    ...options,
+    schema: { querystring: { type: 'object', properties: { severity: { type: 'string', maxLength: 16 }, since: { type: 'string', maxLength: 40 }, limit: LIMIT } } }
+  }, async (request, reply) => {
+    const severity = parseSeverity(request.query.severity)
+    const since = parseSince(request.query.since)
+    const alerts = await sink.alerts({ limit: request.query.limit, ...(severity !== undefined && { severity }), ...(since !== undefined && { since }) })
+    reply.header('cache-control', 'no-store')
+    return { count: alerts.length, alerts }
+  })
+
+  app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/admin/users/:id/activity', {
+    ...options,
+    schema: {
+      params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
+      querystring: { type: 'object', properties: { limit: { ...LIMIT, maximum: 100, default: 50 } } }
+    }
+  }, async (request, reply) => {
+    const events = await sink.userActivity(request.params.id, request.query.limit)
+    reply.header('cache-control', 'no-store')
+    return { user_id: request.params.id, count: events.length, events }
+  })
+
+  app.get<{ Querystring: { since?: string } }>('/admin/audit/summary', {
+    ...options,
+    schema: { querystring: { type: 'object', properties: { since: { type: 'string', maxLength: 40 } } } }
+  }, async (request, reply) => {
+    const summary = await sink.auditSummary(parseSince(request.query.since))
+    reply.header('cache-control', 'no-store')
+    return summary
+  })
+}

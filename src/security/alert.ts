@@ -1,0 +1,36 @@
+export type Severity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW'
+
+export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']
+
+export type AlertType =
+  | 'user_verification_failures'
+  | 'user_token_requests'
+  | 'ip_verification_failures'
+  | 'revoked_token_use'
+  | 'refresh_token_reuse'
+  | 'possible_token_theft'
+
+/** A raised alert as stored, listed and POSTed to ALERT_WEBHOOK_URL. jti values are cut to 8 characters. */
+export interface Alert {
+  readonly id: string
+  readonly timestamp: string
+  readonly severity: Severity
+  readonly type: AlertType
+  readonly message: string
+  readonly user_id: string | null
+  readonly ip: string | null
+  readonly jti: string | null
+  /** Events counted in the window when the rule fired (null for single-event rules). */
+  readonly count: number | null
+  readonly threshold: number | null
+  readonly window_s: number
+}
+
+export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {
+  user_verification_failures: 'HIGH',
+  user_token_requests: 'MEDIUM',
+  ip_verification_failures: 'HIGH',
+  revoked_token_use: 'CRITICAL',
+  refresh_token_reuse: 'CRITICAL',
+  possible_token_theft: 'HIGH'
+}

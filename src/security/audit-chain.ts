@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto'
+
+/** The chain's anchor: the `prev` of the first record of a log. */
+export const GENESIS = '0'.repeat(64)
+
+/** One audit line. Field order is fixed: the hash is taken over this JSON without `hash`. */
+export interface AuditRecord {
+  readonly timestamp: string
+  readonly event_type: string
+  readonly user_id: string | null
+  readonly jti: string | null
+  readonly reason: string | null
+  readonly ip: string | null
+  readonly actor: string | null
+  readonly request_id: string | null
+  readonly prev: string
+  readonly hash: string
+}
+
+export type AuditFields = Omit<AuditRecord, 'prev' | 'hash'>
+
+function digest (content: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex')
+}
+
+/** Seals fields onto the chain after `prev`. */
+export function seal (fields: AuditFields, prev: string): AuditRecord {
+  const content = {
+    timestamp: fields.timestamp,
+    event_type: fields.event_type,
+    user_id: fields.user_id,
+    jti: fields.jti,
+    reason: fields.reason,
+    ip: fields.ip,
+    actor: fields.actor,
+    request_id: fields.request_id,
+    prev
+  }
+  return { ...content, hash: digest(content) }
+}
+
+export type VerifyOutcome =
+  | { readonly ok: true, readonly records: number }
+  | { readonly ok: false, readonly line: number, readonly problem: string }
+
+type Parsed = { kind: 'record', record: AuditRecord, fromLog: boolean } | { kind: 'skip' } | { kind: 'bad', problem: string }
+
+function parseLine (line: string): Parsed {
+  if (line.trim() === '') return { kind: 'skip' }
+  let value: Record<string, unknown>
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return { kind: 'bad', problem: 'not a JSON record' }
+  }
+  if (typeof value !== 'object' || value === null) return { kind: 'bad', problem: 'not a JSON record' }
+  // Without AUDIT_LOG_FILE records ride inside the gateway's log lines; other log lines are skipped.
+  const fromLog = typeof value.audit === 'object' && value.audit !== null
+  const record = (fromLog ? value.audit : value) as AuditRecord
+  if (!fromLog && typeof value.level === 'number' && typeof value.msg === 'string') return { kind: 'skip' }
+  if (typeof record.hash !== 'string' || typeof record.prev !== 'string') return { kind: 'bad', problem: 'not an audit record (no hash/prev)' }
+  return { kind: 'record', record, fromLog }
+}
+
+/**
+ * Checks every line: it must parse, its hash must match its content (else it
+ * was edited), and its prev must be the hash of the line before (else a
+ * record was removed, inserted or moved). Blank lines are ignored; in a
+ * gateway log (stdout mode) other log lines are skipped and each process run
+ * may start a new chain.
+ */
+export function verifyLines (lines: Iterable<string>): VerifyOutcome {
+  let expected = GENESIS
+  let records = 0
+  let number = 0
+  for (const line of lines) {
+    number++
+    const parsed = parseLine(line)
+    if (parsed.kind === 'skip') continue
+    if (parsed.kind === 'bad') return { ok: false, line: number, problem: parsed.problem }
+    const record = parsed.record
+    if (parsed.fromLog && record.prev === GENESIS) expected = GENESIS
+    // Re-sealing must give back exactly this record: a changed, added or removed field shows.
+    if (JSON.stringify(seal(record, record.prev)) !== JSON.stringify(record)) {
+      return { ok: false, line: number, problem: 'record was edited (its hash does not match its content)' }
+    }
+    if (record.prev !== expected) {
+      return { ok: false, line: number, problem: records === 0 ? 'the log does not start at the chain\'s beginning (records removed?)' : 'chain broken: a record before this one was removed, inserted or reordered' }
+    }
+    expected = record.hash
+    records++
+  }
+  return { ok: true, records }
+}

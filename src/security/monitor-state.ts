@@ -1,0 +1,25 @@
+/**
+ * Where the monitor keeps its windows, dedup marks and capped lists: Redis
+ * when configured (shared by every replica), memory otherwise. Keys are
+ * namespaced by the caller; members and items are opaque strings.
+ */
+export interface MonitorState {
+  readonly name: 'memory' | 'redis'
+  /** Adds n to a sliding window of windowS (minute buckets) and returns the window's total. */
+  count: (key: string, n: number, windowS: number) => Promise<number>
+  /** Records member in a sliding window of windowS and returns how many distinct members it holds. */
+  distinct: (key: string, member: string, windowS: number) => Promise<number>
+  /** True the first time within ttlS (deduplication). */
+  once: (key: string, ttlS: number) => Promise<boolean>
+  /** Prepends item to a list capped at `cap` items, forgotten ttlS after the last push. */
+  push: (key: string, item: string, cap: number, ttlS: number) => Promise<void>
+  /** Up to `limit` items, newest first. */
+  range: (key: string, limit: number) => Promise<string[]>
+  close: () => Promise<void>
+}
+
+export const BUCKET_S = 60
+
+export function bucketOf (nowMs: number): number {
+  return Math.floor(nowMs / 1000 / BUCKET_S)
+}

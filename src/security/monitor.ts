@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { MonitorConfig } from '../config/types.js'
+import { Failures } from '../errors.js'
+import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
+import type { MonitorState } from './monitor-state.js'
+import { cutJti } from './sink.js'
+
+export const HOUR_S = 3600
+const MAX_PENDING = 10_000
+const MAX_SEEN_PAIRS = 100_000
+const ACTIVITY_PER_USER_PER_FLUSH = 10
+
+/** Refusals that say something about the presented token (not a missing one, not our own outage). */
+const VERIFICATION_FAILURES: ReadonlySet<string> = new Set([
+  Failures.HEADER_MALFORMED, Failures.TOKEN_TOO_LARGE, Failures.TOKEN_MALFORMED, Failures.TOKEN_SIGNATURE,
+  Failures.TOKEN_ALGORITHM, Failures.TOKEN_KEY_UNKNOWN, Failures.TOKEN_EXPIRED, Failures.TOKEN_NOT_YET_VALID,
+  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED
+].map((failure) => failure.reason))
+
+export interface AlertFacts {
+  readonly user_id?: string | null
+  readonly ip?: string | null
+  /** Full jti: cut before it leaves the monitor. */
+  readonly jti?: string | null
+  readonly count?: number | null
+  readonly threshold?: number | null
+  readonly window_s?: number
+}
+
+export interface ActivityEvent {
+  readonly timestamp: string
+  readonly event: string
+  readonly reason: string | null
+  readonly ip: string | null
+  readonly jti: string | null
+}
+
+export interface MonitorDeps {
+  readonly config: MonitorConfig
+  readonly state: MonitorState
+  /** Used for a flush the shared state could not take, so this replica still alerts. */
+  readonly fallback: MonitorState
+  readonly flushMs: number
+  readonly onAlert: (alert: Alert) => void
+  readonly onActivity: (userId: string, event: ActivityEvent) => Promise<void>
+  readonly onStateError: (message: string) => void
+}
+
+interface Use { readonly sub: string, readonly jti: string, readonly ip: string }
+
+/**
+ * Threat detection. The hot path only bumps local counters; a timer flushes
+ * them in one batch to the shared sliding windows and raises alerts, each at
+ * most once per subject and window across every replica.
+ */
+export class SecurityMonitor {
+  readonly #deps: MonitorDeps
+  readonly #timer: NodeJS.Timeout
+  #userFailures = new Map<string, number>()
+  #userTokens = new Map<string, number>()
+  #ipFailures = new Map<string, number>()
+  #uses: Use[] = []
+  #activity: Array<[string, ActivityEvent]> = []
+  readonly #seenPairs: LRUCache<string, true>
+  readonly #raisedHere = new LRUCache<string, true>({ max: MAX_PENDING, ttl: HOUR_S * 1000 })
+  #flushing: Promise<void> | null = null
+
+  constructor (deps: MonitorDeps) {
+    this.#deps = deps
+    this.#seenPairs = new LRUCache({ max: MAX_SEEN_PAIRS, ttl: deps.config.tokenIpWindowS * 1000 })
+    this.#timer = setInterval(() => { this.flush().catch(() => {}) }, deps.flushMs).unref()
+  }
+
+  /** A refused token; `sub`/`jti` only when its signature was valid. */
+  failure (reason: string, sub: string | null, jti: string | null, ip: string): void {
+    if (!VERIFICATION_FAILURES.has(reason)) return
+    bump(this.#ipFailures, ip)
+    if (sub === null) return
+    bump(this.#userFailures, sub)
+    if (this.#activity.length < MAX_PENDING) {
+      this.#activity.push([sub, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
+    }
+    if (reason === Failures.TOKEN_REVOKED.reason) {
+      this.raise('revoked_token_use', sub, { user_id: sub, ip, jti, window_s: HOUR_S })
+    }
+  }
+
+  /** A token pair issued to `sub`. */
+  issued (sub: string): void {
+    bump(this.#userTokens, sub)
+  }
+
+  /** An accepted token: only a (jti, ip) pair not seen lately costs more than a cache lookup. */
+  used (sub: string, jti: string, ip: string): void {
+    const pair = `${jti}\n${ip}`
+    if (this.#seenPairs.has(pair)) return
+    this.#seenPairs.set(pair, true)
+    if (this.#uses.length < MAX_PENDING) this.#uses.push({ sub, jti, ip })
+  }
+
+  /** Raises `type` for `subject` unless it was raised within the window (by any replica). */
+  raise (type: AlertType, subject: string, facts: AlertFacts): void {
+    const key = `${type}:${subject}`
+    if (this.#raisedHere.has(key)) return
+    const windowS = facts.window_s ?? HOUR_S
+    this.#raisedHere.set(key, true, { ttl: windowS * 1000 })
+    this.#shared(async (state) => await state.once(`dedup:${key}`, windowS)).then((first) => {
+      if (first) this.#deps.onAlert(alertOf(type, facts, windowS))
+    }, () => {})
+  }
+
+  /** Sends what was counted since the last flush; concurrent callers share one flush. */
+  async flush (): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing
+    this.#flushing = this.#flushBatch().finally(() => { this.#flushing = null })
+    await this.#flushing
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.#timer)
+    await this.flush()
+  }
+
+  async #flushBatch (): Promise<void> {
+    const { userFailures, userTokens, ipFailures, uses, activity } = this.#take()
+    const { config } = this.#deps
+    const perUser = new Map<string, number>()
+    await Promise.all([
+      ...[...userFailures].map(async ([sub, n]) => await this.#window(`uf:${sub}`, n, config.userFailuresPerHour, 'user_verification_failures', sub, { user_id: sub })),
+      ...[...userTokens].map(async ([sub, n]) => await this.#window(`ut:${sub}`, n, config.userTokenRequestsPerHour, 'user_token_requests', sub, { user_id: sub })),
+      ...[...ipFailures].map(async ([ip, n]) => await this.#window(`if:${ip}`, n, config.ipFailuresPerHour, 'ip_verification_failures', ip, { ip })),
+      ...uses.map(async (use) => await this.#distinctIps(use)),
+      ...activity.flatMap(([sub, event]) => {
+        const seen = (perUser.get(sub) ?? 0) + 1
+        perUser.set(sub, seen)
+        return seen > ACTIVITY_PER_USER_PER_FLUSH ? [] : [this.#deps.onActivity(sub, event).catch(() => {})]
+      })
+    ])
+  }
+
+  #take (): { userFailures: Map<string, number>, userTokens: Map<string, number>, ipFailures: Map<string, number>, uses: Use[], activity: Array<[string, ActivityEvent]> } {
+    const taken = { userFailures: this.#userFailures, userTokens: this.#userTokens, ipFailures: this.#ipFailures, uses: this.#uses, activity: this.#activity }
+    this.#userFailures = new Map()
+    this.#userTokens = new Map()
+    this.#ipFailures = new Map()
+    this.#uses = []
+    this.#activity = []
+    return taken
+  }
+
+  async #window (key: string, n: number, threshold: number, type: AlertType, subject: string, facts: AlertFacts): Promise<void> {
+    if (threshold <= 0) return
+    const total = await this.#shared(async (state) => await state.count(key, n, HOUR_S)).catch(() => 0)
+    if (total >= threshold) this.raise(type, subject, { ...facts, count: total, threshold, window_s: HOUR_S })
+  }
+
+  async #distinctIps ({ sub, jti, ip }: Use): Promise<void> {
+    const { tokenMaxIps, tokenIpWindowS } = this.#deps.config
+    if (tokenMaxIps <= 0) return
+    const ips = await this.#shared(async (state) => await state.distinct(`ips:${jti}`, ip, tokenIpWindowS)).catch(() => 0)
+    if (ips > tokenMaxIps) this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS })
+  }
+
+  async #shared<T> (operation: (state: MonitorState) => Promise<T>): Promise<T> {
+    try {
+      return await operation(this.#deps.state)
+    } catch (err) {
+      if (this.#deps.state === this.#deps.fallback) throw err
+      this.#deps.onStateError((err as Error).message)
+      return await operation(this.#deps.fallback)
+    }
+  }
+}
+
+function bump (counts: Map<string, number>, key: string): void {
+  const current = counts.get(key)
+  if (current !== undefined) counts.set(key, current + 1)
+  else if (counts.size < MAX_PENDING) counts.set(key, 1)
+}
+
+const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
+  user_verification_failures: (f) => `${f.count ?? 0} token verification failures for one user within an hour (threshold ${f.threshold ?? 0})`,
+  user_token_requests: (f) => `${f.count ?? 0} token requests for one user within an hour (threshold ${f.threshold ?? 0})`,
+  ip_verification_failures: (f) => `${f.count ?? 0} token verification failures from one client address within an hour (threshold ${f.threshold ?? 0})`,
+  revoked_token_use: () => 'a revoked token was presented',
+  refresh_token_reuse: () => 'a rotated refresh token was presented again; its session has been revoked',
+  possible_token_theft: (f) => `possible token theft: one token presented from ${f.count ?? 0} client addresses within ${f.window_s ?? 0} s (more than ${f.threshold ?? 0})`
+}
+
+function alertOf (type: AlertType, facts: AlertFacts, windowS: number): Alert {
+  return {
+    id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    severity: SEVERITY_OF[type],
+    type,
+    message: DESCRIBE[type](facts),
+    user_id: facts.user_id ?? null,
+    ip: facts.ip ?? null,
+    jti: cutJti(facts.jti),
+    count: facts.count ?? null,
+    threshold: facts.threshold ?? null,
+    window_s: windowS
+  }
+}

@@ -1,0 +1,197 @@
+import type { Counter } from 'prom-client'
+import type { Config } from '../config/types.js'
+import type { GatewayMetrics } from '../metrics/metrics.js'
+import type { MarkKind } from '../revocation/store.js'
+import type { Alert, Severity } from './alert.js'
+import { AuditLog, type AuditLogger } from './audit-log.js'
+import type { AuditRecord } from './audit-chain.js'
+import { MemoryMonitorState } from './memory-state.js'
+import type { MonitorState } from './monitor-state.js'
+import { SecurityMonitor, type ActivityEvent } from './monitor.js'
+import { RedisMonitorState } from './redis-state.js'
+import { cutJti, type AuditEntry, type RequestFacts, type SecuritySink } from './sink.js'
+import { AlertWebhook, type WebhookState } from './webhook.js'
+
+const FLUSH_MS = 200
+const DAY_S = 86_400
+const ALERTS_KEPT = 1000
+const ACTIVITY_KEPT = 100
+const AUDIT_KEPT = 10_000
+
+/** Revocation marks each audited operation writes, for tokengate_revocations_total. */
+const MARKS_OF: Readonly<Record<string, readonly MarkKind[]>> = {
+  logout: ['jti', 'session'],
+  token_refreshed: ['jti'],
+  refresh_reuse: ['session'],
+  token_revoked: ['jti'],
+  admin_token_revoked: ['jti'],
+  admin_user_revoked: ['user'],
+  admin_revoke_all: ['global']
+}
+
+export interface Logger extends AuditLogger {
+  warn: (obj: object, msg: string) => void
+  error: (obj: object, msg: string) => void
+}
+
+export interface AlertQuery { readonly severity?: Severity, readonly since?: number, readonly limit: number }
+
+export interface AuditSummary {
+  readonly since: string | null
+  readonly total: number
+  readonly events: Record<string, { total: number, reasons: Record<string, number> }>
+  /** Records the summary could look at (the most recent AUDIT_KEPT). */
+  readonly scanned: number
+}
+
+/**
+ * The SecuritySink the routes call: decision metrics, the threat monitor, the
+ * hash-chained audit trail, alert storage and the webhook.
+ */
+export class MonitoringSink implements SecuritySink {
+  readonly monitor: SecurityMonitor
+  readonly #metrics: GatewayMetrics
+  readonly #log: Logger
+  readonly #audit: AuditLog
+  readonly #state: MonitorState
+  readonly #webhook: AlertWebhook | null
+  readonly #allow: ReturnType<Counter<'result' | 'reason'>['labels']>
+  #lastStateError = 0
+
+  constructor (config: Config, metrics: GatewayMetrics, log: Logger) {
+    this.#metrics = metrics
+    this.#log = log
+    this.#audit = new AuditLog(config.auditLogFile, log)
+    this.#allow = metrics.decisions.labels('allow', 'valid')
+    const fallback = new MemoryMonitorState()
+    this.#state = config.redis === null ? fallback : new RedisMonitorState(config.redis, (message) => this.#stateError(message))
+    this.#webhook = config.alertWebhookUrl === null
+      ? null
+      : new AlertWebhook(config.alertWebhookUrl, (outcome) => metrics.webhookDeliveries.inc({ result: outcome }))
+    this.monitor = new SecurityMonitor({
+      config: config.monitor,
+      state: this.#state,
+      fallback,
+      flushMs: FLUSH_MS,
+      onAlert: (alert) => this.#onAlert(alert),
+      onActivity: async (userId, event) => await this.#activity(userId, event),
+      onStateError: (message) => this.#stateError(message)
+    })
+  }
+
+  audit (entry: AuditEntry): void {
+    const record = this.#audit.append({
+      timestamp: new Date().toISOString(),
+      event_type: entry.event_type,
+      user_id: entry.user_id ?? null,
+      jti: cutJti(entry.jti),
+      reason: entry.reason ?? null,
+      ip: entry.ip ?? null,
+      actor: entry.actor ?? null,
+      request_id: entry.request_id ?? null
+    })
+    for (const kind of MARKS_OF[entry.event_type] ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
+    this.#keep(record)
+  }
+
+  allowed (sub: string, jti: string, facts: RequestFacts): void {
+    this.#allow.inc()
+    this.monitor.used(sub, jti, facts.ip)
+  }
+
+  denied (reason: string, sub: string | null, jti: string | null, facts: RequestFacts): void {
+    this.#metrics.decisions.inc({ result: 'deny', reason })
+    this.monitor.failure(reason, sub, jti, facts.ip)
+  }
+
+  tokenIssued (sub: string, _facts: RequestFacts): void {
+    this.#metrics.refreshRotations.inc()
+    this.monitor.issued(sub)
+  }
+
+  refreshReuse (sub: string, sid: string, jti: string, facts: RequestFacts): void {
+    this.#metrics.refreshReuse.inc()
+    this.#log.error({ sub, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'refresh token reuse: session revoked')
+    this.monitor.raise('refresh_token_reuse', `${sub}\n${sid}`, { user_id: sub, ip: facts.ip, jti })
+  }
+
+  async alerts (query: AlertQuery): Promise<Alert[]> {
+    const all = parseAll<Alert>(await this.#state.range('alerts', ALERTS_KEPT))
+    return all
+      .filter((alert) => (query.severity === undefined || alert.severity === query.severity) &&
+        (query.since === undefined || Date.parse(alert.timestamp) >= query.since))
+      .slice(0, query.limit)
+  }
+
+  async userActivity (userId: string, limit: number): Promise<ActivityEvent[]> {
+    return parseAll<ActivityEvent>(await this.#state.range(`activity:${userId}`, limit))
+  }
+
+  async auditSummary (since: number | undefined): Promise<AuditSummary> {
+    const records = parseAll<AuditRecord>(await this.#state.range('audit', AUDIT_KEPT))
+    const events: AuditSummary['events'] = {}
+    let total = 0
+    for (const record of records) {
+      if (since !== undefined && Date.parse(record.timestamp) < since) continue
+      total++
+      const bucket = events[record.event_type] ??= { total: 0, reasons: {} }
+      bucket.total++
+      const reason = record.reason ?? '(none)'
+      bucket.reasons[reason] = (bucket.reasons[reason] ?? 0) + 1
+    }
+    return { since: since === undefined ? null : new Date(since).toISOString(), total, events, scanned: records.length }
+  }
+
+  webhookState (): WebhookState | { configured: false } {
+    return this.#webhook?.state() ?? { configured: false }
+  }
+
+  get stateName (): 'memory' | 'redis' {
+    return this.#state.name
+  }
+
+  async close (): Promise<void> {
+    await this.monitor.close()
+    await this.#webhook?.close()
+    await this.#audit.close()
+    await this.#state.close()
+  }
+
+  #onAlert (alert: Alert): void {
+    this.#metrics.alerts.inc({ severity: alert.severity, type: alert.type })
+    this.#log.warn({ alert }, `security alert ${alert.severity} ${alert.type}`)
+    this.#state.push('alerts', JSON.stringify(alert), ALERTS_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
+    this.#webhook?.enqueue(alert)
+    this.audit({ event_type: 'security_alert', user_id: alert.user_id, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate' })
+  }
+
+  #keep (record: AuditRecord): void {
+    this.#state.push('audit', JSON.stringify(record), AUDIT_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
+    if (record.user_id !== null) {
+      this.#activity(record.user_id, { timestamp: record.timestamp, event: record.event_type, reason: record.reason, ip: record.ip, jti: record.jti })
+        .catch((err: Error) => this.#stateError(err.message))
+    }
+  }
+
+  async #activity (userId: string, event: ActivityEvent): Promise<void> {
+    await this.#state.push(`activity:${userId}`, JSON.stringify(event), ACTIVITY_KEPT, 7 * DAY_S)
+  }
+
+  // At most one warning a second: an outage must not flood the log.
+  #stateError (message: string): void {
+    const now = Date.now()
+    if (now - this.#lastStateError < 1000) return
+    this.#lastStateError = now
+    this.#log.warn({ err: message }, 'security monitor: Redis unavailable, counting locally')
+  }
+}
+
+function parseAll<T> (items: string[]): T[] {
+  return items.flatMap((item) => {
+    try {
+      return [JSON.parse(item) as T]
+    } catch {
+      return []
+    }
+  })
+}

@@ -1,0 +1,94 @@
+import t from 'tap'
+import { startGateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { freePort, startRedis } from '../helpers/redis.js'
+import { sign } from '../helpers/tokens.js'
+import { startUpstream } from '../helpers/upstream.js'
+import { parseMetrics, scrape, valueOf } from './scrape.js'
+
+const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
+
+t.test('decisions are counted by result and reason as traffic flows', async (t) => {
+  const gw = await startGateway(t)
+  const good = sign()
+  for (let i = 0; i < 3; i++) t.equal((await call(`${gw.url}/auth/verify`, { token: good })).status, 200)
+  await call(`${gw.url}/auth/verify`, { token: sign({ key: 'some-other-secret-that-is-32-bytes-long!!' }) })
+  await call(`${gw.url}/auth/verify`, { token: 'not-a-jwt' })
+  const revoked = sign()
+  await call(`${gw.url}/auth/logout`, { method: 'POST', token: revoked })
+  await call(`${gw.url}/auth/verify`, { token: revoked })
+  const samples = await scrape(gw.url)
+  t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'allow', reason: 'valid' }), 3, 'three forward-auth allows')
+  t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'deny', reason: 'bad_signature' }), 1)
+  t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'deny', reason: 'malformed' }), 1)
+  t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'deny', reason: 'revoked' }), 1)
+  t.equal(valueOf(samples, 'tokengate_revocations_total', { kind: 'jti', reason: 'logout' }), 1)
+  t.equal(valueOf(samples, 'tokengate_revocations_total', { kind: 'session', reason: 'logout' }), 1)
+})
+
+t.test('revocation lookups fill the histogram and the cache counters (Redis)', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const gw = await startGateway(t, { REDIS_URL: redis.url })
+  const token = sign()
+  for (let i = 0; i < 5; i++) t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 200)
+  const samples = await scrape(gw.url)
+  const misses = valueOf(samples, 'tokengate_revocation_cache_misses_total')
+  const hits = valueOf(samples, 'tokengate_revocation_cache_hits_total')
+  t.ok(misses >= 1, `the first lookup went to Redis (${misses})`)
+  t.equal(hits + misses, 5, 'every check is a hit or a miss')
+  t.equal(valueOf(samples, 'tokengate_revocation_check_duration_seconds_count'), 5)
+  t.ok(valueOf(samples, 'tokengate_revocation_check_duration_seconds_sum') > 0, 'lookup time is recorded')
+  const buckets = samples.filter((s) => s.name === 'tokengate_revocation_check_duration_seconds_bucket').map((s) => s.labels.le)
+  t.ok(buckets.includes('0.0001') && buckets.includes('0.1'), 'sub-millisecond buckets up to 100 ms')
+  t.equal(valueOf(samples, 'tokengate_breaker_state'), 0, 'breaker closed')
+  t.ok(valueOf(samples, 'process_cpu_user_seconds_total') > 0, 'default process metrics')
+})
+
+t.test('a dead Redis shows in store errors (error or timeout)', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const gw = await startGateway(t, { REDIS_URL: redis.url, REVOCATION_CHECK_TIMEOUT_MS: '20' })
+  await redis.kill()
+  await call(`${gw.url}/auth/verify`, { token: sign() })
+  await call(`${gw.url}/auth/verify`, { token: sign() })
+  const samples = await scrape(gw.url)
+  t.equal(valueOf(samples, 'tokengate_store_errors_total'), 2)
+  const status = await call(`${gw.url}/admin/blacklist/status`, { token: admin() })
+  t.equal(status.body.redis_errors, 2 + 1, 'the admin call\'s own lookup failed too')
+})
+
+t.test('refresh rotation and reuse are counted', async (t) => {
+  const gw = await startGateway(t)
+  const refresh = sign({ claims: { token_type: 'refresh', sid: 's-1' } })
+  t.equal((await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh } })).status, 200)
+  t.equal((await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh } })).status, 401)
+  const samples = await scrape(gw.url)
+  t.equal(valueOf(samples, 'tokengate_refresh_rotations_total'), 1)
+  t.equal(valueOf(samples, 'tokengate_refresh_reuse_total'), 1)
+})
+
+t.test('upstream latency and status class are labelled by route pattern, never by path', async (t) => {
+  const upstream = await startUpstream(t)
+  upstream.handle((req, res) => { res.statusCode = req.url?.startsWith('/missing') === true ? 404 : 200; res.end('{}') })
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const token = sign()
+  await call(`${gw.url}/accounts/12345/balance`, { token })
+  await call(`${gw.url}/missing/user-secret-path`, { token })
+  await call(`${gw.url}/accounts/1`)
+  const res = await call(`${gw.url}/metrics`)
+  const samples = parseMetrics(res.text)
+  t.equal(valueOf(samples, 'tokengate_upstream_responses_total', { status_class: '2xx' }), 1)
+  t.equal(valueOf(samples, 'tokengate_upstream_responses_total', { status_class: '4xx' }), 1, 'the 401 never reached the upstream')
+  t.equal(valueOf(samples, 'tokengate_upstream_duration_seconds_count', { route: '/*' }), 2)
+  t.notMatch(res.text, /12345|user-secret-path|user-1/, 'no path or user in any label')
+})
+
+t.test('METRICS_PORT moves /metrics off the main port', async (t) => {
+  const port = await freePort()
+  const gw = await startGateway(t, { METRICS_PORT: String(port) })
+  await call(`${gw.url}/auth/verify`, { token: sign() })
+  t.equal((await call(`${gw.url}/metrics`)).status, 404, 'not on the main port')
+  const samples = await scrape(`http://127.0.0.1:${port}`)
+  t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'allow' }), 1)
+})
