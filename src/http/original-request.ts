@@ -1,26 +1,43 @@
 import type { FastifyRequest } from 'fastify'
+import { Failures, withDescription } from '../errors.js'
 
 export interface OriginalRequest {
   readonly method: string
   readonly path: string
 }
 
-function single (value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? undefined : value
+export const CONFLICTING_ORIGINAL = withDescription(Failures.BAD_REQUEST,
+  'The original request is ambiguous: repeated or conflicting X-Forwarded-Uri/X-Original-URI/-Method headers, or a URI that is not a path')
+
+const CONFLICT = Symbol('conflict')
+// Node joins a repeated header into "a, b": a real request target has no whitespace.
+const PATH = /^\/\S*$/
+const METHOD = /^[A-Za-z]{1,20}$/
+
+/** One value from two header conventions; repeated or disagreeing values are a conflict. */
+function pick (a: string | string[] | undefined, b: string | string[] | undefined): string | undefined | typeof CONFLICT {
+  if (Array.isArray(a) || Array.isArray(b)) return CONFLICT
+  if (a !== undefined && b !== undefined && a !== b) return CONFLICT
+  return a ?? b
 }
 
 /**
  * The request a forward-auth sub-request stands for: Traefik sends
  * X-Forwarded-Method/-Uri, nginx (by convention) X-Original-Method/-URI. Only a
  * trusted proxy is believed; from anyone else these headers are ignored, so a
- * client cannot turn a private path into a public one.
+ * client cannot turn a private path into a public one. Both conventions are
+ * read, and they must agree: nginx passes a client's own X-Forwarded-Uri
+ * through to the auth request unless told not to, and Traefik a client's
+ * X-Original-URI, so preferring either one would let a client choose the path.
  */
-export function originalRequest (request: FastifyRequest, trusted: boolean): OriginalRequest | null {
+export function originalRequest (request: FastifyRequest, trusted: boolean): OriginalRequest | null | 'conflict' {
   if (!trusted) return null
   const { headers } = request
-  const uri = single(headers['x-forwarded-uri']) ?? single(headers['x-original-uri'])
-  if (uri === undefined || !uri.startsWith('/')) return null
-  const method = single(headers['x-forwarded-method']) ?? single(headers['x-original-method']) ?? 'GET'
+  const uri = pick(headers['x-forwarded-uri'], headers['x-original-uri'])
+  if (uri === undefined) return null
+  if (uri === CONFLICT || !PATH.test(uri)) return 'conflict'
+  const method = pick(headers['x-forwarded-method'], headers['x-original-method'])
+  if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return 'conflict'
   const q = uri.search(/[?#]/)
-  return { method: method.toUpperCase(), path: q === -1 ? uri : uri.slice(0, q) }
+  return { method: method === undefined ? 'GET' : method.toUpperCase(), path: q === -1 ? uri : uri.slice(0, q) }
 }

@@ -5,6 +5,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
+import { buildRequest, rawRequest } from '../http/raw.js'
 
 function rulesFile (rules: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
@@ -37,49 +38,130 @@ t.test('any method is answered (nginx may forward the original one)', async (t) 
   }
 })
 
-t.test('RFC 6750 challenges and bodies that never echo the token', async (t) => {
+t.test('no token: 401 with a bare Bearer challenge (RFC 6750 3.1: no error code without credentials)', async (t) => {
   const gw = await startGateway(t)
-  const missing = await call(`${gw.url}/auth/verify`)
-  t.equal(missing.status, 401)
-  t.equal(missing.headers.get('www-authenticate'), 'Bearer realm="tokengate"', 'no error code without credentials')
-  t.same(Object.keys(missing.body).sort(), ['error', 'error_description'])
-
-  const forged = sign({ key: 'forged-secret-forged-secret-forged-secret' })
-  const invalid = await call(`${gw.url}/auth/verify`, { token: forged })
-  t.equal(invalid.status, 401)
-  t.match(invalid.headers.get('www-authenticate'), /^Bearer realm="tokengate", error="invalid_token", error_description="/)
-  t.equal(invalid.body.error, 'invalid_token')
-  t.notMatch(invalid.text, forged.split('.')[1])
-  t.equal(invalid.headers.get('cache-control'), 'no-store')
-
-  const malformed = await call(`${gw.url}/auth/verify`, { headers: { authorization: 'Bearer not a token' } })
-  t.equal(malformed.status, 400)
-  t.equal(malformed.body.error, 'invalid_request')
+  const res = await call(`${gw.url}/auth/verify`)
+  t.equal(res.status, 401)
+  t.equal(res.headers.get('www-authenticate'), 'Bearer realm="tokengate"')
+  t.same(Object.keys(res.body).sort(), ['error', 'error_description'])
+  t.equal(res.headers.get('cache-control'), 'no-store')
 })
 
-t.test('nginx X-Original-* and Traefik X-Forwarded-* from a trusted proxy apply public paths and rules', async (t) => {
-  const gw = await startGateway(t, { PUBLIC_PATHS: '/public', ACCESS_RULES_FILE: RULES })
+t.test('an invalid token: 401 invalid_token, and the body never echoes the token', async (t) => {
+  const gw = await startGateway(t)
+  const forged = sign({ key: 'forged-secret-forged-secret-forged-secret' })
+  const res = await call(`${gw.url}/auth/verify`, { token: forged })
+  t.equal(res.status, 401)
+  t.match(res.headers.get('www-authenticate'), /^Bearer realm="tokengate", error="invalid_token", error_description="/)
+  t.equal(res.body.error, 'invalid_token')
+  for (const part of forged.split('.')) {
+    t.notMatch(res.text, part)
+    t.notMatch(res.headers.get('www-authenticate') ?? '', part)
+  }
+})
+
+t.test('a malformed Authorization header: 400 invalid_request', async (t) => {
+  const gw = await startGateway(t)
+  for (const header of ['Bearer not a token', 'Basic abc', 'Bearer', 'bearer  a b', 'Token abc.def.ghi']) {
+    const res = await call(`${gw.url}/auth/verify`, { headers: { authorization: header } })
+    t.equal(res.status, 400, header)
+    t.equal(res.body.error, 'invalid_request')
+    t.match(res.headers.get('www-authenticate'), /error="invalid_request"/)
+  }
+})
+
+t.test('a revoked token: 401 invalid_token', async (t) => {
+  const gw = await startGateway(t)
+  const token = sign()
+  t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', token })).status, 200)
+  const res = await call(`${gw.url}/auth/verify`, { token })
+  t.equal(res.status, 401)
+  t.equal(res.body.error, 'invalid_token')
+})
+
+t.test('insufficient scope: 403 naming the required scope, never echoing the token', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
+  const reader = sign({ claims: { scope: 'payments:read' } })
+  const res = await call(`${gw.url}/auth/verify`, { token: reader, headers: { 'x-forwarded-uri': '/payments/77', 'x-forwarded-method': 'POST' } })
+  t.equal(res.status, 403)
+  t.equal(res.headers.get('www-authenticate'), 'Bearer realm="tokengate", error="insufficient_scope", scope="payments:write"')
+  t.same(Object.keys(res.body).sort(), ['error', 'error_description'])
+  t.equal(res.body.error, 'insufficient_scope')
+  t.notMatch(res.text, reader.split('.')[1])
+})
+
+t.test('nginx X-Original-URI from a trusted proxy makes a public path public', async (t) => {
+  const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
+  const res = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': '/public/rates?ccy=EUR', 'x-original-method': 'GET' } })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('x-user-id'), null, 'no identity without a token')
+})
+
+t.test('Traefik X-Forwarded-* from a trusted proxy makes a public path public', async (t) => {
+  const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
+  const res = await call(`${gw.url}/auth/verify`, { headers: { 'x-forwarded-uri': '/public/rates', 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example', 'x-forwarded-for': '203.0.113.9' } })
+  t.equal(res.status, 200)
+})
+
+t.test('public paths match whole segments and ignore the query string', async (t) => {
+  const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
+  const status = async (uri: string): Promise<number> => (await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': uri } })).status
+  t.equal(await status('/public/x?next=/private'), 200)
+  t.equal(await status('/publicity'), 401)
+  t.equal(await status('/private?x=/public'), 401)
+  t.equal(await status('//public/x'), 401, '//public is not /public')
+})
+
+t.test('access rules apply to the original method and path', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
   const reader = sign({ claims: { scope: 'payments:read' } })
   const writer = sign({ claims: { scope: 'payments:write' } })
-
-  t.equal((await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': '/public/rates?ccy=EUR', 'x-original-method': 'GET' } })).status, 200, 'public via nginx headers')
-  t.equal((await call(`${gw.url}/auth/verify`, { headers: { 'x-forwarded-uri': '/public/rates', 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example', 'x-forwarded-for': '203.0.113.9' } })).status, 200, 'public via Traefik headers')
-
-  const denied = await call(`${gw.url}/auth/verify`, { token: reader, headers: { 'x-forwarded-uri': '/payments/77', 'x-forwarded-method': 'POST' } })
-  t.equal(denied.status, 403)
-  t.equal(denied.body.error, 'insufficient_scope')
-  t.match(denied.headers.get('www-authenticate'), /error="insufficient_scope", scope="payments:write"/)
   t.equal((await call(`${gw.url}/auth/verify`, { token: reader, headers: { 'x-forwarded-uri': '/payments/77', 'x-forwarded-method': 'GET' } })).status, 200, 'the rule is for POST only')
   t.equal((await call(`${gw.url}/auth/verify`, { token: writer, headers: { 'x-original-uri': '/payments/77', 'x-original-method': 'POST' } })).status, 200)
-
   const auditor = sign({ claims: { roles: ['auditor'] } })
   t.equal((await call(`${gw.url}/auth/verify`, { token: auditor, headers: { 'x-original-uri': '/admin/report' } })).status, 200, 'any one listed role')
   t.equal((await call(`${gw.url}/auth/verify`, { token: reader, headers: { 'x-original-uri': '//admin/report' } })).status, 403, '//admin is /admin for rules')
-  t.equal((await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': '/public/../admin' } })).status, 400, 'dot segments are refused')
+})
+
+t.test('dot segments and encoded separators in the original URI: 400', async (t) => {
+  const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
+  for (const uri of ['/public/../admin', '/public/%2e%2e/admin', '/public%2fadmin', '/public/..%2fadmin', '/public\\..\\admin']) {
+    const res = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': uri } })
+    t.equal(res.status, 400, uri)
+    t.equal(res.body.error, 'invalid_request')
+  }
+})
+
+t.test('a client header passed through by the proxy cannot override the other convention: conflicts are 400', async (t) => {
+  // nginx passes a client's own X-Forwarded-Uri to the auth request unless it is cleared.
+  const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
+  const conflict = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': '/private', 'x-forwarded-uri': '/public/x' } })
+  t.equal(conflict.status, 400)
+  t.equal(conflict.body.error, 'invalid_request')
+  const method = await call(`${gw.url}/auth/verify`, { token: sign(), headers: { 'x-original-uri': '/x', 'x-original-method': 'POST', 'x-forwarded-method': 'GET' } })
+  t.equal(method.status, 400, 'conflicting methods')
+  const agreeing = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': '/public/x', 'x-forwarded-uri': '/public/x' } })
+  t.equal(agreeing.status, 200, 'both conventions agreeing is fine')
+})
+
+t.test('a repeated original-URI header or one that is not a path: 400', async (t) => {
+  const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
+  const repeated = await rawRequest(gw.url, buildRequest('GET', '/auth/verify', [['X-Original-URI', '/public/x'], ['X-Original-URI', '/private']]))
+  t.equal(repeated.status, 400)
+  const absolute = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': 'http://evil.example/public' } })
+  t.equal(absolute.status, 400)
+  const methods = await rawRequest(gw.url, buildRequest('GET', '/auth/verify', [['Authorization', `Bearer ${sign()}`], ['X-Original-URI', '/x'], ['X-Original-Method', 'GET'], ['X-Original-Method', 'POST']]))
+  t.equal(methods.status, 400, 'repeated method')
 })
 
 t.test('from an untrusted peer the forwarded headers are ignored: no path becomes public', async (t) => {
   const gw = await startGateway(t, { PUBLIC_PATHS: '/public', TRUSTED_PROXIES: '10.1.2.3' })
-  const res = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': '/public/x', 'x-forwarded-uri': '/public/x' } })
-  t.equal(res.status, 401)
+  for (const headers of [{ 'x-original-uri': '/public/x' }, { 'x-forwarded-uri': '/public/x', 'x-forwarded-method': 'GET' }] as Array<Record<string, string>>) {
+    const res = await call(`${gw.url}/auth/verify`, { headers })
+    t.equal(res.status, 401)
+    t.equal(res.headers.get('www-authenticate'), 'Bearer realm="tokengate"')
+  }
+  const warnings = gw.logs.filter((line) => line.includes('outside TRUSTED_PROXIES'))
+  t.equal(warnings.length, 1, 'the operator is told once')
+  t.notMatch(warnings[0], '/public/x', 'without the header value')
 })
