@@ -6,9 +6,10 @@ export function pathOf (url: string): string {
   return url.slice(0, end)
 }
 
-// Dot segments, encoded dots or separators and backslashes: servers disagree on
-// what they mean, which is exactly how a private path is passed off as public.
-const AMBIGUOUS = /(?:^|\/)\.{1,2}(?:\/|$)|%2e|%2f|%5c|\\|%00/i
+// Dot segments (also "..;", which Tomcat and Spring read as ".."), encoded
+// dots or separators and backslashes: servers disagree on what they mean,
+// which is exactly how a private path is passed off as public.
+const AMBIGUOUS = /(?:^|\/)\.{1,2}(?:[/;]|%3b|$)|%2e|%2f|%5c|\\|%00/i
 
 export function isAmbiguousPath (path: string): boolean {
   return AMBIGUOUS.test(path)

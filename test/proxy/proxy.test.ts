@@ -51,7 +51,8 @@ t.test('path smuggling never reaches the upstream unauthenticated', async (t) =>
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PUBLIC_PATHS: '/public' })
   const attempts = ['/public/../private', '/public/%2e%2e/private', '/public/%2E%2E/private', '/public%2fprivate',
-    '/public/..%2fprivate', '/public/.%2e/private', '/public\\..\\private', '/public/./../private', '//public/../private', '/public/%00/x']
+    '/public/..%2fprivate', '/public/.%2e/private', '/public\\..\\private', '/public/./../private', '//public/../private', '/public/%00/x',
+    '/public/..;/private', '/public/..%3b/private', '/public/..;jsessionid=x/private', '/public/%5c../private']
   for (const path of attempts) {
     // node:http sends the path exactly as written (fetch would normalise it).
     const status = await new Promise<number>((resolve, reject) => {

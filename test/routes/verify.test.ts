@@ -123,9 +123,18 @@ t.test('access rules apply to the original method and path', async (t) => {
   t.equal((await call(`${gw.url}/auth/verify`, { token: reader, headers: { 'x-original-uri': '//admin/report' } })).status, 403, '//admin is /admin for rules')
 })
 
+t.test('access rules ignore letter case: /ADMIN is /admin to a case-insensitive upstream', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
+  const reader = sign({ claims: { scope: 'payments:read' } })
+  for (const uri of ['/ADMIN/report', '/Admin', '/PAYMENTS/1']) {
+    const res = await call(`${gw.url}/auth/verify`, { token: reader, headers: { 'x-original-uri': uri, 'x-original-method': 'POST' } })
+    t.equal(res.status, 403, uri)
+  }
+})
+
 t.test('dot segments and encoded separators in the original URI: 400', async (t) => {
   const gw = await startGateway(t, { PUBLIC_PATHS: '/public' })
-  for (const uri of ['/public/../admin', '/public/%2e%2e/admin', '/public%2fadmin', '/public/..%2fadmin', '/public\\..\\admin']) {
+  for (const uri of ['/public/../admin', '/public/%2e%2e/admin', '/public%2fadmin', '/public/..%2fadmin', '/public\\..\\admin', '/public/..;/admin']) {
     const res = await call(`${gw.url}/auth/verify`, { headers: { 'x-original-uri': uri } })
     t.equal(res.status, 400, uri)
     t.equal(res.body.error, 'invalid_request')
