@@ -42,7 +42,8 @@ export interface MonitorDeps {
   /** Used for a flush the shared state could not take, so this replica still alerts. */
   readonly fallback: MonitorState
   readonly flushMs: number
-  readonly onAlert: (alert: Alert) => void
+  /** Resolves once the alert is stored. */
+  readonly onAlert: (alert: Alert) => Promise<void>
   readonly onActivity: (userId: string, event: ActivityEvent) => Promise<void>
   readonly onStateError: (message: string) => void
 }
@@ -82,7 +83,7 @@ export class SecurityMonitor {
       this.#activity.push([sub, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
     }
     if (reason === Failures.TOKEN_REVOKED.reason) {
-      this.raise('revoked_token_use', sub, { user_id: sub, ip, jti, window_s: HOUR_S })
+      this.raise('revoked_token_use', sub, { user_id: sub, ip, jti, window_s: HOUR_S }).catch(() => {})
     }
   }
 
@@ -100,14 +101,13 @@ export class SecurityMonitor {
   }
 
   /** Raises `type` for `subject` unless it was raised within the window (by any replica). */
-  raise (type: AlertType, subject: string, facts: AlertFacts): void {
+  async raise (type: AlertType, subject: string, facts: AlertFacts): Promise<void> {
     const key = `${type}:${subject}`
     if (this.#raisedHere.has(key)) return
     const windowS = facts.window_s ?? HOUR_S
     this.#raisedHere.set(key, true, { ttl: windowS * 1000 })
-    this.#shared(async (state) => await state.once(`dedup:${key}`, windowS)).then((first) => {
-      if (first) this.#deps.onAlert(alertOf(type, facts, windowS))
-    }, () => {})
+    const first = await this.#shared(async (state) => await state.once(`dedup:${key}`, windowS))
+    if (first) await this.#deps.onAlert(alertOf(type, facts, windowS))
   }
 
   /** Sends what was counted since the last flush; concurrent callers share one flush. */
@@ -152,14 +152,14 @@ export class SecurityMonitor {
   async #window (key: string, n: number, threshold: number, type: AlertType, subject: string, facts: AlertFacts): Promise<void> {
     if (threshold <= 0) return
     const total = await this.#shared(async (state) => await state.count(key, n, HOUR_S)).catch(() => 0)
-    if (total >= threshold) this.raise(type, subject, { ...facts, count: total, threshold, window_s: HOUR_S })
+    if (total >= threshold) await this.raise(type, subject, { ...facts, count: total, threshold, window_s: HOUR_S }).catch(() => {})
   }
 
   async #distinctIps ({ sub, jti, ip }: Use): Promise<void> {
     const { tokenMaxIps, tokenIpWindowS } = this.#deps.config
     if (tokenMaxIps <= 0) return
     const ips = await this.#shared(async (state) => await state.distinct(`ips:${jti}`, ip, tokenIpWindowS)).catch(() => 0)
-    if (ips > tokenMaxIps) this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS })
+    if (ips > tokenMaxIps) await this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {})
   }
 
   async #shared<T> (operation: (state: MonitorState) => Promise<T>): Promise<T> {

@@ -73,7 +73,7 @@ export class MonitoringSink implements SecuritySink {
       state: this.#state,
       fallback,
       flushMs: FLUSH_MS,
-      onAlert: (alert) => this.#onAlert(alert),
+      onAlert: async (alert) => await this.#onAlert(alert),
       onActivity: async (userId, event) => await this.#activity(userId, event),
       onStateError: (message) => this.#stateError(message)
     })
@@ -112,7 +112,7 @@ export class MonitoringSink implements SecuritySink {
   refreshReuse (sub: string, sid: string, jti: string, facts: RequestFacts): void {
     this.#metrics.refreshReuse.inc()
     this.#log.error({ sub, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'refresh token reuse: session revoked')
-    this.monitor.raise('refresh_token_reuse', `${sub}\n${sid}`, { user_id: sub, ip: facts.ip, jti })
+    this.monitor.raise('refresh_token_reuse', `${sub}\n${sid}`, { user_id: sub, ip: facts.ip, jti }).catch(() => {})
   }
 
   async alerts (query: AlertQuery): Promise<Alert[]> {
@@ -157,12 +157,12 @@ export class MonitoringSink implements SecuritySink {
     await this.#state.close()
   }
 
-  #onAlert (alert: Alert): void {
+  async #onAlert (alert: Alert): Promise<void> {
     this.#metrics.alerts.inc({ severity: alert.severity, type: alert.type })
     this.#log.warn({ alert }, `security alert ${alert.severity} ${alert.type}`)
-    this.#state.push('alerts', JSON.stringify(alert), ALERTS_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
     this.#webhook?.enqueue(alert)
     this.audit({ event_type: 'security_alert', user_id: alert.user_id, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate' })
+    await this.#state.push('alerts', JSON.stringify(alert), ALERTS_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
   }
 
   #keep (record: AuditRecord): void {
