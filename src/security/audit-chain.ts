@@ -85,7 +85,13 @@ export function verifyLines (lines: Iterable<string>): VerifyOutcome {
       return { ok: false, line: number, problem: 'record was edited (its hash does not match its content)' }
     }
     if (record.prev !== expected) {
-      return { ok: false, line: number, problem: records === 0 ? 'the log does not start at the chain\'s beginning (records removed?)' : 'chain broken: a record before this one was removed, inserted or reordered' }
+      return {
+        ok: false,
+        line: number,
+        problem: records === 0
+          ? 'the log does not start at the chain\'s beginning (records removed?)'
+          : 'chain broken: its prev is not the hash of the record before it (a record was removed, inserted, reordered, or the one before was rewritten with a new hash)'
+      }
     }
     expected = record.hash
     records++

@@ -152,7 +152,7 @@ t.test('alerts reach the webhook as JSON, and survive the receiver being down', 
   await receiver.start()
   await eventually(async () => receiver.bodies.length, (n) => n === 2, 3000)
   t.match(receiver.bodies[1], { alert: { user_id: 'second' } }, 'delivered by a retry once the receiver is back')
-  const health = await call(`${gw.url}/admin/health`, { token: admin() })
+  const health = await eventually(async () => await call(`${gw.url}/admin/health`, { token: admin() }), (res) => res.body.alert_sink.webhook.delivered === 2)
   t.match(health.body.alert_sink.webhook, { configured: true, delivered: 2, dropped: 0, queued: 0 })
 })
 

@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { GENESIS } from '../../src/security/audit-chain.js'
+import { startGateway, type Gateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { sign } from '../helpers/tokens.js'
+
+// The built CLI (npm test builds it first: see "pretest").
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
+const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
+
+interface Run { code: number | null, stdout: string, stderr: string }
+
+async function verifyCli (file: string): Promise<Run> {
+  const child = spawn(process.execPath, [MAIN, 'audit', 'verify', file], { env: { PATH: process.env.PATH ?? '' } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const [code] = await once(child, 'exit') as [number | null]
+  return { code, stdout, stderr }
+}
+
+function tempFile (t: { teardown: (fn: () => unknown) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tokengate-audit-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, 'audit.log')
+}
+
+/** Six security operations through the real routes. */
+async function operations (gw: Gateway): Promise<void> {
+  await call(`${gw.url}/auth/logout`, { method: 'POST', token: sign({ claims: { sub: 'alice' } }) })
+  await call(`${gw.url}/auth/revoke`, { method: 'POST', token: sign({ claims: { sub: 'bob' } }) })
+  await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: sign({ claims: { sub: 'carol', token_type: 'refresh' } }) } })
+  await call(`${gw.url}/admin/users/dave/revoke`, { method: 'POST', token: admin(), json: { reason: 'compromised laptop' } })
+  await call(`${gw.url}/admin/tokens/revoke`, { method: 'POST', token: admin(), json: { reason: 'leaked in a ticket', jti: 'abcdefghijklmnop' } })
+  await call(`${gw.url}/admin/cleanup`, { method: 'POST', token: admin() })
+}
+
+async function auditedLog (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<string[]> {
+  const file = tempFile(t)
+  const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
+  await operations(gw)
+  await gw.app.close()
+  writeFileSync(file + '.copy', readFileSync(file))
+  return readFileSync(file, 'utf8').trimEnd().split('\n')
+}
+
+t.test('every security operation writes one chained record with the agreed fields', async (t) => {
+  const lines = await auditedLog(t)
+  const records = lines.map((line) => JSON.parse(line))
+  t.same(records.map((r) => r.event_type), ['logout', 'token_revoked', 'token_refreshed', 'admin_user_revoked', 'admin_token_revoked', 'admin_cleanup'])
+  t.equal(records[0].prev, GENESIS, 'the first record chains from the genesis')
+  for (let i = 1; i < records.length; i++) t.equal(records[i].prev, records[i - 1].hash, `record ${i + 1} carries the hash of record ${i}`)
+  t.match(records[3], { user_id: 'dave', reason: 'compromised laptop', actor: 'ops-1', ip: '127.0.0.1', request_id: /\S+/, timestamp: /^\d{4}-\d\d-\d\dT/ })
+  t.equal(records[4].jti, 'abcdefgh', 'jti cut to 8 characters')
+  t.same(Object.keys(records[0]), ['timestamp', 'event_type', 'user_id', 'jti', 'reason', 'ip', 'actor', 'request_id', 'prev', 'hash'])
+})
+
+t.test('audit verify accepts an intact log', async (t) => {
+  const file = tempFile(t)
+  const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
+  await operations(gw)
+  await gw.app.close()
+  const run = await verifyCli(file)
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /intact, 6 records/)
+})
+
+t.test('a restarted gateway continues the chain of the existing file', async (t) => {
+  const file = tempFile(t)
+  const first = await startGateway(t, { AUDIT_LOG_FILE: file })
+  await operations(first)
+  await first.app.close()
+  const second = await startGateway(t, { AUDIT_LOG_FILE: file })
+  await operations(second)
+  await second.app.close()
+  const run = await verifyCli(file)
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /intact, 12 records/)
+})
+
+const tampering: Array<[string, (lines: string[]) => string[], number]> = [
+  ['an edited record', (lines) => lines.map((line, i) => i === 3 ? line.replace('compromised laptop', 'routine') : line), 4],
+  // Its own hash is consistent again: the break shows at the next record.
+  ['an edited record whose hash was recomputed', (lines) => lines.map((line, i) => i === 1 ? line.replace('"bob"', '"eve"') : line), 3],
+  ['a removed record', (lines) => lines.filter((_line, i) => i !== 2), 3],
+  ['two swapped records', (lines) => [lines[0], lines[2], lines[1], ...lines.slice(3)], 2],
+  ['a removed first record', (lines) => lines.slice(1), 1]
+]
+
+for (const [what, tamper, badLine] of tampering) {
+  t.test(`audit verify rejects ${what}, naming line ${badLine}`, async (t) => {
+    const file = tempFile(t)
+    const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
+    await operations(gw)
+    await gw.app.close()
+    let lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+    lines = tamper(lines)
+    if (what.includes('recomputed')) lines = reseal(lines, 1)
+    writeFileSync(file, lines.join('\n') + '\n')
+    const run = await verifyCli(file)
+    t.equal(run.code, 1)
+    t.match(run.stderr, new RegExp(`line ${badLine}: `))
+    t.notMatch(run.stderr, /line \d+:.*line \d+:/, 'one line named')
+  })
+}
+
+/** An attacker who recomputes the edited record's own hash: the next record's prev still exposes it. */
+function reseal (lines: string[], index: number): string[] {
+  return lines.map((line, i) => {
+    if (i !== index) return line
+    const record = JSON.parse(line)
+    const { hash: _hash, ...content } = record
+    return JSON.stringify({ ...content, hash: sealHash(content) })
+  })
+}
+
+function sealHash (content: object): string {
+  return createHashHex(JSON.stringify(content))
+}
+
+function createHashHex (text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+t.test('audit verify answers usage errors with exit code 2', async (t) => {
+  const child = spawn(process.execPath, [MAIN, 'audit', 'check'], { env: { PATH: process.env.PATH ?? '' } })
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 2)
+  t.equal((await verifyCli('/nonexistent/audit.log')).code, 2)
+})
+
+t.test('GET /admin/audit/summary counts events by type and reason', async (t) => {
+  const gw = await startGateway(t, { AUDIT_LOG_FILE: tempFile(t) })
+  await operations(gw)
+  await call(`${gw.url}/auth/logout`, { method: 'POST', token: sign({ claims: { sub: 'alice' } }) })
+  const res = await call(`${gw.url}/admin/audit/summary`, { token: admin() })
+  t.equal(res.status, 200)
+  t.equal(res.body.total, 7)
+  t.match(res.body.events, {
+    logout: { total: 2, reasons: { user_logout: 2 } },
+    admin_user_revoked: { total: 1, reasons: { 'compromised laptop': 1 } },
+    token_refreshed: { total: 1, reasons: { rotation: 1 } }
+  })
+  const later = await call(`${gw.url}/admin/audit/summary?since=${new Date(Date.now() + 60_000).toISOString()}`, { token: admin() })
+  t.equal(later.body.total, 0, 'since excludes older records')
+  t.equal((await call(`${gw.url}/admin/audit/summary?since=yesterday`, { token: admin() })).status, 400)
+})
