@@ -60,7 +60,7 @@ export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<Fast
   }
   const app = await buildApp(config)
   // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
-  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'draining and shutting down')
     await drain(app)

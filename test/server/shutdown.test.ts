@@ -87,3 +87,27 @@ t.test('SIGTERM: in-flight streamed responses finish whole, new requests are ref
   await waitFor(async () => commands.includes('QUIT'), 'the gateway to QUIT its Redis connections', 3000)
   t.ok(commands.includes('QUIT'), 'Redis connections closed with QUIT, not dropped')
 })
+
+t.test('SIGTERM: a request still running after SHUTDOWN_GRACE_MS is cut and the exit code says so', async (t) => {
+  const upstream = await startUpstream(t)
+  let reached = false
+  upstream.handle(() => { reached = true /* never answers */ })
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, [MAIN, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', JWT_SECRET: SECRET, HOST: '127.0.0.1', PORT: String(port), UPSTREAM_URL: upstream.url, SHUTDOWN_GRACE_MS: '300', LOG_LEVEL: 'warn' }
+  })
+  child.stderr.resume()
+  child.stdout.resume()
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 'the gateway to be ready')
+  const stuck = fetch(`${base}/stuck`, { headers: { authorization: `Bearer ${sign()}` } }).then((r) => r.status, () => 'cut')
+  await waitFor(async () => reached, 'the request to reach the upstream')
+  const signalled = Date.now()
+  child.kill('SIGTERM')
+  const [code] = await exited
+  t.equal(code, 1)
+  t.ok(Date.now() - signalled < 3000, `exited ${Date.now() - signalled} ms after the signal`)
+  t.equal(await stuck, 'cut')
+})
