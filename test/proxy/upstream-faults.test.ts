@@ -59,6 +59,28 @@ t.test('upstream resetting mid-body: the client sees a broken response, never a 
   t.equal((await call(`${gw.url}/healthz`)).status, 200, 'the gateway still serves')
 })
 
+t.test('upstream stalling mid-body past UPSTREAM_TIMEOUT_MS: the client connection is aborted, not left hanging', async (t) => {
+  const upstream = await startUpstream(t)
+  upstream.handle((_req, res) => {
+    res.setHeader('content-length', '100000')
+    res.write(Buffer.alloc(1000, 97))
+  })
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: TIMEOUT_MS })
+  const started = Date.now()
+  const outcome = await new Promise<string>((resolve) => {
+    const req = httpRequest(`${gw.url}/stall`, { headers: { authorization: `Bearer ${sign()}` } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve('ended cleanly'))
+      res.on('error', () => resolve('aborted'))
+      res.on('aborted', () => resolve('aborted'))
+    })
+    req.on('error', () => resolve('aborted'))
+    req.end()
+  })
+  t.equal(outcome, 'aborted')
+  t.ok(Date.now() - started < 3000, `after ${Date.now() - started} ms`)
+})
+
 t.test('after the upstream restarts on the same port, requests succeed again', async (t) => {
   const first = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: first.url })
