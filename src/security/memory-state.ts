@@ -8,6 +8,7 @@ interface Entry { expiresAt: number, value: unknown }
 /** Single-replica monitor state; every map is bounded so that abuse cannot grow memory. */
 export class MemoryMonitorState implements MonitorState {
   readonly name = 'memory'
+  readonly ready = true
   readonly #entries = new LRUCache<string, Entry>({ max: MAX_KEYS })
   readonly #now: () => number
 

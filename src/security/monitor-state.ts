@@ -5,6 +5,8 @@
  */
 export interface MonitorState {
   readonly name: 'memory' | 'redis'
+  /** False while the shared store is (re)connecting. */
+  readonly ready: boolean
   /** Adds n to a sliding window of windowS (minute buckets) and returns the window's total. */
   count: (key: string, n: number, windowS: number) => Promise<number>
   /** Records member in a sliding window of windowS and returns how many distinct members it holds. */

@@ -10,6 +10,8 @@ export const HOUR_S = 3600
 const MAX_PENDING = 10_000
 const MAX_SEEN_PAIRS = 100_000
 const ACTIVITY_PER_USER_PER_FLUSH = 10
+// While Redis (re)connects, counts wait locally this long before this replica counts them alone.
+const HOLD_WHILE_CONNECTING_MS = 5000
 
 /** Refusals that say something about the presented token (not a missing one, not our own outage). */
 const VERIFICATION_FAILURES: ReadonlySet<string> = new Set([
@@ -66,6 +68,7 @@ export class SecurityMonitor {
   readonly #seenPairs: LRUCache<string, true>
   readonly #raisedHere = new LRUCache<string, true>({ max: MAX_PENDING, ttl: HOUR_S * 1000 })
   #flushing: Promise<void> | null = null
+  #unreadySince: number | null = null
 
   constructor (deps: MonitorDeps) {
     this.#deps = deps
@@ -123,6 +126,12 @@ export class SecurityMonitor {
   }
 
   async #flushBatch (): Promise<void> {
+    if (this.#deps.state.ready) {
+      this.#unreadySince = null
+    } else {
+      this.#unreadySince ??= Date.now()
+      if (Date.now() - this.#unreadySince < HOLD_WHILE_CONNECTING_MS) return
+    }
     const { userFailures, userTokens, ipFailures, uses, activity } = this.#take()
     const { config } = this.#deps
     const perUser = new Map<string, number>()

@@ -27,7 +27,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARG
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return redis.call('ZCARD', KEYS[1])`
 
-const COMMAND_TIMEOUT_MS = 500
+const COMMAND_TIMEOUT_MS = 2000
 
 /** Monitor state shared by every replica through the configured Redis (standalone, Sentinel or Cluster). */
 export class RedisMonitorState implements MonitorState {
@@ -42,6 +42,10 @@ export class RedisMonitorState implements MonitorState {
     this.#client.defineCommand('tgWindowDistinct', { numberOfKeys: 1, lua: DISTINCT_SCRIPT })
     this.#client.on('error', (err: Error) => onError(err.message))
     this.#client.connect().catch((err: Error) => onError(err.message))
+  }
+
+  get ready (): boolean {
+    return this.#client.status === 'ready'
   }
 
   async count (key: string, n: number, windowS: number): Promise<number> {
