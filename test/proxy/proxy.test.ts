@@ -99,13 +99,15 @@ t.test('a large request body is streamed to the upstream, not buffered', async (
     `the upstream saw data after ${(firstByteAtUpstream / chunk.length).toFixed(0)} MB of ${totalMb} MB were sent`)
 })
 
-t.test('a large response is streamed back whole', async (t) => {
+t.test('a large response is streamed: the client reads its start before the upstream sends the rest', async (t) => {
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
   const size = 32 << 20
+  const part = Buffer.alloc(1 << 16, 98)
+  let clientHasData: () => void = () => {}
+  const clientStarted = new Promise<void>((resolve) => { clientHasData = resolve })
   upstream.handle((_req, res) => {
     res.setHeader('content-length', String(size))
-    const part = Buffer.alloc(1 << 16, 98)
     let written = 0
     const pump = (): void => {
       while (written < size) {
@@ -114,9 +116,17 @@ t.test('a large response is streamed back whole', async (t) => {
       }
       res.end()
     }
-    pump()
+    // One part, then nothing more until the client has seen bytes: a buffering gateway would deadlock here.
+    written = part.length
+    res.write(part)
+    clientStarted.then(pump, () => {})
   })
   const res = await fetch(`${gw.url}/download`, { headers: { authorization: `Bearer ${sign()}` } })
   t.equal(res.status, 200)
-  t.equal((await res.arrayBuffer()).byteLength, size)
+  let received = 0
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    if (received === 0) clientHasData()
+    received += chunk.byteLength
+  }
+  t.equal(received, size, 'the whole 32 MB arrived')
 })
