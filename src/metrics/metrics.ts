@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { BufferedCounter } from './buffered-counter.js'
 import { CheckStats } from './check-stats.js'
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
@@ -17,7 +18,7 @@ const UPSTREAM_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 export class GatewayMetrics {
   readonly registry = new Registry()
   readonly checks: CheckStats
-  readonly decisions: Counter<'result' | 'reason'>
+  readonly decisions: BufferedCounter<'result' | 'reason'>
   readonly revocations: Counter<'kind' | 'reason'>
   readonly refreshRotations: Counter
   readonly refreshReuse: Counter
@@ -32,16 +33,16 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry })
     const duration = new Histogram({
       name: 'tokengate_revocation_check_duration_seconds',
-      help: 'Revocation lookups, local "not revoked" cache hits (0 s) included',
+      help: 'Revocation lookups that went to the store (local cache hits are counted in tokengate_revocation_cache_hits_total)',
       labelNames: ['outcome'],
       buckets: CHECK_BUCKETS_S,
       registers
     })
-    const hits = new Counter({ name: 'tokengate_revocation_cache_hits_total', help: 'Revocation checks answered by the local "not revoked" cache', registers })
+    const hits = new BufferedCounter({ name: 'tokengate_revocation_cache_hits_total', help: 'Revocation checks answered by the local "not revoked" cache', registers }).cell()
     const misses = new Counter({ name: 'tokengate_revocation_cache_misses_total', help: 'Revocation checks that went to the store', registers })
     const storeErrors = new Counter({ name: 'tokengate_store_errors_total', help: 'Store lookups that failed (error) or ran past REVOCATION_CHECK_TIMEOUT_MS (timeout)', labelNames: ['kind'], registers })
     this.checks = new CheckStats({ duration, hits, misses, storeErrors })
-    this.decisions = new Counter({ name: 'tokengate_decisions_total', help: 'Token decisions by result (allow, deny) and reason', labelNames: ['result', 'reason'], registers })
+    this.decisions = new BufferedCounter({ name: 'tokengate_decisions_total', help: 'Token decisions by result (allow, deny) and reason', labelNames: ['result', 'reason'], registers })
     this.revocations = new Counter({ name: 'tokengate_revocations_total', help: 'Revocation marks written by this replica, by kind (jti, session, user, global) and operation', labelNames: ['kind', 'reason'], registers })
     this.refreshRotations = new Counter({ name: 'tokengate_refresh_rotations_total', help: 'Refresh tokens rotated into a new pair', registers })
     this.refreshReuse = new Counter({ name: 'tokengate_refresh_reuse_total', help: 'Rotated refresh tokens presented again (the session was revoked)', registers })

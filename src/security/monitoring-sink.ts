@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client'
+import type { CounterCell } from '../metrics/buffered-counter.js'
 import type { Config } from '../config/types.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { MarkKind } from '../revocation/store.js'
@@ -55,14 +55,16 @@ export class MonitoringSink implements SecuritySink {
   readonly #audit: AuditLog
   readonly #state: MonitorState
   readonly #webhook: AlertWebhook | null
-  readonly #allow: ReturnType<Counter<'result' | 'reason'>['labels']>
+  readonly #allow: CounterCell
+  // Reasons are the registry's bounded set: one prepared child each keeps label hashing off the hot path.
+  readonly #deny = new Map<string, CounterCell>()
   #lastStateError = 0
 
   constructor (config: Config, metrics: GatewayMetrics, log: Logger) {
     this.#metrics = metrics
     this.#log = log
     this.#audit = new AuditLog(config.auditLogFile, log)
-    this.#allow = metrics.decisions.labels('allow', 'valid')
+    this.#allow = metrics.decisions.cell({ result: 'allow', reason: 'valid' })
     const fallback = new MemoryMonitorState()
     this.#state = config.redis === null ? fallback : new RedisMonitorState(config.redis, (message) => this.#stateError(message))
     this.#webhook = config.alertWebhookUrl === null
@@ -100,7 +102,12 @@ export class MonitoringSink implements SecuritySink {
   }
 
   denied (reason: string, sub: string | null, jti: string | null, facts: RequestFacts): void {
-    this.#metrics.decisions.inc({ result: 'deny', reason })
+    let counter = this.#deny.get(reason)
+    if (counter === undefined) {
+      counter = this.#metrics.decisions.cell({ result: 'deny', reason })
+      this.#deny.set(reason, counter)
+    }
+    counter.inc()
     this.monitor.failure(reason, sub, jti, facts.ip)
   }
 

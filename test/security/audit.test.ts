@@ -43,12 +43,11 @@ async function operations (gw: Gateway): Promise<void> {
   await call(`${gw.url}/admin/cleanup`, { method: 'POST', token: admin() })
 }
 
-async function auditedLog (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<string[]> {
+async function auditedLog (t: { teardown: (fn: () => unknown) => void }): Promise<string[]> {
   const file = tempFile(t)
   const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
   await operations(gw)
   await gw.app.close()
-  writeFileSync(file + '.copy', readFileSync(file))
   return readFileSync(file, 'utf8').trimEnd().split('\n')
 }
 
