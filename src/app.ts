@@ -100,7 +100,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   installErrorHandlers(app)
-  await app.register(upstreamMetrics, { metrics, proxying: config.upstreamUrl !== null })
+  await app.register(upstreamMetrics, { metrics })
   await registerMetricsEndpoint(app, metrics, config.metricsPort, config.host)
   await app.register(healthRoutes, { ctx })
   await app.register(verifyRoutes, { ctx })

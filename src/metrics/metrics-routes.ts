@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { GatewayMetrics } from './metrics.js'
 
@@ -17,26 +17,33 @@ function statusClass (status: number): string {
   return `${Math.floor(status / 100)}xx`
 }
 
-function isForwarded (request: FastifyRequest, proxying: boolean): boolean {
-  return proxying && PROXY_ROUTES.has(request.routeOptions.url ?? '')
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+function withHook (existing: unknown, hook: Hook): Hook[] {
+  if (existing === undefined || existing === null) return [hook]
+  return [...(Array.isArray(existing) ? existing : [existing]), hook]
 }
 
 /**
- * Upstream latency and status by route pattern (never the raw path). A
- * request denied by the proxy's onRequest hook never reaches preHandler, so
- * only forwarded requests are measured.
+ * Upstream latency and status by route pattern (never the raw path), hooked
+ * onto the proxy's catch-all routes only. A request denied by the proxy's
+ * onRequest hook never reaches preHandler, so only forwarded requests count.
  */
-export const upstreamMetrics = fp<{ metrics: GatewayMetrics, proxying: boolean }>(async (app, { metrics, proxying }) => {
-  if (!proxying) return
-  app.addHook('preHandler', async (request) => {
-    if (isForwarded(request, proxying)) request.tokengateForwardedAt = performance.now()
-  })
-  app.addHook('onResponse', async (request, reply) => {
+export const upstreamMetrics = fp<{ metrics: GatewayMetrics }>(async (app, { metrics }) => {
+  const forwarded: Hook = async (request) => {
+    request.tokengateForwardedAt = performance.now()
+  }
+  const answered: Hook = async (request, reply) => {
     const started = request.tokengateForwardedAt
     if (started === undefined) return
     const labels = { route: request.routeOptions.url ?? 'unmatched', status_class: statusClass(reply.statusCode) }
     metrics.upstreamDuration.observe(labels, (performance.now() - started) / 1000)
     metrics.upstreamResponses.inc(labels)
+  }
+  app.addHook('onRoute', (route) => {
+    if (!PROXY_ROUTES.has(route.url)) return
+    route.preHandler = withHook(route.preHandler, forwarded)
+    route.onResponse = withHook(route.onResponse, answered)
   })
 }, { name: 'tokengate-upstream-metrics' })
 
