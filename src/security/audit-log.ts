@@ -28,7 +28,10 @@ export function lastHashOf (path: string): string {
   }
 }
 
-export interface AuditLogger { info: (obj: object, msg: string) => void }
+export interface AuditLogger {
+  info: (obj: object, msg: string) => void
+  child?: (bindings: object, options: { level: string }) => AuditLogger
+}
 
 /**
  * Append-only, hash-chained JSON lines in AUDIT_LOG_FILE. Without a file the
@@ -42,7 +45,8 @@ export class AuditLog {
   #prev: string
 
   constructor (path: string | null, log: AuditLogger) {
-    this.#log = log
+    // Audit records are written whatever LOG_LEVEL says.
+    this.#log = log.child?.({ component: 'audit' }, { level: 'info' }) ?? log
     if (path === null) {
       this.#file = null
       this.#prev = GENESIS

@@ -152,3 +152,16 @@ t.test('GET /admin/audit/summary counts events by type and reason', async (t) =>
   t.equal(later.body.total, 0, 'since excludes older records')
   t.equal((await call(`${gw.url}/admin/audit/summary?since=yesterday`, { token: admin() })).status, 400)
 })
+
+t.test('without AUDIT_LOG_FILE the chained records go to the gateway log whatever LOG_LEVEL says, and verify', async (t) => {
+  const gw = await startGateway(t, { LOG_LEVEL: 'error' })
+  await operations(gw)
+  await gw.app.close()
+  const audited = gw.logs.filter((line) => line.includes('"audit":'))
+  t.equal(audited.length, 6, 'one log line per operation')
+  const file = tempFile(t)
+  writeFileSync(file, gw.logs.join(''))
+  const run = await verifyCli(file)
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /intact, 6 records/)
+})
