@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { request as httpRequest } from 'undici'
 import type { GatewayContext } from '../context.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
@@ -50,9 +51,9 @@ function totalMarks (stats: StoreStats): number {
 
 async function upstreamReachable (url: Readonly<URL>): Promise<{ reachable: boolean, status: number | null }> {
   try {
-    const response = await fetch(url.href, { method: 'HEAD', signal: AbortSignal.timeout(PROBE_BUDGET_MS) })
-    await response.body?.cancel()
-    return { reachable: true, status: response.status }
+    const response = await httpRequest(url.href, { method: 'HEAD', signal: AbortSignal.timeout(PROBE_BUDGET_MS) })
+    await response.body.dump()
+    return { reachable: true, status: response.statusCode }
   } catch {
     return { reachable: false, status: null }
   }
