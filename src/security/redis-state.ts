@@ -34,8 +34,10 @@ export class RedisMonitorState implements MonitorState {
   readonly name = 'redis'
   readonly #client: RedisClient
   readonly #prefix: string
+  readonly #now: () => number
 
-  constructor (config: RedisConfig, onError: (message: string) => void) {
+  constructor (config: RedisConfig, onError: (message: string) => void, now: () => number = Date.now) {
+    this.#now = now
     this.#prefix = `${config.keyPrefix}monitor:`
     this.#client = createRedisClient(config, { name: 'monitor', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
     this.#client.defineCommand('tgWindowCount', { numberOfKeys: 1, lua: COUNT_SCRIPT })
@@ -49,13 +51,13 @@ export class RedisMonitorState implements MonitorState {
   }
 
   async count (key: string, n: number, windowS: number): Promise<number> {
-    const bucket = bucketOf(Date.now())
+    const bucket = bucketOf(this.#now())
     const oldest = bucket - Math.ceil(windowS / BUCKET_S) + 1
     return await this.#client.tgWindowCount(this.#prefix + key, bucket, n, oldest, windowS + BUCKET_S)
   }
 
   async distinct (key: string, member: string, windowS: number): Promise<number> {
-    return await this.#client.tgWindowDistinct(this.#prefix + key, member, Date.now(), windowS * 1000, windowS)
+    return await this.#client.tgWindowDistinct(this.#prefix + key, member, this.#now(), windowS * 1000, windowS)
   }
 
   async once (key: string, ttlS: number): Promise<boolean> {
