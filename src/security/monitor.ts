@@ -4,7 +4,7 @@ import type { MonitorConfig } from '../config/types.js'
 import { Failures } from '../errors.js'
 import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
 import type { MonitorState } from './monitor-state.js'
-import { cutJti } from './sink.js'
+import { cutJti, type RequestFacts } from './sink.js'
 
 export const HOUR_S = 3600
 const MAX_PENDING = 10_000
@@ -96,7 +96,10 @@ export class SecurityMonitor {
   }
 
   /** An accepted token: only a (jti, ip) pair not seen lately costs more than a cache lookup. */
-  used (sub: string, jti: string, ip: string): void {
+  used (sub: string, jti: string, facts: RequestFacts): void {
+    if (this.#deps.config.tokenMaxIps <= 0) return
+    // Read only here: the client address costs a proxy-addr walk.
+    const ip = facts.ip
     const pair = `${jti}\n${ip}`
     if (this.#seenPairs.has(pair)) return
     this.#seenPairs.set(pair, true)

@@ -98,7 +98,7 @@ export class MonitoringSink implements SecuritySink {
 
   allowed (sub: string, jti: string, facts: RequestFacts): void {
     this.#allow.inc()
-    this.monitor.used(sub, jti, facts.ip)
+    this.monitor.used(sub, jti, facts)
   }
 
   denied (reason: string, sub: string | null, jti: string | null, facts: RequestFacts): void {
