@@ -117,16 +117,8 @@ function reseal (lines: string[], index: number): string[] {
     if (i !== index) return line
     const record = JSON.parse(line)
     const { hash: _hash, ...content } = record
-    return JSON.stringify({ ...content, hash: sealHash(content) })
+    return JSON.stringify({ ...content, hash: createHash('sha256').update(JSON.stringify(content)).digest('hex') })
   })
-}
-
-function sealHash (content: object): string {
-  return createHashHex(JSON.stringify(content))
-}
-
-function createHashHex (text: string): string {
-  return createHash('sha256').update(text).digest('hex')
 }
 
 t.test('audit verify answers usage errors with exit code 2', async (t) => {
