@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { FailMode } from '../config/types.js'
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { LocalMarks } from './local-marks.js'
 import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
@@ -16,6 +17,8 @@ export interface CheckerOptions {
   readonly cacheSize: number
   /** How long a "not revoked" answer may be reused while events flow. */
   readonly negativeTtlMs: number
+  /** Consecutive failures that open the breaker (5) and its cool-down (1000 ms). */
+  readonly breaker?: Pick<BreakerOptions, 'failureThreshold' | 'coolDownMs'>
 }
 
 export interface CheckObserver {
@@ -24,11 +27,14 @@ export interface CheckObserver {
 
 const TIMED_OUT = Symbol('timed out')
 const FAILED = Symbol('failed')
+// What the breaker's background probe looks up: keys no token can have (jti and sid are never empty).
+const PROBE_QUERY: LookupQuery = { jti: '', sid: '', sub: '', iat: 0 }
 
 /**
  * The revocation decision for one verified token: local knowledge first, then a
  * "not revoked" cache that is trusted only while the pub/sub subscription is
- * healthy, then one store lookup within the time budget.
+ * healthy, then one store lookup within the time budget, unless the circuit
+ * breaker is open: then FAIL_MODE decides at once and the store is left alone.
  */
 export class RevocationChecker {
   readonly marks: LocalMarks
@@ -36,14 +42,17 @@ export class RevocationChecker {
   readonly #options: CheckerOptions
   readonly #notRevoked: LRUCache<string, true> | null
   readonly #observer: CheckObserver | null
+  readonly #breaker: CircuitBreaker
   #healthy = false
   // Bumped by every event: a lookup that raced an event must not cache its stale "not revoked".
   #generation = 0
+  #closed = false
 
   constructor (store: RevocationStore, options: CheckerOptions, observer: CheckObserver | null = null) {
     this.#store = store
     this.#options = options
     this.#observer = observer
+    this.#breaker = new CircuitBreaker({ ...options.breaker, onHalfOpen: () => { this.#probe().catch(() => {}) } })
     this.marks = new LocalMarks(options.cacheSize)
     this.#notRevoked = options.cacheSize > 0 && options.negativeTtlMs > 0
       ? new LRUCache({ max: options.cacheSize, ttl: options.negativeTtlMs, ttlAutopurge: false })
@@ -58,6 +67,10 @@ export class RevocationChecker {
     return this.#healthy
   }
 
+  get breakerState (): BreakerState {
+    return this.#breaker.state
+  }
+
   get cachedNotRevoked (): number {
     return this.#notRevoked?.size ?? 0
   }
@@ -69,14 +82,17 @@ export class RevocationChecker {
       this.#observer?.onLookup(0, 'hit')
       return 'ok'
     }
+    if (!this.#breaker.tryAcquire()) return this.#storeUnavailable()
     const generation = this.#generation
     const started = performance.now()
     const result = await this.#lookupWithin(query)
     const duration = performance.now() - started
     if (result === TIMED_OUT || result === FAILED) {
+      this.#breaker.failure()
       this.#observer?.onLookup(duration, result === TIMED_OUT ? 'timeout' : 'error')
-      return this.#options.failMode === 'open' ? 'degraded' : 'unavailable'
+      return this.#storeUnavailable()
     }
+    this.#breaker.success()
     this.#observer?.onLookup(duration, 'miss')
     if (result !== null) {
       this.marks.addToken(query.jti, exp + 1)
@@ -91,9 +107,27 @@ export class RevocationChecker {
     this.#onEvent(event)
   }
 
+  /** Stops the breaker's probing; the store is closed by its owner. */
+  close (): void {
+    this.#closed = true
+    this.#breaker.close()
+  }
+
   prune (): number {
     this.#notRevoked?.purgeStale()
     return this.marks.prune(nowSeconds())
+  }
+
+  #storeUnavailable (): CheckOutcome {
+    return this.#options.failMode === 'open' ? 'degraded' : 'unavailable'
+  }
+
+  /** Half-open with no traffic: one lookup decides whether the breaker closes or stays open. */
+  async #probe (): Promise<void> {
+    if (this.#closed || !this.#breaker.tryAcquire()) return
+    const result = await this.#lookupWithin(PROBE_QUERY)
+    if (result === TIMED_OUT || result === FAILED) this.#breaker.failure()
+    else this.#breaker.success()
   }
 
   #lookupWithin (query: LookupQuery): Promise<MarkKind | null | typeof TIMED_OUT | typeof FAILED> {
