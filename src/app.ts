@@ -95,6 +95,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   app.decorate('tokengate', ctx)
   app.addHook('onClose', async () => {
+    checker.close()
     await ctx.security.close()
     await store.close()
   })
