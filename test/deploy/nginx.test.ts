@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { startGateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { startRedis } from '../helpers/redis.js'
+import { sign } from '../helpers/tokens.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
+import { nginxMissing, startNginx, type Nginx } from './nginx.js'
+
+// Real nginx with deploy/nginx/tokengate.conf (only addresses and port changed),
+// a real upstream, tokengate on a spawned Redis.
+const skip = nginxMissing
+
+const redis = nginxMissing === false ? await startRedis() : null
+t.teardown(async () => { await redis?.stop() })
+
+const rules = join(mkdtempSync(join(tmpdir(), 'tg-nginx-rules-')), 'rules.json')
+writeFileSync(rules, JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
+
+interface Stack { readonly nginx: Nginx, readonly api: Upstream, close: () => Promise<void> }
+
+async function stack (t: { teardown: (fn: () => unknown) => void }): Promise<Stack> {
+  const gw = await startGateway(t, { REDIS_URL: redis?.url, PUBLIC_PATHS: '/public', ACCESS_RULES_FILE: rules })
+  const api = await startUpstream(t)
+  const tokengatePort = Number(new URL(gw.url).port)
+  const nginx = await startNginx(t, { tokengate: tokengatePort, api: api.port })
+  return { nginx, api, close: async () => { await gw.app.close() } }
+}
+
+t.test('allow: the API answers, with the identity nginx took from tokengate\'s answer', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const token = sign({ claims: { sub: 'alice', jti: 'jti-allow-1', scope: 'accounts:read', roles: ['customer'] } })
+  const res = await call(`${nginx.url}/accounts/42?view=full`, { token })
+  t.equal(res.status, 200)
+  t.equal(res.body.url, '/accounts/42?view=full')
+  t.equal(res.body.headers['x-user-id'], 'alice')
+  t.equal(res.body.headers['x-token-jti'], 'jti-allow-1')
+  t.equal(res.body.headers['x-token-scope'], 'accounts:read')
+  t.equal(res.body.headers['x-user-roles'], 'customer')
+  t.equal(api.seen.length, 1)
+})
+
+t.test('no token: 401 JSON with a Bearer challenge, and the API never sees the request', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const res = await call(`${nginx.url}/accounts/42`)
+  t.equal(res.status, 401)
+  t.match(res.headers.get('content-type'), /^application\/json/)
+  t.equal(res.body.error, 'invalid_token')
+  t.match(res.headers.get('www-authenticate'), /^Bearer realm="tokengate"/)
+  t.equal(api.seen.length, 0)
+})
+
+t.test('a token with a bad signature: 401 JSON, the API never sees the request', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const res = await call(`${nginx.url}/accounts/42`, { token: sign({ key: 'forged-secret-forged-secret-forged-secret' }) })
+  t.equal(res.status, 401)
+  t.equal(res.body.error, 'invalid_token')
+  t.match(res.headers.get('www-authenticate'), /error="invalid_token"/)
+  t.equal(api.seen.length, 0)
+})
+
+t.test('identity headers a client sends never reach the API', { skip }, async (t) => {
+  const { nginx } = await stack(t)
+  const spoofed = { 'x-user-id': 'mallory', 'x-token-scope': 'admin', 'x-user-roles': 'admin', 'x-token-jti': 'forged' }
+  const withToken = await call(`${nginx.url}/accounts`, { token: sign({ claims: { sub: 'alice', scope: 'read' } }), headers: spoofed })
+  t.equal(withToken.status, 200)
+  t.equal(withToken.body.headers['x-user-id'], 'alice')
+  t.equal(withToken.body.headers['x-token-scope'], 'read')
+  t.equal(withToken.body.headers['x-user-roles'], undefined, 'no roles in the token: no header at all')
+  t.not(withToken.body.headers['x-token-jti'], 'forged')
+  const anonymous = await call(`${nginx.url}/public/rates`, { headers: spoofed })
+  t.equal(anonymous.status, 200, 'a public path passes without a token')
+  for (const name of Object.keys(spoofed)) t.equal(anonymous.body.headers[name], undefined, `${name} dropped on a public path`)
+})
+
+t.test('a client\'s X-Forwarded-Uri cannot turn a private path into a public one', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const res = await call(`${nginx.url}/accounts/42`, { headers: { 'x-forwarded-uri': '/public/x', 'x-original-uri': '/public/x' } })
+  t.equal(res.status, 401)
+  t.equal(api.seen.length, 0)
+})
+
+t.test('logout through nginx, then the same token is denied', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const token = sign({ claims: { sub: 'alice' } })
+  t.equal((await call(`${nginx.url}/accounts`, { token })).status, 200)
+  const logout = await call(`${nginx.url}/auth/logout`, { method: 'POST', token })
+  t.equal(logout.status, 200)
+  const after = await call(`${nginx.url}/accounts`, { token })
+  t.equal(after.status, 401)
+  t.equal(after.body.error, 'invalid_token')
+  t.equal(api.seen.length, 1, 'only the request before the logout reached the API')
+})
+
+t.test('an access rule the token does not satisfy: 403 insufficient_scope as JSON', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const res = await call(`${nginx.url}/payments`, { method: 'POST', token: sign({ claims: { scope: 'accounts:read' } }), json: { amount: 1 } })
+  t.equal(res.status, 403)
+  t.equal(res.body.error, 'insufficient_scope')
+  t.equal(api.seen.length, 0)
+  const allowed = await call(`${nginx.url}/payments`, { method: 'POST', token: sign({ claims: { scope: 'payments:write' } }), json: { amount: 1 } })
+  t.equal(allowed.status, 200, 'the original method reached tokengate: the rule is for POST')
+  t.equal(allowed.body.bodyBytes, 12, 'the body still reaches the API')
+})
+
+t.test('a malformed Authorization header: 400 invalid_request, not nginx\'s 500', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const res = await call(`${nginx.url}/accounts`, { headers: { authorization: 'Bearer not a token' } })
+  t.equal(res.status, 400)
+  t.equal(res.body.error, 'invalid_request')
+  t.equal(api.seen.length, 0)
+})
+
+t.test('tokengate unreachable: 503 JSON, and nothing reaches the API', { skip }, async (t) => {
+  const { nginx, api, close } = await stack(t)
+  await close()
+  const res = await call(`${nginx.url}/accounts`, { token: sign() })
+  t.equal(res.status, 503)
+  t.equal(res.body.error, 'temporarily_unavailable')
+  t.equal(api.seen.length, 0)
+})
