@@ -67,6 +67,22 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     t.equal(await store.lookup(query({ jti: 'short' })), null)
   })
 
+  t.test(`${name}: user and global marks keep the later time and the longer lifetime`, async (t) => {
+    const store = await makeStore(t)
+    const now = nowSeconds()
+    await store.revokeUser('older-short', now, 60)
+    await store.revokeUser('older-short', now - 100, 1)
+    await store.revokeUser('later-short', now - 100, 60)
+    await store.revokeUser('later-short', now, 1)
+    await store.revokeAll(now - 100, 60)
+    await store.revokeAll(now, 1)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    t.equal(await store.lookup(query({ sub: 'older-short', iat: now })), 'user', 'an older, shorter mark changed nothing')
+    t.equal(await store.lookup(query({ sub: 'later-short', iat: now })), 'user', 'a later, shorter mark moved the time but kept the lifetime')
+    t.equal(await store.lookup(query({ sub: 'nobody-else', iat: now })), 'global', 'the same holds for the global mark')
+    t.equal(await store.lookup(query({ sub: 'nobody-else', iat: now + 1 })), null)
+  })
+
   t.test(`${name}: subscribers receive every revocation`, async (t) => {
     const store = await makeStore(t)
     const events: RevocationEvent[] = []
@@ -90,7 +106,9 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     await store.revokeToken('s2', 60)
     await store.revokeSession('s', 60)
     await store.revokeUser('u', 1, 60)
-    const stats = await store.stats()
-    t.same(stats.marks, { jti: 2, session: 1, user: 1, global: 0 })
+    t.same((await store.stats()).marks, { jti: 2, session: 1, user: 1, global: 0 })
+    await store.revokeAll(1, 60)
+    await store.revokeAll(2, 60)
+    t.same((await store.stats()).marks, { jti: 2, session: 1, user: 1, global: 1 })
   })
 }

@@ -1,10 +1,8 @@
 import t from 'tap'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
-import { RedisStore } from '../../src/revocation/redis-store.js'
 import { startRedis } from '../helpers/redis.js'
+import { redisStore } from './fixtures.js'
 import { storeContract } from './store-contract.js'
-
-const silent = { warn: () => {}, info: () => {} }
 
 storeContract(t, 'memory', async (t) => {
   const store = new MemoryStore()
@@ -14,29 +12,29 @@ storeContract(t, 'memory', async (t) => {
 
 storeContract(t, 'redis', async (t) => {
   const redis = await startRedis()
-  const store = new RedisStore({ topology: { mode: 'standalone', url: redis.url }, password: null, keyPrefix: 'revoked:', minReplicasAck: 0 }, silent)
-  await store.connect(2000)
-  t.teardown(async () => {
-    await store.close()
-    await redis.stop()
-  })
-  return store
+  t.teardown(() => redis.stop())
+  return await redisStore(t, redis.url)
 })
 
-t.test('redis: every key written has an expiry', async (t) => {
+t.test('redis: every key the store writes has an expiry', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
-  const store = new RedisStore({ topology: { mode: 'standalone', url: redis.url }, password: null, keyPrefix: 'tg:', minReplicasAck: 0 }, silent)
-  await store.connect(2000)
-  t.teardown(() => store.close())
+  const store = await redisStore(t, redis.url, { keyPrefix: 'tg:' })
+  // Every write path of the mark script: new, already there (nx), rewritten, kept (max), moved (max).
   await store.revokeToken('a', 30)
+  await store.revokeToken('a', 300)
   await store.revokeSession('b', 40)
+  await store.revokeSession('b', 20)
   await store.revokeUser('c', 1, 50)
   await store.revokeUser('c', 2, 10)
+  await store.revokeUser('c', 1, 5)
   await store.revokeAll(1, 60)
+  await store.revokeAll(0, 70)
   const keys = await redis.client.keys('*')
-  t.same(keys.sort(), ['tg:all', 'tg:jti:a', 'tg:sid:b', 'tg:sub:c'])
+  t.same(keys.sort(), ['tg:all', 'tg:jti:a', 'tg:sid:b', 'tg:sub:c'], 'nothing outside the prefix, nothing else')
   for (const key of keys) t.ok(await redis.client.ttl(key) > 0, `${key} expires`)
   t.ok(await redis.client.ttl('tg:sub:c') > 40, 'a later user mark keeps the longer lifetime')
-  t.equal(await redis.client.get('tg:sub:c'), '2')
+  t.equal(await redis.client.get('tg:sub:c'), '2', 'and the later time')
+  t.ok(await redis.client.ttl('tg:all') > 60, 'an older global mark extends the lifetime only')
+  t.equal(await redis.client.get('tg:all'), '1')
 })
