@@ -62,3 +62,10 @@ export function kubernetesObjects (): Array<Doc & { file: string }> {
 export function containers (deployment: Doc): Doc[] {
   return deployment.spec?.template?.spec?.containers ?? []
 }
+
+/** The container of that name; throws when the manifest has none. */
+export function container (deployment: Doc, name: string): Doc {
+  const found = containers(deployment).find((c) => c.name === name)
+  if (found === undefined) throw new Error(`no container ${name} in Deployment ${String(deployment.metadata?.name)}`)
+  return found
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { IDENTITY_HEADERS } from '../../src/http/identity.js'
-import { configVariables, containers, DEPLOY, docsOf, kubernetesObjects, ROOT, yamlFiles, type Doc } from './deploy-files.js'
+import { configVariables, container, containers, DEPLOY, docsOf, kubernetesObjects, ROOT, yamlFiles, type Doc } from './deploy-files.js'
 
 const objects = kubernetesObjects()
 const find = (kind: string, name: string, file?: RegExp): Doc[] =>
@@ -15,7 +15,7 @@ const one = (kind: string, name: string, file: RegExp): Doc => {
   return found[0]
 }
 const baseDeployment = one('Deployment', 'tokengate', /base\/deployment\.yaml$/)
-const tokengate = containers(baseDeployment).find((c) => c.name === 'tokengate')
+const tokengate = container(baseDeployment, 'tokengate')
 const baseConfig = one('ConfigMap', 'tokengate-config', /base\//).data as Record<string, string>
 
 t.test('every YAML file under deploy/ parses', async (t) => {
@@ -32,7 +32,7 @@ t.test('every environment variable set for tokengate is one the config module re
   for (const name of ['REDIS_URL', 'JWT_SECRET', 'JWT_PREVIOUS_SECRET', 'UPSTREAM_URL', 'ACCESS_RULES_FILE', 'NODE_ENV']) t.ok(known.has(name), `the scan finds ${name}`)
   const used: Array<[string, string]> = []
   // Kubernetes: keys of every ConfigMap/Secret (base or patch) that the tokengate container loads, and its env.
-  const sources = new Set((tokengate?.envFrom ?? []).map((from: Doc) => from.configMapRef?.name ?? from.secretRef?.name))
+  const sources = new Set((tokengate.envFrom ?? []).map((from: Doc) => from.configMapRef?.name ?? from.secretRef?.name))
   t.same([...sources].sort(), ['tokengate-config', 'tokengate-jwt'])
   for (const o of objects.filter((o) => (o.kind === 'ConfigMap' || o.kind === 'Secret') && sources.has(o.metadata?.name))) {
     for (const key of Object.keys({ ...o.data, ...o.stringData })) used.push([o.file, key])
@@ -49,7 +49,6 @@ t.test('every environment variable set for tokengate is one the config module re
 })
 
 t.test('base Deployment: image, ports and probes agree with the ConfigMap, the Service and kustomize', async (t) => {
-  t.ok(tokengate, 'a container named tokengate')
   const kustomization = docsOf('deploy/kubernetes/base/kustomization.yaml')[0]
   t.ok(kustomization.images.some((i: Doc) => i.name === tokengate.image && /tokengate$/.test(i.newName)), 'the image is set by the kustomization images entry')
   const port = (name: string): number => tokengate.ports.find((p: Doc) => p.name === name)?.containerPort
@@ -70,7 +69,7 @@ t.test('base Deployment: image, ports and probes agree with the ConfigMap, the S
 
 t.test('sidecar: the Service goes to tokengate, and UPSTREAM_URL is the API container on loopback', async (t) => {
   const patch = one('Deployment', 'finance-api', /overlays\/sidecar\//)
-  const api = containers(patch).find((c) => c.name === 'finance-api')
+  const api = container(patch, 'finance-api')
   const upstream = new URL(one('ConfigMap', 'tokengate-config', /overlays\/sidecar\//).data.UPSTREAM_URL)
   t.equal(upstream.hostname, '127.0.0.1')
   t.equal(Number(upstream.port), api.ports[0].containerPort, 'UPSTREAM_URL port = the API container port')
