@@ -52,3 +52,14 @@ export function createRedisClient (config: RedisConfig, role: ClientRole): Redis
     }
   }
 }
+
+/**
+ * Connects the client and, in a cluster, every node's connection: ioredis opens
+ * those lazily on first use, and a lookup's budget has no room for a handshake.
+ */
+export async function connectClient (client: RedisClient): Promise<void> {
+  await client.connect()
+  if (client instanceof Cluster) {
+    await Promise.all(client.nodes('all').map(async (node) => { if (node.status === 'wait') await node.connect() }))
+  }
+}

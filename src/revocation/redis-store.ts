@@ -1,7 +1,7 @@
 import { Redis, type Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import { MARK_SCRIPT } from './mark-script.js'
-import { createRedisClient, type RedisClient } from './redis-client.js'
+import { connectClient, createRedisClient, type RedisClient } from './redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats, SubscriptionListener } from './store.js'
 import { nowSeconds } from './store.js'
@@ -55,7 +55,7 @@ export class RedisStore implements RevocationStore {
   async connect (timeoutMs: number): Promise<void> {
     const signal = AbortSignal.timeout(timeoutMs)
     await Promise.all([this.#lookup, this.#write].map(async (client) => await Promise.race([
-      client.connect(),
+      connectClient(client),
       new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('redis connect timed out')), { once: true }))
     ])))
   }
@@ -151,10 +151,11 @@ export class RedisStore implements RevocationStore {
       for (const kind of ['jti', 'session', 'user'] as const) {
         marks[kind] += await countKeys(node, patterns[kind])
       }
-      marks.global += await node.exists(this.keys.global)
       const info = await node.info('memory')
       memoryBytes += Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0)
     }
+    // One key in one slot: asked through the client, which knows the node that holds it.
+    marks.global = await this.#write.exists(this.keys.global)
     return { marks, memoryBytes }
   }
 

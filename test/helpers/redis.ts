@@ -36,7 +36,8 @@ export interface RedisServerOptions {
   readonly args?: readonly string[]
 }
 
-async function waitForPing (port: number): Promise<void> {
+/** Resolves once a Redis (or Sentinel) on the port answers PING. */
+export async function waitForPing (port: number): Promise<void> {
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
