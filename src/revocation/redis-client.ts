@@ -20,7 +20,8 @@ function baseOptions (config: RedisConfig, role: ClientRole): RedisOptions {
     enableAutoPipelining: role.autoPipelining ?? false,
     ...(role.commandTimeoutMs !== undefined && { commandTimeout: role.commandTimeoutMs }),
     ...(config.password !== null && { password: config.password }),
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // Capped at 1 s: a returning Redis (or a promoted replica) is used again within a second.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
     lazyConnect: true
   }
 }

@@ -44,8 +44,10 @@ export interface SentinelGroup {
  * "down", 2 s failover timeout.
  */
 export async function startSentinelGroup (name = 'tokengate'): Promise<SentinelGroup> {
-  const primary = await startRedis()
-  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+  // A returning replica syncs at once (diskless, no 5 s wait for more replicas).
+  const sync = ['--repl-diskless-sync-delay', '0']
+  const primary = await startRedis({ args: sync })
+  const replica = await startRedis({ args: [...sync, '--replicaof', '127.0.0.1', String(primary.port)] })
   const servers = new Map([[primary.port, primary], [replica.port, replica]])
   await poll('the replica to sync', async () => /master_link_status:up/.test(await replica.client.info('replication')), 10_000)
 

@@ -27,8 +27,8 @@ export interface RedisServer {
   readonly client: Redis
   /** Kills the server (SIGKILL: an outage, not a shutdown). */
   kill: () => Promise<void>
-  /** Starts it again on the same port (empty: nothing is persisted). */
-  restart: () => Promise<void>
+  /** Starts it again on the same port (empty: nothing is persisted), with extra arguments if given. */
+  restart: (extraArgs?: readonly string[]) => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -60,10 +60,10 @@ export async function startRedis (options: RedisServerOptions = {}): Promise<Red
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-redis-'))
   let child: ChildProcess | null = null
-  const launch = async (): Promise<void> => {
+  const launch = async (extraArgs: readonly string[] = []): Promise<void> => {
     child = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', dir, '--maxmemory-policy', 'noeviction', ...(options.args ?? [])
+      '--dir', dir, '--maxmemory-policy', 'noeviction', ...(options.args ?? []), ...extraArgs
     ], { stdio: 'ignore' })
     await waitForPing(port)
   }
@@ -82,7 +82,7 @@ export async function startRedis (options: RedisServerOptions = {}): Promise<Red
     url: `redis://127.0.0.1:${port}`,
     client,
     kill,
-    restart: launch,
+    restart: async (extraArgs) => { await launch(extraArgs) },
     async stop () {
       client.disconnect()
       await kill()
