@@ -36,11 +36,17 @@ for (const failMode of ['open', 'closed'] as const) {
     } else {
       t.equal(res.status, 503, 'closed: refused while the store is down')
       t.equal(res.body.error, 'temporarily_unavailable')
+      t.type(res.body.error_description, 'string', 'an OAuth-style body')
       t.equal(res.headers.get('retry-after'), '1')
     }
     t.ok(elapsed < 1000, `the lookup did not hang (${elapsed.toFixed(0)} ms)`)
     t.equal((await call(`${gw.url}/auth/verify`, { token: known })).status, 401, 'a token known revoked stays denied in both modes')
     t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', token: sign() })).status, 503, 'revocation writes answer 503, never a false 2xx')
+    for (let i = 0; i < 5; i++) await call(`${gw.url}/auth/verify`, { token: sign() })
+    t.equal(gw.app.tokengate.checker.breakerState, 'open', 'consecutive failures opened the breaker')
+    const shortCut = performance.now()
+    t.equal((await call(`${gw.url}/auth/verify`, { token: sign() })).status, failMode === 'open' ? 200 : 503, 'the fail mode still applies while it is open')
+    t.ok(performance.now() - shortCut < 200, 'and answers without trying Redis')
     const ready = await call(`${gw.url}/readyz`)
     t.equal(ready.status, failMode === 'open' ? 200 : 503, 'readiness reflects the fail mode')
 
@@ -49,6 +55,7 @@ for (const failMode of ['open', 'closed'] as const) {
     t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token: fresh })).status === 401), 'and are enforced')
     t.equal((await call(`${gw.url}/auth/verify`, { token: sign() })).status, 200, 'lookups are served again')
     t.equal((await call(`${gw.url}/readyz`)).status, 200)
+    t.ok(await until(async () => gw.app.tokengate.checker.breakerState === 'closed'), 'the breaker closed by itself')
   })
 }
 
