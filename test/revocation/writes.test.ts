@@ -41,7 +41,7 @@ t.test('writes to a Redis that stopped answering reject within the 2 s write bud
   ])
   for (const [name, result] of [['revokeToken', token], ['revokeUser', user]] as const) {
     t.ok(result.rejected, `${name} rejected (${result.error})`)
-    t.ok(result.ms > 1500 && result.ms < 2600, `${name} gave up after ${result.ms.toFixed(0)} ms`)
+    t.ok(result.ms > 1500 && result.ms < 3000, `${name} gave up after ${result.ms.toFixed(0)} ms`)
   }
 })
 
