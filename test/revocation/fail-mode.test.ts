@@ -56,6 +56,7 @@ for (const failMode of ['open', 'closed'] as const) {
     t.equal((await call(`${gw.url}/auth/verify`, { token: sign() })).status, 200, 'lookups are served again')
     t.equal((await call(`${gw.url}/readyz`)).status, 200)
     t.ok(await until(async () => gw.app.tokengate.checker.breakerState === 'closed'), 'the breaker closed by itself')
+    t.ok(await until(async () => gw.app.tokengate.checker.subscriptionHealthy), 'and the gateway resubscribed')
   })
 }
 
