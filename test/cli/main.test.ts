@@ -1,25 +1,12 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { createVerifier } from 'fast-jwt'
 import { startGateway } from '../helpers/gateway.js'
 import { SECRET } from '../helpers/tokens.js'
+import { MAIN, runCli } from '../helpers/cli.js'
 
-// The built CLI (npm test builds it first: see "pretest").
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
-
-interface Run { code: number | null, stdout: string, stderr: string }
-
-async function run (args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}
+const run = runCli
 
 t.test('npm start with no configuration: a development instance that prints a working token', async (t) => {
   // Only PATH and PORT=0: no key, no Redis, whatever port is free.

@@ -4,27 +4,17 @@ import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { GENESIS } from '../../src/security/audit-chain.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
+import { MAIN, runCli, type Run } from '../helpers/cli.js'
 
-// The built CLI (npm test builds it first: see "pretest").
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
 
-interface Run { code: number | null, stdout: string, stderr: string }
-
 async function verifyCli (file: string): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, 'audit', 'verify', file], { env: { PATH: process.env.PATH ?? '' } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
+  return await runCli(['audit', 'verify', file])
 }
 
 function tempFile (t: { teardown: (fn: () => unknown) => void }): string {
