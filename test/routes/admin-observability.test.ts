@@ -48,6 +48,9 @@ t.test('health reports store, pub/sub, breaker, upstream and alert sink', async 
   t.teardown(() => redis.stop())
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url })
+  // The subscriber connects in the background after start: health says "degraded" until it has.
+  const deadline = Date.now() + 5000
+  while (!gw.app.tokengate.checker.subscriptionHealthy && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   const ok = await call(`${gw.url}/admin/health`, { token: admin() })
   t.match(ok.body, {
     status: 'ok',
