@@ -26,6 +26,7 @@ import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
 import { verifyRoutes } from './routes/verify.js'
 import { createIssuer } from './tokens/issuer.js'
+import type { WorkerLink } from './cluster/worker-link.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 
@@ -34,6 +35,8 @@ export interface BuildOptions {
   readonly logger?: FastifyServerOptions['logger']
   /** How long start-up waits for Redis before serving under FAIL_MODE. */
   readonly redisConnectTimeoutMs?: number
+  /** Set in a cluster worker (WORKERS > 1): audit records and metrics go through the primary. */
+  readonly worker?: WorkerLink
 }
 
 const NEGATIVE_CACHE_TTL_MS = 30_000
@@ -77,7 +80,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     negativeTtlMs: NEGATIVE_CACHE_TTL_MS
   }, metrics.checks)
   metrics.watchBreaker(breakerOf(checker))
-  const security = new MonitoringSink(config, metrics, app.log)
+  const worker = options.worker ?? null
+  const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
   const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
@@ -102,7 +106,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   installErrorHandlers(app)
   await app.register(upstreamMetrics, { metrics })
-  await registerMetricsEndpoint(app, metrics, config.metricsPort, config.host)
+  if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), config.metricsPort, config.host)
+  else {
+    worker.shareMetrics(metrics.registry)
+    // With METRICS_PORT the primary listens there; otherwise each worker's /metrics asks it for the sum.
+    if (config.metricsPort === null) await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), null, config.host)
+  }
   await app.register(healthRoutes, { ctx })
   await app.register(verifyRoutes, { ctx })
   await registerRateLimits(app, config)

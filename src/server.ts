@@ -1,6 +1,9 @@
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { runPrimary } from './cluster/primary.js'
+import { WorkerLink } from './cluster/worker-link.js'
 import { loadConfig } from './config/load.js'
 import type { Config } from './config/types.js'
 import { ConfigError } from './errors.js'
@@ -47,7 +50,11 @@ async function drain (app: FastifyInstance): Promise<void> {
   }
 }
 
-/** Loads configuration, builds the app, listens, and drains on SIGTERM/SIGINT. */
+/**
+ * Loads configuration, builds the app, listens, and drains on SIGTERM/SIGINT.
+ * With WORKERS > 1 the first process becomes the cluster primary (see
+ * cluster/primary.ts) and returns null; each worker runs this same function.
+ */
 export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<FastifyInstance | null> {
   let config: Config
   try {
@@ -58,14 +65,45 @@ export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<Fast
     process.exitCode = 1
     return null
   }
-  const app = await buildApp(config)
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config)
+    return null
+  }
+  let draining = false
+  let stop = (): void => {}
+  // A worker drains when the primary says so, or when the primary is gone; a terminal's
+  // Ctrl-C reaches the whole process group, and only the primary acts on it.
+  const worker = cluster.isWorker ? new WorkerLink(() => stop()) : undefined
+  const primaryGone = (): void => { stop() }
+  if (worker !== undefined) {
+    process.on('SIGINT', () => {})
+    process.once('disconnect', primaryGone)
+  }
+  const app = await buildApp(config, { worker })
   // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
-  closeWithGrace({ delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs }, async ({ signal, err }) => {
+  const grace = closeWithGrace({
+    delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs,
+    skip: worker === undefined ? [] : ['SIGINT']
+  }, async ({ signal, err }) => {
+    draining = true
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'draining and shutting down')
     await drain(app)
   })
-  await app.listen({ port: config.port, host: config.host })
+  stop = () => { if (!draining) grace.close() }
+  try {
+    await app.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    // A taken port, say: close Redis and the rest so the process ends with the error instead of idling.
+    grace.uninstall()
+    await app.close()
+    if (worker !== undefined) {
+      // The IPC channel would keep a worker alive; the primary learns of the failure from its exit.
+      process.off('disconnect', primaryGone)
+      process.disconnect()
+    }
+    throw err
+  }
   if (config.development) process.stdout.write(devBanner(config, app) + '\n')
   return app
 }

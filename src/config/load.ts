@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import proxyAddr from 'proxy-addr'
 import { ConfigError } from '../errors.js'
 import { readAccessRules } from './access-rules.js'
@@ -28,6 +29,26 @@ function readRedis (r: EnvReader): RedisConfig | null {
   const minReplicasAck = r.int('REDIS_MIN_REPLICAS_ACK', 0, { min: 0, max: 16 })
   if (topology === null) return null
   return { topology, password: r.optionalString('REDIS_PASSWORD'), keyPrefix, minReplicasAck }
+}
+
+const MAX_WORKERS = 64
+
+/** WORKERS: a count, or "auto" for one per core this process may use. */
+function readWorkers (r: EnvReader, redis: RedisConfig | null, ephemeralKey: boolean): number {
+  const raw = r.raw('WORKERS')
+  if (raw === undefined) return 1
+  const workers = raw.toLowerCase() === 'auto' ? Math.min(availableParallelism(), MAX_WORKERS) : /^\d+$/.test(raw) ? Number(raw) : NaN
+  if (!(workers >= 1 && workers <= MAX_WORKERS)) {
+    r.fail('WORKERS', `"${raw}" is not "auto" or an integer from 1 to ${MAX_WORKERS}`)
+    return 1
+  }
+  if (workers > 1 && redis === null) {
+    r.fail('WORKERS', `${workers} workers need shared revocation state: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (each worker would keep its own in-memory revocation list)`)
+  }
+  if (workers > 1 && ephemeralKey) {
+    r.fail('WORKERS', `${workers} workers need a configured key (JWT_SECRET, JWT_PUBLIC_KEYS or JWKS_URL): each worker would make up its own development key`)
+  }
+  return workers
 }
 
 function readTrustedProxies (r: EnvReader): string[] {
@@ -92,6 +113,7 @@ export function loadConfig (env: Env = process.env): Config {
     headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 300_000, { min: 0, max: 3_600_000 }),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
+    workers: readWorkers(r, redis, jwt.ephemeral),
     redis,
     revocationCheckTimeoutMs: r.int('REVOCATION_CHECK_TIMEOUT_MS', 50, { min: 1, max: 10_000 }),
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),

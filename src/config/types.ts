@@ -103,6 +103,8 @@ export interface Config {
   readonly requestTimeoutMs: number
   /** SIGTERM: how long in-flight requests may take to finish before the process exits anyway. */
   readonly shutdownGraceMs: number
+  /** Processes serving the port (node:cluster); 1 = no cluster. */
+  readonly workers: number
   readonly redis: RedisConfig | null
   readonly revocationCheckTimeoutMs: number
   readonly failMode: FailMode

@@ -49,42 +49,51 @@ export const upstreamMetrics = fp<{ metrics: GatewayMetrics }>(async (app, { met
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
+export type MetricsText = () => Promise<string>
+
+/** A bare HTTP listener that answers GET /metrics only (METRICS_PORT). */
+export async function listenMetricsServer (text: MetricsText, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","error_description":"No such route"}')
+      return
+    }
+    text().then(
+      (body) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(body),
+      () => res.writeHead(500).end()
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => { server.off('error', reject); resolve() })
+  })
+  return server
+}
+
+export async function closeMetricsServer (server: Server): Promise<void> {
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+}
+
 /**
  * GET /metrics on the main port, or (METRICS_PORT) on a separate listener
  * started with the gateway and closed with it; then the main port has none.
  */
-export async function registerMetricsEndpoint (app: FastifyInstance, metrics: GatewayMetrics, port: number | null, host: string): Promise<void> {
+export async function registerMetricsEndpoint (app: FastifyInstance, text: MetricsText, port: number | null, host: string): Promise<void> {
   if (port === null) {
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', CONTENT_TYPE)
-      return await metrics.text()
+      return await text()
     })
     return
   }
   let server: Server | null = null
   app.addHook('onListen', async () => {
     if (server !== null) return
-    server = createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","error_description":"No such route"}')
-        return
-      }
-      metrics.text().then(
-        (text) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(text),
-        () => res.writeHead(500).end()
-      )
-    })
-    const listening = server
-    await new Promise<void>((resolve, reject) => {
-      listening.once('error', reject)
-      listening.listen(port, host, () => { listening.off('error', reject); resolve() })
-    })
+    server = await listenMetricsServer(text, port, host)
     app.log.info({ port }, 'metrics listening on METRICS_PORT')
   })
   app.addHook('onClose', async () => {
-    const listening = server
-    if (listening === null) return
-    listening.closeAllConnections()
-    await new Promise((resolve) => listening.close(resolve))
+    if (server !== null) await closeMetricsServer(server)
   })
 }

@@ -56,6 +56,8 @@ export class GatewayMetrics {
       name: 'tokengate_breaker_state',
       help: 'Store circuit breaker: 0 closed, 1 half-open, 2 open',
       registers,
+      // Summed over cluster workers it would read 4 for two open breakers: the worst one is the state.
+      aggregator: 'max',
       collect () { this.set(BREAKER_VALUE[breaker()] ?? 0) }
     })
   }

@@ -33,13 +33,19 @@ export interface AuditLogger {
   child?: (bindings: object, options: { level: string }) => AuditLogger
 }
 
+/** Where audit records go: sealed onto a chain here, or handed to the process that owns the chain. */
+export interface AuditTrail {
+  append: (fields: AuditFields) => void
+  close: () => Promise<void>
+}
+
 /**
  * Append-only, hash-chained JSON lines in AUDIT_LOG_FILE. Without a file the
  * records go to stdout inside the gateway's log lines (`"audit": {...}`), and
  * each process run starts a new chain. Records are sealed in call order and
  * written through one stream, so the file order is the chain order.
  */
-export class AuditLog {
+export class AuditLog implements AuditTrail {
   readonly #file: WriteStream | null
   readonly #log: AuditLogger
   #prev: string

@@ -3,8 +3,8 @@ import type { Config } from '../config/types.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { MarkKind } from '../revocation/store.js'
 import type { Alert, Severity } from './alert.js'
-import { AuditLog, type AuditLogger } from './audit-log.js'
-import type { AuditRecord } from './audit-chain.js'
+import { AuditLog, type AuditLogger, type AuditTrail } from './audit-log.js'
+import type { AuditFields } from './audit-chain.js'
 import { MemoryMonitorState } from './memory-state.js'
 import type { MonitorState } from './monitor-state.js'
 import { SecurityMonitor, type ActivityEvent } from './monitor.js'
@@ -52,7 +52,7 @@ export class MonitoringSink implements SecuritySink {
   readonly monitor: SecurityMonitor
   readonly #metrics: GatewayMetrics
   readonly #log: Logger
-  readonly #audit: AuditLog
+  readonly #audit: AuditTrail
   readonly #state: MonitorState
   readonly #webhook: AlertWebhook | null
   readonly #allow: CounterCell
@@ -60,10 +60,11 @@ export class MonitoringSink implements SecuritySink {
   readonly #deny = new Map<string, CounterCell>()
   #lastStateError = 0
 
-  constructor (config: Config, metrics: GatewayMetrics, log: Logger) {
+  /** `audit`: where records are chained; a cluster worker hands them to the primary, which owns the one chain. */
+  constructor (config: Config, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log)) {
     this.#metrics = metrics
     this.#log = log
-    this.#audit = new AuditLog(config.auditLogFile, log)
+    this.#audit = audit
     this.#allow = metrics.decisions.cell({ result: 'allow', reason: 'valid' })
     const fallback = new MemoryMonitorState()
     this.#state = config.redis === null ? fallback : new RedisMonitorState(config.redis, (message) => this.#stateError(message))
@@ -82,7 +83,7 @@ export class MonitoringSink implements SecuritySink {
   }
 
   audit (entry: AuditEntry): void {
-    const record = this.#audit.append({
+    const fields: AuditFields = {
       timestamp: new Date().toISOString(),
       event_type: entry.event_type,
       user_id: entry.user_id ?? null,
@@ -91,9 +92,10 @@ export class MonitoringSink implements SecuritySink {
       ip: entry.ip ?? null,
       actor: entry.actor ?? null,
       request_id: entry.request_id ?? null
-    })
+    }
+    this.#audit.append(fields)
     for (const kind of MARKS_OF[entry.event_type] ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
-    this.#keep(record)
+    this.#keep(fields)
   }
 
   allowed (sub: string, jti: string, facts: RequestFacts): void {
@@ -135,7 +137,7 @@ export class MonitoringSink implements SecuritySink {
   }
 
   async auditSummary (since: number | undefined): Promise<AuditSummary> {
-    const records = parseAll<AuditRecord>(await this.#state.range('audit', AUDIT_KEPT))
+    const records = parseAll<AuditFields>(await this.#state.range('audit', AUDIT_KEPT))
     const events: AuditSummary['events'] = {}
     let total = 0
     for (const record of records) {
@@ -172,7 +174,7 @@ export class MonitoringSink implements SecuritySink {
     await this.#state.push('alerts', JSON.stringify(alert), ALERTS_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
   }
 
-  #keep (record: AuditRecord): void {
+  #keep (record: AuditFields): void {
     this.#state.push('audit', JSON.stringify(record), AUDIT_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
     if (record.user_id !== null) {
       this.#activity(record.user_id, { timestamp: record.timestamp, event: record.event_type, reason: record.reason, ip: record.ip, jti: record.jti })
