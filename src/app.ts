@@ -7,6 +7,7 @@ import { createAccessPolicy } from './http/access-policy.js'
 import { installErrorHandlers } from './http/error-handler.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { serverLimits } from './http/server-limits.js'
+import { FastRouteServer } from './http/fast-route-server.js'
 import { createTrustCheck } from './http/trusted-proxies.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
@@ -24,7 +25,7 @@ import { healthRoutes } from './routes/health.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
-import { verifyRoutes } from './routes/verify.js'
+import { createForwardAuth } from './routes/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
 import { JwksKeySet } from './tokens/jwks.js'
@@ -57,7 +58,9 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const fastRoutes = new FastRouteServer()
   const app = Fastify({
+    serverFactory: fastRoutes.serverFactory,
     logger: options.logger ?? { level: config.logLevel, redact: LOG_REDACT },
     // Per-request log lines stay off the hot path; decisions that matter are logged by the routes.
     logController: new LogController({ disableRequestLogging: true }),
@@ -113,7 +116,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     if (config.metricsPort === null) await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), null, config.host)
   }
   await app.register(healthRoutes, { ctx })
-  await app.register(verifyRoutes, { ctx })
+  fastRoutes.route(createForwardAuth(ctx, app.log))
+  app.addHook('preClose', () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
   await app.register(async (api) => {

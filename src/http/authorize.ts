@@ -1,7 +1,8 @@
-import type { FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { AuthResult } from '../auth/authenticator.js'
 import type { GatewayContext } from '../context.js'
 import { Failures, type Failure } from '../errors.js'
+import type { RequestFacts } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { satisfies } from './access-policy.js'
 import { isAmbiguousPath } from './paths.js'
@@ -13,11 +14,16 @@ export type Authorization =
 
 const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
 
+/** What the decision reads of a request: a FastifyRequest is one, and so is a raw forward-auth request. */
+export interface AuthorizationRequest extends RequestFacts {
+  readonly headers: IncomingHttpHeaders
+}
+
 /**
  * The whole decision for one request to a protected path: path sanity, public
  * paths, token, revocation, access rules. Shared by forward-auth and the proxy.
  */
-export async function authorize (ctx: GatewayContext, request: FastifyRequest, method: string, path: string | null): Promise<Authorization> {
+export async function authorize (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null): Promise<Authorization> {
   if (path !== null) {
     if (isAmbiguousPath(path)) return { kind: 'denied', failure: Failures.PATH_AMBIGUOUS }
     if (ctx.policy.isPublic(path)) return PUBLIC

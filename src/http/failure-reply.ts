@@ -20,11 +20,20 @@ function challenge (failure: Failure, scope: string | undefined): string | null 
   return null
 }
 
-/** Sends an OAuth-style error body; the description is ours, never request data. */
-export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string): FastifyReply {
+/** The headers of a refusal: the RFC 6750 challenge, Retry-After on 503, never cached. */
+export function failureHeaders (failure: Failure, scope?: string): Record<string, string> {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' }
   const header = challenge(failure, scope)
-  if (header !== null) reply.header('www-authenticate', header)
-  if (failure.status === 503) reply.header('retry-after', RETRY_AFTER_S)
-  reply.header('cache-control', 'no-store')
-  return reply.code(failure.status).send({ error: failure.error, error_description: failure.description })
+  if (header !== null) headers['www-authenticate'] = header
+  if (failure.status === 503) headers['retry-after'] = RETRY_AFTER_S
+  return headers
+}
+
+/** The OAuth-style error body; the description is ours, never request data. */
+export function failureBody (failure: Failure): { error: string, error_description: string } {
+  return { error: failure.error, error_description: failure.description }
+}
+
+export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string): FastifyReply {
+  return reply.code(failure.status).headers(failureHeaders(failure, scope)).send(failureBody(failure))
 }

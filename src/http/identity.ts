@@ -11,11 +11,25 @@ function headerValue (value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value)
 }
 
-export function identityHeaders (claims: Claims): Record<(typeof IDENTITY_HEADERS)[number], string> {
-  return {
+export type IdentityHeaders = Readonly<Record<(typeof IDENTITY_HEADERS)[number], string>>
+
+// The verified-token cache hands out the same claims object for the same token: its headers are built once.
+const built = new WeakMap<Claims, IdentityHeaders>()
+
+export function identityHeaders (claims: Claims): IdentityHeaders {
+  let headers = built.get(claims)
+  if (headers === undefined) {
+    headers = buildIdentityHeaders(claims)
+    built.set(claims, headers)
+  }
+  return headers
+}
+
+function buildIdentityHeaders (claims: Claims): IdentityHeaders {
+  return Object.freeze({
     'x-user-id': headerValue(claims.sub),
     'x-token-jti': headerValue(claims.jti),
     'x-token-scope': headerValue(scopesOf(claims).join(' ')),
     'x-user-roles': headerValue(rolesOf(claims).join(','))
-  }
+  })
 }

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
 import { Failures, withDescription } from '../errors.js'
 
 export interface OriginalRequest {
@@ -30,9 +30,8 @@ function pick (a: string | string[] | undefined, b: string | string[] | undefine
  * through to the auth request unless told not to, and Traefik a client's
  * X-Original-URI, so preferring either one would let a client choose the path.
  */
-export function originalRequest (request: FastifyRequest, trusted: boolean): OriginalRequest | null | 'conflict' {
+export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean): OriginalRequest | null | 'conflict' {
   if (!trusted) return null
-  const { headers } = request
   const uri = pick(headers['x-forwarded-uri'], headers['x-original-uri'])
   if (uri === undefined) return null
   if (uri === CONFLICT || !PATH.test(uri)) return 'conflict'

@@ -174,3 +174,41 @@ t.test('from an untrusted peer the forwarded headers are ignored: no path become
   t.equal(warnings.length, 1, 'the operator is told once')
   t.notMatch(warnings[0], '/public/x', 'without the header value')
 })
+
+t.test('the route is exactly AUTH_PREFIX/verify, with or without a query string; neighbours go to the router', async (t) => {
+  const gw = await startGateway(t, { AUTH_PREFIX: '/api/auth' })
+  const token = sign()
+  t.equal((await call(`${gw.url}/api/auth/verify`, { token })).status, 200)
+  t.equal((await call(`${gw.url}/api/auth/verify?rd=%2Fhome`, { token })).status, 200, 'query ignored')
+  for (const path of ['/api/auth/verifyx', '/api/auth/verify/', '/api/auth/VERIFY', '/auth/verify']) {
+    const res = await call(`${gw.url}${path}`, { token })
+    t.equal(res.status, 404, path)
+    t.equal(res.body.error, 'not_found', `${path}: our error body`)
+  }
+})
+
+t.test('every answer keeps nginx\'s keep-alive connection: an explicit length, never a chunked body', async (t) => {
+  const gw = await startGateway(t)
+  const answers = [
+    await rawRequest(gw.url, buildRequest('GET', '/auth/verify', [['Authorization', `Bearer ${sign()}`]])),
+    await rawRequest(gw.url, buildRequest('GET', '/auth/verify', [])),
+    await rawRequest(gw.url, buildRequest('GET', '/auth/verify', [['Authorization', 'Basic abc']]))
+  ]
+  t.same(answers.map((a) => a.status), [200, 401, 400])
+  for (const answer of answers) {
+    t.match(answer.head, /\r\ncontent-length: \d+\r\n/i)
+    t.notMatch(answer.head, /transfer-encoding/i)
+    t.equal(Number(/content-length: (\d+)/i.exec(answer.head)?.[1]), Buffer.byteLength(answer.body))
+  }
+})
+
+t.test('a body sent to the forward-auth route is ignored, and the connection serves the next request', async (t) => {
+  const gw = await startGateway(t)
+  const token = sign()
+  const bodies = [Buffer.alloc(256 * 1024, 97), '{"__proto__":{"admin":true}}']
+  for (const body of bodies) {
+    const res = await fetch(`${gw.url}/auth/verify`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body })
+    t.equal(res.status, 200)
+  }
+  t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 200)
+})

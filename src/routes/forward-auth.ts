@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { FastifyBaseLogger } from 'fastify'
+import proxyAddr from 'proxy-addr'
+import type { GatewayContext } from '../context.js'
+import { Failures, type Failure } from '../errors.js'
+import { authorize, type AuthorizationRequest } from '../http/authorize.js'
+import { failureBody, failureHeaders } from '../http/failure-reply.js'
+import type { FastRoute } from '../http/fast-route-server.js'
+import { identityHeaders } from '../http/identity.js'
+import { CONFLICTING_ORIGINAL, originalRequest } from '../http/original-request.js'
+import type { Claims } from '../tokens/claims.js'
+
+const QUERY = 63 // '?'
+
+// An allow is an empty 200 with an explicit length: nginx drops its keep-alive
+// connection to an auth endpoint whose answer has a body, and a chunked empty
+// body would cost a second write.
+const PUBLIC_ALLOW: OutgoingHttpHeaders = Object.freeze({ 'cache-control': 'no-store', 'content-length': '0' })
+const allowHeaders = new WeakMap<Claims, OutgoingHttpHeaders>()
+
+function allowHeadersFor (claims: Claims): OutgoingHttpHeaders {
+  let headers = allowHeaders.get(claims)
+  if (headers === undefined) {
+    headers = Object.freeze({ ...identityHeaders(claims), ...PUBLIC_ALLOW })
+    allowHeaders.set(claims, headers)
+  }
+  return headers
+}
+
+function refuse (res: ServerResponse, failure: Failure, scope?: string): void {
+  const body = JSON.stringify(failureBody(failure))
+  res.writeHead(failure.status, {
+    ...failureHeaders(failure, scope),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body)
+  })
+  res.end(body)
+}
+
+/** The request as the decision and the security monitor see it; the client address and id are worked out only if read. */
+class ForwardAuthRequest implements AuthorizationRequest {
+  readonly headers: IncomingHttpHeaders
+  readonly #raw: IncomingMessage
+  readonly #trust: (address: string, hop: number) => boolean
+  #ip: string | undefined
+  #id: string | undefined
+
+  constructor (raw: IncomingMessage, trust: (address: string, hop: number) => boolean) {
+    this.#raw = raw
+    this.headers = raw.headers
+    this.#trust = trust
+  }
+
+  /** The client address as Fastify's request.ip has it: X-Forwarded-For only from TRUSTED_PROXIES. */
+  get ip (): string {
+    this.#ip ??= proxyAddr(this.#raw, this.#trust)
+    return this.#ip
+  }
+
+  get id (): string {
+    const given = this.headers['x-request-id']
+    this.#id ??= typeof given === 'string' && given !== '' ? given : randomUUID()
+    return this.#id
+  }
+}
+
+/**
+ * ANY {AUTH_PREFIX}/verify for nginx auth_request and Traefik ForwardAuth,
+ * served from node:http ahead of Fastify (see fast-route-server.ts). The
+ * decision never reads a body: nginx passes the original Content-Type without
+ * the body, and Node discards whatever a client sends.
+ */
+export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute {
+  const path = `${ctx.config.authPrefix}/verify`
+  const trust = proxyAddr.compile([...ctx.config.trustedProxies])
+  // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
+  // rules: say so once, without the header values.
+  let warnedUntrusted = false
+
+  function handle (req: IncomingMessage, res: ServerResponse): void {
+    const trusted = ctx.isTrustedProxy(req.socket)
+    const { headers } = req
+    if (!trusted && !warnedUntrusted && (headers['x-forwarded-uri'] !== undefined || headers['x-original-uri'] !== undefined)) {
+      warnedUntrusted = true
+      log.warn({ peer: req.socket.remoteAddress }, 'X-Forwarded-Uri/X-Original-URI from a peer outside TRUSTED_PROXIES ignored: public paths and access rules do not apply to its requests')
+    }
+    const original = originalRequest(headers, trusted)
+    if (original === 'conflict') {
+      refuse(res, CONFLICTING_ORIGINAL)
+      return
+    }
+    authorize(ctx, new ForwardAuthRequest(req, trust), original?.method ?? req.method ?? 'GET', original?.path ?? null).then((decision) => {
+      if (decision.kind === 'denied') refuse(res, decision.failure, decision.scope)
+      else res.writeHead(200, decision.kind === 'allowed' ? allowHeadersFor(decision.claims) : PUBLIC_ALLOW).end()
+    }, (err: unknown) => {
+      log.error({ err }, 'forward-auth decision failed')
+      refuse(res, Failures.INTERNAL)
+    })
+  }
+
+  return {
+    matches: (url) => url !== undefined && url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUERY),
+    handle
+  }
+}
