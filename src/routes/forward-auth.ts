@@ -28,14 +28,25 @@ function allowHeadersFor (claims: Claims): OutgoingHttpHeaders {
   return headers
 }
 
+interface Refusal { readonly headers: OutgoingHttpHeaders, readonly body: string }
+
+// Failures are a fixed registry: each one's answer is built once (a scope makes it particular).
+const refusals = new WeakMap<Failure, Refusal>()
+
+function refusalOf (failure: Failure, scope: string | undefined): Refusal {
+  let refusal = scope === undefined ? refusals.get(failure) : undefined
+  if (refusal === undefined) {
+    const body = JSON.stringify(failureBody(failure))
+    const headers = { ...failureHeaders(failure, scope), 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) }
+    refusal = Object.freeze({ headers: Object.freeze(headers), body })
+    if (scope === undefined) refusals.set(failure, refusal)
+  }
+  return refusal
+}
+
 function refuse (res: ServerResponse, failure: Failure, scope?: string): void {
-  const body = JSON.stringify(failureBody(failure))
-  res.writeHead(failure.status, {
-    ...failureHeaders(failure, scope),
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body)
-  })
-  res.end(body)
+  const { headers, body } = refusalOf(failure, scope)
+  res.writeHead(failure.status, headers).end(body)
 }
 
 /** The request as the decision and the security monitor see it; the client address and id are worked out only if read. */
