@@ -12,7 +12,7 @@ import { startNode, stopAll } from './lib/processes.js'
 import { measurePropagation } from './lib/propagation.js'
 import { startRedis } from './lib/redis.js'
 import { checksTable, markdownChecks, markdownTable, textTable } from './lib/report.js'
-import { COLD_RPS_ESTIMATE, scenarioList } from './lib/scenarios.js'
+import { COLD_RPS_ESTIMATE, FIXED_RATE, WORKERS, scenarioList } from './lib/scenarios.js'
 import { mean, round } from './lib/stats.js'
 import { ALGORITHMS, TokenPool, keyFor, mintOne, mintPools } from './lib/tokens.js'
 
@@ -53,8 +53,10 @@ async function startServers (keys) {
   const servers = { redis }
   servers.bare = await startNode('bare', join(SERVERS, 'bare.js'), {})
   for (const alg of ALGORITHMS) servers[`tg-${alg}`] = await startNode(`tokengate ${alg}`, MAIN, gatewayEnv(keys[alg]))
+  servers['tg-HS256-workers'] = await startNode(`tokengate HS256 x${WORKERS}`, MAIN, gatewayEnv(keys.HS256, { WORKERS: String(WORKERS) }))
   servers.upstream = await startNode('upstream', join(SERVERS, 'upstream.js'), {})
   servers['tg-proxy'] = await startNode('tokengate proxy', MAIN, gatewayEnv(keys.HS256, { UPSTREAM_URL: servers.upstream.url }))
+  servers['tg-proxy-workers'] = await startNode(`tokengate proxy x${WORKERS}`, MAIN, gatewayEnv(keys.HS256, { UPSTREAM_URL: servers.upstream.url, WORKERS: String(WORKERS) }))
   servers['reply-from'] = await startNode('reply-from', join(SERVERS, 'reply-from.js'), { UPSTREAM_URL: servers.upstream.url })
   if (nginx) {
     servers['nginx-proxy'] = await startNginx('nginx-proxy', work, proxyConfig(servers.upstream.port))
@@ -73,9 +75,9 @@ function coldPoolSizes () {
 
 async function runScenario (scenario, servers, warmTokens, pools, round) {
   const server = servers[scenario.server]
-  const base = { url: server.url, path: scenario.path, connections }
+  const base = { url: server.url, path: scenario.path, connections: scenario.connections ?? connections, rate: scenario.rate ?? null }
   const token = scenario.auth === 'warm' ? warmTokens[scenario.alg] : null
-  const take = (phase) => pools[scenario.alg][phase].shift()
+  const take = (phase) => pools[scenario.key][phase].shift()
   if (warmupS > 0) {
     await load({ ...base, token, pool: scenario.auth === 'cold' ? new TokenPool(take('warmup')) : null, durationS: warmupS })
   }
@@ -124,8 +126,13 @@ function extraChecks (rows, propagation, memory) {
     checks.push({ check: 'proxy: tokengate req/s vs bare reply-from proxy', measured: `${round(tg.rps / rf.rps, 3)}x`, target: '>= 1x', met: tg.rps >= rf.rps })
   }
   if (tg !== undefined && direct !== undefined) {
-    const added = round(tg.p99 - direct.p99, 3)
-    checks.push({ check: 'proxy: p99 added over direct', measured: `${added} ms`, target: '< 1 ms', met: added < 1 })
+    checks.push({ check: 'proxy: p99 added over direct, saturated (queueing)', measured: `${round(tg.p99 - direct.p99, 3)} ms`, target: '-', met: null })
+  }
+  const tgFixed = byKey['proxy-tokengate-fixed']
+  const directFixed = byKey['direct-fixed']
+  if (tgFixed !== undefined && directFixed !== undefined) {
+    const added = round(tgFixed.p99 - directFixed.p99, 3)
+    checks.push({ check: `proxy: p99 added over direct at ${FIXED_RATE} req/s (p50 ${round(tgFixed.p50 - directFixed.p50, 3)} ms)`, measured: `${added} ms`, target: '< 1 ms', met: added < 1 })
   }
   if (propagation !== null) {
     checks.push({ check: `revocation propagation p50 / p99 (${propagation.trials} trials)`, measured: `${propagation.p50} / ${propagation.p99} ms`, target: 'p99 < 10 ms', met: propagation.neverDenied === 0 && propagation.p99 < 10 })
@@ -147,19 +154,25 @@ async function main () {
   const scenarios = scenarioList({ nginx }).filter((s) => only === null || only.test(s.id) || s.key === 'bare' || scenarioListHasBaseline(s))
   const keys = Object.fromEntries(ALGORITHMS.map((alg) => [alg, keyFor(alg, work)]))
   const sizes = coldPoolSizes()
-  const coldAlgs = new Set(scenarios.filter((s) => s.auth === 'cold').map((s) => s.alg))
+  // One pool of distinct tokens per cold scenario and round: no token is ever sent twice.
+  const coldScenarios = scenarios.filter((s) => s.auth === 'cold')
+  const perAlg = new Map()
+  for (const s of coldScenarios) perAlg.set(s.alg, (perAlg.get(s.alg) ?? 0) + 1)
   const mintStart = performance.now()
-  const jobs = [...coldAlgs].map((alg) => ({ key: keys[alg], count: rounds * (sizes[alg].warmup + sizes[alg].measure) }))
+  const jobs = [...perAlg].map(([alg, count]) => ({ key: keys[alg], count: count * rounds * (sizes[alg].warmup + sizes[alg].measure) }))
   const minted = await mintPools(jobs)
   const pools = {}
-  for (const alg of coldAlgs) {
-    const all = minted.get(alg)
-    const { warmup, measure } = sizes[alg]
-    pools[alg] = { warmup: [], measure: [] }
-    for (let r = 0, at = 0; r < rounds; r++) {
-      pools[alg].warmup.push(all.slice(at, at += warmup))
-      pools[alg].measure.push(all.slice(at, at += measure))
+  const used = new Map()
+  for (const s of coldScenarios) {
+    const all = minted.get(s.alg)
+    const { warmup, measure } = sizes[s.alg]
+    let at = used.get(s.alg) ?? 0
+    pools[s.key] = { warmup: [], measure: [] }
+    for (let r = 0; r < rounds; r++) {
+      pools[s.key].warmup.push(all.slice(at, at += warmup))
+      pools[s.key].measure.push(all.slice(at, at += measure))
     }
+    used.set(s.alg, at)
   }
   log(`minted ${jobs.reduce((n, j) => n + j.count, 0)} distinct tokens in ${((performance.now() - mintStart) / 1000).toFixed(1)} s`)
   const warmTokens = Object.fromEntries(ALGORITHMS.map((alg) => [alg, mintOne(keys[alg])]))

@@ -5,9 +5,11 @@ import { Samples, round } from './stats.js'
  * One autocannon run from this process. Latencies are taken from autocannon's
  * 'response' events (hrtime, sub-millisecond) rather than its histogram, which
  * rounds to whole milliseconds. With a `pool`, every request carries the next
- * distinct token and the run ends early once the pool is empty.
+ * distinct token and the run ends early once the pool is empty. With a `rate`,
+ * autocannon paces requests to that many per second over all connections (an
+ * unsaturated server: latency without queueing).
  */
-export async function load ({ url, path = '/', headers = {}, token = null, pool = null, connections, durationS }) {
+export async function load ({ url, path = '/', headers = {}, token = null, pool = null, connections, durationS, rate = null }) {
   const samples = new Samples()
   let ok = 0
   let other = 0
@@ -28,7 +30,8 @@ export async function load ({ url, path = '/', headers = {}, token = null, pool 
   }
   const started = performance.now()
   const result = await new Promise((resolve, reject) => {
-    instance = autocannon({ url, connections, duration: durationS, requests: [request], pipelining: 1 }, (err, res) => err ? reject(err) : resolve(res))
+    const pace = rate === null ? {} : { overallRate: rate }
+    instance = autocannon({ url, connections, duration: durationS, requests: [request], pipelining: 1, ...pace }, (err, res) => err ? reject(err) : resolve(res))
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) {
         ok++

@@ -15,16 +15,27 @@ export function scenarioList ({ nginx }) {
     list.push({ id: `verify ${alg} warm`, key: `verify-${alg}-warm`, server: `tg-${alg}`, path: '/auth/verify', auth: 'warm', alg, baseline: 'bare', target: warmTarget })
     list.push({ id: `verify ${alg} cold`, key: `verify-${alg}-cold`, server: `tg-${alg}`, path: '/auth/verify', auth: 'cold', alg, baseline: 'bare', target: alg === 'HS256' ? 0.5 : null })
   }
+  list.push({ id: `verify HS256 cold, WORKERS=${WORKERS}`, key: 'verify-HS256-cold-workers', server: 'tg-HS256-workers', path: '/auth/verify', auth: 'cold', alg: 'HS256', baseline: 'bare' })
   list.push({ id: 'direct to upstream', key: 'direct', server: 'upstream', path: '/api/items', auth: null })
   if (nginx) list.push({ id: 'proxy: nginx', key: 'proxy-nginx', server: 'nginx-proxy', path: '/api/items', auth: null, baseline: 'direct' })
   list.push({ id: 'proxy: Fastify + reply-from, no auth', key: 'proxy-reply-from', server: 'reply-from', path: '/api/items', auth: null, baseline: nginx ? 'proxy-nginx' : 'direct' })
   list.push({ id: 'proxy: tokengate HS256', key: 'proxy-tokengate', server: 'tg-proxy', path: '/api/items', auth: 'warm', alg: 'HS256', baseline: nginx ? 'proxy-nginx' : 'proxy-reply-from', target: nginx ? 0.5 : 1 })
+  list.push({ id: `proxy: tokengate HS256, WORKERS=${WORKERS}`, key: 'proxy-tokengate-workers', server: 'tg-proxy-workers', path: '/api/items', auth: 'warm', alg: 'HS256', baseline: nginx ? 'proxy-nginx' : 'proxy-reply-from' })
+  // Added latency is read at a fixed, unsaturated rate: at full load p99 is queueing, not the hop.
+  list.push({ id: `direct to upstream @ ${FIXED_RATE}/s`, key: 'direct-fixed', server: 'upstream', path: '/api/items', auth: null, rate: FIXED_RATE, connections: FIXED_CONNECTIONS })
+  list.push({ id: `proxy: tokengate HS256 @ ${FIXED_RATE}/s`, key: 'proxy-tokengate-fixed', server: 'tg-proxy', path: '/api/items', auth: 'warm', alg: 'HS256', rate: FIXED_RATE, connections: FIXED_CONNECTIONS })
   if (nginx) {
     list.push({ id: 'nginx auth_request -> bare Fastify', key: 'auth-request-bare', server: 'nginx-auth-bare', path: '/api/items', auth: 'warm', alg: 'HS256' })
     list.push({ id: 'nginx auth_request -> tokengate', key: 'auth-request-tokengate', server: 'nginx-auth-tokengate', path: '/api/items', auth: 'warm', alg: 'HS256', baseline: 'auth-request-bare', target: 0.9 })
   }
   return list
 }
+
+/** Worker processes of the WORKERS scenarios (node:cluster). */
+export const WORKERS = 2
+/** The fixed-rate latency pair: well under every server's capacity here. */
+export const FIXED_RATE = 1000
+const FIXED_CONNECTIONS = 10
 
 /** Requests per second a cold run is expected to reach; sizes the token pools (a run ends early when its pool is empty). */
 export const COLD_RPS_ESTIMATE = { HS256: 12_000, RS256: 4_000, ES256: 6_000, EdDSA: 8_000 }

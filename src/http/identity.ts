@@ -25,7 +25,8 @@ export function identityHeaders (claims: Claims): IdentityHeaders {
   return headers
 }
 
-function buildIdentityHeaders (claims: Claims): IdentityHeaders {
+/** Uncached: for a caller that keeps the result itself. */
+export function buildIdentityHeaders (claims: Claims): IdentityHeaders {
   return Object.freeze({
     'x-user-id': headerValue(claims.sub),
     'x-token-jti': headerValue(claims.jti),
