@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { BUCKET_S, bucketOf, type MonitorState } from './monitor-state.js'
+import { BUCKET_S, bucketOf, type MonitorState, type DistinctEntry } from './monitor-state.js'
 
 const MAX_KEYS = 50_000
 
@@ -31,13 +31,15 @@ export class MemoryMonitorState implements MonitorState {
     return total
   }
 
-  async distinct (key: string, member: string, windowS: number): Promise<number> {
+  async distinct (entries: readonly DistinctEntry[], windowS: number): Promise<number[]> {
     const now = this.#now()
-    const members = this.#get<Map<string, number>>(key, now) ?? new Map<string, number>()
-    members.set(member, now)
-    for (const [seen, at] of members) if (at <= now - windowS * 1000) members.delete(seen)
-    this.#set(key, members, now + windowS * 1000)
-    return members.size
+    return entries.map(({ key, member }) => {
+      const members = this.#get<Map<string, number>>(key, now) ?? new Map<string, number>()
+      members.set(member, now)
+      for (const [seen, at] of members) if (at <= now - windowS * 1000) members.delete(seen)
+      this.#set(key, members, now + windowS * 1000)
+      return members.size
+    })
   }
 
   async once (key: string, ttlS: number): Promise<boolean> {

@@ -9,8 +9,12 @@ export interface MonitorState {
   readonly ready: boolean
   /** Adds n to a sliding window of windowS (minute buckets) and returns the window's total. */
   count: (key: string, n: number, windowS: number) => Promise<number>
-  /** Records member in a sliding window of windowS and returns how many distinct members it holds. */
-  distinct: (key: string, member: string, windowS: number) => Promise<number>
+  /**
+   * Records each member in its key's sliding window of windowS and returns, in
+   * order, how many distinct members each key then holds. A batch: the monitor
+   * sends everything one flush collected in as few round trips as it can.
+   */
+  distinct: (entries: readonly DistinctEntry[], windowS: number) => Promise<number[]>
   /** True the first time within ttlS (deduplication). */
   once: (key: string, ttlS: number) => Promise<boolean>
   /** Prepends item to a list capped at `cap` items, forgotten ttlS after the last push. */
@@ -19,6 +23,8 @@ export interface MonitorState {
   range: (key: string, limit: number) => Promise<string[]>
   close: () => Promise<void>
 }
+
+export interface DistinctEntry { readonly key: string, readonly member: string }
 
 export const BUCKET_S = 60
 

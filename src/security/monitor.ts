@@ -142,7 +142,7 @@ export class SecurityMonitor {
       ...[...userFailures].map(async ([sub, n]) => await this.#window(`uf:${sub}`, n, config.userFailuresPerHour, 'user_verification_failures', sub, { user_id: sub })),
       ...[...userTokens].map(async ([sub, n]) => await this.#window(`ut:${sub}`, n, config.userTokenRequestsPerHour, 'user_token_requests', sub, { user_id: sub })),
       ...[...ipFailures].map(async ([ip, n]) => await this.#window(`if:${ip}`, n, config.ipFailuresPerHour, 'ip_verification_failures', ip, { ip })),
-      ...uses.map(async (use) => await this.#distinctIps(use)),
+      this.#distinctIps(uses),
       ...activity.flatMap(([sub, event]) => {
         const seen = (perUser.get(sub) ?? 0) + 1
         perUser.set(sub, seen)
@@ -167,11 +167,16 @@ export class SecurityMonitor {
     if (total >= threshold) await this.raise(type, subject, { ...facts, count: total, threshold, window_s: HOUR_S }).catch(() => {})
   }
 
-  async #distinctIps ({ sub, jti, ip }: Use): Promise<void> {
+  /** Every (token, address) pair first seen since the last flush, recorded in one batch. */
+  async #distinctIps (uses: readonly Use[]): Promise<void> {
     const { tokenMaxIps, tokenIpWindowS } = this.#deps.config
-    if (tokenMaxIps <= 0) return
-    const ips = await this.#shared(async (state) => await state.distinct(`ips:${jti}`, ip, tokenIpWindowS)).catch(() => 0)
-    if (ips > tokenMaxIps) await this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {})
+    if (tokenMaxIps <= 0 || uses.length === 0) return
+    const entries = uses.map(({ jti, ip }) => ({ key: `ips:${jti}`, member: ip }))
+    const counts = await this.#shared(async (state) => await state.distinct(entries, tokenIpWindowS)).catch((): number[] => [])
+    await Promise.all(uses.map(async ({ sub, jti, ip }, i) => {
+      const ips = counts[i] ?? 0
+      if (ips > tokenMaxIps) await this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {})
+    }))
   }
 
   async #shared<T> (operation: (state: MonitorState) => Promise<T>): Promise<T> {

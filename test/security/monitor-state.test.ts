@@ -1,8 +1,10 @@
 import t from 'tap'
 import { MemoryMonitorState } from '../../src/security/memory-state.js'
+import type { RedisTopology } from '../../src/config/types.js'
 import type { MonitorState } from '../../src/security/monitor-state.js'
 import { RedisMonitorState } from '../../src/security/redis-state.js'
 import { startRedis } from '../helpers/redis.js'
+import { startCluster } from '../helpers/redis-topologies.js'
 
 const MINUTE = 60_000
 const HOUR_S = 3600
@@ -15,12 +17,22 @@ const makers: Array<[string, Make]> = [
   ['redis', async (t, now) => {
     const redis = await startRedis()
     t.teardown(() => redis.stop())
-    const state = new RedisMonitorState({ topology: { mode: 'standalone', url: redis.url }, password: null, keyPrefix: 'test:', minReplicasAck: 0 }, () => {}, now)
-    t.teardown(() => state.close())
-    for (let i = 0; i < 100 && !state.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    return state
+    return await redisState(t, { mode: 'standalone', url: redis.url }, now)
+  }],
+  // Keys of one batch live in different slots there: the batch is split per key.
+  ['redis cluster', async (t, now) => {
+    const cluster = await startCluster()
+    t.teardown(() => cluster.stop())
+    return await redisState(t, { mode: 'cluster', nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) }, now)
   }]
 ]
+
+async function redisState (t: Tap, topology: RedisTopology, now: () => number): Promise<MonitorState> {
+  const state = new RedisMonitorState({ topology, password: null, keyPrefix: 'test:', minReplicasAck: 0 }, () => {}, now)
+  t.teardown(() => state.close())
+  for (let i = 0; i < 300 && !state.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  return state
+}
 
 // One contract, both implementations: what the monitor relies on.
 for (const [name, make] of makers) {
@@ -38,11 +50,22 @@ for (const [name, make] of makers) {
   t.test(`${name}: distinct members within a window`, async (t) => {
     let clock = Date.UTC(2030, 0, 1, 12, 0, 0)
     const state = await make(t, () => clock)
-    t.equal(await state.distinct('d', 'a', 300), 1)
-    t.equal(await state.distinct('d', 'a', 300), 1, 'the same member once')
-    t.equal(await state.distinct('d', 'b', 300), 2)
+    const one = async (member: string): Promise<number[]> => await state.distinct([{ key: 'd', member }], 300)
+    t.same(await one('a'), [1])
+    t.same(await one('a'), [1], 'the same member once')
+    t.same(await one('b'), [2])
     clock += 301_000
-    t.equal(await state.distinct('d', 'c', 300), 1, 'older members left the window')
+    t.same(await one('c'), [1], 'older members left the window')
+  })
+
+  t.test(`${name}: one batch records many keys and counts each in order, repeated keys included`, async (t) => {
+    const state = await make(t, Date.now)
+    const entries = Array.from({ length: 1200 }, (_, i) => ({ key: `k${i % 600}`, member: `m${i}` }))
+    const counts = await state.distinct(entries, 300)
+    t.equal(counts.length, 1200)
+    t.same(counts.slice(0, 600), Array(600).fill(1), 'first member of each key')
+    t.same(counts.slice(600), Array(600).fill(2), 'second member of each key, across batch boundaries')
+    t.same(await state.distinct([], 300), [])
   })
 
   t.test(`${name}: once is true only the first time; lists are capped, newest first`, async (t) => {
