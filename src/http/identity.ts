@@ -11,11 +11,14 @@ function headerValue (value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value)
 }
 
-export function identityHeaders (claims: Claims): Record<(typeof IDENTITY_HEADERS)[number], string> {
-  return {
-    'x-user-id': headerValue(claims.sub),
-    'x-token-jti': headerValue(claims.jti),
-    'x-token-scope': headerValue(scopesOf(claims).join(' ')),
-    'x-user-roles': headerValue(rolesOf(claims).join(','))
-  }
+type IdentityHeaders = Record<(typeof IDENTITY_HEADERS)[number], string>
+
+/** Sets the identity headers on `into` (the proxy's outgoing headers, or a fresh object). */
+export function identityHeaders<T extends object> (claims: Claims, into: T = {} as T): T & IdentityHeaders {
+  const target = into as T & IdentityHeaders
+  target['x-user-id'] = headerValue(claims.sub)
+  target['x-token-jti'] = headerValue(claims.jti)
+  target['x-token-scope'] = headerValue(scopesOf(claims).join(' '))
+  target['x-user-roles'] = headerValue(rolesOf(claims).join(','))
+  return target
 }
