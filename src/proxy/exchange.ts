@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { stripHopByHop } from './hop-by-hop.js'
+import { withoutHopByHop } from './hop-by-hop.js'
 import { sendUpstreamFailure } from './upstream-failure.js'
 
 const kExchange = Symbol('tokengate.exchange')
@@ -45,11 +45,11 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // 1xx: informational, the final response follows.
     if (statusCode < 200) return
-    stripHopByHop(headers)
+    const passed = withoutHopByHop(headers)
     // The request body was not read to its end: this client connection cannot carry another request.
-    if (!this.reply.request.raw.complete) headers.connection = 'close'
+    if (!this.reply.request.raw.complete) passed.connection = 'close'
     try {
-      this.res.writeHead(statusCode, headers)
+      this.res.writeHead(statusCode, passed)
     } catch (err) {
       // A status or header value Node refuses to send: the upstream's fault, answered 502.
       controller.abort(err as Error)

@@ -4,6 +4,8 @@ export type Headers = Record<string, string | string[] | undefined>
 export const HOP_BY_HOP: readonly string[] = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'proxy-authorization', 'proxy-authenticate', 'proxy-connection']
 
+const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP)
+
 /**
  * Header names a Connection header lists, lower-cased; none for the common
  * `keep-alive` / `close`, which name nothing beyond the hop-by-hop set.
@@ -18,12 +20,16 @@ export function connectionNamed (connection: string | string[] | undefined): rea
   return names
 }
 
-/** Removes hop-by-hop headers and every header the Connection header names, in place. */
-export function stripHopByHop (headers: Headers): Headers {
-  for (const name of connectionNamed(headers.connection)) delete headers[name]
-  for (const name of HOP_BY_HOP) {
-    // `delete` only where present: deleting turns the object into a slow dictionary.
-    if (headers[name] !== undefined) delete headers[name]
+/**
+ * A copy of `headers` (names lower-case) without hop-by-hop headers and
+ * without those the Connection header names. A copy rather than `delete`:
+ * deleting turns the object into a slow dictionary for the writer.
+ */
+export function withoutHopByHop (headers: Headers): Headers {
+  const named = connectionNamed(headers.connection)
+  const kept: Headers = {}
+  for (const name in headers) {
+    if (!HOP_BY_HOP_SET.has(name) && (named.length === 0 || !named.includes(name))) kept[name] = headers[name]
   }
-  return headers
+  return kept
 }
