@@ -11,26 +11,14 @@ function headerValue (value: string): string {
   return HEADER_SAFE.test(value) ? value : encodeURIComponent(value)
 }
 
-export type IdentityHeaders = Readonly<Record<(typeof IDENTITY_HEADERS)[number], string>>
+type IdentityHeaders = Record<(typeof IDENTITY_HEADERS)[number], string>
 
-// The verified-token cache hands out the same claims object for the same token: its headers are built once.
-const built = new WeakMap<Claims, IdentityHeaders>()
-
-export function identityHeaders (claims: Claims): IdentityHeaders {
-  let headers = built.get(claims)
-  if (headers === undefined) {
-    headers = buildIdentityHeaders(claims)
-    built.set(claims, headers)
-  }
-  return headers
-}
-
-/** Uncached: for a caller that keeps the result itself. */
-export function buildIdentityHeaders (claims: Claims): IdentityHeaders {
-  return Object.freeze({
-    'x-user-id': headerValue(claims.sub),
-    'x-token-jti': headerValue(claims.jti),
-    'x-token-scope': headerValue(scopesOf(claims).join(' ')),
-    'x-user-roles': headerValue(rolesOf(claims).join(','))
-  })
+/** Sets the identity headers on `into` (the proxy's outgoing headers, or a fresh object). */
+export function identityHeaders<T extends object> (claims: Claims, into: T = {} as T): T & IdentityHeaders {
+  const target = into as T & IdentityHeaders
+  target['x-user-id'] = headerValue(claims.sub)
+  target['x-token-jti'] = headerValue(claims.jti)
+  target['x-token-scope'] = headerValue(scopesOf(claims).join(' '))
+  target['x-user-roles'] = headerValue(rolesOf(claims).join(','))
+  return target
 }

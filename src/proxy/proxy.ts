@@ -1,83 +1,57 @@
-import replyFrom from '@fastify/reply-from'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../context.js'
-import { Failures, type Failure } from '../errors.js'
+import { Failures } from '../errors.js'
 import { authorize } from '../http/authorize.js'
 import { sendFailure } from '../http/failure-reply.js'
-import { IDENTITY_HEADERS, identityHeaders } from '../http/identity.js'
 import { pathOf } from '../http/paths.js'
-import type { Claims } from '../tokens/claims.js'
-import { stripHopByHop, type Headers } from './hop-by-hop.js'
+import { UpstreamExchange } from './exchange.js'
+import { hasBody, upstreamHeaders } from './forward-headers.js'
+import { isForwardable, upstreamTarget } from './target.js'
+import { createUpstreamPool } from './upstream-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    tokengateClaims?: Claims
+    /** pathOf(request.url), computed once by the proxy's onRequest hook. */
+    tokengatePath: string
   }
-}
-
-const TIMEOUT_CODES = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
-
-function rewriteRequestHeaders (claims: Claims | undefined, headers: Headers): Headers {
-  for (const name of IDENTITY_HEADERS) delete headers[name]
-  stripHopByHop(headers)
-  return claims === undefined ? headers : Object.assign(headers, identityHeaders(claims))
-}
-
-function upstreamFailure (error: Error & { code?: string }): Failure {
-  return error.code !== undefined && TIMEOUT_CODES.has(error.code) ? Failures.UPSTREAM_TIMEOUT : Failures.UPSTREAM_UNAVAILABLE
 }
 
 /**
  * Reverse proxy: every route not served by tokengate is authenticated (unless
- * public) before the body is read, then streamed to UPSTREAM_URL with undici.
- * Registered in its own encapsulated context so its raw-body parser does not
- * touch the token routes.
+ * public) before the body is read, then streamed to UPSTREAM_URL over one
+ * undici pool. Registered in its own encapsulated context so its
+ * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: URL }> = async (app, { ctx, upstream }) => {
-  await app.register(replyFrom, {
-    base: upstream.origin,
-    // reply-from would log every request at info, with its raw URL (query strings can carry secrets).
-    disableRequestLogging: true,
-    undici: {
-      connections: 128,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      headersTimeout: ctx.config.upstreamTimeoutMs,
-      bodyTimeout: ctx.config.upstreamTimeoutMs
-    }
-  })
+export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
+  const pool = createUpstreamPool(upstream.origin, ctx.config.upstreamTimeoutMs)
+  // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
+  app.addHook('onClose', async () => { await pool.destroy() })
 
-  // Bodies pass through untouched, as streams: the parsed "body" is the payload stream itself.
+  // Bodies are never parsed here: the handler streams request.raw itself.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+  app.decorateRequest('tokengatePath', '')
 
   app.addHook('onRequest', async (request, reply) => {
-    const decision = await authorize(ctx, request, request.method, pathOf(request.url))
+    const path = pathOf(request.url)
+    if (!isForwardable(path)) return sendFailure(reply, Failures.BAD_REQUEST)
+    request.tokengatePath = path
+    const decision = await authorize(ctx, request, request.method, path)
     if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
 
   const basePath = upstream.pathname.replace(/\/$/, '')
-  // Built once: the same options object serves every proxied request.
-  const fromOptions = {
-    rewriteRequestHeaders: (req: FastifyRequest, headers: Headers) => rewriteRequestHeaders(req.tokengateClaims, headers),
-    rewriteHeaders: (headers: Headers) => stripHopByHop(headers),
-    onError: (failed: FastifyReply, { error }: { error: Error & { code?: string } }) => {
-      failed.log.warn({ code: error.code, cause: (error.cause as Error | undefined)?.message }, 'upstream request failed')
-      sendFailure(failed, upstreamFailure(error))
-    }
-  } as Parameters<FastifyReply['from']>[1]
-  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    // Without a content-type no parser runs; the raw request is still the body to stream.
-    if (request.body === undefined && request.method !== 'GET' && request.method !== 'HEAD') request.body = request.raw
-    // The path only (checked by authorize); reply-from appends the query string untouched.
-    try {
-      return reply.from(basePath + pathOf(request.url), fromOptions)
-    } catch {
-      // reply-from percent-decodes the path and refuses dot segments: the request is malformed, not a fault.
-      return sendFailure(reply, Failures.PATH_AMBIGUOUS)
-    }
+  const host = upstream.host
+  const forward = (request: FastifyRequest, reply: FastifyReply): void => {
+    const raw = request.raw
+    pool.dispatch({
+      method: request.method,
+      path: upstreamTarget(basePath, request.url, request.tokengatePath),
+      headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket)),
+      body: hasBody(raw) ? raw : null
+    }, new UpstreamExchange(reply))
   }
-  app.all('/', handler)
-  app.all('/*', handler)
+  app.all('/', forward)
+  app.all('/*', forward)
 }

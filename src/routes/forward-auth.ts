@@ -7,7 +7,7 @@ import { Failures, type Failure } from '../errors.js'
 import { authorize, type AuthorizationRequest } from '../http/authorize.js'
 import { failureBody, failureHeaders } from '../http/failure-reply.js'
 import type { FastRoute } from '../http/fast-route-server.js'
-import { buildIdentityHeaders } from '../http/identity.js'
+import { identityHeaders } from '../http/identity.js'
 import { CONFLICTING_ORIGINAL, originalRequest } from '../http/original-request.js'
 import type { Claims } from '../tokens/claims.js'
 
@@ -22,7 +22,7 @@ const allowHeaders = new WeakMap<Claims, OutgoingHttpHeaders>()
 function allowHeadersFor (claims: Claims): OutgoingHttpHeaders {
   let headers = allowHeaders.get(claims)
   if (headers === undefined) {
-    headers = Object.freeze({ ...buildIdentityHeaders(claims), ...PUBLIC_ALLOW })
+    headers = Object.freeze(identityHeaders(claims, { ...PUBLIC_ALLOW }))
     allowHeaders.set(claims, headers)
   }
   return headers
