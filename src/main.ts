@@ -43,7 +43,7 @@ function mintToken (args: string[]): number {
     }
   })
   if (values.sub === undefined) throw new Error('--sub is required')
-  const config = loadConfig()
+  const config = loadConfig(process.env, { serving: false })
   if (config.jwt.signing === null) throw new Error('no signing key: set JWT_SECRET, or JWT_PRIVATE_KEY with asymmetric algorithms')
   if (config.jwt.ephemeral) process.stderr.write('warning: no key configured; this token is signed with a throw-away key no gateway will accept\n')
   const issuer = createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience)

@@ -91,8 +91,17 @@ function readIntrospectionClients (r: EnvReader): IntrospectionClient[] {
   })
 }
 
+export interface LoadOptions {
+  /**
+   * False for commands that only sign or check things (`tokengate token`):
+   * they never open a revocation store, so production's Redis requirement
+   * and the WORKERS checks do not apply to them.
+   */
+  readonly serving?: boolean
+}
+
 /** Reads and validates the whole environment; throws one ConfigError listing every problem. */
-export function loadConfig (env: Env = process.env): Config {
+export function loadConfig (env: Env = process.env, { serving = true }: LoadOptions = {}): Config {
   const r = new EnvReader(env)
   const production = r.raw('NODE_ENV') === 'production'
   const jwt = readJwtConfig(r, production)
@@ -113,7 +122,7 @@ export function loadConfig (env: Env = process.env): Config {
     headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 300_000, { min: 0, max: 3_600_000 }),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
-    workers: readWorkers(r, redis, jwt.ephemeral),
+    workers: serving ? readWorkers(r, redis, jwt.ephemeral) : 1,
     redis,
     revocationCheckTimeoutMs: r.int('REVOCATION_CHECK_TIMEOUT_MS', 50, { min: 1, max: 10_000 }),
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
@@ -140,7 +149,7 @@ export function loadConfig (env: Env = process.env): Config {
     localCacheSize: r.int('LOCAL_CACHE_SIZE', 100_000, { min: 0, max: 10_000_000 })
   }
   const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
-  if (production && redis === null && !allowMemoryStore) {
+  if (serving && production && redis === null && !allowMemoryStore) {
     r.fail('REDIS_URL', 'NODE_ENV=production needs shared revocation state: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (or ALLOW_MEMORY_STORE=true for a single instance)')
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -65,6 +65,15 @@ t.test('tokengate token mints tokens with the configured key', async (t) => {
   t.match(missing.stderr, /--sub is required/)
 })
 
+t.test('tokengate token needs no Redis, in production too (it never opens a store)', async (t) => {
+  const minted = await run(['token', '--sub', 'alice'], { JWT_SECRET: SECRET, NODE_ENV: 'production', WORKERS: '4' })
+  t.equal(minted.code, 0, minted.stderr)
+  t.match(minted.stdout, /^ey[\w-]+\.[\w-]+\.[\w-]+\n$/)
+  const served = await run(['serve'], { JWT_SECRET: SECRET, NODE_ENV: 'production', PORT: '0' })
+  t.equal(served.code, 1, 'serving still refuses production without Redis')
+  t.match(served.stderr, /REDIS_URL: NODE_ENV=production needs shared revocation state/)
+})
+
 t.test('tokengate token refuses a bad --ttl or --claims', async (t) => {
   const ttl = await run(['token', '--sub', 'alice', '--ttl', '0'], { JWT_SECRET: SECRET })
   t.not(ttl.code, 0)
