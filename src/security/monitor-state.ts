@@ -9,8 +9,12 @@ export interface MonitorState {
   readonly ready: boolean
   /** Adds n to a sliding window of windowS (minute buckets) and returns the window's total. */
   count: (key: string, n: number, windowS: number) => Promise<number>
-  /** Records member in a sliding window of windowS and returns how many distinct members it holds. */
-  distinct: (key: string, member: string, windowS: number) => Promise<number>
+  /**
+   * Records each member in its key's sliding window of windowS and returns, in
+   * the same order, how many distinct members each window holds. Many pairs in
+   * one call: a flush of thousands costs a few round trips, not thousands.
+   */
+  distinct: (pairs: ReadonlyArray<readonly [key: string, member: string]>, windowS: number) => Promise<number[]>
   /** True the first time within ttlS (deduplication). */
   once: (key: string, ttlS: number) => Promise<boolean>
   /** Prepends item to a list capped at `cap` items, forgotten ttlS after the last push. */

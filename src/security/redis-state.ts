@@ -7,6 +7,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     tgWindowCount: (key: string, bucket: number, n: number, oldest: number, ttl: number) => Result<number, Context>
     tgWindowDistinct: (key: string, member: string, nowMs: number, windowMs: number, ttl: number) => Result<number, Context>
+    tgWindowDistinctMany: (...keysThenArgs: Array<string | number>) => Result<number[], Context>
   }
 }
 
@@ -27,6 +28,20 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARG
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return redis.call('ZCARD', KEYS[1])`
 
+// The same for many keys at once (standalone and Sentinel: a script may touch keys of any slot there).
+const DISTINCT_MANY_SCRIPT = `
+local now, window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local out = {}
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[3 + i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  redis.call('EXPIRE', KEYS[i], ttl)
+  out[i] = redis.call('ZCARD', KEYS[i])
+end
+return out`
+
+// Keys per script call.
+const DISTINCT_BATCH = 256
 const COMMAND_TIMEOUT_MS = 2000
 
 /** Monitor state shared by every replica through the configured Redis (standalone, Sentinel or Cluster). */
@@ -35,13 +50,16 @@ export class RedisMonitorState implements MonitorState {
   readonly #client: RedisClient
   readonly #prefix: string
   readonly #now: () => number
+  readonly #cluster: boolean
 
   constructor (config: RedisConfig, onError: (message: string) => void, now: () => number = Date.now) {
     this.#now = now
+    this.#cluster = config.topology.mode === 'cluster'
     this.#prefix = `${config.keyPrefix}monitor:`
     this.#client = createRedisClient(config, { name: 'monitor', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
     this.#client.defineCommand('tgWindowCount', { numberOfKeys: 1, lua: COUNT_SCRIPT })
     this.#client.defineCommand('tgWindowDistinct', { numberOfKeys: 1, lua: DISTINCT_SCRIPT })
+    this.#client.defineCommand('tgWindowDistinctMany', { lua: DISTINCT_MANY_SCRIPT })
     this.#client.on('error', (err: Error) => onError(err.message))
     this.#client.connect().catch((err: Error) => onError(err.message))
   }
@@ -56,8 +74,20 @@ export class RedisMonitorState implements MonitorState {
     return await this.#client.tgWindowCount(this.#prefix + key, bucket, n, oldest, windowS + BUCKET_S)
   }
 
-  async distinct (key: string, member: string, windowS: number): Promise<number> {
-    return await this.#client.tgWindowDistinct(this.#prefix + key, member, this.#now(), windowS * 1000, windowS)
+  async distinct (pairs: ReadonlyArray<readonly [key: string, member: string]>, windowS: number): Promise<number[]> {
+    const now = this.#now()
+    if (this.#cluster) {
+      // Keys of different slots: one call each (auto-pipelined per node).
+      return await Promise.all(pairs.map(async ([key, member]) =>
+        await this.#client.tgWindowDistinct(this.#prefix + key, member, now, windowS * 1000, windowS)))
+    }
+    const counts: number[] = []
+    for (let start = 0; start < pairs.length; start += DISTINCT_BATCH) {
+      const batch = pairs.slice(start, start + DISTINCT_BATCH)
+      counts.push(...await this.#client.tgWindowDistinctMany(batch.length, ...batch.map(([key]) => this.#prefix + key),
+        now, windowS * 1000, windowS, ...batch.map(([, member]) => member)))
+    }
+    return counts
   }
 
   async once (key: string, ttlS: number): Promise<boolean> {
