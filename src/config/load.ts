@@ -76,7 +76,7 @@ export function loadConfig (env: Env = process.env): Config {
   const production = r.raw('NODE_ENV') === 'production'
   const jwt = readJwtConfig(r, production)
   const redis = readRedis(r)
-  const localCacheSize = r.int('LOCAL_CACHE_SIZE', 100_000, { min: 0, max: 10_000_000 })
+  const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
   const config: Config = {
     production,
     development: jwt.ephemeral,

@@ -29,6 +29,10 @@ export class VerifiedTokenCache {
     return claims
   }
 
+  get size (): number {
+    return this.#entries.size
+  }
+
   clear (): void {
     this.#entries.clear()
   }
