@@ -23,6 +23,8 @@ export interface Authenticator {
   fromToken: (token: string, use?: TokenUse) => Promise<AuthResult>
   /** Signature and claims only, any token type, no revocation check (tokens named in request bodies). */
   verifyOnly: (token: string) => Promise<VerifyResult>
+  /** Verified tokens held in the verifier's cache. */
+  cachedTokens: () => number
 }
 
 /**
@@ -54,6 +56,7 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
   return {
     fromToken,
     verifyOnly,
+    cachedTokens: verifier.cachedTokens,
     async fromHeader (header, use = 'access') {
       const token = bearerToken(header, maxTokenBytes)
       return isFailure(token) ? { ok: false, failure: token } : await fromToken(token, use)

@@ -149,7 +149,7 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     audience: r.optionalString('JWT_AUDIENCE'),
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
-    verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 10000, { min: 0, max: 1_000_000 }),
+    verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
     ephemeral
   }
 }

@@ -106,6 +106,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const production = r.raw('NODE_ENV') === 'production'
   const jwt = readJwtConfig(r, production)
   const redis = readRedis(r)
+  const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
   const config: Config = {
     production,
     development: jwt.ephemeral,
@@ -139,14 +140,15 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
       userTokenRequestsPerHour: r.int('ALERT_USER_TOKEN_REQUESTS_PER_HOUR', 100, { min: 0, max: 1_000_000 }),
       ipFailuresPerHour: r.int('ALERT_IP_FAILURES_PER_HOUR', 50, { min: 0, max: 1_000_000 }),
       tokenMaxIps: r.int('ALERT_TOKEN_MAX_IPS', 3, { min: 0, max: 1000 }),
-      tokenIpWindowS: r.int('ALERT_TOKEN_IP_WINDOW_S', 300, { min: 1, max: 86_400 })
+      tokenIpWindowS: r.int('ALERT_TOKEN_IP_WINDOW_S', 300, { min: 1, max: 86_400 }),
+      trackedTokens: localCacheSize
     },
     rateLimits: {
       logoutPerMinute: r.int('RATE_LIMIT_LOGOUT_PER_MIN', 10, { min: 0, max: 1_000_000 }),
       revokePerMinute: r.int('RATE_LIMIT_REVOKE_PER_MIN', 5, { min: 0, max: 1_000_000 }),
       adminPerMinute: r.int('RATE_LIMIT_ADMIN_PER_MIN', 20, { min: 0, max: 1_000_000 })
     },
-    localCacheSize: r.int('LOCAL_CACHE_SIZE', 100_000, { min: 0, max: 10_000_000 })
+    localCacheSize
   }
   const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
   if (serving && production && redis === null && !allowMemoryStore) {

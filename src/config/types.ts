@@ -81,6 +81,8 @@ export interface MonitorConfig {
   /** More distinct client addresses than this for one jti within tokenIpWindowS: possible theft. */
   readonly tokenMaxIps: number
   readonly tokenIpWindowS: number
+  /** Tokens whose last client address is remembered (LOCAL_CACHE_SIZE): reuse from the same address is not sent again. */
+  readonly trackedTokens: number
 }
 
 export interface Config {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache'
+import { GenerationalMap } from '../cache/generational-map.js'
 import type { FailMode } from '../config/types.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { LocalMarks } from './local-marks.js'
@@ -40,7 +40,7 @@ export class RevocationChecker {
   readonly marks: LocalMarks
   readonly #store: RevocationStore
   readonly #options: CheckerOptions
-  readonly #notRevoked: LRUCache<string, true> | null
+  readonly #notRevoked: GenerationalMap<true> | null
   readonly #observer: CheckObserver | null
   readonly #breaker: CircuitBreaker
   #healthy = false
@@ -55,7 +55,7 @@ export class RevocationChecker {
     this.#breaker = new CircuitBreaker({ ...options.breaker, onHalfOpen: () => { this.#probe().catch(() => {}) } })
     this.marks = new LocalMarks(options.cacheSize)
     this.#notRevoked = options.cacheSize > 0 && options.negativeTtlMs > 0
-      ? new LRUCache({ max: options.cacheSize, ttl: options.negativeTtlMs, ttlAutopurge: false })
+      ? new GenerationalMap<true>(options.cacheSize, options.negativeTtlMs)
       : null
     store.subscribe({
       onEvent: (event) => this.#onEvent(event),
@@ -78,7 +78,7 @@ export class RevocationChecker {
   async check (query: LookupQuery, exp: number): Promise<CheckOutcome> {
     const local = this.marks.covers(query, nowSeconds())
     if (local !== null) return local
-    if (this.#healthy && this.#notRevoked?.has(query.jti) === true) {
+    if (this.#healthy && this.#notRevoked?.get(query.jti) === true) {
       this.#observer?.onLookup(0, 'hit')
       return 'ok'
     }
@@ -114,7 +114,6 @@ export class RevocationChecker {
   }
 
   prune (): number {
-    this.#notRevoked?.purgeStale()
     return this.marks.prune(nowSeconds())
   }
 

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache'
+import { LruMap } from '../cache/lru-map.js'
 import type { LookupQuery, MarkKind, RevocationEvent } from './store.js'
 
 interface BeforeMark { before: number, expiresAt: number }
@@ -10,16 +10,16 @@ interface BeforeMark { before: number, expiresAt: number }
  * denied when the store cannot answer, in either fail mode.
  */
 export class LocalMarks {
-  readonly #tokens: LRUCache<string, number>
-  readonly #sessions: LRUCache<string, number>
-  readonly #users: LRUCache<string, BeforeMark>
+  readonly #tokens: LruMap<string, number>
+  readonly #sessions: LruMap<string, number>
+  readonly #users: LruMap<string, BeforeMark>
   #global: BeforeMark | null = null
 
   constructor (max: number) {
     const size = Math.max(1, max)
-    this.#tokens = new LRUCache({ max: size })
-    this.#sessions = new LRUCache({ max: size })
-    this.#users = new LRUCache({ max: size })
+    this.#tokens = new LruMap(size)
+    this.#sessions = new LruMap(size)
+    this.#users = new LruMap(size)
   }
 
   /** The local mark covering a token, if any (expired marks are ignored and dropped). */
@@ -76,7 +76,7 @@ export class LocalMarks {
   }
 }
 
-function alive (cache: LRUCache<string, number>, key: string, now: number): boolean {
+function alive (cache: LruMap<string, number>, key: string, now: number): boolean {
   const expiresAt = cache.get(key)
   if (expiresAt === undefined) return false
   if (expiresAt > now) return true

@@ -1,6 +1,7 @@
 import { Redis, type Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import { MARK_SCRIPT } from './mark-script.js'
+import { MgetBatcher } from './mget-batch.js'
 import { connectClient, createRedisClient, type RedisClient } from './redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats, SubscriptionListener } from './store.js'
@@ -36,13 +37,17 @@ export class RedisStore implements RevocationStore {
   readonly #write: RedisClient
   readonly #config: RedisConfig
   readonly #log: Logger
+  readonly #batcher: MgetBatcher | null
   #subscriber: RedisClient | null = null
 
   constructor (config: RedisConfig, log: Logger) {
     this.#config = config
     this.#log = log
     this.keys = new RedisKeys(config.keyPrefix)
-    this.#lookup = createRedisClient(config, { name: 'lookup', autoPipelining: true })
+    const cluster = config.topology.mode === 'cluster'
+    // Concurrent lookups share round trips: one batched MGET (standalone, Sentinel) or auto-pipelined GETs (cluster).
+    this.#lookup = createRedisClient(config, { name: 'lookup', autoPipelining: cluster })
+    this.#batcher = this.#lookup instanceof Redis ? new MgetBatcher(this.#lookup, this.keys) : null
     this.#write = createRedisClient(config, { name: 'write', commandTimeoutMs: WRITE_TIMEOUT_MS })
     this.#write.defineCommand('tgMark', { numberOfKeys: 1, lua: MARK_SCRIPT })
     for (const client of [this.#lookup, this.#write]) {
@@ -63,13 +68,10 @@ export class RedisStore implements RevocationStore {
   get lookupClient (): RedisClient { return this.#lookup }
 
   async lookup (query: LookupQuery): Promise<MarkKind | null> {
-    const keys = this.keys.lookupKeys(query)
-    if (this.#config.topology.mode === 'cluster') {
-      // Keys live in different slots; auto-pipelining sends one batch per node, concurrently.
-      const values = await Promise.all(keys.map(async (key) => await this.#lookup.get(key)))
-      return decide(values, query.iat)
-    }
-    return decide(await this.#lookup.mget(keys), query.iat)
+    if (this.#batcher !== null) return await this.#batcher.lookup(query)
+    // Keys live in different slots; auto-pipelining sends one batch per node, concurrently.
+    const values = await Promise.all(this.keys.lookupKeys(query).map(async (key) => await this.#lookup.get(key)))
+    return decide(values, query.iat)
   }
 
   async revokeToken (jti: string, ttlS: number): Promise<boolean> {

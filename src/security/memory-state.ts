@@ -1,7 +1,9 @@
 import { LRUCache } from 'lru-cache'
-import { BUCKET_S, bucketOf, type MonitorState, type DistinctEntry } from './monitor-state.js'
+import { BUCKET_S, bucketOf, type MonitorState } from './monitor-state.js'
 
 const MAX_KEYS = 50_000
+// Members kept per distinct window: more than any threshold (ALERT_TOKEN_MAX_IPS is at most 1000).
+const MAX_MEMBERS = 1024
 
 interface Entry { expiresAt: number, value: unknown }
 
@@ -31,15 +33,20 @@ export class MemoryMonitorState implements MonitorState {
     return total
   }
 
-  async distinct (entries: readonly DistinctEntry[], windowS: number): Promise<number[]> {
+  async distinct (pairs: ReadonlyArray<readonly [key: string, member: string]>, windowS: number): Promise<number[]> {
+    return pairs.map(([key, member]) => this.#distinct(key, member, windowS))
+  }
+
+  #distinct (key: string, member: string, windowS: number): number {
     const now = this.#now()
-    return entries.map(({ key, member }) => {
-      const members = this.#get<Map<string, number>>(key, now) ?? new Map<string, number>()
-      members.set(member, now)
-      for (const [seen, at] of members) if (at <= now - windowS * 1000) members.delete(seen)
-      this.#set(key, members, now + windowS * 1000)
-      return members.size
-    })
+    const members = this.#get<Map<string, number>>(key, now) ?? new Map<string, number>()
+    // Re-inserted, so that insertion order is last-seen order and the first member is the oldest.
+    members.delete(member)
+    members.set(member, now)
+    for (const [seen, at] of members) if (at <= now - windowS * 1000) members.delete(seen)
+    if (members.size > MAX_MEMBERS) members.delete(members.keys().next().value as string)
+    this.#set(key, members, now + windowS * 1000)
+    return members.size
   }
 
   async once (key: string, ttlS: number): Promise<boolean> {

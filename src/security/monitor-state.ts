@@ -11,10 +11,10 @@ export interface MonitorState {
   count: (key: string, n: number, windowS: number) => Promise<number>
   /**
    * Records each member in its key's sliding window of windowS and returns, in
-   * order, how many distinct members each key then holds. A batch: the monitor
-   * sends everything one flush collected in as few round trips as it can.
+   * the same order, how many distinct members each window holds. Many pairs in
+   * one call: a flush of thousands costs a few round trips, not thousands.
    */
-  distinct: (entries: readonly DistinctEntry[], windowS: number) => Promise<number[]>
+  distinct: (pairs: ReadonlyArray<readonly [key: string, member: string]>, windowS: number) => Promise<number[]>
   /** True the first time within ttlS (deduplication). */
   once: (key: string, ttlS: number) => Promise<boolean>
   /** Prepends item to a list capped at `cap` items, forgotten ttlS after the last push. */
@@ -23,8 +23,6 @@ export interface MonitorState {
   range: (key: string, limit: number) => Promise<string[]>
   close: () => Promise<void>
 }
-
-export interface DistinctEntry { readonly key: string, readonly member: string }
 
 export const BUCKET_S = 60
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import { GenerationalMap } from '../cache/generational-map.js'
 import type { MonitorConfig } from '../config/types.js'
 import { Failures } from '../errors.js'
 import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
@@ -8,7 +9,6 @@ import { cutJti, type RequestFacts } from './sink.js'
 
 export const HOUR_S = 3600
 const MAX_PENDING = 10_000
-const MAX_SEEN_PAIRS = 100_000
 const ACTIVITY_PER_USER_PER_FLUSH = 10
 // While Redis (re)connects, counts wait locally this long before this replica counts them alone.
 const HOLD_WHILE_CONNECTING_MS = 5000
@@ -65,14 +65,14 @@ export class SecurityMonitor {
   #ipFailures = new Map<string, number>()
   #uses: Use[] = []
   #activity: Array<[string, ActivityEvent]> = []
-  readonly #seenPairs: LRUCache<string, true>
+  readonly #lastAddress: GenerationalMap<string>
   readonly #raisedHere = new LRUCache<string, true>({ max: MAX_PENDING, ttl: HOUR_S * 1000 })
   #flushing: Promise<void> | null = null
   #unreadySince: number | null = null
 
   constructor (deps: MonitorDeps) {
     this.#deps = deps
-    this.#seenPairs = new LRUCache({ max: MAX_SEEN_PAIRS, ttl: deps.config.tokenIpWindowS * 1000 })
+    this.#lastAddress = new GenerationalMap(deps.config.trackedTokens, deps.config.tokenIpWindowS * 1000)
     this.#timer = setInterval(() => { this.flush().catch(() => {}) }, deps.flushMs).unref()
   }
 
@@ -95,15 +95,24 @@ export class SecurityMonitor {
     bump(this.#userTokens, sub)
   }
 
-  /** An accepted token: only a (jti, ip) pair not seen lately costs more than a cache lookup. */
+  /**
+   * An accepted token: only one seen from a new address (or not seen within
+   * the window) costs more than a map lookup. Keyed by jti alone, holding its
+   * last address: a token that switches addresses is sent on every switch, so
+   * no new address is ever missed.
+   */
   used (sub: string, jti: string, facts: RequestFacts): void {
     if (this.#deps.config.tokenMaxIps <= 0) return
     // Read only here: the client address costs a proxy-addr walk.
     const ip = facts.ip
-    const pair = `${jti}\n${ip}`
-    if (this.#seenPairs.has(pair)) return
-    this.#seenPairs.set(pair, true)
+    if (this.#lastAddress.get(jti) === ip) return
+    this.#lastAddress.set(jti, ip)
     if (this.#uses.length < MAX_PENDING) this.#uses.push({ sub, jti, ip })
+  }
+
+  /** Tokens whose last address is remembered (at most config.trackedTokens). */
+  get trackedTokens (): number {
+    return this.#lastAddress.size
   }
 
   /** Raises `type` for `subject` unless it was raised within the window (by any replica). */
@@ -167,16 +176,18 @@ export class SecurityMonitor {
     if (total >= threshold) await this.raise(type, subject, { ...facts, count: total, threshold, window_s: HOUR_S }).catch(() => {})
   }
 
-  /** Every (token, address) pair first seen since the last flush, recorded in one batch. */
+  /** Every token seen from a new address since the last flush, in one batched call. */
   async #distinctIps (uses: readonly Use[]): Promise<void> {
     const { tokenMaxIps, tokenIpWindowS } = this.#deps.config
     if (tokenMaxIps <= 0 || uses.length === 0) return
-    const entries = uses.map(({ jti, ip }) => ({ key: `ips:${jti}`, member: ip }))
-    const counts = await this.#shared(async (state) => await state.distinct(entries, tokenIpWindowS)).catch((): number[] => [])
-    await Promise.all(uses.map(async ({ sub, jti, ip }, i) => {
+    const pairs = uses.map(({ jti, ip }) => [`ips:${jti}`, ip] as const)
+    const counts = await this.#shared(async (state) => await state.distinct(pairs, tokenIpWindowS)).catch(() => [])
+    const raised: Array<Promise<void>> = []
+    uses.forEach(({ sub, jti, ip }, i) => {
       const ips = counts[i] ?? 0
-      if (ips > tokenMaxIps) await this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {})
-    }))
+      if (ips > tokenMaxIps) raised.push(this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {}))
+    })
+    await Promise.all(raised)
   }
 
   async #shared<T> (operation: (state: MonitorState) => Promise<T>): Promise<T> {

@@ -1,13 +1,13 @@
-import { Cluster, type Result } from 'ioredis'
+import type { Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import { createRedisClient, type RedisClient } from '../revocation/redis-client.js'
-import { BUCKET_S, bucketOf, type DistinctEntry, type MonitorState } from './monitor-state.js'
+import { BUCKET_S, bucketOf, type MonitorState } from './monitor-state.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     tgWindowCount: (key: string, bucket: number, n: number, oldest: number, ttl: number) => Result<number, Context>
-    tgWindowDistinct: (key: string, nowMs: number, windowMs: number, ttl: number, member: string) => Result<number[], Context>
-    tgWindowDistinctMany: (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Result<number[], Context>
+    tgWindowDistinct: (key: string, member: string, nowMs: number, windowMs: number, ttl: number) => Result<number, Context>
+    tgWindowDistinctMany: (...keysThenArgs: Array<string | number>) => Result<number[], Context>
   }
 }
 
@@ -22,21 +22,26 @@ for i = 1, #all, 2 do
 end
 return total`
 
-// Many keys per call: ARGV is now, window, ttl, then one member per key.
 const DISTINCT_SCRIPT = `
-local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local counts = {}
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[i + 3])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  redis.call('EXPIRE', key, ARGV[3])
-  counts[i] = redis.call('ZCARD', key)
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZCARD', KEYS[1])`
+
+// The same for many keys at once (standalone and Sentinel: a script may touch keys of any slot there).
+const DISTINCT_MANY_SCRIPT = `
+local now, window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local out = {}
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[3 + i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  redis.call('EXPIRE', KEYS[i], ttl)
+  out[i] = redis.call('ZCARD', KEYS[i])
 end
-return counts`
+return out`
 
-// Keys per script call: one call runs inside Redis at about 2 µs a key, so a batch blocks it for ~1 ms at most.
-const DISTINCT_BATCH = 500
-
+// Keys per script call.
+const DISTINCT_BATCH = 256
 const COMMAND_TIMEOUT_MS = 2000
 
 /** Monitor state shared by every replica through the configured Redis (standalone, Sentinel or Cluster). */
@@ -45,16 +50,16 @@ export class RedisMonitorState implements MonitorState {
   readonly #client: RedisClient
   readonly #prefix: string
   readonly #now: () => number
+  readonly #cluster: boolean
 
   constructor (config: RedisConfig, onError: (message: string) => void, now: () => number = Date.now) {
     this.#now = now
+    this.#cluster = config.topology.mode === 'cluster'
     this.#prefix = `${config.keyPrefix}monitor:`
     this.#client = createRedisClient(config, { name: 'monitor', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
     this.#client.defineCommand('tgWindowCount', { numberOfKeys: 1, lua: COUNT_SCRIPT })
-    // One script, two shapes: one declared key (ioredis routes it to its slot in a Cluster), or
-    // as many keys as the call names (given first, as with EVALSHA).
     this.#client.defineCommand('tgWindowDistinct', { numberOfKeys: 1, lua: DISTINCT_SCRIPT })
-    this.#client.defineCommand('tgWindowDistinctMany', { lua: DISTINCT_SCRIPT })
+    this.#client.defineCommand('tgWindowDistinctMany', { lua: DISTINCT_MANY_SCRIPT })
     this.#client.on('error', (err: Error) => onError(err.message))
     this.#client.connect().catch((err: Error) => onError(err.message))
   }
@@ -69,20 +74,20 @@ export class RedisMonitorState implements MonitorState {
     return await this.#client.tgWindowCount(this.#prefix + key, bucket, n, oldest, windowS + BUCKET_S)
   }
 
-  async distinct (entries: readonly DistinctEntry[], windowS: number): Promise<number[]> {
+  async distinct (pairs: ReadonlyArray<readonly [key: string, member: string]>, windowS: number): Promise<number[]> {
     const now = this.#now()
-    const windowMs = windowS * 1000
-    // Cluster keys live in different slots: one key per call there (auto-pipelined per node).
-    if (this.#client instanceof Cluster) {
-      const client = this.#client
-      return (await Promise.all(entries.map(async ({ key, member }) => await client.tgWindowDistinct(this.#prefix + key, now, windowMs, windowS, member)))).flat()
+    if (this.#cluster) {
+      // Keys of different slots: one call each (auto-pipelined per node).
+      return await Promise.all(pairs.map(async ([key, member]) =>
+        await this.#client.tgWindowDistinct(this.#prefix + key, member, now, windowS * 1000, windowS)))
     }
-    const calls: Array<Promise<number[]>> = []
-    for (let at = 0; at < entries.length; at += DISTINCT_BATCH) {
-      const batch = entries.slice(at, at + DISTINCT_BATCH)
-      calls.push(this.#client.tgWindowDistinctMany(batch.length, ...batch.map(({ key }) => this.#prefix + key), now, windowMs, windowS, ...batch.map(({ member }) => member)))
+    const counts: number[] = []
+    for (let start = 0; start < pairs.length; start += DISTINCT_BATCH) {
+      const batch = pairs.slice(start, start + DISTINCT_BATCH)
+      counts.push(...await this.#client.tgWindowDistinctMany(batch.length, ...batch.map(([key]) => this.#prefix + key),
+        now, windowS * 1000, windowS, ...batch.map(([, member]) => member)))
     }
-    return (await Promise.all(calls)).flat()
+    return counts
   }
 
   async once (key: string, ttlS: number): Promise<boolean> {

@@ -16,6 +16,8 @@ export type VerifyResult =
 export interface TokenVerifier {
   /** Synchronous for static keys; a promise only when a JWKS refresh is needed. */
   verify: (token: string) => VerifyResult | Promise<VerifyResult>
+  /** Verified tokens held in the cache (at most JWT_VERIFY_CACHE_SIZE). */
+  cachedTokens: () => number
 }
 
 function staticVerifiers (jwt: JwtConfig): KeyVerifier[] {
@@ -93,9 +95,10 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     return settle(tryKeys(candidatesFor(header.kid), header.alg, token))
   }
 
-  if (cache === null) return { verify: verifyUncached }
+  if (cache === null) return { verify: verifyUncached, cachedTokens: () => 0 }
   let keyGeneration = jwks?.generation ?? 0
   return {
+    cachedTokens: () => cache.size,
     verify (token) {
       // A key removed from the JWKS must not keep its tokens alive through the cache.
       if (jwks !== null && jwks.generation !== keyGeneration) {

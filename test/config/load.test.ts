@@ -54,7 +54,7 @@ t.test('defaults of the optional variables beyond the design table', async (t) =
     accessRules: [],
     introspectionClients: [],
     alertWebhookUrl: null,
-    localCacheSize: 100_000
+    localCacheSize: 20_000
   })
   t.match(config.jwt, {
     secret: SECRET,
@@ -66,7 +66,7 @@ t.test('defaults of the optional variables beyond the design table', async (t) =
     issuer: null,
     audience: null,
     maxTokenBytes: 8192,
-    verifyCacheSize: 10_000,
+    verifyCacheSize: 5000,
     signing: { algorithm: 'HS256', key: SECRET, kid: null }
   })
   const redis = loadConfig({ ...BASE, REDIS_URL: 'redis://127.0.0.1:6380/0' }).redis

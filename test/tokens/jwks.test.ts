@@ -138,7 +138,8 @@ t.test('a key removed from the JWKS stops verifying, even for tokens it verified
   jwks.keys = [jwk(a, 'key-a'), jwk(b, 'key-b')]
   const gw = await startGateway(t, env(jwks.url, '1'))
   const tokenA = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
-  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified (and cached)')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified')
+  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified again (and now cached: admitted on second use)')
   jwks.keys = [jwk(b, 'key-b')]
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
   t.ok(await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }), 'refetched')
