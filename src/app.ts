@@ -25,7 +25,7 @@ import { healthRoutes } from './routes/health.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
-import { createForwardAuth } from './routes/forward-auth.js'
+import { createForwardAuth, forwardAuthRoute } from './routes/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
 import { JwksKeySet } from './tokens/jwks.js'
@@ -116,7 +116,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     if (config.metricsPort === null) await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), null, config.host)
   }
   await app.register(healthRoutes, { ctx })
-  fastRoutes.route(createForwardAuth(ctx, app.log))
+  const forwardAuth = createForwardAuth(ctx, app.log)
+  fastRoutes.route(forwardAuth)
+  await app.register(forwardAuthRoute, { route: forwardAuth })
   app.addHook('preClose', () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).

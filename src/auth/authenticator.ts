@@ -17,10 +17,10 @@ export type AuthResult =
   | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims, readonly mark?: MarkKind }
 
 export interface Authenticator {
-  /** From an Authorization header value. */
-  fromHeader: (header: string | undefined, use?: TokenUse) => Promise<AuthResult>
-  /** From a raw token (request bodies: refresh_token, token). */
-  fromToken: (token: string, use?: TokenUse) => Promise<AuthResult>
+  /** From an Authorization header value; a promise only when the store or a JWKS fetch is needed. */
+  fromHeader: (header: string | undefined, use?: TokenUse) => AuthResult | Promise<AuthResult>
+  /** From a raw token (request bodies: refresh_token, token); a promise only when needed, as above. */
+  fromToken: (token: string, use?: TokenUse) => AuthResult | Promise<AuthResult>
   /** Signature and claims only, any token type, no revocation check (tokens named in request bodies). */
   verifyOnly: (token: string) => Promise<VerifyResult>
   /** Verified tokens held in the verifier's cache. */
@@ -32,20 +32,28 @@ export interface Authenticator {
  * skipped because a token verified before.
  */
 export function createAuthenticator (verifier: TokenVerifier, checker: RevocationChecker, maxTokenBytes: number): Authenticator {
-  async function fromToken (token: string, use: TokenUse = 'access'): Promise<AuthResult> {
-    if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
-    const pending = verifier.verify(token)
-    // Static keys verify synchronously; awaiting only a real promise saves a tick per request.
-    const verified: VerifyResult = pending instanceof Promise ? await pending : pending
+  function outcomeResult (outcome: CheckOutcome, claims: Claims, token: string): AuthResult {
+    if (outcome === 'ok' || outcome === 'degraded') return { ok: true, claims, token, outcome }
+    if (outcome === 'unavailable') return { ok: false, failure: Failures.STORE_UNAVAILABLE, claims }
+    return { ok: false, failure: Failures.TOKEN_REVOKED, claims, mark: outcome }
+  }
+
+  function afterVerify (verified: VerifyResult, token: string, use: TokenUse): AuthResult | Promise<AuthResult> {
     if (!verified.ok) return verified
     const { claims } = verified
     if (isRefreshToken(claims) !== (use === 'refresh')) {
       return { ok: false, failure: use === 'refresh' ? Failures.TOKEN_NOT_REFRESH : Failures.TOKEN_WRONG_TYPE, claims }
     }
-    const outcome = await checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat }, claims.exp)
-    if (outcome === 'ok' || outcome === 'degraded') return { ok: true, claims, token, outcome }
-    if (outcome === 'unavailable') return { ok: false, failure: Failures.STORE_UNAVAILABLE, claims }
-    return { ok: false, failure: Failures.TOKEN_REVOKED, claims, mark: outcome }
+    const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat }, claims.exp)
+    return outcome instanceof Promise ? outcome.then((settled) => outcomeResult(settled, claims, token)) : outcomeResult(outcome, claims, token)
+  }
+
+  // Synchronous whenever the key is static and the revocation answer is known
+  // locally: a known token's decision costs no promise and no microtask.
+  function fromToken (token: string, use: TokenUse = 'access'): AuthResult | Promise<AuthResult> {
+    if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
+    const verified = verifier.verify(token)
+    return verified instanceof Promise ? verified.then((settled) => afterVerify(settled, token, use)) : afterVerify(verified, token, use)
   }
 
   async function verifyOnly (token: string): Promise<VerifyResult> {
@@ -57,9 +65,9 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     fromToken,
     verifyOnly,
     cachedTokens: verifier.cachedTokens,
-    async fromHeader (header, use = 'access') {
+    fromHeader (header, use = 'access') {
       const token = bearerToken(header, maxTokenBytes)
-      return isFailure(token) ? { ok: false, failure: token } : await fromToken(token, use)
+      return isFailure(token) ? { ok: false, failure: token } : fromToken(token, use)
     }
   }
 }

@@ -21,14 +21,20 @@ export interface AuthorizationRequest extends RequestFacts {
 
 /**
  * The whole decision for one request to a protected path: path sanity, public
- * paths, token, revocation, access rules. Shared by forward-auth and the proxy.
+ * paths, token, revocation, access rules. Shared by forward-auth and the
+ * proxy. Synchronous when the token is known locally (see the authenticator);
+ * callers that can, skip the await.
  */
-export async function authorize (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null): Promise<Authorization> {
+export function authorize (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null): Authorization | Promise<Authorization> {
   if (path !== null) {
     if (isAmbiguousPath(path)) return { kind: 'denied', failure: Failures.PATH_AMBIGUOUS }
     if (ctx.policy.isPublic(path)) return PUBLIC
   }
-  const auth = await ctx.authenticator.fromHeader(request.headers.authorization)
+  const auth = ctx.authenticator.fromHeader(request.headers.authorization)
+  return auth instanceof Promise ? auth.then((settled) => decide(ctx, request, method, path, settled)) : decide(ctx, request, method, path, auth)
+}
+
+function decide (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null, auth: AuthResult): Authorization {
   if (!auth.ok) {
     ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
     return { kind: 'denied', failure: auth.failure, auth }

@@ -75,7 +75,11 @@ export class RevocationChecker {
     return this.#notRevoked?.size ?? 0
   }
 
-  async check (query: LookupQuery, exp: number): Promise<CheckOutcome> {
+  /**
+   * Answered at once when local knowledge decides (the common case: a known
+   * token); a promise only when the store has to be asked.
+   */
+  check (query: LookupQuery, exp: number): CheckOutcome | Promise<CheckOutcome> {
     const local = this.marks.covers(query, nowSeconds())
     if (local !== null) return local
     if (this.#healthy && this.#notRevoked?.get(query.jti) === true) {
@@ -83,6 +87,10 @@ export class RevocationChecker {
       return 'ok'
     }
     if (!this.#breaker.tryAcquire()) return this.#storeUnavailable()
+    return this.#checkStore(query, exp)
+  }
+
+  async #checkStore (query: LookupQuery, exp: number): Promise<CheckOutcome> {
     const generation = this.#generation
     const started = performance.now()
     const result = await this.#lookupWithin(query)

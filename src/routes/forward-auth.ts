@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
 import proxyAddr from 'proxy-addr'
 import type { GatewayContext } from '../context.js'
 import { Failures, type Failure } from '../errors.js'
-import { authorize, type AuthorizationRequest } from '../http/authorize.js'
+import { authorize, type Authorization, type AuthorizationRequest } from '../http/authorize.js'
 import { failureBody, failureHeaders } from '../http/failure-reply.js'
 import type { FastRoute } from '../http/fast-route-server.js'
 import { identityHeaders } from '../http/identity.js'
@@ -49,6 +49,11 @@ function refuse (res: ServerResponse, failure: Failure, scope?: string): void {
   res.writeHead(failure.status, headers).end(body)
 }
 
+function answer (res: ServerResponse, decision: Authorization): void {
+  if (decision.kind === 'denied') refuse(res, decision.failure, decision.scope)
+  else res.writeHead(200, decision.kind === 'allowed' ? allowHeadersFor(decision.claims) : PUBLIC_ALLOW).end()
+}
+
 /** The request as the decision and the security monitor see it; the client address and id are worked out only if read. */
 class ForwardAuthRequest implements AuthorizationRequest {
   readonly headers: IncomingHttpHeaders
@@ -82,7 +87,7 @@ class ForwardAuthRequest implements AuthorizationRequest {
  * decision never reads a body: nginx passes the original Content-Type without
  * the body, and Node discards whatever a client sends.
  */
-export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute {
+export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute & { readonly path: string } {
   const path = `${ctx.config.authPrefix}/verify`
   const trust = proxyAddr.compile([...ctx.config.trustedProxies])
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
@@ -101,17 +106,41 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
       refuse(res, CONFLICTING_ORIGINAL)
       return
     }
-    authorize(ctx, new ForwardAuthRequest(req, trust), original?.method ?? req.method ?? 'GET', original?.path ?? null).then((decision) => {
-      if (decision.kind === 'denied') refuse(res, decision.failure, decision.scope)
-      else res.writeHead(200, decision.kind === 'allowed' ? allowHeadersFor(decision.claims) : PUBLIC_ALLOW).end()
-    }, (err: unknown) => {
-      log.error({ err }, 'forward-auth decision failed')
-      refuse(res, Failures.INTERNAL)
-    })
+    let decision: Authorization | Promise<Authorization>
+    try {
+      decision = authorize(ctx, new ForwardAuthRequest(req, trust), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+    } catch (err) {
+      failed(res, err)
+      return
+    }
+    // A known token is decided synchronously: answered in this same turn.
+    if (decision instanceof Promise) decision.then((settled) => { answer(res, settled) }, (err: unknown) => { failed(res, err) })
+    else answer(res, decision)
+  }
+
+  function failed (res: ServerResponse, err: unknown): void {
+    log.error({ err }, 'forward-auth decision failed')
+    refuse(res, Failures.INTERNAL)
   }
 
   return {
+    path,
     matches: (url) => url !== undefined && url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUERY),
     handle
   }
+}
+
+/**
+ * The same route in Fastify's router, for what does not come through the fast
+ * path: app.inject(), and a request Fastify takes while it closes (answered
+ * 503 before routing). The handler is the fast path's own.
+ */
+export const forwardAuthRoute: FastifyPluginAsync<{ route: FastRoute & { readonly path: string } }> = async (app, { route }) => {
+  // The decision never reads a body; nginx passes the original Content-Type, which must not turn into a 415.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+  app.all(route.path, (request, reply) => {
+    reply.hijack()
+    route.handle(request.raw, reply.raw)
+  })
 }
