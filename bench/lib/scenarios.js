@@ -38,4 +38,4 @@ export const FIXED_RATE = 1000
 const FIXED_CONNECTIONS = 10
 
 /** Requests per second a cold run is expected to reach; sizes the token pools (a run ends early when its pool is empty). */
-export const COLD_RPS_ESTIMATE = { HS256: 12_000, RS256: 4_000, ES256: 6_000, EdDSA: 8_000 }
+export const COLD_RPS_ESTIMATE = { HS256: 16_000, RS256: 4_000, ES256: 8_000, EdDSA: 8_000 }

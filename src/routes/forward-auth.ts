@@ -81,13 +81,18 @@ class ForwardAuthRequest implements AuthorizationRequest {
   }
 }
 
+/** The forward-auth route: served on the fast path, and registered with Fastify under `path`. */
+export interface ForwardAuthRoute extends FastRoute {
+  readonly path: string
+}
+
 /**
  * ANY {AUTH_PREFIX}/verify for nginx auth_request and Traefik ForwardAuth,
  * served from node:http ahead of Fastify (see fast-route-server.ts). The
  * decision never reads a body: nginx passes the original Content-Type without
  * the body, and Node discards whatever a client sends.
  */
-export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute & { readonly path: string } {
+export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): ForwardAuthRoute {
   const path = `${ctx.config.authPrefix}/verify`
   const trust = proxyAddr.compile([...ctx.config.trustedProxies])
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
@@ -135,7 +140,7 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
  * path: app.inject(), and a request Fastify takes while it closes (answered
  * 503 before routing). The handler is the fast path's own.
  */
-export const forwardAuthRoute: FastifyPluginAsync<{ route: FastRoute & { readonly path: string } }> = async (app, { route }) => {
+export const forwardAuthRoute: FastifyPluginAsync<{ route: ForwardAuthRoute }> = async (app, { route }) => {
   // The decision never reads a body; nginx passes the original Content-Type, which must not turn into a 415.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
