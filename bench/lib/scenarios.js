@@ -21,7 +21,8 @@ export function scenarioList ({ nginx }) {
   list.push({ id: 'proxy: Fastify + reply-from, no auth', key: 'proxy-reply-from', server: 'reply-from', path: '/api/items', auth: null, baseline: nginx ? 'proxy-nginx' : 'direct' })
   list.push({ id: 'proxy: tokengate HS256', key: 'proxy-tokengate', server: 'tg-proxy', path: '/api/items', auth: 'warm', alg: 'HS256', baseline: nginx ? 'proxy-nginx' : 'proxy-reply-from', target: nginx ? 0.5 : 1 })
   list.push({ id: `proxy: tokengate HS256, WORKERS=${WORKERS}`, key: 'proxy-tokengate-workers', server: 'tg-proxy-workers', path: '/api/items', auth: 'warm', alg: 'HS256', baseline: nginx ? 'proxy-nginx' : 'proxy-reply-from' })
-  // Added latency is read at a fixed, unsaturated rate: at full load p99 is queueing, not the hop.
+  // Added latency is read at a fixed, unsaturated rate over one connection: at full load, or with
+  // connections firing together, p99 is queueing behind other requests, not the hop itself.
   list.push({ id: `direct to upstream @ ${FIXED_RATE}/s`, key: 'direct-fixed', server: 'upstream', path: '/api/items', auth: null, rate: FIXED_RATE, connections: FIXED_CONNECTIONS })
   list.push({ id: `proxy: tokengate HS256 @ ${FIXED_RATE}/s`, key: 'proxy-tokengate-fixed', server: 'tg-proxy', path: '/api/items', auth: 'warm', alg: 'HS256', rate: FIXED_RATE, connections: FIXED_CONNECTIONS })
   if (nginx) {
@@ -33,9 +34,9 @@ export function scenarioList ({ nginx }) {
 
 /** Worker processes of the WORKERS scenarios (node:cluster). */
 export const WORKERS = 2
-/** The fixed-rate latency pair: well under every server's capacity here. */
+/** The fixed-rate latency pair: one request at a time, well under every server's capacity here. */
 export const FIXED_RATE = 1000
-const FIXED_CONNECTIONS = 10
+const FIXED_CONNECTIONS = 1
 
 /** Requests per second a cold run is expected to reach; sizes the token pools (a run ends early when its pool is empty). */
 export const COLD_RPS_ESTIMATE = { HS256: 16_000, RS256: 4_000, ES256: 8_000, EdDSA: 8_000 }
