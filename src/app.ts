@@ -119,7 +119,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const forwardAuth = createForwardAuth(ctx, app.log)
   fastRoutes.route(forwardAuth)
   await app.register(forwardAuthRoute, { route: forwardAuth })
-  app.addHook('preClose', () => { fastRoutes.close() })
+  app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
   await app.register(async (api) => {

@@ -47,6 +47,7 @@ export const Failures = Object.freeze({
   BAD_REQUEST: failure('TG_ERR_BAD_REQUEST', 400, 'invalid_request', 'bad_request', 'The request is malformed'),
   CLIENT_UNAUTHORIZED: failure('TG_ERR_CLIENT_UNAUTHORIZED', 401, 'invalid_client', 'invalid_client', 'Client authentication failed'),
   STORE_UNAVAILABLE: failure('TG_ERR_STORE_UNAVAILABLE', 503, 'temporarily_unavailable', 'store_unavailable', 'The revocation store is unavailable; retry shortly'),
+  SHUTTING_DOWN: failure('TG_ERR_SHUTTING_DOWN', 503, 'temporarily_unavailable', 'shutting_down', 'This gateway instance is shutting down; retry'),
   RATE_LIMITED: failure('TG_ERR_RATE_LIMITED', 429, 'rate_limited', 'rate_limited', 'Too many requests; retry after the time in Retry-After'),
   REASON_REQUIRED: failure('TG_ERR_REASON_REQUIRED', 400, 'invalid_request', 'reason_required', 'A non-empty "reason" is required for every administrative revocation'),
   TOKEN_NOT_OWNED: failure('TG_ERR_TOKEN_NOT_OWNED', 403, 'insufficient_scope', 'not_owner', 'The token belongs to another user'),

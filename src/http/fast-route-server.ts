@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { FastifyServerFactory } from 'fastify'
+import { Failures } from '../errors.js'
+import { writeFailure } from './failure-reply.js'
 
 /** A route answered straight from node:http. */
 export interface FastRoute {
@@ -21,15 +23,23 @@ interface FastifyServerSettings {
  * with one route dispatched ahead of Fastify's router. Forward-auth is the one
  * request nginx makes for every request it serves; answering it without a
  * Fastify request, reply, hooks and router costs about a fifth less CPU (see
- * README, Performance). Everything else, and everything once the app is
- * closing (Fastify answers 503 then), goes to Fastify.
+ * README, Performance). Everything else goes to Fastify; once shutdown has
+ * begun, every new request gets the gateway's own 503.
  */
 export class FastRouteServer {
   #route: FastRoute | null = null
+  #closing = false
 
   readonly serverFactory: FastifyServerFactory<Server> = (fastifyHandler, opts) => {
     const settings = opts as unknown as FastifyServerSettings
     const server = createServer(settings.http ?? {}, (req, res) => {
+      if (this.#closing) {
+        // A request that still arrives on an open connection while the gateway drains
+        // (pipelined, or on a busy keep-alive connection): our 503, and the connection ends.
+        res.setHeader('connection', 'close')
+        writeFailure(res, Failures.SHUTTING_DOWN)
+        return
+      }
       const route = this.#route
       if (route !== null && route.matches(req.url)) route.handle(req, res)
       else fastifyHandler(req, res)
@@ -46,8 +56,8 @@ export class FastRouteServer {
     this.#route = route
   }
 
-  /** From now on Fastify answers everything (with 503 while it closes). */
+  /** Shutdown has begun: every new request is answered 503 (in-flight ones finish). */
   close (): void {
-    this.#route = null
+    this.#closing = true
   }
 }

@@ -3,9 +3,9 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
 import proxyAddr from 'proxy-addr'
 import type { GatewayContext } from '../context.js'
-import { Failures, type Failure } from '../errors.js'
+import { Failures } from '../errors.js'
 import { authorize, type Authorization, type AuthorizationRequest } from '../http/authorize.js'
-import { failureBody, failureHeaders } from '../http/failure-reply.js'
+import { writeFailure } from '../http/failure-reply.js'
 import type { FastRoute } from '../http/fast-route-server.js'
 import { identityHeaders } from '../http/identity.js'
 import { CONFLICTING_ORIGINAL, originalRequest } from '../http/original-request.js'
@@ -28,29 +28,8 @@ function allowHeadersFor (claims: Claims): OutgoingHttpHeaders {
   return headers
 }
 
-interface Refusal { readonly headers: OutgoingHttpHeaders, readonly body: string }
-
-// Failures are a fixed registry: each one's answer is built once (a scope makes it particular).
-const refusals = new WeakMap<Failure, Refusal>()
-
-function refusalOf (failure: Failure, scope: string | undefined): Refusal {
-  let refusal = scope === undefined ? refusals.get(failure) : undefined
-  if (refusal === undefined) {
-    const body = JSON.stringify(failureBody(failure))
-    const headers = { ...failureHeaders(failure, scope), 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) }
-    refusal = Object.freeze({ headers: Object.freeze(headers), body })
-    if (scope === undefined) refusals.set(failure, refusal)
-  }
-  return refusal
-}
-
-function refuse (res: ServerResponse, failure: Failure, scope?: string): void {
-  const { headers, body } = refusalOf(failure, scope)
-  res.writeHead(failure.status, headers).end(body)
-}
-
 function answer (res: ServerResponse, decision: Authorization): void {
-  if (decision.kind === 'denied') refuse(res, decision.failure, decision.scope)
+  if (decision.kind === 'denied') writeFailure(res, decision.failure, decision.scope)
   else res.writeHead(200, decision.kind === 'allowed' ? allowHeadersFor(decision.claims) : PUBLIC_ALLOW).end()
 }
 
@@ -108,7 +87,7 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
     }
     const original = originalRequest(headers, trusted)
     if (original === 'conflict') {
-      refuse(res, CONFLICTING_ORIGINAL)
+      writeFailure(res, CONFLICTING_ORIGINAL)
       return
     }
     let decision: Authorization | Promise<Authorization>
@@ -125,7 +104,7 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
 
   function failed (res: ServerResponse, err: unknown): void {
     log.error({ err }, 'forward-auth decision failed')
-    refuse(res, Failures.INTERNAL)
+    writeFailure(res, Failures.INTERNAL)
   }
 
   return {
@@ -136,9 +115,8 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
 }
 
 /**
- * The same route in Fastify's router, for what does not come through the fast
- * path: app.inject(), and a request Fastify takes while it closes (answered
- * 503 before routing). The handler is the fast path's own.
+ * The same route in Fastify's router, for what does not come through the
+ * server's fast path (app.inject()). The handler is the fast path's own.
  */
 export const forwardAuthRoute: FastifyPluginAsync<{ route: ForwardAuthRoute }> = async (app, { route }) => {
   // The decision never reads a body; nginx passes the original Content-Type, which must not turn into a 415.
