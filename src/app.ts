@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createAuthenticator } from './auth/authenticator.js'
 import type { Config } from './config/types.js'
@@ -6,6 +5,7 @@ import type { GatewayContext } from './context.js'
 import { createAccessPolicy } from './http/access-policy.js'
 import { installErrorHandlers } from './http/error-handler.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
+import { nextRequestId } from './http/request-ids.js'
 import { serverLimits } from './http/server-limits.js'
 import { FastRouteServer } from './http/fast-route-server.js'
 import { createTrustCheck } from './http/trusted-proxies.js'
@@ -67,7 +67,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     childLoggerFactory: lazyChildLoggerFactory,
     trustProxy: [...config.trustedProxies],
     requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    genReqId: nextRequestId,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

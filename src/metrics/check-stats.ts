@@ -1,11 +1,12 @@
-import type { Counter, Histogram } from 'prom-client'
+import type { Counter } from 'prom-client'
 import type { CounterCell } from './buffered-counter.js'
+import type { BufferedHistogram, HistogramCell } from './buffered-histogram.js'
 import type { CheckObserver } from '../revocation/checker.js'
 
 const SAMPLES = 2048
 
 export interface CheckFamilies {
-  readonly duration: Histogram<'outcome'>
+  readonly duration: BufferedHistogram<'outcome'>
   readonly hits: CounterCell
   readonly misses: Counter
   readonly storeErrors: Counter<'kind'>
@@ -32,8 +33,15 @@ export class CheckStats implements CheckObserver {
   #misses = 0
   #errors = 0
 
+  readonly #durations: Readonly<Record<'miss' | 'error' | 'timeout', HistogramCell>>
+
   constructor (families: CheckFamilies) {
     this.#families = families
+    this.#durations = {
+      miss: families.duration.cell({ outcome: 'miss' }),
+      error: families.duration.cell({ outcome: 'error' }),
+      timeout: families.duration.cell({ outcome: 'timeout' })
+    }
   }
 
   onLookup (durationMs: number, outcome: 'hit' | 'miss' | 'error' | 'timeout'): void {
@@ -42,7 +50,7 @@ export class CheckStats implements CheckObserver {
       this.#families.hits.inc()
       return
     }
-    this.#families.duration.observe({ outcome }, durationMs / 1000)
+    this.#durations[outcome].observe(durationMs / 1000)
     this.#recent[this.#next] = durationMs
     this.#next = (this.#next + 1) % SAMPLES
     if (this.#filled < SAMPLES) this.#filled++

@@ -36,9 +36,9 @@ export const upstreamMetrics = fp<{ metrics: GatewayMetrics }>(async (app, { met
   const answered: Hook = async (request, reply) => {
     const started = request.tokengateForwardedAt
     if (started === undefined) return
-    const labels = { route: request.routeOptions.url ?? 'unmatched', status_class: statusClass(reply.statusCode) }
-    metrics.upstreamDuration.observe(labels, (performance.now() - started) / 1000)
-    metrics.upstreamResponses.inc(labels)
+    const cells = metrics.upstreamCells(request.routeOptions.url ?? 'unmatched', statusClass(reply.statusCode))
+    cells.duration.observe((performance.now() - started) / 1000)
+    cells.responses.inc()
   }
   app.addHook('onRoute', (route) => {
     if (!PROXY_ROUTES.has(route.url)) return

@@ -1,8 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { BufferedCounter } from './buffered-counter.js'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { BufferedCounter, type CounterCell } from './buffered-counter.js'
+import { BufferedHistogram, type HistogramCell } from './buffered-histogram.js'
 import { CheckStats } from './check-stats.js'
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
+
+export interface UpstreamCells { readonly duration: HistogramCell, readonly responses: CounterCell }
 
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 }
 
@@ -24,14 +27,15 @@ export class GatewayMetrics {
   readonly refreshReuse: Counter
   readonly alerts: Counter<'severity' | 'type'>
   readonly webhookDeliveries: Counter<'result'>
-  readonly upstreamDuration: Histogram<'route' | 'status_class'>
-  readonly upstreamResponses: Counter<'route' | 'status_class'>
+  readonly upstreamDuration: BufferedHistogram<'route' | 'status_class'>
+  readonly upstreamResponses: BufferedCounter<'route' | 'status_class'>
+  readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
 
   constructor () {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
-    const duration = new Histogram({
+    const duration = new BufferedHistogram<'outcome'>({
       name: 'tokengate_revocation_check_duration_seconds',
       help: 'Revocation lookups that went to the store (local cache hits are counted in tokengate_revocation_cache_hits_total)',
       labelNames: ['outcome'],
@@ -48,8 +52,8 @@ export class GatewayMetrics {
     this.refreshReuse = new Counter({ name: 'tokengate_refresh_reuse_total', help: 'Rotated refresh tokens presented again (the session was revoked)', registers })
     this.alerts = new Counter({ name: 'tokengate_security_alerts_total', help: 'Security alerts raised, by severity and rule', labelNames: ['severity', 'type'], registers })
     this.webhookDeliveries = new Counter({ name: 'tokengate_alert_webhook_deliveries_total', help: 'Alert webhook outcomes: delivered, failed (after retries), dropped (queue full)', labelNames: ['result'], registers })
-    this.upstreamDuration = new Histogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
-    this.upstreamResponses = new Counter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['route', 'status_class'], registers })
+    this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
+    this.upstreamResponses = new BufferedCounter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['route', 'status_class'], registers })
     const breaker = (): BreakerState => this.#breaker()
     // eslint-disable-next-line no-new
     new Gauge({
@@ -60,6 +64,18 @@ export class GatewayMetrics {
       aggregator: 'max',
       collect () { this.set(BREAKER_VALUE[breaker()] ?? 0) }
     })
+  }
+
+  /** The upstream families' cells for one route pattern and status class (both from bounded sets). */
+  upstreamCells (route: string, statusClass: string): UpstreamCells {
+    const key = `${route} ${statusClass}`
+    let cells = this.#upstreamCells.get(key)
+    if (cells === undefined) {
+      const labels = { route, status_class: statusClass }
+      cells = { duration: this.upstreamDuration.cell(labels), responses: this.upstreamResponses.cell(labels) }
+      this.#upstreamCells.set(key, cells)
+    }
+    return cells
   }
 
   /** Where the breaker state is read at scrape time. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
 import proxyAddr from 'proxy-addr'
@@ -8,6 +7,7 @@ import { authorize, type Authorization, type AuthorizationRequest } from '../htt
 import { writeFailure } from '../http/failure-reply.js'
 import type { FastRoute } from '../http/fast-route-server.js'
 import { identityHeaders } from '../http/identity.js'
+import { nextRequestId } from '../http/request-ids.js'
 import { CONFLICTING_ORIGINAL, originalRequest } from '../http/original-request.js'
 import type { Claims } from '../tokens/claims.js'
 
@@ -49,13 +49,14 @@ class ForwardAuthRequest implements AuthorizationRequest {
 
   /** The client address as Fastify's request.ip has it: X-Forwarded-For only from TRUSTED_PROXIES. */
   get ip (): string {
-    this.#ip ??= proxyAddr(this.#raw, this.#trust)
+    // Without X-Forwarded-For proxy-addr's answer is the peer itself: skip its walk.
+    this.#ip ??= this.headers['x-forwarded-for'] === undefined ? this.#raw.socket.remoteAddress ?? '' : proxyAddr(this.#raw, this.#trust)
     return this.#ip
   }
 
   get id (): string {
     const given = this.headers['x-request-id']
-    this.#id ??= typeof given === 'string' && given !== '' ? given : randomUUID()
+    this.#id ??= typeof given === 'string' && given !== '' ? given : nextRequestId()
     return this.#id
   }
 }
