@@ -21,7 +21,7 @@ const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '2' },
     duration: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     trials: { type: 'string', default: '200' },
     only: { type: 'string' },
