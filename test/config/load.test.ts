@@ -4,19 +4,12 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
+import { configProblems } from '../helpers/config.js'
 import { SECRET, keyPair } from '../helpers/tokens.js'
 
 const BASE = { JWT_SECRET: SECRET }
 
-function problems (env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  return []
-}
+const problems = configProblems
 
 t.test('defaults follow the design table', async (t) => {
   const config = loadConfig(BASE)

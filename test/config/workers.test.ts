@@ -1,20 +1,12 @@
 import { availableParallelism } from 'node:os'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { ConfigError } from '../../src/errors.js'
+import { configProblems } from '../helpers/config.js'
 import { SECRET } from '../helpers/tokens.js'
 
 const REDIS = { JWT_SECRET: SECRET, REDIS_URL: 'redis://127.0.0.1:1' }
 
-function problems (env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  return []
-}
+const problems = configProblems
 
 t.test('one process by default; a count or "auto" (one per usable core) otherwise', async (t) => {
   t.equal(loadConfig({ JWT_SECRET: SECRET }).workers, 1)
