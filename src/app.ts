@@ -25,7 +25,7 @@ import { healthRoutes } from './routes/health.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
-import { createForwardAuth, forwardAuthRoute } from './routes/forward-auth.js'
+import { createForwardAuth } from './routes/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
 import { JwksKeySet } from './tokens/jwks.js'
@@ -116,9 +116,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     if (config.metricsPort === null) await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), null, config.host)
   }
   await app.register(healthRoutes, { ctx })
-  const forwardAuth = createForwardAuth(ctx, app.log)
-  fastRoutes.route(forwardAuth)
-  await app.register(forwardAuthRoute, { route: forwardAuth })
+  // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
+  fastRoutes.route(createForwardAuth(ctx, app.log))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).

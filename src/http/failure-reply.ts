@@ -22,7 +22,7 @@ function challenge (failure: Failure, scope: string | undefined): string | null 
 }
 
 /** The headers of a refusal: the RFC 6750 challenge, Retry-After on 503, never cached. */
-export function failureHeaders (failure: Failure, scope?: string): Record<string, string> {
+function failureHeaders (failure: Failure, scope?: string): Record<string, string> {
   const headers: Record<string, string> = { 'cache-control': 'no-store' }
   const header = challenge(failure, scope)
   if (header !== null) headers['www-authenticate'] = header
@@ -31,7 +31,7 @@ export function failureHeaders (failure: Failure, scope?: string): Record<string
 }
 
 /** The OAuth-style error body; the description is ours, never request data. */
-export function failureBody (failure: Failure): { error: string, error_description: string } {
+function failureBody (failure: Failure): { error: string, error_description: string } {
   return { error: failure.error, error_description: failure.description }
 }
 

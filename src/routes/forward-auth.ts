@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
 import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
@@ -61,18 +61,13 @@ class ForwardAuthRequest implements AuthorizationRequest {
   }
 }
 
-/** The forward-auth route: served on the fast path, and registered with Fastify under `path`. */
-export interface ForwardAuthRoute extends FastRoute {
-  readonly path: string
-}
-
 /**
  * ANY {AUTH_PREFIX}/verify for nginx auth_request and Traefik ForwardAuth,
  * served from node:http ahead of Fastify (see fast-route-server.ts). The
  * decision never reads a body: nginx passes the original Content-Type without
  * the body, and Node discards whatever a client sends.
  */
-export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): ForwardAuthRoute {
+export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute {
   const path = `${ctx.config.authPrefix}/verify`
   const trust = proxyAddr.compile([...ctx.config.trustedProxies])
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
@@ -109,22 +104,7 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
   }
 
   return {
-    path,
     matches: (url) => url !== undefined && url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUERY),
     handle
   }
-}
-
-/**
- * The same route in Fastify's router, for what does not come through the
- * server's fast path (app.inject()). The handler is the fast path's own.
- */
-export const forwardAuthRoute: FastifyPluginAsync<{ route: ForwardAuthRoute }> = async (app, { route }) => {
-  // The decision never reads a body; nginx passes the original Content-Type, which must not turn into a 415.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
-  app.all(route.path, (request, reply) => {
-    reply.hijack()
-    route.handle(request.raw, reply.raw)
-  })
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createSigner } from 'fast-jwt'
+import { Pool } from 'undici'
 import t from 'tap'
 import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
@@ -41,7 +42,7 @@ async function heapAfterGc (): Promise<number> {
  * comes from another address). Every 10th token is revoked in Redis first, so
  * revocation marks pile up as well.
  */
-async function drive (gw: Gateway, count: number): Promise<void> {
+async function drive (gw: Gateway, client: Pool, count: number): Promise<void> {
   const { store } = gw.app.tokengate
   for (let done = 0; done < count; done += CONCURRENCY) {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count - done) }, async () => {
@@ -52,13 +53,14 @@ async function drive (gw: Gateway, count: number): Promise<void> {
       const token = sign({ sub: `user-${n % 1000}`, jti, iat: now, exp: now + 600, scope: 'read' })
       // Every other token is used twice: the verified-token cache admits a token on its second use.
       for (let use = 0; use < (n % 2 === 1 ? 2 : 1); use++) {
-        const response = await gw.app.inject({
+        // Over real HTTP from 127.0.0.1, a trusted proxy: X-Forwarded-For gives each use its client address.
+        const response = await client.request({
           method: 'GET',
-          url: '/auth/verify',
-          headers: { authorization: `Bearer ${token}` },
-          remoteAddress: ADDRESSES[(n + use) % ADDRESSES.length]
+          path: '/auth/verify',
+          headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ADDRESSES[(n + use) % ADDRESSES.length] }
         })
-        if (response.statusCode !== (revoked ? 401 : 200)) throw new Error(`token ${n}: ${response.statusCode} ${response.body}`)
+        const body = await response.body.text()
+        if (response.statusCode !== (revoked ? 401 : 200)) throw new Error(`token ${n}: ${response.statusCode} ${body}`)
       }
     }))
   }
@@ -80,6 +82,8 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
     LOCAL_CACHE_SIZE: String(CACHE),
     JWT_VERIFY_CACHE_SIZE: String(VERIFY_CACHE)
   })
+  const client = new Pool(gw.url, { connections: CONCURRENCY })
+  t.teardown(() => client.close())
   const { checker, authenticator } = gw.app.tokengate
   const monitor = (gw.app.tokengate.security as MonitoringSink).monitor
   t.ok(await until(() => checker.subscriptionHealthy), 'subscribed: "not revoked" answers are cached')
@@ -91,7 +95,7 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
     trackedTokens: monitor.trackedTokens
   })
 
-  await drive(gw, N)
+  await drive(gw, client, N)
   const atN = sizes()
   t.equal(atN.verified, VERIFY_CACHE, 'the verified-token cache is full')
   t.ok(atN.notRevoked > CACHE / 2 && atN.notRevoked <= CACHE, `"not revoked" cache: ${atN.notRevoked} of ${CACHE}`)
@@ -100,7 +104,7 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
   t.equal(atN.marks, CACHE, 'revocation marks seen: full')
   const heapN = await heapAfterGc()
 
-  await drive(gw, 2 * N)
+  await drive(gw, client, 2 * N)
   const at3N = sizes()
   t.ok(at3N.notRevoked <= CACHE && at3N.trackedTokens <= CACHE && at3N.marks <= CACHE && at3N.verified <= VERIFY_CACHE,
     `every cache within its limit after ${3 * N} tokens: ${JSON.stringify(at3N)}`)
