@@ -5,7 +5,7 @@
 # Build context: the repository root (.dockerignore keeps node_modules, dist, tests and secrets out).
 
 # 1. build: the full dependency set (TypeScript) compiles src/ into dist/.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: "prepare" would run the build before src/ is copied in.
@@ -15,7 +15,7 @@ COPY src ./src
 RUN npm run build
 
 # 2. deps: production dependencies only, from the lock file.
-FROM node:20-slim AS deps
+FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: "prepare" runs the build, which needs the dev dependencies;
@@ -23,7 +23,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # 3. runtime: node, the production node_modules and dist/, nothing else.
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 LABEL org.opencontainers.image.title="tokengate" \
       org.opencontainers.image.description="JWT revocation gateway: verifies bearer tokens, enforces a Redis revocation list, proxies or answers forward-auth" \
       org.opencontainers.image.licenses="MIT"

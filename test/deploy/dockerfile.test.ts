@@ -30,9 +30,9 @@ const final = all.at(-1) as Stage
 const ops = (stage: Stage, op: string): string[] => stage.instructions.filter((i) => i.op === op).map((i) => i.args)
 const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
 
-t.test('multi-stage on a small Node 20 base: build, production dependencies, runtime', async (t) => {
+t.test('multi-stage on a small Node 24 base: build, production dependencies, runtime', async (t) => {
   t.ok(all.length >= 2, `${all.length} stages`)
-  for (const stage of all) t.match(stage.from, /^node:20-(slim|alpine)/, `${stage.name ?? 'final'} starts from ${stage.from}`)
+  for (const stage of all) t.match(stage.from, /^node:24-(slim|alpine)/, `${stage.name ?? 'final'} starts from ${stage.from}`)
   const build = all.find((s) => s.name === 'build') as Stage
   t.ok(ops(build, 'RUN').some((r) => /npm ci\b/.test(r)), 'build: npm ci from the lock file')
   t.ok(ops(build, 'RUN').some((r) => /npm run build/.test(r)), 'build: npm run build')

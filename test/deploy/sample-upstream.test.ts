@@ -5,7 +5,7 @@ import t from 'tap'
 import { call } from '../helpers/http.js'
 
 // The API stand-in that deploy/docker-compose.yml runs: it must start from the
-// file alone (node:20-slim, no dependencies) and show the identity it receives.
+// file alone (node:24-slim, no dependencies) and show the identity it receives.
 t.test('the compose sample upstream echoes the identity headers it receives', async (t) => {
   const script = fileURLToPath(new URL('../../deploy/sample-upstream/echo.mjs', import.meta.url))
   const child = spawn(process.execPath, [script], { env: { PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] })
