@@ -6,20 +6,15 @@ import type { RequestFacts } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
 import { requireToken } from './guards.js'
+import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { rateLimit } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
 
 interface TokenBody { refresh_token?: string, token?: string }
 
-function bodySchema (maxTokenBytes: number, required: string[] = []): object {
+function bodySchema (maxTokenBytes: number, required: string[] = []): { body: object } {
   const token = { type: 'string', minLength: 1, maxLength: maxTokenBytes }
-  return {
-    body: {
-      type: ['object', 'null'],
-      properties: { refresh_token: token, token },
-      required
-    }
-  }
+  return objectBody({ refresh_token: token, token }, required)
 }
 
 function claimsOf (request: FastifyRequest): Claims {
@@ -44,14 +39,15 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
   const { config, revoker, security } = ctx
   const prefix = config.authPrefix
   const bearer = requireToken(ctx)
+  treatMissingBodyAsEmpty(app)
 
-  app.post<{ Body: TokenBody | null }>(`${prefix}/logout`, {
+  app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
     schema: bodySchema(config.jwt.maxTokenBytes),
     config: rateLimit(config.rateLimits.logoutPerMinute),
     preHandler: bearer
   }, async (request) => {
     const claims = claimsOf(request)
-    const refreshToken = request.body?.refresh_token
+    const refreshToken = request.body.refresh_token
     const refresh = refreshToken === undefined ? null : await ownedBodyToken(ctx, refreshToken, claims)
     await storeWrite(async () => {
       await revoker.token(claims.jti, claims.exp)
@@ -103,13 +99,13 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     app.log.warn('no signing key (asymmetric keys without JWT_PRIVATE_KEY): the refresh route is disabled')
   }
 
-  app.post<{ Body: TokenBody | null }>(`${prefix}/revoke`, {
+  app.post<{ Body: TokenBody }>(`${prefix}/revoke`, {
     schema: bodySchema(config.jwt.maxTokenBytes),
     config: rateLimit(config.rateLimits.revokePerMinute),
     preHandler: bearer
   }, async (request) => {
     const bearerClaims = claimsOf(request)
-    const named = request.body?.token
+    const named = request.body.token
     const target = named === undefined ? bearerClaims : await ownedBodyToken(ctx, named, bearerClaims)
     if (target !== null) {
       await storeWrite(async () => {
