@@ -7,6 +7,8 @@ export type OAuthErrorName =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
   | 'temporarily_unavailable'
   | 'rate_limited'
   | 'not_found'
@@ -55,6 +57,7 @@ export const Failures = Object.freeze({
   NOT_FOUND: failure('TG_ERR_NOT_FOUND', 404, 'not_found', 'not_found', 'No such route'),
   UPSTREAM_UNAVAILABLE: failure('TG_ERR_UPSTREAM_UNAVAILABLE', 502, 'bad_gateway', 'upstream_unavailable', 'The upstream service could not be reached'),
   UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
+  SESSION_EXPIRED: failure('TG_ERR_SESSION_EXPIRED', 401, 'invalid_grant', 'session_expired', 'The session has reached its maximum lifetime; sign in again'),
   INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')
 })
 

@@ -107,6 +107,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const jwt = readJwtConfig(r, production)
   const redis = readRedis(r)
   const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
+  const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
   const config: Config = {
     production,
     development: jwt.ephemeral,
@@ -129,7 +130,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
     jwt,
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
-    refreshTokenTtlS: r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S,
+    refreshTokenTtlS,
+    sessionMaxLifetimeS: r.durationS('SESSION_MAX_LIFETIME', refreshTokenTtlS, { min: 60, max: 3650 * DAY_S }),
     adminRole: r.string('ADMIN_ROLE', 'admin'),
     introspectionClients: readIntrospectionClients(r),
     metricsPort: r.optionalInt('METRICS_PORT', { min: 1, max: 65535 }),

@@ -113,6 +113,8 @@ export interface Config {
   readonly jwt: JwtConfig
   readonly accessTokenTtlS: number
   readonly refreshTokenTtlS: number
+  /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
+  readonly sessionMaxLifetimeS: number
   readonly adminRole: string
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null

@@ -5,6 +5,7 @@ import { sendFailure } from '../http/failure-reply.js'
 import type { RequestFacts } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
+import { rotationWindow } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { rateLimit } from './rate-limits.js'
@@ -74,6 +75,12 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims
+      const nowS = Math.floor(Date.now() / 1000)
+      const window = rotationWindow(old, nowS, config)
+      if (window === null) {
+        security.denied(Failures.SESSION_EXPIRED.reason, old.sub, old.jti, request)
+        return sendFailure(reply, Failures.SESSION_EXPIRED)
+      }
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
       const consumed = await storeWrite(async () => await revoker.token(old.jti, old.exp))
       if (!consumed) {
@@ -81,12 +88,14 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
         return sendFailure(reply, Failures.TOKEN_REVOKED)
       }
       const sid = sessionOf(old)
-      const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims: old })
-      const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims: old, refresh: true })
+      // Claims (roles included) are those of the login: a role change takes effect through user-wide revocation.
+      const claims = { ...old, auth_time: window.sessionStart }
+      const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
+      const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
       security.tokenIssued(old.sub, request)
       security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
-      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: config.accessTokenTtlS }
+      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.exp - access.iat }
     })
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
