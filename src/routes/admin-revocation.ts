@@ -3,7 +3,7 @@ import type { GatewayContext } from '../context.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import { adminGuard } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
-import { rateLimit } from './rate-limits.js'
+import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
 
 interface ReasonBody { reason?: string }
@@ -24,8 +24,7 @@ function actorOf (request: FastifyRequest): string {
 /** Incident response: revoke a user, everyone, or one token; every call names its reason. */
 export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const { revoker, security, config } = ctx
-  const guard = adminGuard(ctx)
-  const limit = rateLimit(config.rateLimits.adminPerMinute)
+  const guard = [adminGuard(ctx, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
   treatMissingBodyAsEmpty(app)
   const audit = (request: FastifyRequest, eventType: string, reason: string, userId: string | null, jti: string | null): void => {
     security.audit({ event_type: eventType, user_id: userId, jti, reason, ip: request.ip, actor: actorOf(request), request_id: request.id })
@@ -36,7 +35,6 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
       params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
       ...objectBody({ reason: REASON })
     },
-    config: limit,
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
@@ -47,7 +45,6 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
 
   app.post<{ Body: ReasonBody }>('/admin/revoke-all', {
     schema: objectBody({ reason: REASON }),
-    config: limit,
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
@@ -63,7 +60,6 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
       jti: { type: 'string', minLength: 1, maxLength: 512 },
       exp: { type: 'integer', minimum: 0 }
     }),
-    config: limit,
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)

@@ -8,7 +8,7 @@ import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.j
 import { rotationWindow } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
-import { rateLimit } from './rate-limits.js'
+import { addressKey, countRefusedPerAddress, perSubject, subjectKey } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
 
 interface TokenBody { refresh_token?: string, token?: string }
@@ -39,13 +39,13 @@ async function ownedBodyToken (ctx: GatewayContext, token: string, owner: Claims
 export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const { config, revoker, security } = ctx
   const prefix = config.authPrefix
-  const bearer = requireToken(ctx)
+  const limits = app.rateLimits
+  const bearer = requireToken(ctx, undefined, countRefusedPerAddress(limits))
   treatMissingBodyAsEmpty(app)
 
   app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
     schema: bodySchema(config.jwt.maxTokenBytes),
-    config: rateLimit(config.rateLimits.logoutPerMinute),
-    preHandler: bearer
+    preHandler: [bearer, perSubject(limits.logout)]
   }, async (request) => {
     const claims = claimsOf(request)
     const refreshToken = request.body.refresh_token
@@ -67,6 +67,7 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     app.post<{ Body: TokenBody }>(`${prefix}/refresh`, {
       schema: bodySchema(config.jwt.maxTokenBytes, ['refresh_token'])
     }, async (request, reply) => {
+      if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
       const auth = await ctx.authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
@@ -75,6 +76,8 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims
+      // Per subject once verified, before the token is spent: a limited client retries with the same token.
+      if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply
       const nowS = Math.floor(Date.now() / 1000)
       const window = rotationWindow(old, nowS, config)
       if (window === null) {
@@ -110,8 +113,7 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
 
   app.post<{ Body: TokenBody }>(`${prefix}/revoke`, {
     schema: bodySchema(config.jwt.maxTokenBytes),
-    config: rateLimit(config.rateLimits.revokePerMinute),
-    preHandler: bearer
+    preHandler: [bearer, perSubject(limits.revoke)]
   }, async (request) => {
     const bearerClaims = claimsOf(request)
     const named = request.body.token

@@ -79,6 +79,9 @@ t.test('random methods, paths, headers, tokens and bodies never get a 5xx and ne
     RATE_LIMIT_LOGOUT_PER_MIN: '0',
     RATE_LIMIT_REVOKE_PER_MIN: '0',
     RATE_LIMIT_ADMIN_PER_MIN: '0',
+    RATE_LIMIT_UNAUTHENTICATED_PER_MIN: '0',
+    RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN: '0',
+    RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN: '0',
     LOG_LEVEL: 'warn'
   })
   let checked = 0
