@@ -76,15 +76,19 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, 
     const address = addressKey(request)
     if (!(await limits.oauthPerAddress.hit(request, reply, address))) return null
     const auth = authenticateClient(request.headers.authorization, request.body, config.introspectionClients)
-    if (auth.ok) return auth.client
-    metrics.clientAuthFailures.inc({ endpoint, reason: auth.failure })
-    // Failures are budgeted per address and claimed client id: guessing one client's secret
-    // from one address stops there, and other clients at that address keep working.
-    if (!(await limits.clientAuthFailures.hit(request, reply, `${address}\n${auth.presentedId}`))) {
+    // Failures are budgeted per address and claimed client id: guessing one client's secret from one
+    // address stops there (past the budget even the right secret waits for the window), and other
+    // clients at that address keep working.
+    const failureKey = `${address}\n${auth.ok ? auth.client.id : auth.presentedId}`
+    if (!(await limits.clientAuthFailures.check(request, reply, failureKey))) {
       metrics.clientAuthFailures.inc({ endpoint, reason: 'rate_limited' })
       return null
     }
-    sendFailure(reply, auth.failure === 'multiple_methods' ? Failures.CLIENT_AUTH_MULTIPLE : Failures.CLIENT_UNAUTHORIZED)
+    if (auth.ok) return auth.client
+    metrics.clientAuthFailures.inc({ endpoint, reason: auth.failure })
+    if (await limits.clientAuthFailures.hit(request, reply, failureKey)) {
+      sendFailure(reply, auth.failure === 'multiple_methods' ? Failures.CLIENT_AUTH_MULTIPLE : Failures.CLIENT_UNAUTHORIZED)
+    }
     return null
   }
 

@@ -8,6 +8,7 @@ import { createRedisClient, type RedisClient } from '../revocation/redis-client.
 import type { Claims } from '../tokens/claims.js'
 
 const MINUTE_MS = 60_000
+const CONNECT_WAIT_MS = 2000
 const IPV6_PREFIX_BITS = 64
 
 /** One budget per key per minute. Over it, the methods answer 429 themselves and return false. */
@@ -71,6 +72,16 @@ function createLimiter (app: FastifyInstance, name: string, perMinute: number): 
   }
 }
 
+async function waitForConnection (redis: RedisClient, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, waitMs) })
+  try {
+    await Promise.race([redis.connect().catch(() => {}), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /**
  * @fastify/rate-limit's store, used through createRateLimit so that each
  * limit counts after the step that gives it its key (authentication for the
@@ -84,7 +95,8 @@ export async function registerRateLimits (app: FastifyInstance, config: Config):
   if (config.redis !== null) {
     redis = createRedisClient(config.redis, { name: 'ratelimit', commandTimeoutMs: 250 })
     redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'rate-limit redis error'))
-    redis.connect().catch(() => {})
+    // Limits count from the first request: wait briefly for the connection (commands are not queued offline).
+    await waitForConnection(redis, CONNECT_WAIT_MS)
     app.addHook('onClose', async () => { await redis?.quit().catch(() => redis?.disconnect()) })
   }
   await app.register(rateLimitPlugin, {
