@@ -126,7 +126,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     api.removeContentTypeParser('text/plain')
     await api.register(formbody)
     await api.register(tokenRoutes, { ctx })
-    await api.register(oauthRoutes, { ctx })
+    await api.register(oauthRoutes, { ctx, metrics })
     await api.register(adminRevocationRoutes, { ctx })
     await api.register(adminObservabilityRoutes, { ctx, metrics, sink: security })
   })

@@ -7,6 +7,8 @@ export type OAuthErrorName =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
   | 'temporarily_unavailable'
   | 'rate_limited'
   | 'not_found'
@@ -45,6 +47,8 @@ export const Failures = Object.freeze({
   FORBIDDEN: failure('TG_ERR_FORBIDDEN', 403, 'insufficient_scope', 'forbidden', 'The token does not allow this operation'),
   PATH_AMBIGUOUS: failure('TG_ERR_PATH_AMBIGUOUS', 400, 'invalid_request', 'ambiguous_path', 'The request path contains dot segments or encoded separators'),
   BAD_REQUEST: failure('TG_ERR_BAD_REQUEST', 400, 'invalid_request', 'bad_request', 'The request is malformed'),
+  CLIENT_AUTH_MULTIPLE: failure('TG_ERR_CLIENT_AUTH_MULTIPLE', 400, 'invalid_request', 'multiple_client_auth', 'Use one client authentication method: HTTP Basic or client_secret in the body, not both'),
+  TOKEN_NOT_CLIENTS: failure('TG_ERR_TOKEN_NOT_CLIENTS', 400, 'unauthorized_client', 'not_clients_token', 'The token was not issued to this client'),
   CLIENT_UNAUTHORIZED: failure('TG_ERR_CLIENT_UNAUTHORIZED', 401, 'invalid_client', 'invalid_client', 'Client authentication failed'),
   STORE_UNAVAILABLE: failure('TG_ERR_STORE_UNAVAILABLE', 503, 'temporarily_unavailable', 'store_unavailable', 'The revocation store is unavailable; retry shortly'),
   SHUTTING_DOWN: failure('TG_ERR_SHUTTING_DOWN', 503, 'temporarily_unavailable', 'shutting_down', 'This gateway instance is shutting down; retry'),
@@ -55,6 +59,7 @@ export const Failures = Object.freeze({
   NOT_FOUND: failure('TG_ERR_NOT_FOUND', 404, 'not_found', 'not_found', 'No such route'),
   UPSTREAM_UNAVAILABLE: failure('TG_ERR_UPSTREAM_UNAVAILABLE', 502, 'bad_gateway', 'upstream_unavailable', 'The upstream service could not be reached'),
   UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
+  SESSION_EXPIRED: failure('TG_ERR_SESSION_EXPIRED', 401, 'invalid_grant', 'session_expired', 'The session has reached its maximum lifetime; sign in again'),
   INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')
 })
 

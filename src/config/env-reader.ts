@@ -5,6 +5,8 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 interface IntRule { min?: number, max?: number }
 
+const DURATION_UNIT_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
+
 /**
  * Reads typed values out of the environment and records every problem instead
  * of stopping at the first, so one start-up attempt reports all of them.
@@ -64,6 +66,19 @@ export class EnvReader {
       return null
     }
     return n
+  }
+
+  /** A duration with its unit (`90s`, `30m`, `12h`, `30d`), in seconds; a bare number is refused as ambiguous. */
+  durationS (name: string, fallbackS: number, { min = 0, max = Number.MAX_SAFE_INTEGER }: IntRule = {}): number {
+    const value = this.raw(name)
+    if (value === undefined) return fallbackS
+    const match = /^(\d{1,9})(s|m|h|d)$/.exec(value)
+    const seconds = match === null ? NaN : Number(match[1]) * DURATION_UNIT_S[match[2]]
+    if (!(seconds >= min && seconds <= max)) {
+      this.fail(name, `"${value}" is not a duration from ${min}s to ${max / 86_400}d, written with its unit (90s, 30m, 12h, 30d)`)
+      return fallbackS
+    }
+    return seconds
   }
 
   oneOf<T extends string> (name: string, accepted: readonly T[], fallback: T): T {

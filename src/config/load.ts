@@ -80,15 +80,27 @@ function readPublicPaths (r: EnvReader): string[] {
   })
 }
 
+// Client secrets face online guessing from anywhere that reaches /oauth/*: as long as an HMAC key.
+const MIN_CLIENT_SECRET_BYTES = 32
+
 function readIntrospectionClients (r: EnvReader): IntrospectionClient[] {
-  return r.list('INTROSPECTION_CLIENTS').flatMap((item) => {
+  const privileged = new Set(r.list('REVOCATION_PRIVILEGED_CLIENTS'))
+  const clients = r.list('INTROSPECTION_CLIENTS').flatMap((item) => {
     const colon = item.indexOf(':')
     if (colon < 1 || colon === item.length - 1) {
       r.fail('INTROSPECTION_CLIENTS', 'expected a comma list of id:secret')
       return []
     }
-    return [{ id: item.slice(0, colon), secret: item.slice(colon + 1) }]
+    const id = item.slice(0, colon)
+    const secret = item.slice(colon + 1)
+    // The secret is not echoed; the id names the entry.
+    if (Buffer.byteLength(secret) < MIN_CLIENT_SECRET_BYTES) r.fail('INTROSPECTION_CLIENTS', `the secret of client "${id}" is shorter than ${MIN_CLIENT_SECRET_BYTES} bytes`)
+    return [{ id, secret, privileged: privileged.has(id) }]
   })
+  for (const id of privileged) {
+    if (!clients.some((client) => client.id === id)) r.fail('REVOCATION_PRIVILEGED_CLIENTS', `"${id}" is not a client of INTROSPECTION_CLIENTS`)
+  }
+  return clients
 }
 
 export interface LoadOptions {
@@ -107,6 +119,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const jwt = readJwtConfig(r, production)
   const redis = readRedis(r)
   const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
+  const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
   const config: Config = {
     production,
     development: jwt.ephemeral,
@@ -129,7 +142,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
     jwt,
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
-    refreshTokenTtlS: r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S,
+    refreshTokenTtlS,
+    sessionMaxLifetimeS: r.durationS('SESSION_MAX_LIFETIME', refreshTokenTtlS, { min: 60, max: 3650 * DAY_S }),
     adminRole: r.string('ADMIN_ROLE', 'admin'),
     introspectionClients: readIntrospectionClients(r),
     metricsPort: r.optionalInt('METRICS_PORT', { min: 1, max: 65535 }),
@@ -146,7 +160,12 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     rateLimits: {
       logoutPerMinute: r.int('RATE_LIMIT_LOGOUT_PER_MIN', 10, { min: 0, max: 1_000_000 }),
       revokePerMinute: r.int('RATE_LIMIT_REVOKE_PER_MIN', 5, { min: 0, max: 1_000_000 }),
-      adminPerMinute: r.int('RATE_LIMIT_ADMIN_PER_MIN', 20, { min: 0, max: 1_000_000 })
+      adminPerMinute: r.int('RATE_LIMIT_ADMIN_PER_MIN', 20, { min: 0, max: 1_000_000 }),
+      unauthenticatedPerMinute: r.int('RATE_LIMIT_UNAUTHENTICATED_PER_MIN', 30, { min: 0, max: 1_000_000 }),
+      refreshPerMinute: r.int('RATE_LIMIT_REFRESH_PER_MIN', 10, { min: 0, max: 1_000_000 }),
+      refreshPerAddressPerMinute: r.int('RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN', 300, { min: 0, max: 1_000_000 }),
+      oauthPerAddressPerMinute: r.int('RATE_LIMIT_OAUTH_PER_ADDRESS_PER_MIN', 3000, { min: 0, max: 1_000_000 }),
+      clientAuthFailuresPerMinute: r.int('RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN', 10, { min: 0, max: 1_000_000 })
     },
     localCacheSize
   }

@@ -65,12 +65,26 @@ export interface AccessRule {
   readonly roles: readonly string[]
 }
 
-export interface IntrospectionClient { readonly id: string, readonly secret: string }
+export interface IntrospectionClient {
+  readonly id: string
+  readonly secret: string
+  /** REVOCATION_PRIVILEGED_CLIENTS: may revoke (RFC 7009) tokens issued to any client, not only its own. */
+  readonly privileged: boolean
+}
 
+/** Per minute; 0 disables a limit. */
 export interface RateLimitConfig {
+  /** Per verified subject (and client). */
   readonly logoutPerMinute: number
   readonly revokePerMinute: number
   readonly adminPerMinute: number
+  /** Refused bearer attempts (no, bad or revoked token) per address. */
+  readonly unauthenticatedPerMinute: number
+  readonly refreshPerMinute: number
+  readonly refreshPerAddressPerMinute: number
+  readonly oauthPerAddressPerMinute: number
+  /** Failed client authentications on /oauth/* per address and client id. */
+  readonly clientAuthFailuresPerMinute: number
 }
 
 /** Security monitor thresholds; 0 disables a rule. */
@@ -113,6 +127,8 @@ export interface Config {
   readonly jwt: JwtConfig
   readonly accessTokenTtlS: number
   readonly refreshTokenTtlS: number
+  /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
+  readonly sessionMaxLifetimeS: number
   readonly adminRole: string
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null

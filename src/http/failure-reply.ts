@@ -17,7 +17,8 @@ function challenge (failure: Failure, scope: string | undefined): string | null 
     const scopePart = scope !== undefined && scope !== '' ? `, scope="${scope}"` : ''
     return `Bearer realm="tokengate", error="insufficient_scope"${scopePart}`
   }
-  if (failure.error === 'invalid_client') return 'Basic realm="tokengate"'
+  // RFC 6749 section 5.2 asks for the scheme the client used; the error goes in the challenge as RFC 6750 section 3 does for Bearer.
+  if (failure.error === 'invalid_client') return `Basic realm="tokengate", error="invalid_client", error_description="${failure.description}"`
   return null
 }
 

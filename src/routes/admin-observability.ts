@@ -7,7 +7,7 @@ import type { StoreStats } from '../revocation/store.js'
 import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
 import { adminGuard } from './guards.js'
-import { rateLimit } from './rate-limits.js'
+import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 
 const PROBE_BUDGET_MS = 1000
 
@@ -64,9 +64,7 @@ const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 }
 /** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
 export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { ctx, metrics, sink }) => {
   const { store, checker, config } = ctx
-  const routeConfig = rateLimit(config.rateLimits.adminPerMinute)
-  const guard = adminGuard(ctx)
-  const options = { config: routeConfig, preHandler: guard }
+  const options = { preHandler: [adminGuard(ctx, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
 
   app.get('/admin/blacklist/status', options, async (_request, reply) => {
     const stats = await within(store.stats(), null)

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../context.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import { adminGuard } from './guards.js'
-import { rateLimit } from './rate-limits.js'
+import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
+import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
 
 interface ReasonBody { reason?: string }
@@ -10,8 +11,8 @@ interface TokenRevokeBody extends ReasonBody { token?: string, jti?: string, exp
 
 const REASON = { type: 'string', maxLength: 500 }
 
-function reasonOf (body: ReasonBody | null | undefined): string {
-  const reason = body?.reason?.trim()
+function reasonOf (body: ReasonBody): string {
+  const reason = body.reason?.trim()
   if (reason === undefined || reason === '') throw new GatewayError(Failures.REASON_REQUIRED)
   return reason
 }
@@ -23,18 +24,17 @@ function actorOf (request: FastifyRequest): string {
 /** Incident response: revoke a user, everyone, or one token; every call names its reason. */
 export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const { revoker, security, config } = ctx
-  const guard = adminGuard(ctx)
-  const limit = rateLimit(config.rateLimits.adminPerMinute)
+  const guard = [adminGuard(ctx, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
+  treatMissingBodyAsEmpty(app)
   const audit = (request: FastifyRequest, eventType: string, reason: string, userId: string | null, jti: string | null): void => {
     security.audit({ event_type: eventType, user_id: userId, jti, reason, ip: request.ip, actor: actorOf(request), request_id: request.id })
   }
 
-  app.post<{ Params: { id: string }, Body: ReasonBody | null }>('/admin/users/:id/revoke', {
+  app.post<{ Params: { id: string }, Body: ReasonBody }>('/admin/users/:id/revoke', {
     schema: {
       params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
-      body: { type: ['object', 'null'], properties: { reason: REASON } }
+      ...objectBody({ reason: REASON })
     },
-    config: limit,
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
@@ -43,9 +43,8 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
     return { revoked: 'user', user_id: request.params.id, revoked_before: before }
   })
 
-  app.post<{ Body: ReasonBody | null }>('/admin/revoke-all', {
-    schema: { body: { type: ['object', 'null'], properties: { reason: REASON } } },
-    config: limit,
+  app.post<{ Body: ReasonBody }>('/admin/revoke-all', {
+    schema: objectBody({ reason: REASON }),
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
@@ -54,23 +53,17 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
     return { revoked: 'all', revoked_before: before }
   })
 
-  app.post<{ Body: TokenRevokeBody | null }>('/admin/tokens/revoke', {
-    schema: {
-      body: {
-        type: ['object', 'null'],
-        properties: {
-          reason: REASON,
-          token: { type: 'string', minLength: 1, maxLength: config.jwt.maxTokenBytes },
-          jti: { type: 'string', minLength: 1, maxLength: 512 },
-          exp: { type: 'integer', minimum: 0 }
-        }
-      }
-    },
-    config: limit,
+  app.post<{ Body: TokenRevokeBody }>('/admin/tokens/revoke', {
+    schema: objectBody({
+      reason: REASON,
+      token: { type: 'string', minLength: 1, maxLength: config.jwt.maxTokenBytes },
+      jti: { type: 'string', minLength: 1, maxLength: 512 },
+      exp: { type: 'integer', minimum: 0 }
+    }),
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
-    const { token, jti, exp } = request.body ?? {}
+    const { token, jti, exp } = request.body
     if (token !== undefined) {
       const verified = await ctx.authenticator.verifyOnly(token)
       if (!verified.ok) {

@@ -6,16 +6,20 @@ import { grants } from '../tokens/claims.js'
 
 type PreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
+/** Runs before a refusal for want of a usable token is sent; true when it answered instead (429). */
+export type OnRefused = (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>
+
 /**
  * preHandler for routes that act on behalf of the bearer: the access token must
  * verify and not be revoked; its claims land on `request.tokengateClaims`.
  * With `role`, the token must also grant it (roles, role or scope claim).
  */
-export function requireToken (ctx: GatewayContext, role?: string): PreHandler {
+export function requireToken (ctx: GatewayContext, role?: string, onRefused?: OnRefused): PreHandler {
   return async (request, reply) => {
     const auth = await ctx.authenticator.fromHeader(request.headers.authorization)
     if (!auth.ok) {
       ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
+      if (onRefused !== undefined && await onRefused(request, reply)) return reply
       return sendFailure(reply, auth.failure)
     }
     if (role !== undefined && !grants(auth.claims, role)) {
@@ -28,6 +32,6 @@ export function requireToken (ctx: GatewayContext, role?: string): PreHandler {
 }
 
 /** preHandler for /admin routes: a valid token that grants ADMIN_ROLE. */
-export function adminGuard (ctx: GatewayContext): PreHandler {
-  return requireToken(ctx, ctx.config.adminRole)
+export function adminGuard (ctx: GatewayContext, onRefused?: OnRefused): PreHandler {
+  return requireToken(ctx, ctx.config.adminRole, onRefused)
 }

@@ -1,18 +1,36 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { IntrospectionClient } from '../config/types.js'
 import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../http/failure-reply.js'
+import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
-import { authenticateClient } from './client-auth.js'
+import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
+import { authenticateClient, type CredentialParams } from './client-auth.js'
+import { addressKey } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
 
-interface OAuthBody { token: string, token_type_hint?: string }
+interface OAuthBody extends CredentialParams { token: string, token_type_hint?: string }
 
 const INACTIVE = Object.freeze({ active: false })
 
-/** RFC 7662 introspection response for a usable token. */
-function introspection (claims: Claims, clientId: string): Record<string, unknown> {
+/** The client a token was issued to: `client_id` (RFC 9068), else `azp` (OpenID Connect). */
+function clientOf (claims: Claims): string | undefined {
+  if (typeof claims.client_id === 'string') return claims.client_id
+  return typeof claims.azp === 'string' ? claims.azp : undefined
+}
+
+/**
+ * RFC 7662 section 2.2 response for a usable token. Optional members are
+ * omitted when the token has no value for them, never invented. token_type is
+ * the RFC 6749 section 7.1 type of an access token; a refresh token has none,
+ * so it is told apart by token_use.
+ */
+function introspection (claims: Claims): Record<string, unknown> {
+  const scope = scopesOf(claims).join(' ')
+  const clientId = clientOf(claims)
+  const refresh = isRefreshToken(claims)
   return {
     active: true,
     sub: claims.sub,
@@ -23,61 +41,85 @@ function introspection (claims: Claims, clientId: string): Record<string, unknow
     ...(claims.iss !== undefined && { iss: claims.iss }),
     ...(claims.aud !== undefined && { aud: claims.aud }),
     ...(claims.sid !== undefined && { sid: claims.sid }),
-    scope: scopesOf(claims).join(' '),
-    client_id: typeof claims.client_id === 'string' ? claims.client_id : clientId,
-    token_type: isRefreshToken(claims) ? 'refresh_token' : 'access_token'
+    ...(scope !== '' && { scope }),
+    ...(clientId !== undefined && { client_id: clientId }),
+    ...(!refresh && { token_type: 'Bearer' }),
+    token_use: refresh ? 'refresh' : 'access'
   }
 }
 
-/**
- * RFC 7662 /oauth/introspect and RFC 7009 /oauth/revoke for resource servers
- * and clients authenticated with HTTP Basic against INTROSPECTION_CLIENTS.
- * token_type_hint is accepted and only ever a hint: both types are tried.
- */
-export const oauthRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
-  const { config } = ctx
-  const schema = {
-    body: {
-      type: 'object',
-      required: ['token'],
-      properties: {
-        token: { type: 'string', minLength: 1, maxLength: config.jwt.maxTokenBytes * 2 },
-        token_type_hint: { type: 'string', maxLength: 64 }
-      }
-    }
-  }
+export interface OAuthOptions {
+  readonly ctx: GatewayContext
+  readonly metrics: GatewayMetrics
+}
 
-  function client (request: FastifyRequest, reply: FastifyReply): string | null {
-    const id = authenticateClient(request.headers.authorization, config.introspectionClients)
-    if (id === null) sendFailure(reply, Failures.CLIENT_UNAUTHORIZED)
-    return id
+/**
+ * RFC 7662 /oauth/introspect and RFC 7009 /oauth/revoke for clients of
+ * INTROSPECTION_CLIENTS, authenticated with client_secret_basic or
+ * client_secret_post. token_type_hint is accepted and only ever a hint: both
+ * types are tried.
+ */
+export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, metrics }) => {
+  const { config } = ctx
+  const limits = app.rateLimits
+  const text = (maxLength: number): object => ({ type: 'string', minLength: 1, maxLength })
+  const schema = objectBody({
+    token: text(config.jwt.maxTokenBytes * 2),
+    token_type_hint: { type: 'string', maxLength: 64 },
+    client_id: text(512),
+    client_secret: text(1024)
+  }, ['token'])
+  treatMissingBodyAsEmpty(app)
+
+  /** The authenticated client, or null once a refusal (400, 401 or 429) has been sent. */
+  async function client (endpoint: string, request: FastifyRequest<{ Body: OAuthBody }>, reply: FastifyReply): Promise<IntrospectionClient | null> {
+    const address = addressKey(request)
+    if (!(await limits.oauthPerAddress.hit(request, reply, address))) return null
+    const auth = authenticateClient(request.headers.authorization, request.body, config.introspectionClients)
+    // Failures are budgeted per address and claimed client id: guessing one client's secret from one
+    // address stops there (past the budget even the right secret waits for the window), and other
+    // clients at that address keep working.
+    const failureKey = `${address}\n${auth.ok ? auth.client.id : auth.presentedId}`
+    if (!(await limits.clientAuthFailures.check(request, reply, failureKey))) {
+      metrics.clientAuthFailures.inc({ endpoint, reason: 'rate_limited' })
+      return null
+    }
+    if (auth.ok) return auth.client
+    metrics.clientAuthFailures.inc({ endpoint, reason: auth.failure })
+    if (await limits.clientAuthFailures.hit(request, reply, failureKey)) {
+      sendFailure(reply, auth.failure === 'multiple_methods' ? Failures.CLIENT_AUTH_MULTIPLE : Failures.CLIENT_UNAUTHORIZED)
+    }
+    return null
   }
 
   app.post<{ Body: OAuthBody }>('/oauth/introspect', { schema }, async (request, reply) => {
-    const clientId = client(request, reply)
-    if (clientId === null) return reply
+    if (await client('introspect', request, reply) === null) return reply
     reply.header('cache-control', 'no-store')
     const token = request.body.token
     const access = await ctx.authenticator.fromToken(token, 'access')
     const auth = access.ok || access.failure !== Failures.TOKEN_WRONG_TYPE ? access : await ctx.authenticator.fromToken(token, 'refresh')
-    if (auth.ok) return introspection(auth.claims, clientId)
+    // RFC 7662 section 2.1: any authenticated resource server may introspect any token.
+    if (auth.ok) return introspection(auth.claims)
     if (auth.failure === Failures.STORE_UNAVAILABLE) return sendFailure(reply, auth.failure)
     return INACTIVE
   })
 
   app.post<{ Body: OAuthBody }>('/oauth/revoke', { schema }, async (request, reply) => {
-    const clientId = client(request, reply)
-    if (clientId === null) return reply
+    const caller = await client('revoke', request, reply)
+    if (caller === null) return reply
     const verified = await ctx.authenticator.verifyOnly(request.body.token)
     // RFC 7009 section 2.2: invalid or unknown tokens still get 200.
     if (!verified.ok) return reply.code(200).send()
     const claims = verified.claims
+    // RFC 7009 section 2.1: the server verifies the token was issued to the client asking;
+    // only REVOCATION_PRIVILEGED_CLIENTS may revoke other clients' (and user) tokens.
+    if (!caller.privileged && clientOf(claims) !== caller.id) return sendFailure(reply, Failures.TOKEN_NOT_CLIENTS)
     await storeWrite(async () => {
       await ctx.revoker.token(claims.jti, claims.exp)
       // Revoking a refresh token ends its grant, access tokens included (section 2.1).
       if (isRefreshToken(claims)) await ctx.revoker.session(sessionOf(claims))
     })
-    ctx.security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${clientId}`, request_id: request.id })
+    ctx.security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
     return reply.code(200).send()
   })
 }

@@ -5,21 +5,17 @@ import { sendFailure } from '../http/failure-reply.js'
 import type { RequestFacts } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
+import { rotationWindow } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
-import { rateLimit } from './rate-limits.js'
+import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
+import { addressKey, countRefusedPerAddress, perSubject, subjectKey } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
 
 interface TokenBody { refresh_token?: string, token?: string }
 
-function bodySchema (maxTokenBytes: number, required: string[] = []): object {
+function bodySchema (maxTokenBytes: number, required: string[] = []): { body: object } {
   const token = { type: 'string', minLength: 1, maxLength: maxTokenBytes }
-  return {
-    body: {
-      type: ['object', 'null'],
-      properties: { refresh_token: token, token },
-      required
-    }
-  }
+  return objectBody({ refresh_token: token, token }, required)
 }
 
 function claimsOf (request: FastifyRequest): Claims {
@@ -43,15 +39,16 @@ async function ownedBodyToken (ctx: GatewayContext, token: string, owner: Claims
 export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const { config, revoker, security } = ctx
   const prefix = config.authPrefix
-  const bearer = requireToken(ctx)
+  const limits = app.rateLimits
+  const bearer = requireToken(ctx, undefined, countRefusedPerAddress(limits))
+  treatMissingBodyAsEmpty(app)
 
-  app.post<{ Body: TokenBody | null }>(`${prefix}/logout`, {
+  app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
     schema: bodySchema(config.jwt.maxTokenBytes),
-    config: rateLimit(config.rateLimits.logoutPerMinute),
-    preHandler: bearer
+    preHandler: [bearer, perSubject(limits.logout)]
   }, async (request) => {
     const claims = claimsOf(request)
-    const refreshToken = request.body?.refresh_token
+    const refreshToken = request.body.refresh_token
     const refresh = refreshToken === undefined ? null : await ownedBodyToken(ctx, refreshToken, claims)
     await storeWrite(async () => {
       await revoker.token(claims.jti, claims.exp)
@@ -70,6 +67,7 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     app.post<{ Body: TokenBody }>(`${prefix}/refresh`, {
       schema: bodySchema(config.jwt.maxTokenBytes, ['refresh_token'])
     }, async (request, reply) => {
+      if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
       const auth = await ctx.authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
@@ -78,6 +76,14 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims
+      // Per subject once verified, before the token is spent: a limited client retries with the same token.
+      if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply
+      const nowS = Math.floor(Date.now() / 1000)
+      const window = rotationWindow(old, nowS, config)
+      if (window === null) {
+        security.denied(Failures.SESSION_EXPIRED.reason, old.sub, old.jti, request)
+        return sendFailure(reply, Failures.SESSION_EXPIRED)
+      }
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
       const consumed = await storeWrite(async () => await revoker.token(old.jti, old.exp))
       if (!consumed) {
@@ -85,12 +91,14 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
         return sendFailure(reply, Failures.TOKEN_REVOKED)
       }
       const sid = sessionOf(old)
-      const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims: old })
-      const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims: old, refresh: true })
+      // Claims (roles included) are those of the login: a role change takes effect through user-wide revocation.
+      const claims = { ...old, auth_time: window.sessionStart }
+      const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
+      const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
       security.tokenIssued(old.sub, request)
       security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
-      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: config.accessTokenTtlS }
+      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.exp - access.iat }
     })
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
@@ -103,13 +111,12 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     app.log.warn('no signing key (asymmetric keys without JWT_PRIVATE_KEY): the refresh route is disabled')
   }
 
-  app.post<{ Body: TokenBody | null }>(`${prefix}/revoke`, {
+  app.post<{ Body: TokenBody }>(`${prefix}/revoke`, {
     schema: bodySchema(config.jwt.maxTokenBytes),
-    config: rateLimit(config.rateLimits.revokePerMinute),
-    preHandler: bearer
+    preHandler: [bearer, perSubject(limits.revoke)]
   }, async (request) => {
     const bearerClaims = claimsOf(request)
-    const named = request.body?.token
+    const named = request.body.token
     const target = named === undefined ? bearerClaims : await ownedBodyToken(ctx, named, bearerClaims)
     if (target !== null) {
       await storeWrite(async () => {

@@ -7,6 +7,8 @@ export interface MintOptions {
   readonly ttlS: number
   readonly refresh?: boolean
   readonly sid?: string
+  /** Latest `exp` the token may carry (the session's absolute end): the lifetime is cut to it. */
+  readonly notAfter?: number
   /** Custom claims copied into the token (registered claims below always win). */
   readonly claims?: Readonly<Record<string, unknown>>
 }
@@ -14,6 +16,7 @@ export interface MintOptions {
 export interface MintedToken {
   readonly token: string
   readonly jti: string
+  readonly iat: number
   readonly exp: number
 }
 
@@ -25,7 +28,8 @@ export interface TokenIssuer {
 // Registered claims a copied token must not inherit from the one it replaces.
 const RESET_CLAIMS = new Set(['jti', 'iat', 'nbf', 'exp', 'token_type'])
 
-export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null): TokenIssuer {
+/** `now`: a milliseconds clock; tests inject one to walk a session through days without sleeping. */
+export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null, now: () => number = Date.now): TokenIssuer {
   const sign = createSigner({
     key: signing.key,
     algorithm: signing.algorithm,
@@ -33,24 +37,24 @@ export function createIssuer (signing: SigningKeyConfig, issuer: string | null, 
   })
   return {
     algorithm: signing.algorithm,
-    mint ({ sub, ttlS, refresh = false, sid, claims = {} }) {
-      const now = Math.floor(Date.now() / 1000)
+    mint ({ sub, ttlS, refresh = false, sid, notAfter = Infinity, claims = {} }) {
+      const iat = Math.floor(now() / 1000)
       const jti = randomUUID()
-      const exp = now + ttlS
+      const exp = Math.min(iat + ttlS, notAfter)
       const payload: Record<string, unknown> = {}
       for (const [name, value] of Object.entries(claims)) if (!RESET_CLAIMS.has(name)) payload[name] = value
       Object.assign(payload, {
         sub,
         jti,
-        iat: now,
-        nbf: now,
+        iat,
+        nbf: iat,
         exp,
         ...(sid !== undefined && { sid }),
         ...(issuer !== null && payload.iss === undefined && { iss: issuer }),
         ...(audience !== null && payload.aud === undefined && { aud: audience }),
         ...(refresh && { token_type: 'refresh' })
       })
-      return { token: sign(payload), jti, exp }
+      return { token: sign(payload), jti, iat, exp }
     }
   }
 }

@@ -76,7 +76,7 @@ t.test('the configuration is frozen all the way down', async (t) => {
     ACCESS_RULES_FILE: rules,
     REDIS_SENTINELS: 's1:26379,s2:26379',
     REDIS_SENTINEL_NAME: 'primary',
-    INTROSPECTION_CLIENTS: 'api:s3cret'
+    INTROSPECTION_CLIENTS: 'api:s3cret-s3cret-s3cret-s3cret-s3cret'
   })
   const objects: Array<[string, unknown]> = [['config', config]]
   for (let i = 0; i < objects.length; i++) {

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
-import { call } from '../helpers/http.js'
+import { basic, call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { buildRequest, rawRequest } from './raw.js'
 
+const CLIENT_SECRET = 'fuzz-client-secret-of-32-bytes-or-more'
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400)
 
 const rules = join(mkdtempSync(join(tmpdir(), 'tg-fuzz-')), 'rules.json')
@@ -35,7 +36,7 @@ const authorization = fc.oneof(
   fc.constant(`Bearer ${sign({ claims: { exp: now - 3600 } })}`),
   fc.constant(`Bearer ${sign({ key: 'forged-secret-forged-secret-forged-secret' })}`),
   fc.constant(`Bearer ${sign({ claims: { token_type: 'refresh' } })}`),
-  fc.constant('Basic Y2xpZW50OnNlY3JldA=='),
+  fc.constant(basic('client', CLIENT_SECRET)),
   fc.string({ maxLength: 40 }).map((s) => `Bearer ${s}`),
   fc.string({ maxLength: 40 }).map((s) => `Bearer ${Buffer.from(s).toString('base64url')}.${s}.x`),
   headerBytes
@@ -74,10 +75,13 @@ t.test('random methods, paths, headers, tokens and bodies never get a 5xx and ne
     UPSTREAM_URL: upstream.url,
     PUBLIC_PATHS: '/public',
     ACCESS_RULES_FILE: rules,
-    INTROSPECTION_CLIENTS: 'client:secret',
+    INTROSPECTION_CLIENTS: `client:${CLIENT_SECRET}`,
     RATE_LIMIT_LOGOUT_PER_MIN: '0',
     RATE_LIMIT_REVOKE_PER_MIN: '0',
     RATE_LIMIT_ADMIN_PER_MIN: '0',
+    RATE_LIMIT_UNAUTHENTICATED_PER_MIN: '0',
+    RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN: '0',
+    RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN: '0',
     LOG_LEVEL: 'warn'
   })
   let checked = 0
@@ -95,5 +99,41 @@ t.test('random methods, paths, headers, tokens and bodies never get a 5xx and ne
   t.equal(checked, RUNS, `${RUNS} random requests, none answered 5xx or left unanswered`)
   t.equal((await call(`${gw.url}/healthz`)).status, 200, 'the gateway still serves')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+  t.notOk(gw.logs.some((line) => line.includes('"level":50')), 'no error was logged')
+})
+
+// Item 8: a body that is not an object never reaches a handler (a JSON `null` on /auth/refresh was a 500).
+t.test('every route body is validated by its schema: null, arrays, numbers, strings and booleans are 400 invalid_request', async (t) => {
+  const gw = await startGateway(t, {
+    INTROSPECTION_CLIENTS: `client:${CLIENT_SECRET}`,
+    RATE_LIMIT_LOGOUT_PER_MIN: '0',
+    RATE_LIMIT_REVOKE_PER_MIN: '0',
+    RATE_LIMIT_ADMIN_PER_MIN: '0'
+  })
+  const bearer = { authorization: `Bearer ${sign({ claims: { roles: ['admin'] } })}` }
+  const client = { authorization: basic('client', CLIENT_SECRET) }
+  const routes: Array<[string, Record<string, string>]> = [
+    ['/auth/logout', bearer], ['/auth/refresh', {}], ['/auth/revoke', bearer],
+    ['/oauth/introspect', client], ['/oauth/revoke', client],
+    ['/admin/users/u1/revoke', bearer], ['/admin/revoke-all', bearer], ['/admin/tokens/revoke', bearer]
+  ]
+  for (const [path, headers] of routes) {
+    for (const shape of ['null', '[]', '[{"token":"x"}]', '1', '-0.5', '"refresh_token"', 'true']) {
+      const res = await call(`${gw.url}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: shape })
+      t.equal(res.status, 400, `${path} ${shape}`)
+      t.equal(res.body?.error, 'invalid_request', `${path} ${shape}: OAuth error body`)
+      t.type(res.body?.error_description, 'string')
+    }
+  }
+  // Form bodies (RFC 7662/7009 clients send forms): a repeated or empty parameter is not a token.
+  for (const path of ['/oauth/introspect', '/oauth/revoke', '/auth/refresh']) {
+    const name = path === '/auth/refresh' ? 'refresh_token' : 'token'
+    for (const form of [`${name}=a&${name}=b`, `${name}=`, 'other=1']) {
+      const res = await call(`${gw.url}${path}`, { method: 'POST', headers: { ...client, 'content-type': 'application/x-www-form-urlencoded' }, body: form })
+      t.equal(res.status, 400, `${path} form ${form}`)
+      t.equal(res.body?.error, 'invalid_request', `${path} form ${form}`)
+    }
+  }
+  t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', headers: bearer })).status, 200, 'a request without a body is still fine')
   t.notOk(gw.logs.some((line) => line.includes('"level":50')), 'no error was logged')
 })

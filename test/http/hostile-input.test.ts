@@ -5,7 +5,7 @@ import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { buildRequest, rawRequest } from './raw.js'
 
-const NO_RATE_LIMITS = { RATE_LIMIT_LOGOUT_PER_MIN: '0', RATE_LIMIT_REVOKE_PER_MIN: '0', RATE_LIMIT_ADMIN_PER_MIN: '0' }
+const NO_RATE_LIMITS = { RATE_LIMIT_LOGOUT_PER_MIN: '0', RATE_LIMIT_REVOKE_PER_MIN: '0', RATE_LIMIT_ADMIN_PER_MIN: '0', RATE_LIMIT_UNAUTHENTICATED_PER_MIN: '0', RATE_LIMIT_REFRESH_PER_MIN: '0', RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN: '0', RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN: '0' }
 const STACK = /\bat .+:\d+:\d+|"stack"|Error:/
 
 /** Every route that reads a body, with what it takes to get past authentication to the parser. */
@@ -14,7 +14,7 @@ const BODY_ROUTES = ['/auth/logout', '/auth/refresh', '/auth/revoke', '/oauth/in
 
 async function gatewayWithUpstream (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<{ gw: Gateway, upstream: Upstream }> {
   const upstream = await startUpstream(t)
-  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PUBLIC_PATHS: '/public', INTROSPECTION_CLIENTS: 'client:secret', ...NO_RATE_LIMITS, ...env })
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PUBLIC_PATHS: '/public', INTROSPECTION_CLIENTS: 'client:secret-secret-secret-secret-secret', ...NO_RATE_LIMITS, ...env })
   return { gw, upstream }
 }
 

@@ -87,7 +87,7 @@ t.test('rate limits are shared by replicas on one Redis', async (t) => {
   t.ok(Number(limited.headers.get('retry-after')) > 0, 'Retry-After is set')
 })
 
-t.test('logout is limited to 10 per minute per caller by default', async (t) => {
+t.test('logout is limited to 10 per minute per user by default', async (t) => {
   const gw = await startGateway(t)
   const statuses: number[] = []
   for (let i = 0; i < 11; i++) statuses.push((await call(`${gw.url}/auth/logout`, { method: 'POST', token: sign() })).status)

@@ -1,8 +1,9 @@
 import t from 'tap'
-import { startGateway, type Gateway } from '../helpers/gateway.js'
+import { loadConfig } from '../../src/config/load.js'
+import { BASE_ENV, startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
-import { sign } from '../helpers/tokens.js'
+import { nowS, sign } from '../helpers/tokens.js'
 
 type Setup = (t: { teardown: (fn: () => unknown) => void }) => Promise<Gateway>
 
@@ -174,4 +175,60 @@ t.test('a revocation write that Redis cannot take answers 503, never 2xx', async
   t.equal(res.status, 503)
   t.equal(res.body.error, 'temporarily_unavailable')
   t.ok(res.headers.get('retry-after'))
+})
+
+function payloadOf (token: string): Record<string, any> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
+}
+
+const DAY_S = 86_400
+
+t.test('issue 11 item 5: past SESSION_MAX_LIFETIME from auth_time, refresh is 401 invalid_grant and spends nothing', async (t) => {
+  const gw = await startGateway(t)
+  const refresh = sign({ claims: { sid: 'old-session', token_type: 'refresh', auth_time: nowS() - 7 * DAY_S - 10 } })
+  const res = await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh } })
+  t.equal(res.status, 401)
+  t.equal(res.body.error, 'invalid_grant')
+  t.match(res.body.error_description, /sign in again/)
+  t.notMatch(res.text, refresh)
+  const again = await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh } })
+  t.equal(again.body.error, 'invalid_grant', 'still the session end, not reuse: the token was not spent')
+})
+
+t.test('issue 11 item 5: without auth_time the session starts at the first token\'s iat', async (t) => {
+  const gw = await startGateway(t)
+  const stale = sign({ claims: { token_type: 'refresh', iat: nowS() - 7 * DAY_S - 5, exp: nowS() + 600 } })
+  t.equal((await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: stale } })).body.error, 'invalid_grant')
+  const longer = await startGateway(t, { SESSION_MAX_LIFETIME: '30d' })
+  const issuedAt = nowS() - 8 * DAY_S
+  const first = sign({ claims: { token_type: 'refresh', iat: issuedAt, exp: nowS() + 600 } })
+  const res = await call(`${longer.url}/auth/refresh`, { method: 'POST', json: { refresh_token: first } })
+  t.equal(res.status, 200)
+  t.equal(payloadOf(res.body.refresh_token).auth_time, issuedAt, 'the start is carried as auth_time')
+  t.equal(payloadOf(res.body.access_token).auth_time, issuedAt)
+})
+
+t.test('issue 11 item 5: a rotation near the session end is cut to it, and the chain carries auth_time', async (t) => {
+  const gw = await startGateway(t, { SESSION_MAX_LIFETIME: '2d' })
+  const authTime = nowS() - 2 * DAY_S + 120
+  const refresh = sign({ claims: { sid: 'ending', token_type: 'refresh', auth_time: authTime, roles: ['user'], exp: nowS() + 5 * DAY_S } })
+  const res = await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh } })
+  t.equal(res.status, 200)
+  const newRefresh = payloadOf(res.body.refresh_token)
+  const newAccess = payloadOf(res.body.access_token)
+  t.equal(newRefresh.exp, authTime + 2 * DAY_S, 'the refresh token ends with the session')
+  t.equal(newAccess.exp, authTime + 2 * DAY_S, 'so does the access token (15 minutes would outlive it)')
+  t.ok(res.body.expires_in <= 120, `expires_in tells the cut lifetime (${res.body.expires_in} s)`)
+  t.same(newRefresh.roles, ['user'], 'roles are those of the login')
+  const next = await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: res.body.refresh_token } })
+  t.equal(next.status, 200, 'the rotated token rotates again until the end')
+  t.equal(payloadOf(next.body.refresh_token).auth_time, authTime)
+})
+
+t.test('SESSION_MAX_LIFETIME needs its unit and stops start-up naming the variable', async (t) => {
+  t.throws(() => loadConfig({ ...BASE_ENV, SESSION_MAX_LIFETIME: '30' }), /SESSION_MAX_LIFETIME: "30" is not a duration/)
+  t.throws(() => loadConfig({ ...BASE_ENV, SESSION_MAX_LIFETIME: '10s' }), /SESSION_MAX_LIFETIME/)
+  t.equal(loadConfig({ ...BASE_ENV }).sessionMaxLifetimeS, 7 * DAY_S, 'default: the refresh lifetime')
+  t.equal(loadConfig({ ...BASE_ENV, REFRESH_TOKEN_EXPIRE_DAYS: '3' }).sessionMaxLifetimeS, 3 * DAY_S)
+  t.equal(loadConfig({ ...BASE_ENV, SESSION_MAX_LIFETIME: '12h' }).sessionMaxLifetimeS, 12 * 3600)
 })

@@ -27,7 +27,7 @@ t.test('no token, signature or full jti appears in any log line, the audit file 
     UPSTREAM_URL: upstream.url,
     AUDIT_LOG_FILE: auditFile,
     ALERT_WEBHOOK_URL: receiver.url,
-    INTROSPECTION_CLIENTS: 'rs:rs-secret-value',
+    INTROSPECTION_CLIENTS: 'rs:rs-secret-value-that-is-at-least-32-bytes',
     LOG_LEVEL: 'debug',
     RATE_LIMIT_ADMIN_PER_MIN: '0',
     ALERT_TOKEN_MAX_IPS: '1'
@@ -59,8 +59,8 @@ t.test('no token, signature or full jti appears in any log line, the audit file 
   await call(at('/auth/revoke'), { method: 'POST', token: mint({ sub: 'bob' }), json: { token: mint({ sub: 'carol' }) } })
   await call(at('/auth/logout'), { method: 'POST', token: mint({ sub: 'dan' }), json: { refresh_token: mint({ sub: 'dan', token_type: 'refresh' }) } })
   await call(at('/auth/verify'), { token: access })
-  await call(at('/oauth/introspect'), { method: 'POST', headers: { authorization: basic('rs', 'rs-secret-value') }, form: { token: mint({ sub: 'erin' }) } })
-  await call(at('/oauth/revoke'), { method: 'POST', headers: { authorization: basic('rs', 'rs-secret-value') }, form: { token: mint({ sub: 'erin' }) } })
+  await call(at('/oauth/introspect'), { method: 'POST', headers: { authorization: basic('rs', 'rs-secret-value-that-is-at-least-32-bytes') }, form: { token: mint({ sub: 'erin' }) } })
+  await call(at('/oauth/revoke'), { method: 'POST', headers: { authorization: basic('rs', 'rs-secret-value-that-is-at-least-32-bytes') }, form: { token: mint({ sub: 'erin' }) } })
   await call(at('/oauth/introspect'), { method: 'POST', headers: { authorization: basic('rs', 'wrong') }, form: { token: mint() } })
   await call(at('/admin/tokens/revoke'), { method: 'POST', token: adminToken, json: { reason: 'test', token: mint({ sub: 'frank' }) } })
   await call(at('/admin/tokens/revoke'), { method: 'POST', token: adminToken, json: { reason: 'test', jti: jtiOf(mint()) } })
@@ -88,5 +88,5 @@ t.test('no token, signature or full jti appears in any log line, the audit file 
       t.notOk(text.includes(jti), `no full jti in the ${where}`)
     }
   }
-  t.notOk(gw.logs.join('').includes('rs-secret-value'), 'no client secret in the log')
+  t.notOk(gw.logs.join('').includes('rs-secret-value-that-is-at-least-32-bytes'), 'no client secret in the log')
 })
