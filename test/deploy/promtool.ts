@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { DEPLOY, docsOf, type Doc } from './deploy-files.js'
@@ -11,15 +10,6 @@ export const promtoolMissing = existsSync(PROMTOOL) ? false : `promtool not foun
 export const RULE_DIR = join(DEPLOY, 'kubernetes/components/monitoring')
 
 export interface PromtoolRun { readonly code: number | null, readonly output: string }
-
-interface Teardown { teardown: (fn: () => unknown) => void }
-
-/** A temp directory removed when the test ends. */
-export function tempDir (t: Teardown, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
-  return dir
-}
 
 export function promtool (args: string[], cwd: string): PromtoolRun {
   const run = spawnSync(PROMTOOL, args, { cwd, encoding: 'utf8', timeout: 60_000 })
