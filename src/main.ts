@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { text } from 'node:stream/consumers'
 import { parseArgs } from 'node:util'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './errors.js'
@@ -9,7 +10,9 @@ const USAGE = `usage:
   tokengate [serve]                                  run the gateway (configuration from the environment)
   tokengate token --sub ID [--ttl 15m] [--refresh] [--sid SID] [--claims JSON]
                                                      mint a token with the configured key
-  tokengate audit verify FILE                        check a hash-chained audit log`
+  tokengate audit verify FILE                        check a hash-chained audit log
+  tokengate admin COMMAND [--json]                   incident response against a running gateway
+                                                     (status, alerts, revoke-user, revoke-all, revoke-token)`
 
 function parseTtl (value: string): number {
   const match = /^([1-9]\d*)([smhd]?)$/.exec(value)
@@ -65,6 +68,15 @@ async function main (argv: string[]): Promise<number> {
     case 'audit': {
       const { auditCommand } = await import('./security/audit-cli.js')
       return await auditCommand(rest)
+    }
+    case 'admin': {
+      const { adminCommand } = await import('./cli/admin.js')
+      return await adminCommand(rest, {
+        env: process.env,
+        out: (line) => { process.stdout.write(line + '\n') },
+        err: (line) => { process.stderr.write(line + '\n') },
+        stdin: async () => await text(process.stdin)
+      })
     }
     case '-h':
     case '--help':

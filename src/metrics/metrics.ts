@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { BufferedCounter, type CounterCell } from './buffered-counter.js'
 import { BufferedHistogram, type HistogramCell } from './buffered-histogram.js'
 import { CheckStats } from './check-stats.js'
+import { SEVERITY_OF } from '../security/alert.js'
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
 
@@ -46,12 +47,16 @@ export class GatewayMetrics {
     const hits = new BufferedCounter({ name: 'tokengate_revocation_cache_hits_total', help: 'Revocation checks answered by the local "not revoked" cache', registers }).cell()
     const misses = new Counter({ name: 'tokengate_revocation_cache_misses_total', help: 'Revocation checks that went to the store', registers })
     const storeErrors = new Counter({ name: 'tokengate_store_errors_total', help: 'Store lookups that failed (error) or ran past REVOCATION_CHECK_TIMEOUT_MS (timeout)', labelNames: ['kind'], registers })
+    // Counters the alert rules take increase() of are exported at 0 from the start: a
+    // series born at 1 hides its first event from increase() (the first CRITICAL alert).
+    for (const kind of ['error', 'timeout']) storeErrors.inc({ kind }, 0)
     this.checks = new CheckStats({ duration, hits, misses, storeErrors })
     this.decisions = new BufferedCounter({ name: 'tokengate_decisions_total', help: 'Token decisions by result (allow, deny) and reason', labelNames: ['result', 'reason'], registers })
     this.revocations = new Counter({ name: 'tokengate_revocations_total', help: 'Revocation marks written by this replica, by kind (jti, session, user, global) and operation', labelNames: ['kind', 'reason'], registers })
     this.refreshRotations = new Counter({ name: 'tokengate_refresh_rotations_total', help: 'Refresh tokens rotated into a new pair', registers })
     this.refreshReuse = new Counter({ name: 'tokengate_refresh_reuse_total', help: 'Rotated refresh tokens presented again (the session was revoked)', registers })
     this.alerts = new Counter({ name: 'tokengate_security_alerts_total', help: 'Security alerts raised, by severity and rule', labelNames: ['severity', 'type'], registers })
+    for (const [type, severity] of Object.entries(SEVERITY_OF)) this.alerts.inc({ severity, type }, 0)
     this.webhookDeliveries = new Counter({ name: 'tokengate_alert_webhook_deliveries_total', help: 'Alert webhook outcomes: delivered, failed (after retries), dropped (queue full)', labelNames: ['result'], registers })
     this.clientAuthFailures = new Counter({ name: 'tokengate_oauth_client_auth_failures_total', help: 'Failed client authentications on /oauth/* by endpoint and reason (missing, malformed, multiple_methods, rejected, rate_limited)', labelNames: ['endpoint', 'reason'], registers })
     this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })

@@ -33,7 +33,7 @@ export function renderShippedConfig (ports: ShippedConfigPorts): string {
   return conf
 }
 
-async function accepting (port: number): Promise<boolean> {
+export async function accepting (port: number): Promise<boolean> {
   return await new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1')
     socket.once('connect', () => { socket.destroy(); resolve(true) })

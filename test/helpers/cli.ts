@@ -1,19 +1,52 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './redis.js'
 
 /** The built CLI (npm test builds it first: see "pretest"). */
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
 export interface Run { code: number | null, stdout: string, stderr: string }
 
-/** Runs `tokengate ARGS` to completion with only PATH and `env` in its environment. */
-export async function runCli (args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs `tokengate ARGS` to completion with only PATH and `env` in its environment, and `input` on stdin if given. */
+export async function runCli (args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+  if (input !== undefined) child.stdin.end(input)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const [code] = await once(child, 'exit') as [number | null]
   return { code, stdout, stderr }
+}
+
+export interface ServedGateway {
+  readonly url: string
+  /** Everything the process wrote, for "no token was logged" assertions. */
+  output: () => string
+}
+
+/** `tokengate serve` as its own process on a free loopback port, ready once /healthz answers; stopped when the test ends. */
+export async function serveCli (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string>): Promise<ServedGateway> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env } })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => { output += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { output += d.toString() })
+  const exited = once(child, 'exit')
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    await exited
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`tokengate serve exited: ${output}`)
+    const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false)
+    if (up) return { url, output: () => output }
+    if (Date.now() > deadline) throw new Error(`tokengate serve did not answer: ${output}`)
+    await sleep(50)
+  }
 }

@@ -1,0 +1,40 @@
+/** Human-readable lines for the admin command's answers (--json prints the gateway's JSON instead). */
+
+function when (epochS: unknown): string {
+  return typeof epochS === 'number' ? `${epochS} (${new Date(epochS * 1000).toISOString()})` : String(epochS)
+}
+
+function ms (value: unknown): string {
+  return typeof value === 'number' ? `${value} ms` : 'n/a'
+}
+
+export function statusLines (health: any, revocation: any): string[] {
+  const store = health.store ?? {}
+  const upstream = health.upstream ?? {}
+  return [
+    `status: ${String(health.status)}`,
+    `store: ${String(store.name)} ${store.reachable === true ? `reachable (${ms(store.latency_ms)})` : 'UNREACHABLE'}, FAIL_MODE=${String(store.fail_mode)}`,
+    `pubsub: ${health.pubsub?.healthy === true ? 'healthy' : 'UNHEALTHY'}`,
+    `breaker: ${String(health.breaker?.state)}`,
+    `upstream: ${upstream.configured !== true ? 'not configured' : upstream.reachable === true ? `reachable (HTTP ${String(upstream.status)})` : 'UNREACHABLE'}`,
+    `revocation marks: ${revocation.total_blacklisted === null ? 'unknown (store did not answer)' : String(revocation.total_blacklisted)}`,
+    `check time: average ${ms(revocation.average_check_time_ms)}, p99 ${ms(revocation.p99_check_time_ms)}`,
+    `cache hit ratio: ${typeof revocation.cache_hit_ratio === 'number' ? `${(revocation.cache_hit_ratio * 100).toFixed(2)}%` : 'n/a'}`,
+    `redis errors: ${String(revocation.redis_errors)}`
+  ]
+}
+
+export function alertLines (answer: any): string[] {
+  const alerts: any[] = answer.alerts ?? []
+  if (alerts.length === 0) return ['no alerts']
+  return alerts.map((a) => [a.timestamp, a.severity, a.type, a.user_id !== null ? `user=${String(a.user_id)}` : null, a.jti !== null ? `jti=${String(a.jti)}` : null, a.message]
+    .filter((part) => part !== null).join('  '))
+}
+
+export function revokedLines (answer: any): string[] {
+  switch (answer.revoked) {
+    case 'user': return [`revoked every token of user ${String(answer.user_id)} issued up to ${when(answer.revoked_before)}`]
+    case 'all': return [`revoked every token issued up to ${when(answer.revoked_before)}`]
+    default: return answer.already_expired === true ? ['the token has already expired: nothing to revoke'] : [`revoked token jti ${String(answer.jti)}…`]
+  }
+}

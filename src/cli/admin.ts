@@ -1,0 +1,159 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { loadAdminClientConfig, type AdminClientConfig } from '../config/admin-client.js'
+import { ConfigError } from '../errors.js'
+import { callAdmin, GatewayUnreachable, type AdminAnswer } from './admin-client.js'
+import { alertLines, revokedLines, statusLines } from './admin-output.js'
+
+export const ADMIN_USAGE = `usage: tokengate admin COMMAND [--json] [--url URL]
+  status                                         health and revocation figures (exit 3 when degraded)
+  alerts [--severity S] [--since T] [--limit N]  security alerts, newest first
+  revoke-user ID --reason TEXT                   every token of user ID issued up to now
+  revoke-all --reason TEXT --yes                 every token of everyone issued up to now
+  revoke-token --reason TEXT (--jti JTI [--exp EPOCH_S] | --token-stdin)
+                                                 one token, by jti or by value read from stdin
+The gateway is TOKENGATE_URL (default http://127.0.0.1:8080); the admin token comes from
+TOKENGATE_ADMIN_TOKEN or the file named by TOKENGATE_ADMIN_TOKEN_FILE, never from an argument.`
+
+export const EXIT = { ok: 0, refused: 1, usage: 2, degraded: 3 } as const
+
+export interface AdminIo {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly out: (line: string) => void
+  readonly err: (line: string) => void
+  readonly stdin: () => Promise<string>
+}
+
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+const COMMON: Options = { json: { type: 'boolean', default: false }, url: { type: 'string' } }
+const OPTIONS: Readonly<Record<string, Options>> = {
+  status: {},
+  alerts: { severity: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
+  'revoke-user': { reason: { type: 'string' } },
+  'revoke-all': { reason: { type: 'string' }, yes: { type: 'boolean', default: false } },
+  'revoke-token': { reason: { type: 'string' }, jti: { type: 'string' }, exp: { type: 'string' }, 'token-stdin': { type: 'boolean', default: false } }
+}
+const POSITIONALS: Readonly<Record<string, number>> = { 'revoke-user': 1 }
+
+interface Parsed { readonly values: Record<string, string | boolean | undefined>, readonly positionals: string[] }
+
+function parse (command: string, args: string[]): Parsed {
+  if (args.some((a) => /^--(admin-)?token(=|$)/.test(a))) {
+    throw new UsageError('the admin token is never taken from the command line (ps shows it to every local user): set TOKENGATE_ADMIN_TOKEN or TOKENGATE_ADMIN_TOKEN_FILE')
+  }
+  let parsed: Parsed
+  try {
+    parsed = parseArgs({ args, options: { ...COMMON, ...OPTIONS[command] }, allowPositionals: true, strict: true }) as Parsed
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const expected = POSITIONALS[command] ?? 0
+  if (parsed.positionals.length !== expected) throw new UsageError(`${command} takes ${expected === 0 ? 'no' : expected} argument${expected === 1 ? '' : 's'}`)
+  return parsed
+}
+
+function reasonOf (values: Parsed['values']): string {
+  const reason = typeof values.reason === 'string' ? values.reason.trim() : ''
+  if (reason === '') throw new UsageError('--reason is required: every revocation is audited with the reason given')
+  return reason
+}
+
+function epochOf (value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !/^\d{1,12}$/.test(value)) throw new UsageError('--exp must be the token\'s exp claim, in epoch seconds')
+  return Number(value)
+}
+
+/** One gateway call; a non-2xx answer prints its OAuth error and ends the command with EXIT.refused. */
+async function ask (config: AdminClientConfig, io: AdminIo, json: boolean, method: 'GET' | 'POST', path: string, body?: unknown): Promise<AdminAnswer | null> {
+  const answer = await callAdmin(config, method, path, body)
+  if (answer.status >= 200 && answer.status < 300) return answer
+  const error = typeof answer.body?.error === 'string' ? answer.body.error : 'http_error'
+  const description = typeof answer.body?.error_description === 'string' ? answer.body.error_description : 'the gateway refused the request'
+  if (json) io.out(JSON.stringify({ status: answer.status, error, error_description: description }))
+  io.err(`tokengate admin: ${answer.status} ${error}: ${description}`)
+  return null
+}
+
+async function run (command: string, parsed: Parsed, config: AdminClientConfig, io: AdminIo): Promise<number> {
+  const { values, positionals } = parsed
+  const json = values.json === true
+  const print = (answer: unknown, lines: string[]): void => { if (json) io.out(JSON.stringify(answer)); else lines.forEach(io.out) }
+  switch (command) {
+    case 'status': {
+      const health = await ask(config, io, json, 'GET', '/admin/health')
+      if (health === null) return EXIT.refused
+      const revocation = await ask(config, io, json, 'GET', '/admin/blacklist/status')
+      if (revocation === null) return EXIT.refused
+      print({ health: health.body, revocation: revocation.body }, statusLines(health.body, revocation.body))
+      return health.body?.status === 'ok' ? EXIT.ok : EXIT.degraded
+    }
+    case 'alerts': {
+      const query = new URLSearchParams()
+      for (const name of ['severity', 'since', 'limit']) if (typeof values[name] === 'string') query.set(name, values[name])
+      const answer = await ask(config, io, json, 'GET', `/admin/alerts${query.size > 0 ? `?${query.toString()}` : ''}`)
+      if (answer === null) return EXIT.refused
+      print(answer.body, alertLines(answer.body))
+      return EXIT.ok
+    }
+    case 'revoke-user':
+    case 'revoke-all':
+    case 'revoke-token': {
+      const reason = reasonOf(values)
+      let path = '/admin/tokens/revoke'
+      let body: Record<string, unknown> = { reason }
+      if (command === 'revoke-user') {
+        path = `/admin/users/${encodeURIComponent(positionals[0])}/revoke`
+      } else if (command === 'revoke-all') {
+        if (values.yes !== true) throw new UsageError('revoke-all logs everyone out: add --yes to confirm')
+        path = '/admin/revoke-all'
+      } else if (values['token-stdin'] === true) {
+        if (values.jti !== undefined) throw new UsageError('name the token by --jti or --token-stdin, not both')
+        const token = (await io.stdin()).trim()
+        if (token === '') throw new UsageError('--token-stdin: no token on standard input')
+        body = { reason, token }
+      } else {
+        if (typeof values.jti !== 'string' || values.jti === '') throw new UsageError('name the token: --jti JTI (with --exp when known), or --token-stdin')
+        const exp = epochOf(values.exp)
+        body = { reason, jti: values.jti, ...(exp !== undefined && { exp }) }
+      }
+      const answer = await ask(config, io, json, 'POST', path, body)
+      if (answer === null) return EXIT.refused
+      print(answer.body, revokedLines(answer.body))
+      return EXIT.ok
+    }
+    default:
+      throw new UsageError(`unknown admin command "${command}"`)
+  }
+}
+
+/** `tokengate admin COMMAND ...`: incident response against a running gateway. */
+export async function adminCommand (args: string[], io: AdminIo): Promise<number> {
+  const [command, ...rest] = args
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    io.out(ADMIN_USAGE)
+    return command === undefined ? EXIT.usage : EXIT.ok
+  }
+  try {
+    if (!(command in OPTIONS)) throw new UsageError(`unknown admin command "${command}"`)
+    const parsed = parse(command, rest)
+    const config = loadAdminClientConfig(io.env, typeof parsed.values.url === 'string' ? parsed.values.url : undefined)
+    return await run(command, parsed, config, io)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`tokengate admin: ${err.message}\n${ADMIN_USAGE}`)
+      return EXIT.usage
+    }
+    if (err instanceof ConfigError) {
+      io.err(`tokengate admin: ${err.message}`)
+      return EXIT.usage
+    }
+    if (err instanceof GatewayUnreachable) {
+      io.err(`tokengate admin: ${err.message}`)
+      return EXIT.refused
+    }
+    throw err
+  }
+}

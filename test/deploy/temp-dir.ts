@@ -1,0 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+/** A temp directory removed when the test ends. */
+export function tempDir (t: Teardown, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  return dir
+}
