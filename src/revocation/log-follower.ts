@@ -26,7 +26,8 @@ interface StreamHead { readonly lastId: string, readonly firstId: string | null,
  * the marks, then a blocking XREAD loop from the last id on a dedicated
  * connection. Every answer of that loop, an empty one after BLOCK included,
  * proves the replica current as of when the read was sent. After a
- * reconnect it resumes from its position unless the log no longer reaches
+ * reconnect, and whenever a read comes back empty, it checks the log's head:
+ * it resumes from its position unless the log no longer reaches
  * back to it (trimmed) or the primary is behind it (a failover lost entries):
  * then it loads the full state again.
  */
@@ -93,6 +94,8 @@ export class LogFollower {
       }
     }
     if (read >= READ_COUNT) return
+    // When idle, check the head (one XINFO per BLOCK): a trim or a failover that cost no reconnect shows too.
+    if (read === 0) this.#verify = true
     const elapsed = performance.now() - sentAt
     // An empty answer came BLOCK ms after Redis took the read, with nothing written meanwhile:
     // it proves the state current as of BLOCK ms after sending, not just as of sending.
@@ -104,7 +107,8 @@ export class LogFollower {
     const through = this.#through ?? '0-0'
     if (compareIds(through, head.lastId) > 0) {
       await this.#reload('ahead')
-    } else if (head.trimmed && head.firstId !== null && compareIds(head.firstId, through) > 0) {
+    } else if (head.trimmed && compareIds(head.lastId, through) > 0 && (head.firstId === null || compareIds(head.firstId, through) > 0)) {
+      // Entries were added after our position and the oldest one left is newer than it: some may be gone.
       await this.#reload('trimmed')
     }
     this.#verify = false
