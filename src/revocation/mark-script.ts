@@ -50,14 +50,20 @@ return 1
 `
 
 /**
- * Values and remaining lifetimes (ms) of the named marks, for a full load.
- * Keys come as ARGV: SCAN found them on this node, in any of its slots.
+ * One SCAN step of a full load, done inside Redis: the keys under the prefix
+ * from this cursor, each with its value and remaining lifetime (ms), packed
+ * in one JSON string (one bulk reply parses far faster than thousands of
+ * elements). ARGV cursor, match, count.
  */
 export const DUMP_SCRIPT = `
+local step = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[3]))
 local out = {}
-for i, key in ipairs(ARGV) do
-  out[2 * i - 1] = redis.call('GET', key) or false
-  out[2 * i] = redis.call('PTTL', key)
+for _, key in ipairs(step[2]) do
+  if redis.call('TYPE', key).ok == 'string' then
+    out[#out + 1] = key
+    out[#out + 1] = redis.call('GET', key)
+    out[#out + 1] = redis.call('PTTL', key)
+  end
 end
-return out
+return {step[1], cjson.encode(out)}
 `
