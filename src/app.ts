@@ -40,13 +40,13 @@ export interface BuildOptions {
   readonly worker?: WorkerLink
 }
 
-const NEGATIVE_CACHE_TTL_MS = 30_000
-
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization']
 
 async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
   if (config.redis === null) return new MemoryStore()
-  const store = new RedisStore(config.redis, app.log)
+  // Log entries outlive the longest mark (see Revoker): a trimmed entry belongs to an expired mark.
+  const logRetentionS = Math.max(config.refreshTokenTtlS, config.accessTokenTtlS) + config.jwt.clockToleranceS
+  const store = new RedisStore(config.redis, app.log, { logRetentionS })
   try {
     await store.connect(connectTimeoutMs)
     await store.checkEvictionPolicy()
@@ -79,10 +79,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const checker = new RevocationChecker(store, {
     timeoutMs: config.revocationCheckTimeoutMs,
     failMode: config.failMode,
-    cacheSize: config.localCacheSize,
-    negativeTtlMs: NEGATIVE_CACHE_TTL_MS
+    maxStalenessMs: config.maxStalenessMs
   }, metrics.checks)
   metrics.watchBreaker(breakerOf(checker))
+  metrics.watchState(checker)
+  // Listening before the state is loaded would decide every token by a lookup (or by FAIL_MODE).
+  if (!await checker.whenLoaded(options.redisConnectTimeoutMs ?? 5000)) {
+    app.log.error({}, `revocation state not loaded at start; deciding by lookup or FAIL_MODE=${config.failMode} until it is (/readyz says 503)`)
+  }
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
   const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)

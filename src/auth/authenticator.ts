@@ -44,7 +44,7 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     if (isRefreshToken(claims) !== (use === 'refresh')) {
       return { ok: false, failure: use === 'refresh' ? Failures.TOKEN_NOT_REFRESH : Failures.TOKEN_WRONG_TYPE, claims }
     }
-    const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat }, claims.exp)
+    const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
     return outcome instanceof Promise ? outcome.then((settled) => outcomeResult(settled, claims, token)) : outcomeResult(outcome, claims, token)
   }
 

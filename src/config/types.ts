@@ -124,6 +124,8 @@ export interface Config {
   readonly redis: RedisConfig | null
   readonly revocationCheckTimeoutMs: number
   readonly failMode: FailMode
+  /** Past this age the local revocation state alone no longer decides "not revoked" (MAX_STALENESS_MS). */
+  readonly maxStalenessMs: number
   readonly jwt: JwtConfig
   readonly accessTokenTtlS: number
   readonly refreshTokenTtlS: number

@@ -6,6 +6,13 @@ import { SEVERITY_OF } from '../security/alert.js'
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
 
+/** What the revocation state gauges read at scrape time (the checker). */
+export interface StateView {
+  readonly stalenessMs: number
+  readonly reloads: number
+  readonly state: { size: (now: number) => number, readonly bytes: number }
+}
+
 export interface UpstreamCells { readonly duration: HistogramCell, readonly responses: CounterCell }
 
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 }
@@ -33,6 +40,7 @@ export class GatewayMetrics {
   readonly upstreamResponses: BufferedCounter<'route' | 'status_class'>
   readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
+  #state: StateView | null = null
 
   constructor () {
     const registers = [this.registry]
@@ -71,6 +79,43 @@ export class GatewayMetrics {
       aggregator: 'max',
       collect () { this.set(BREAKER_VALUE[breaker()] ?? 0) }
     })
+    const state = (): StateView | null => this.#state
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_revocation_state_staleness_seconds',
+      help: 'How old the local revocation state may be (+Inf before it was loaded); past MAX_STALENESS_MS it no longer decides alone',
+      registers,
+      aggregator: 'max',
+      collect () { this.set((state()?.stalenessMs ?? 0) / 1000) }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_revocation_state_marks',
+      help: 'Live revocation marks held by this replica',
+      registers,
+      aggregator: 'max',
+      collect () { this.set(state()?.state.size(Math.floor(Date.now() / 1000)) ?? 0) }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_revocation_state_bytes',
+      help: 'Memory held by the local revocation state',
+      registers,
+      aggregator: 'max',
+      collect () { this.set(state()?.state.bytes ?? 0) }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_revocation_state_reloads',
+      help: 'Full reloads of the revocation state after start (log trimmed past this replica, or a failover lost entries)',
+      registers,
+      collect () { this.set(state()?.reloads ?? 0) }
+    })
+  }
+
+  /** Where the revocation state gauges read at scrape time. */
+  watchState (view: StateView): void {
+    this.#state = view
   }
 
   /** The upstream families' cells for one route pattern and status class (both from bounded sets). */

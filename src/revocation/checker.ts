@@ -1,24 +1,25 @@
-import { GenerationalMap } from '../cache/generational-map.js'
 import type { FailMode } from '../config/types.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
-import { LocalMarks } from './local-marks.js'
-import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore } from './store.js'
+import { RevocationState } from './revocation-state.js'
+import type { LookupQuery, MarkKind, ReloadReason, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
 /**
- * `ok`: not revoked. `degraded`: the store could not answer and FAIL_MODE=open
- * let the request through. `unavailable`: the same under FAIL_MODE=closed.
+ * `ok`: not revoked. `degraded`: the local state may be stale, the store could
+ * not answer, and FAIL_MODE=open decided from the last complete state.
+ * `unavailable`: the same under FAIL_MODE=closed.
  */
 export type CheckOutcome = 'ok' | 'degraded' | 'unavailable' | MarkKind
 
 export interface CheckerOptions {
   readonly timeoutMs: number
   readonly failMode: FailMode
-  readonly cacheSize: number
-  /** How long a "not revoked" answer may be reused while events flow. */
-  readonly negativeTtlMs: number
+  /** Past this, the local state alone no longer decides "not revoked". */
+  readonly maxStalenessMs: number
   /** Consecutive failures that open the breaker (5) and its cool-down (1000 ms). */
   readonly breaker?: Pick<BreakerOptions, 'failureThreshold' | 'coolDownMs'>
+  /** Monotonic milliseconds; tests inject a clock. */
+  readonly now?: () => number
 }
 
 export interface CheckObserver {
@@ -29,69 +30,100 @@ const TIMED_OUT = Symbol('timed out')
 const FAILED = Symbol('failed')
 // What the breaker's background probe looks up: keys no token can have (jti and sid are never empty).
 const PROBE_QUERY: LookupQuery = { jti: '', sid: '', sub: '', iat: 0 }
+const SWEEP_INTERVAL_MS = 60_000
 
 /**
- * The revocation decision for one verified token: local knowledge first, then a
- * "not revoked" cache that is trusted only while the pub/sub subscription is
- * healthy, then one store lookup within the time budget, unless the circuit
- * breaker is open: then FAIL_MODE decides at once and the store is left alone.
+ * The revocation decision for one verified token. The replica's complete local
+ * state answers at once, with no network call, while it is current (fed from
+ * the store's log, see LogFollower). A mark found locally always decides. Once
+ * the state may be older than MAX_STALENESS_MS, a "not revoked" is confirmed
+ * by one store lookup within the time budget, unless the circuit breaker is
+ * open: then FAIL_MODE decides at once and the store is left alone.
  */
 export class RevocationChecker {
-  readonly marks: LocalMarks
+  readonly state = new RevocationState()
   readonly #store: RevocationStore
   readonly #options: CheckerOptions
-  readonly #notRevoked: GenerationalMap<true> | null
   readonly #observer: CheckObserver | null
   readonly #breaker: CircuitBreaker
-  #healthy = false
-  // Bumped by every event: a lookup that raced an event must not cache its stale "not revoked".
-  #generation = 0
+  readonly #now: () => number
+  readonly #sweeper: NodeJS.Timeout
+  #currentAsOf = Number.NEGATIVE_INFINITY
+  #reloads = 0
   #closed = false
+  #onLoaded: () => void = () => {}
+  readonly #loaded = new Promise<void>((resolve) => { this.#onLoaded = resolve })
 
   constructor (store: RevocationStore, options: CheckerOptions, observer: CheckObserver | null = null) {
     this.#store = store
     this.#options = options
     this.#observer = observer
+    this.#now = options.now ?? (() => performance.now())
     this.#breaker = new CircuitBreaker({ ...options.breaker, onHalfOpen: () => { this.#probe().catch(() => {}) } })
-    this.marks = new LocalMarks(options.cacheSize)
-    this.#notRevoked = options.cacheSize > 0 && options.negativeTtlMs > 0
-      ? new GenerationalMap<true>(options.cacheSize, options.negativeTtlMs)
-      : null
-    store.subscribe({
-      onEvent: (event) => this.#onEvent(event),
-      onHealth: (healthy) => this.#onHealth(healthy)
+    this.#sweeper = setInterval(() => this.prune(), SWEEP_INTERVAL_MS).unref()
+    store.follow({
+      onEvent: (event) => this.state.apply(event, nowSeconds()),
+      onCurrent: (ageMs) => {
+        const asOf = this.#now() - ageMs
+        if (asOf > this.#currentAsOf) this.#currentAsOf = asOf
+        this.#onLoaded()
+      },
+      onReload: (reason: ReloadReason) => { if (reason !== 'start') this.#reloads++ }
     })
   }
 
-  get subscriptionHealthy (): boolean {
-    return this.#healthy
+  /** Whether the complete state was loaded at least once (readiness waits for it). */
+  get loaded (): boolean {
+    return this.#currentAsOf !== Number.NEGATIVE_INFINITY
+  }
+
+  /** Resolves true once the state is loaded, false when `ms` passed first. */
+  async whenLoaded (ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false) })
+    try {
+      return await Promise.race([this.#loaded.then(() => true), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** How old the local state may be, in milliseconds; Infinity before it was loaded. */
+  get stalenessMs (): number {
+    return Math.max(0, this.#now() - this.#currentAsOf)
+  }
+
+  /** Whether the local state alone decides. */
+  get current (): boolean {
+    return this.stalenessMs <= this.#options.maxStalenessMs
+  }
+
+  get maxStalenessMs (): number {
+    return this.#options.maxStalenessMs
+  }
+
+  /** Full reloads after the first load (the log had been trimmed past this replica, or a failover lost entries). */
+  get reloads (): number {
+    return this.#reloads
   }
 
   get breakerState (): BreakerState {
     return this.#breaker.state
   }
 
-  get cachedNotRevoked (): number {
-    return this.#notRevoked?.size ?? 0
-  }
-
-  /**
-   * Answered at once when local knowledge decides (the common case: a known
-   * token); a promise only when the store has to be asked.
-   */
-  check (query: LookupQuery, exp: number): CheckOutcome | Promise<CheckOutcome> {
-    const local = this.marks.covers(query, nowSeconds())
+  /** Answered at once from the local state; a promise only when a stale state has to be confirmed. */
+  check (query: LookupQuery): CheckOutcome | Promise<CheckOutcome> {
+    const local = this.state.covering(query, nowSeconds())
     if (local !== null) return local
-    if (this.#healthy && this.#notRevoked?.get(query.jti) === true) {
+    if (this.current) {
       this.#observer?.onLookup(0, 'hit')
       return 'ok'
     }
     if (!this.#breaker.tryAcquire()) return this.#storeUnavailable()
-    return this.#checkStore(query, exp)
+    return this.#checkStore(query)
   }
 
-  async #checkStore (query: LookupQuery, exp: number): Promise<CheckOutcome> {
-    const generation = this.#generation
+  async #checkStore (query: LookupQuery): Promise<CheckOutcome> {
     const started = performance.now()
     const result = await this.#lookupWithin(query)
     const duration = performance.now() - started
@@ -102,29 +134,27 @@ export class RevocationChecker {
     }
     this.#breaker.success()
     this.#observer?.onLookup(duration, 'miss')
-    if (result !== null) {
-      this.marks.addToken(query.jti, exp + 1)
-      return result
-    }
-    if (this.#healthy && generation === this.#generation) this.#notRevoked?.set(query.jti, true)
-    return 'ok'
+    return result ?? 'ok'
   }
 
-  /** Records a revocation this replica wrote, before the event comes back. */
+  /** Records a revocation this replica wrote, before its log entry comes back. */
   remember (event: RevocationEvent): void {
-    this.#onEvent(event)
+    this.state.apply(event, nowSeconds())
   }
 
-  /** Stops the breaker's probing; the store is closed by its owner. */
+  /** Stops the breaker's probing and the sweeper; the store is closed by its owner. */
   close (): void {
     this.#closed = true
     this.#breaker.close()
+    clearInterval(this.#sweeper)
   }
 
+  /** Drops expired marks from the local state; returns how many went. */
   prune (): number {
-    return this.marks.prune(nowSeconds())
+    return this.state.sweep(nowSeconds())
   }
 
+  // The local state did not cover the token: open lets it through on that last complete state.
   #storeUnavailable (): CheckOutcome {
     return this.#options.failMode === 'open' ? 'degraded' : 'unavailable'
   }
@@ -145,17 +175,5 @@ export class RevocationChecker {
         () => { clearTimeout(timer); resolve(FAILED) }
       )
     })
-  }
-
-  #onEvent (event: RevocationEvent): void {
-    this.#generation++
-    this.marks.apply(event)
-    if (event.kind === 'jti') this.#notRevoked?.delete(event.id)
-  }
-
-  #onHealth (healthy: boolean): void {
-    this.#generation++
-    if (!healthy) this.#notRevoked?.clear()
-    this.#healthy = healthy
   }
 }

@@ -1,7 +1,8 @@
-import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats, SubscriptionListener } from './store.js'
+import { beforeOf, coveringMark } from './covering.js'
+import type { LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
 
-interface Mark { value: number, expiresAt: number }
+interface Mark { before: number, expiresAt: number }
 
 const SWEEP_INTERVAL_MS = 60_000
 
@@ -11,100 +12,92 @@ const SWEEP_INTERVAL_MS = 60_000
  */
 export class MemoryStore implements RevocationStore {
   readonly name = 'memory'
-  readonly #marks: Record<Exclude<MarkKind, 'global'>, Map<string, Mark>> = {
+  readonly #marks: Record<MarkKind, Map<string, Mark>> = {
     jti: new Map(),
     session: new Map(),
-    user: new Map()
+    user: new Map(),
+    global: new Map()
   }
 
-  #global: Mark | null = null
-  readonly #listeners: SubscriptionListener[] = []
+  readonly #listeners: LogListener[] = []
   readonly #sweeper: NodeJS.Timeout
 
   constructor () {
     this.#sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref()
   }
 
-  async lookup ({ jti, sid, sub, iat }: LookupQuery): Promise<MarkKind | null> {
+  async lookup (query: LookupQuery): Promise<MarkKind | null> {
     const now = nowSeconds()
-    if (live(this.#marks.jti.get(jti), now)) return 'jti'
-    if (live(this.#marks.session.get(sid), now)) return 'session'
-    const user = this.#marks.user.get(sub)
-    if (live(user, now) && iat <= user.value) return 'user'
-    if (live(this.#global, now) && iat <= this.#global.value) return 'global'
-    return null
+    return coveringMark(query, (kind, id) => {
+      const mark = this.#marks[kind].get(id)
+      return mark !== undefined && mark.expiresAt > now ? mark.before : -1
+    })
   }
 
   async revokeToken (jti: string, ttlS: number): Promise<boolean> {
     const now = nowSeconds()
-    if (live(this.#marks.jti.get(jti), now)) return false
-    this.#set('jti', jti, 1, now + ttlS)
-    this.#emit({ kind: 'jti', id: jti, expiresAt: now + ttlS })
+    const current = this.#marks.jti.get(jti)
+    if (current !== undefined && current.expiresAt > now) return false
+    this.#write({ kind: 'jti', id: jti, expiresAt: now + ttlS })
     return true
   }
 
   async revokeSession (sid: string, ttlS: number): Promise<void> {
-    const expiresAt = nowSeconds() + ttlS
-    this.#set('session', sid, 1, expiresAt)
-    this.#emit({ kind: 'session', id: sid, expiresAt })
+    this.#write({ kind: 'session', id: sid, expiresAt: nowSeconds() + ttlS })
   }
 
   async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    const expiresAt = nowSeconds() + ttlS
-    const current = this.#marks.user.get(sub)
-    this.#set('user', sub, Math.max(before, current?.value ?? 0), Math.max(expiresAt, current?.expiresAt ?? 0))
-    this.#emit({ kind: 'user', id: sub, before, expiresAt })
+    this.#write({ kind: 'user', id: sub, before, expiresAt: nowSeconds() + ttlS })
   }
 
   async revokeAll (before: number, ttlS: number): Promise<void> {
-    const expiresAt = nowSeconds() + ttlS
-    const current = this.#global
-    this.#global = { value: Math.max(before, current?.value ?? 0), expiresAt: Math.max(expiresAt, current?.expiresAt ?? 0) }
-    this.#emit({ kind: 'global', before, expiresAt })
+    this.#write({ kind: 'global', before, expiresAt: nowSeconds() + ttlS })
   }
 
-  subscribe (listener: SubscriptionListener): void {
+  /** Replays the live marks, then every write as it happens: this process sees them all. */
+  follow (listener: LogListener): void {
+    this.sweep()
+    for (const [kind, map] of Object.entries(this.#marks) as Array<[MarkKind, Map<string, Mark>]>) {
+      for (const [id, mark] of map) listener.onEvent(eventOf(kind, id, mark))
+    }
     this.#listeners.push(listener)
-    listener.onHealth(true)
+    listener.onCurrent(Number.NEGATIVE_INFINITY)
   }
 
   async ping (): Promise<void> {}
 
   async stats (): Promise<StoreStats> {
     this.sweep()
-    return {
-      marks: {
-        jti: this.#marks.jti.size,
-        session: this.#marks.session.size,
-        user: this.#marks.user.size,
-        global: this.#global === null ? 0 : 1
-      },
-      memoryBytes: null
-    }
+    const { jti, session, user, global } = this.#marks
+    return { marks: { jti: jti.size, session: session.size, user: user.size, global: global.size }, memoryBytes: null }
   }
 
   /** Drops expired marks; lookups ignore them anyway. */
   sweep (): void {
     const now = nowSeconds()
     for (const map of Object.values(this.#marks)) {
-      for (const [key, mark] of map) if (!live(mark, now)) map.delete(key)
+      for (const [key, mark] of map) if (mark.expiresAt <= now) map.delete(key)
     }
-    if (this.#global !== null && !live(this.#global, now)) this.#global = null
   }
 
   async close (): Promise<void> {
     clearInterval(this.#sweeper)
   }
 
-  #set (kind: Exclude<MarkKind, 'global'>, key: string, value: number, expiresAt: number): void {
-    this.#marks[kind].set(key, { value, expiresAt })
-  }
-
-  #emit (event: RevocationEvent): void {
+  // Same merge as Redis' mark script: the later "before" and the longer lifetime win.
+  #write (event: RevocationEvent): void {
+    const id = event.kind === 'global' ? '' : event.id
+    const before = event.kind === 'user' || event.kind === 'global' ? event.before : beforeOf(event.kind, 1)
+    const map = this.#marks[event.kind]
+    const current = map.get(id)
+    const live = current !== undefined && current.expiresAt > nowSeconds()
+    map.set(id, live ? { before: Math.max(before, current.before), expiresAt: Math.max(event.expiresAt, current.expiresAt) } : { before, expiresAt: event.expiresAt })
     for (const listener of this.#listeners) listener.onEvent(event)
   }
 }
 
-function live (mark: Mark | null | undefined, now: number): mark is Mark {
-  return mark !== undefined && mark !== null && mark.expiresAt > now
+function eventOf (kind: MarkKind, id: string, mark: Mark): RevocationEvent {
+  if (kind === 'global') return { kind, before: mark.before, expiresAt: mark.expiresAt }
+  if (kind === 'user') return { kind, id, before: mark.before, expiresAt: mark.expiresAt }
+  return { kind, id, expiresAt: mark.expiresAt }
 }

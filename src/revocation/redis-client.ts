@@ -7,6 +7,9 @@ export interface ClientRole {
   /** Per-command budget; lookups get REVOCATION_CHECK_TIMEOUT_MS from the checker instead. */
   readonly commandTimeoutMs?: number
   readonly autoPipelining?: boolean
+  /** Cap of the reconnect backoff (1000 ms). */
+  readonly maxRetryDelayMs?: number
+  readonly connectTimeoutMs?: number
   readonly name: string
 }
 
@@ -21,7 +24,8 @@ function baseOptions (config: RedisConfig, role: ClientRole): RedisOptions {
     ...(role.commandTimeoutMs !== undefined && { commandTimeout: role.commandTimeoutMs }),
     ...(config.password !== null && { password: config.password }),
     // Capped at 1 s: a returning Redis (or a promoted replica) is used again within a second.
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, role.maxRetryDelayMs ?? 1000),
+    ...(role.connectTimeoutMs !== undefined && { connectTimeout: role.connectTimeoutMs }),
     lazyConnect: true
   }
 }

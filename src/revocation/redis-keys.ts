@@ -1,19 +1,21 @@
+import { beforeOf, coveringMark } from './covering.js'
 import type { LookupQuery, MarkKind } from './store.js'
 
 /**
  * Key layout: `<prefix>jti:<jti>`, `<prefix>sid:<sid>`, `<prefix>sub:<sub>`
  * (value: "revoked before" seconds) and `<prefix>all` (same, for everyone).
  * Values of jti and sid marks are "1"; the TTL is the mark's lifetime.
+ * `<prefix>log` is the revocation log (a stream; one key, so one slot).
  */
 export class RedisKeys {
-  readonly channel: string
   readonly global: string
+  readonly log: string
   readonly #prefix: string
 
   constructor (prefix: string) {
     this.#prefix = prefix
-    this.channel = `${prefix}events`
     this.global = `${prefix}all`
+    this.log = `${prefix}log`
   }
 
   jti (jti: string): string { return `${this.#prefix}jti:${jti}` }
@@ -25,16 +27,30 @@ export class RedisKeys {
     return [this.jti(query.jti), this.session(query.sid), this.user(query.sub), this.global]
   }
 
+  /** Every key of the store and nothing else (a SCAN MATCH; parse() tells marks apart). */
+  get pattern (): string { return `${this.#prefix}*` }
+
+  /** The mark a key holds, or null for the log and other keys under the prefix. */
+  parse (key: string): { kind: MarkKind, id: string } | null {
+    if (!key.startsWith(this.#prefix)) return null
+    const rest = key.slice(this.#prefix.length)
+    if (rest === 'all') return { kind: 'global', id: '' }
+    const kind = KIND_OF[rest.slice(0, 4)]
+    return kind === undefined ? null : { kind, id: rest.slice(4) }
+  }
+
   patterns (): Record<Exclude<MarkKind, 'global'>, string> {
     return { jti: `${this.#prefix}jti:*`, session: `${this.#prefix}sid:*`, user: `${this.#prefix}sub:*` }
   }
 }
 
+const KIND_OF: Readonly<Record<string, MarkKind>> = { 'jti:': 'jti', 'sid:': 'session', 'sub:': 'user' }
+const POSITION: Readonly<Record<MarkKind, number>> = { jti: 0, session: 1, user: 2, global: 3 }
+
 /** Which mark, if any, covers a token, from the four values of its lookup. */
 export function decide (values: ReadonlyArray<string | null>, iat: number): MarkKind | null {
-  if (values[0] !== null) return 'jti'
-  if (values[1] !== null) return 'session'
-  if (values[2] !== null && iat <= Number(values[2])) return 'user'
-  if (values[3] !== null && iat <= Number(values[3])) return 'global'
-  return null
+  return coveringMark({ jti: '', sid: '', sub: '', iat }, (kind) => {
+    const value = values[POSITION[kind]]
+    return value === null || value === undefined ? -1 : beforeOf(kind, value)
+  })
 }

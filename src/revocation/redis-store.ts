@@ -1,20 +1,36 @@
 import { Redis, type Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
-import { MARK_SCRIPT } from './mark-script.js'
+import { entryArgs } from './log-entry.js'
+import { LogFollower } from './log-follower.js'
+import { LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
 import { connectClient, createRedisClient, type RedisClient } from './redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
-import type { LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats, SubscriptionListener } from './store.js'
+import type { LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    tgMark: (key: string, mode: 'nx' | 'set' | 'max', value: string, ttl: number, channel: string, event: string) => Result<number, Context>
+    tgMark: (key: string, mode: MarkMode, value: string, ttl: number, ...entry: string[]) => Result<number, Context>
+    tgMarkLogged: (key: string, log: string, mode: MarkMode, value: string, ttl: number, ...entry: string[]) => Result<number, Context>
+    tgLog: (log: string, ...entry: string[]) => Result<number, Context>
   }
 }
 
+type MarkMode = 'nx' | 'set' | 'max'
+
 const WRITE_TIMEOUT_MS = 2000
 const WAIT_TIMEOUT_MS = 1000
+// Frees a batch stuck on a dead path; the checker's own budget (REVOCATION_CHECK_TIMEOUT_MS) is far shorter.
+const LOOKUP_TIMEOUT_MS = 1000
+/** XREAD BLOCK of the log follower: the replica proves itself current at least this often. */
+export const LOG_BLOCK_MS = 250
+const DEFAULT_LOG_RETENTION_S = 8 * 86_400
+
+export interface RedisStoreOptions {
+  /** How long log entries are kept: the longest lifetime of any mark (the refresh token's). */
+  readonly logRetentionS?: number
+}
 
 export class StoreWriteError extends Error {
   constructor (message: string) {
@@ -27,8 +43,9 @@ interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object,
 
 /**
  * Redis-backed revocation state shared by every replica. Three connections:
- * auto-pipelined lookups (concurrent requests share round trips), writes, and
- * the pub/sub subscriber that keeps every replica's local cache coherent.
+ * batched lookups (only while a replica's own state may be stale), writes
+ * (each mark with its log entry), and the log follower that keeps every
+ * replica's complete local state current.
  */
 export class RedisStore implements RevocationStore {
   readonly name = 'redis'
@@ -38,18 +55,24 @@ export class RedisStore implements RevocationStore {
   readonly #config: RedisConfig
   readonly #log: Logger
   readonly #batcher: MgetBatcher | null
-  #subscriber: RedisClient | null = null
+  readonly #cluster: boolean
+  readonly #retentionMs: string
+  #follower: { client: RedisClient, follower: LogFollower } | null = null
 
-  constructor (config: RedisConfig, log: Logger) {
+  constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
     this.#config = config
     this.#log = log
+    this.#retentionMs = String((options.logRetentionS ?? DEFAULT_LOG_RETENTION_S) * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
+    this.#cluster = cluster
     // Concurrent lookups share round trips: one batched MGET (standalone, Sentinel) or auto-pipelined GETs (cluster).
-    this.#lookup = createRedisClient(config, { name: 'lookup', autoPipelining: cluster })
+    this.#lookup = createRedisClient(config, { name: 'lookup', autoPipelining: cluster, commandTimeoutMs: LOOKUP_TIMEOUT_MS })
     this.#batcher = this.#lookup instanceof Redis ? new MgetBatcher(this.#lookup, this.keys) : null
     this.#write = createRedisClient(config, { name: 'write', commandTimeoutMs: WRITE_TIMEOUT_MS })
     this.#write.defineCommand('tgMark', { numberOfKeys: 1, lua: MARK_SCRIPT })
+    this.#write.defineCommand('tgMarkLogged', { numberOfKeys: 2, lua: MARK_SCRIPT })
+    this.#write.defineCommand('tgLog', { numberOfKeys: 1, lua: LOG_SCRIPT })
     for (const client of [this.#lookup, this.#write]) {
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'))
@@ -91,9 +114,18 @@ export class RedisStore implements RevocationStore {
     await this.#mark(this.keys.global, 'max', String(before), ttlS, { kind: 'global', before, expiresAt: nowSeconds() + ttlS })
   }
 
-  async #mark (key: string, mode: 'nx' | 'set' | 'max', value: string, ttlS: number, event: RevocationEvent): Promise<boolean> {
+  async #mark (key: string, mode: MarkMode, value: string, ttlS: number, event: RevocationEvent): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(ttlS))
-    const pipeline = this.#write.pipeline().tgMark(key, mode, value, ttl, this.keys.channel, JSON.stringify(event))
+    const entry = [...entryArgs(event), this.#retentionMs]
+    if (!this.#cluster) return await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, mode, value, ttl, ...entry))
+    // Cluster: the log and the mark live in different slots, so no script can write both. The log
+    // goes first: once it holds the entry every replica enforces it; a mark write that fails after
+    // it answers 503 and the client's retry is harmless (both writes merge).
+    await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry))
+    return await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+  }
+
+  async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<boolean> {
     const replicas = this.#config.minReplicasAck
     // WAIT rides in the same pipeline so that, in a cluster, it reaches the node that took the write.
     if (replicas > 0) pipeline.wait(replicas, WAIT_TIMEOUT_MS)
@@ -106,25 +138,13 @@ export class RedisStore implements RevocationStore {
     return results[0][1] === 1
   }
 
-  subscribe (listener: SubscriptionListener): void {
-    const subscriber = createRedisClient(this.#config, { name: 'subscriber' })
-    this.#subscriber = subscriber
-    const channel = this.keys.channel
-    subscriber.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis subscriber error'))
-    subscriber.on('close', () => listener.onHealth(false))
-    subscriber.on('ready', () => {
-      subscriber.subscribe(channel).then(
-        () => listener.onHealth(true),
-        (err: Error) => this.#log.warn({ err: err.message }, 'redis subscribe failed')
-      )
-    })
-    subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return
-      const event = parseEvent(message)
-      if (event !== null) listener.onEvent(event)
-    })
-    listener.onHealth(false)
-    subscriber.connect().catch((err: Error) => this.#log.warn({ err: err.message }, 'redis subscriber connect failed'))
+  follow (listener: LogListener): void {
+    const client = createRedisClient(this.#config, { name: 'follower', maxRetryDelayMs: 250, connectTimeoutMs: 1000 })
+    client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis log follower error'))
+    const follower = new LogFollower(client, this.keys, listener, this.#log, LOG_BLOCK_MS)
+    this.#follower = { client, follower }
+    connectClient(client).catch((err: Error) => this.#log.warn({ err: err.message }, 'redis log follower connect failed'))
+    follower.start()
   }
 
   async ping (): Promise<void> {
@@ -162,7 +182,10 @@ export class RedisStore implements RevocationStore {
   }
 
   async close (): Promise<void> {
-    await Promise.allSettled([this.#lookup, this.#write, this.#subscriber]
+    // The follower's connection is blocked in XREAD: a QUIT would wait for it.
+    this.#follower?.follower.close()
+    this.#follower?.client.disconnect()
+    await Promise.allSettled([this.#lookup, this.#write]
       .filter((client): client is RedisClient => client !== null)
       .map(async (client) => await client.quit().catch(() => client.disconnect())))
   }
@@ -177,13 +200,4 @@ async function countKeys (node: Redis, match: string): Promise<number> {
     count += keys.length
   } while (cursor !== '0')
   return count
-}
-
-function parseEvent (message: string): RevocationEvent | null {
-  try {
-    const event = JSON.parse(message) as RevocationEvent
-    return typeof event?.kind === 'string' ? event : null
-  } catch {
-    return null
-  }
 }

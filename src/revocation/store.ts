@@ -21,20 +21,28 @@ export interface StoreStats {
   readonly memoryBytes: number | null
 }
 
-export type SubscriptionListener = {
+/** Why a follower read the whole state again instead of resuming from its position. */
+export type ReloadReason = 'start' | 'trimmed' | 'ahead'
+
+export interface LogListener {
+  /** Every revocation, from the full state at start and then in log order (repeats are harmless). */
   onEvent: (event: RevocationEvent) => void
-  /** Called with false when events may be missed, true once they flow again. */
-  onHealth: (healthy: boolean) => void
+  /**
+   * Everything acknowledged up to `ageMs` ago has been delivered.
+   * -Infinity: current from now on (a single instance sees every write itself).
+   */
+  onCurrent: (ageMs: number) => void
+  onReload?: (reason: ReloadReason, marks: number) => void
 }
 
 /**
  * The shared revocation state. Every write resolves only after the store has
- * durably accepted it and published the event (fail-secure); a rejected promise
+ * durably accepted it and appended it to the revocation log (fail-secure); a rejected promise
  * means the revocation may not exist and the caller must answer 503.
  */
 export interface RevocationStore {
   readonly name: 'memory' | 'redis'
-  /** One round trip: the first mark (jti, session, user, global) that covers the token, or null. */
+  /** One round trip: the first mark (jti, session, user, global) that covers the token, or null (see covering.ts). */
   lookup: (query: LookupQuery) => Promise<MarkKind | null>
   /** Revokes one token until ttlS from now; resolves false when it was already revoked. */
   revokeToken: (jti: string, ttlS: number) => Promise<boolean>
@@ -42,7 +50,8 @@ export interface RevocationStore {
   /** Revokes every token of `sub` issued at or before `before` (seconds). */
   revokeUser: (sub: string, before: number, ttlS: number) => Promise<void>
   revokeAll: (before: number, ttlS: number) => Promise<void>
-  subscribe: (listener: SubscriptionListener) => void
+  /** Delivers the complete state, then every later revocation, to one listener (the checker). */
+  follow: (listener: LogListener) => void
   ping: () => Promise<void>
   stats: () => Promise<StoreStats>
   close: () => Promise<void>

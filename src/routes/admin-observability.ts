@@ -3,6 +3,7 @@ import { request as httpRequest } from 'undici'
 import type { GatewayContext } from '../context.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
+import type { RevocationChecker } from '../revocation/checker.js'
 import type { StoreStats } from '../revocation/store.js'
 import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
@@ -61,6 +62,18 @@ async function upstreamReachable (url: Readonly<URL>): Promise<{ reachable: bool
 
 const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 }
 
+function revocationState (checker: RevocationChecker): object {
+  const staleness = checker.stalenessMs
+  return {
+    loaded: checker.loaded,
+    current: checker.current,
+    staleness_ms: Number.isFinite(staleness) ? Math.round(staleness) : null,
+    max_staleness_ms: checker.maxStalenessMs,
+    marks: checker.state.size(Math.floor(Date.now() / 1000)),
+    reloads: checker.reloads
+  }
+}
+
 /** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
 export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { ctx, metrics, sink }) => {
   const { store, checker, config } = ctx
@@ -87,12 +100,13 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
     const storeMs = Math.round((performance.now() - started) * 1000) / 1000
     const upstream = config.upstreamUrl === null ? null : await upstreamReachable(config.upstreamUrl)
     const breaker = metrics.breakerState()
-    const healthy = storeUp && checker.subscriptionHealthy && breaker === 'closed' && (upstream?.reachable ?? true)
+    const current = checker.current
+    const healthy = storeUp && current && breaker === 'closed' && (upstream?.reachable ?? true)
     reply.header('cache-control', 'no-store')
     return {
       status: healthy ? 'ok' : 'degraded',
       store: { name: store.name, reachable: storeUp, latency_ms: storeUp ? storeMs : null, fail_mode: config.failMode },
-      pubsub: { healthy: checker.subscriptionHealthy },
+      revocation_state: revocationState(checker),
       breaker: { state: breaker },
       upstream: upstream === null ? { configured: false } : { configured: true, ...upstream },
       alert_sink: { monitor_state: sink.stateName, webhook: sink.webhookState() }

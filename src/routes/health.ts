@@ -16,10 +16,12 @@ async function storeReachable (ctx: GatewayContext): Promise<boolean> {
 export const healthRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  // Ready when the store answers, or when FAIL_MODE=open lets the gateway serve without it.
+  // Ready when the store answers and the complete revocation state is loaded,
+  // or when FAIL_MODE=open lets the gateway serve without the store.
   app.get('/readyz', async (_request, reply) => {
     const reachable = await storeReachable(ctx)
-    if (reachable) return { status: 'ready', store: ctx.store.name }
+    if (reachable && ctx.checker.loaded) return { status: 'ready', store: ctx.store.name }
+    if (reachable) return await reply.code(503).send({ status: 'loading', store: ctx.store.name })
     if (ctx.config.failMode === 'open') return { status: 'degraded', store: ctx.store.name, fail_mode: 'open' }
     return reply.code(503).send({ status: 'unavailable', store: ctx.store.name, fail_mode: 'closed' })
   })

@@ -43,13 +43,13 @@ async function heapAfterGc (): Promise<number> {
  * revocation marks pile up as well.
  */
 async function drive (gw: Gateway, client: Pool, count: number): Promise<void> {
-  const { store } = gw.app.tokengate
+  const { revoker } = gw.app.tokengate
   for (let done = 0; done < count; done += CONCURRENCY) {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count - done) }, async () => {
       const n = minted++
       const jti = `${prefix}-${n}`
       const revoked = n % 10 === 0
-      if (revoked) await store.revokeToken(jti, 600)
+      if (revoked) await revoker.token(jti, now + 600)
       const token = sign({ sub: `user-${n % 1000}`, jti, iat: now, exp: now + 600, scope: 'read' })
       // Every other token is used twice: the verified-token cache admits a token on its second use.
       for (let use = 0; use < (n % 2 === 1 ? 2 : 1); use++) {
@@ -86,11 +86,9 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
   t.teardown(() => client.close())
   const { checker, authenticator } = gw.app.tokengate
   const monitor = (gw.app.tokengate.security as MonitoringSink).monitor
-  t.ok(await until(() => checker.subscriptionHealthy), 'subscribed: "not revoked" answers are cached')
+  t.ok(await until(() => checker.current), 'the revocation state is loaded and current')
 
   const sizes = (): Record<string, number> => ({
-    notRevoked: checker.cachedNotRevoked,
-    marks: checker.marks.size,
     verified: authenticator.cachedTokens(),
     trackedTokens: monitor.trackedTokens
   })
@@ -98,15 +96,13 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
   await drive(gw, client, N)
   const atN = sizes()
   t.equal(atN.verified, VERIFY_CACHE, 'the verified-token cache is full')
-  t.ok(atN.notRevoked > CACHE / 2 && atN.notRevoked <= CACHE, `"not revoked" cache: ${atN.notRevoked} of ${CACHE}`)
   t.ok(atN.trackedTokens > CACHE / 2 && atN.trackedTokens <= CACHE, `theft monitor: ${atN.trackedTokens} tokens of ${CACHE}`)
-  // Revocation marks: jti marks from the pub/sub events and from lookups; one cache of CACHE.
-  t.equal(atN.marks, CACHE, 'revocation marks seen: full')
   const heapN = await heapAfterGc()
 
   await drive(gw, client, 2 * N)
   const at3N = sizes()
-  t.ok(at3N.notRevoked <= CACHE && at3N.trackedTokens <= CACHE && at3N.marks <= CACHE && at3N.verified <= VERIFY_CACHE,
+  // The revocation state is complete by design (test/revocation/faults.test.ts): it holds every live mark, in typed arrays off the heap.
+  t.ok(at3N.trackedTokens <= CACHE && at3N.verified <= VERIFY_CACHE,
     `every cache within its limit after ${3 * N} tokens: ${JSON.stringify(at3N)}`)
   const heap3N = await heapAfterGc()
   const grew = heap3N - heapN

@@ -31,7 +31,7 @@ t.test('redis: every key the store writes has an expiry', async (t) => {
   await store.revokeAll(1, 60)
   await store.revokeAll(0, 70)
   const keys = await redis.client.keys('*')
-  t.same(keys.sort(), ['tg:all', 'tg:jti:a', 'tg:sid:b', 'tg:sub:c'], 'nothing outside the prefix, nothing else')
+  t.same(keys.sort(), ['tg:all', 'tg:jti:a', 'tg:log', 'tg:sid:b', 'tg:sub:c'], 'nothing outside the prefix, nothing else')
   for (const key of keys) t.ok(await redis.client.ttl(key) > 0, `${key} expires`)
   t.ok(await redis.client.ttl('tg:sub:c') > 40, 'a later user mark keeps the longer lifetime')
   t.equal(await redis.client.get('tg:sub:c'), '2', 'and the later time')

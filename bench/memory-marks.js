@@ -1,0 +1,49 @@
+// Issue 12: RSS of one replica's complete revocation state with 1,000,000 live marks, and the time
+// to load them from Redis at start. Needs `npm run build` and redis-server on PATH.
+// Usage: node --expose-gc bench/memory-marks.js [marks]
+import { spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { RevocationChecker } from '../dist/revocation/checker.js'
+import { RedisStore } from '../dist/revocation/redis-store.js'
+
+const MARKS = Number(process.argv[2] ?? 1_000_000)
+const PORT = 20_000 + Math.floor(Math.random() * 20_000)
+const silent = { warn: () => {}, info: () => {} }
+const gc = globalThis.gc ?? (() => {})
+const rss = () => { gc(); gc(); return process.memoryUsage().rss }
+
+const server = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+try {
+  const client = new Redis({ port: PORT, host: '127.0.0.1', retryStrategy: (n) => Math.min(n * 50, 500) })
+  client.on('error', () => {})
+  while (await client.ping().catch(() => null) !== 'PONG') await sleep(50)
+  // Marks as the store writes them: jti:<uuid-like id> = 1 with a TTL.
+  for (let i = 0; i < MARKS; i += 10_000) {
+    const pipeline = client.pipeline()
+    for (let j = i; j < Math.min(MARKS, i + 10_000); j++) pipeline.set(`revoked:jti:${j.toString(36).padStart(8, '0')}-4b1c-9c2a-7e3f5a1d0b6c`, '1', 'EX', 3600)
+    await pipeline.exec()
+  }
+  const store = new RedisStore({ topology: { mode: 'standalone', url: `redis://127.0.0.1:${PORT}` }, password: null, keyPrefix: 'revoked:', minReplicasAck: 0 }, silent)
+  await store.connect(5000)
+  const before = rss()
+  const started = performance.now()
+  const checker = new RevocationChecker(store, { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 })
+  if (!await checker.whenLoaded(60_000)) throw new Error('not loaded')
+  const loadMs = performance.now() - started
+  const after = rss()
+  const held = checker.state.size(Math.floor(Date.now() / 1000))
+  process.stdout.write(JSON.stringify({
+    node: process.version,
+    marks: held,
+    load_ms: Math.round(loadMs),
+    rss_growth_mb: Math.round((after - before) / 1e5) / 10,
+    table_mb: Math.round(checker.state.bytes / 1e5) / 10,
+    bytes_per_mark: Math.round((after - before) / held)
+  }, null, 2) + '\n')
+  checker.close()
+  await store.close()
+  client.disconnect()
+} finally {
+  server.kill('SIGKILL')
+}
