@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { ALL_ALGORITHMS, algorithmsForKey, isHmac } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
+import type { RolesClaim } from '../tokens/claims.js'
 import type { Algorithm, JwtConfig, PublicKeyConfig, SigningKeyConfig } from './types.js'
 
 const MIN_SECRET_LENGTH = 32
@@ -99,6 +100,24 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
   return null
 }
 
+const MAX_PATH_SEGMENTS = 8
+
+/** ROLES_CLAIM: comma-separated dot paths; `\.` is a dot inside a claim name (`https://example\.com/roles`). */
+function readRolesClaim (r: EnvReader): RolesClaim {
+  const paths = r.has('ROLES_CLAIM') ? r.list('ROLES_CLAIM') : ['roles', 'role']
+  const out: string[][] = []
+  for (const path of paths) {
+    const segments = path.split(/(?<!\\)\./).map((segment) => segment.replaceAll('\\.', '.'))
+    if (segments.some((segment) => segment === '') || segments.length > MAX_PATH_SEGMENTS) {
+      r.fail('ROLES_CLAIM', `"${path}" is not a dot path of 1 to ${MAX_PATH_SEGMENTS} claim names (such as realm_access.roles)`)
+      continue
+    }
+    out.push(segments)
+  }
+  if (r.has('ROLES_CLAIM') && paths.length === 0) r.fail('ROLES_CLAIM', 'empty; expected dot paths such as roles,role or realm_access.roles')
+  return out
+}
+
 export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
   const algorithms = readAlgorithms(r)
   let secret = readSecret(r, 'JWT_SECRET')
@@ -150,6 +169,7 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
     verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
+    rolesClaim: readRolesClaim(r),
     ephemeral
   }
 }

@@ -1,3 +1,5 @@
+import type { RolesClaim } from '../tokens/claims.js'
+
 export type FailMode = 'open' | 'closed'
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
@@ -37,6 +39,8 @@ export interface JwtConfig {
   readonly maxTokenBytes: number
   /** Entries in the signature-verification cache (0 disables it). */
   readonly verifyCacheSize: number
+  /** ROLES_CLAIM: where roles are read (access rules and ADMIN_ROLE alike). */
+  readonly rolesClaim: RolesClaim
   /** True when the key is an ephemeral development secret. */
   readonly ephemeral: boolean
 }

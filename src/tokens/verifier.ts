@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto'
 import type { JwtConfig } from '../config/types.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
-import { hasUsableClaims, type Claims } from './claims.js'
+import { hasUsableClaims, withRoles, type Claims, type RolesClaim } from './claims.js'
 import { isKeyMismatch } from './failures.js'
 import { peekHeader } from './header.js'
 import type { JwksKeySet } from './jwks.js'
@@ -35,10 +35,10 @@ function staticVerifiers (jwt: JwtConfig): KeyVerifier[] {
   return out
 }
 
-function settle (result: Record<string, unknown> | Failure | undefined): VerifyResult {
+function settle (result: Record<string, unknown> | Failure | undefined, rolesClaim: RolesClaim): VerifyResult {
   if (result === undefined) return { ok: false, failure: Failures.TOKEN_KEY_UNKNOWN }
   if (isFailure(result)) return { ok: false, failure: result }
-  return hasUsableClaims(result) ? { ok: true, claims: result } : { ok: false, failure: Failures.TOKEN_CLAIMS }
+  return hasUsableClaims(result) ? { ok: true, claims: withRoles(result, rolesClaim) } : { ok: false, failure: Failures.TOKEN_CLAIMS }
 }
 
 /**
@@ -78,12 +78,12 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
 
   async function verifyAfterRefresh (token: string, alg: string, kid: string): Promise<VerifyResult> {
     await jwks?.refresh()
-    return settle(tryKeys(candidatesFor(kid), alg, token))
+    return settle(tryKeys(candidatesFor(kid), alg, token), jwt.rolesClaim)
   }
 
   function verifyUncached (token: string): VerifyResult | Promise<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
-    if (single !== null) return settle(single.verify(token))
+    if (single !== null) return settle(single.verify(token), jwt.rolesClaim)
     const header = peekHeader(token)
     if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
     if (header.alg.toLowerCase() === 'none') return { ok: false, failure: Failures.TOKEN_ALGORITHM }
@@ -92,7 +92,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
         !fixed.some((v) => v.kid === header.kid)) {
       return verifyAfterRefresh(token, header.alg, header.kid)
     }
-    return settle(tryKeys(candidatesFor(header.kid), header.alg, token))
+    return settle(tryKeys(candidatesFor(header.kid), header.alg, token), jwt.rolesClaim)
   }
 
   if (cache === null) return { verify: verifyUncached, cachedTokens: () => 0 }
