@@ -96,7 +96,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     jwks,
     authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
-    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience),
+    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp),
     isTrustedProxy: createTrustCheck(config.trustedProxies),
     security
   }

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
-import { ALL_ALGORITHMS, algorithmsForKey, isHmac } from '../tokens/algorithms.js'
+import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
 import type { RolesClaim } from '../tokens/claims.js'
 import type { Algorithm, JwtConfig, PublicKeyConfig, SigningKeyConfig } from './types.js'
@@ -19,6 +19,8 @@ function readAlgorithms (r: EnvReader): Algorithm[] {
     }
   }
   if (names.length === 0) r.fail('JWT_ALGORITHMS', `empty; expected some of ${ALL_ALGORITHMS.join(', ')}`)
+  // RFC 9864 §2.2: Ed25519 is the fully-specified name of EdDSA on Ed25519 keys, which current IdPs sign with.
+  if (out.includes('EdDSA') && !out.includes('Ed25519')) out.push('Ed25519')
   return out
 }
 
@@ -84,7 +86,11 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
     if (pem === null) return null
     try {
       const key = createPrivateKey(pem)
-      const algorithm = algorithmsForKey(key).find((alg) => allowed.includes(alg))
+      const algorithm = algorithmsForKey(key).find((alg) => allowed.includes(alg) && canSign(alg))
+      if (algorithm === undefined && allowed.includes('Ed25519') && key.asymmetricKeyType === 'ed25519') {
+        r.fail('JWT_PRIVATE_KEY', 'an Ed25519 key is signed with as EdDSA: add EdDSA to JWT_ALGORITHMS')
+        return null
+      }
       if (algorithm === undefined) {
         r.fail('JWT_PRIVATE_KEY', `a ${key.asymmetricKeyType ?? 'unknown'} key, but JWT_ALGORITHMS allows none of its algorithms`)
         return null
@@ -98,6 +104,18 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
   const hmac = allowed.find(isHmac)
   if (secret !== null && hmac !== undefined) return { algorithm: hmac, key: secret, kid }
   return null
+}
+
+/** JWT_REQUIRED_TYP (RFC 9068 §4): compared as RFC 7515 §4.1.9 says, case-insensitively and without `application/`. */
+function readRequiredTyp (r: EnvReader): string | null {
+  const typ = r.optionalString('JWT_REQUIRED_TYP')
+  if (typ === null) return null
+  const normalised = typ.toLowerCase().replace(/^application\//, '')
+  if (!/^[a-z0-9!#$&^_.+-]+$/.test(normalised)) {
+    r.fail('JWT_REQUIRED_TYP', `"${typ}" is not a media type such as at+jwt or application/at+jwt`)
+    return null
+  }
+  return normalised
 }
 
 const MAX_PATH_SEGMENTS = 8
@@ -169,6 +187,7 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
     verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
+    requiredTyp: readRequiredTyp(r),
     rolesClaim: readRolesClaim(r),
     ephemeral
   }

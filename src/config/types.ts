@@ -8,6 +8,8 @@ export type AsymmetricAlgorithm =
   | 'PS256' | 'PS384' | 'PS512'
   | 'ES256' | 'ES384' | 'ES512'
   | 'EdDSA'
+  /** RFC 9864 §2.2: EdDSA on Ed25519 keys only, under its fully-specified name. */
+  | 'Ed25519'
 export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm
 
 export interface PublicKeyConfig {
@@ -39,6 +41,8 @@ export interface JwtConfig {
   readonly maxTokenBytes: number
   /** Entries in the signature-verification cache (0 disables it). */
   readonly verifyCacheSize: number
+  /** JWT_REQUIRED_TYP lower-cased without `application/` (RFC 7515 §4.1.9); null accepts any typ. */
+  readonly requiredTyp: string | null
   /** ROLES_CLAIM: where roles are read (access rules and ADMIN_ROLE alike). */
   readonly rolesClaim: RolesClaim
   /** True when the key is an ephemeral development secret. */

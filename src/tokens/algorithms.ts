@@ -8,8 +8,13 @@ export const ALL_ALGORITHMS: readonly Algorithm[] = [
   'RS256', 'RS384', 'RS512',
   'PS256', 'PS384', 'PS512',
   'ES256', 'ES384', 'ES512',
-  'EdDSA'
+  'EdDSA', 'Ed25519'
 ]
+
+/** Algorithms fast-jwt can sign with (it signs Ed25519 keys as EdDSA only). */
+export function canSign (alg: Algorithm): boolean {
+  return alg !== 'Ed25519'
+}
 
 export function isHmac (alg: string): alg is HmacAlgorithm {
   return (HMAC_ALGORITHMS as readonly string[]).includes(alg)
@@ -40,7 +45,9 @@ export function algorithmsForKey (key: KeyObject): Algorithm[] {
       const alg = curve === undefined ? undefined : EC_CURVES[curve]
       return alg === undefined ? [] : [alg]
     }
+    // RFC 9864: `Ed25519` names EdDSA on Ed25519 keys only; `EdDSA` stays valid for both curves.
     case 'ed25519':
+      return ['EdDSA', 'Ed25519']
     case 'ed448':
       return ['EdDSA']
     default:

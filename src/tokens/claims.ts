@@ -1,6 +1,9 @@
 /** Where verified claims keep their roles, read once through ROLES_CLAIM (see withRoles). */
 export const ROLES: unique symbol = Symbol('tokengate.roles')
 
+/** Set on verified claims whose `typ` header is not JWT_REQUIRED_TYP: such a token is no access token here. */
+export const NOT_ACCESS_TYP: unique symbol = Symbol('tokengate.notAccessTyp')
+
 /** The claims tokengate relies on; anything else a token carries passes through untouched. */
 export interface Claims {
   readonly sub: string
@@ -18,6 +21,7 @@ export interface Claims {
   readonly aud?: string | readonly string[]
   /** Roles found at the ROLES_CLAIM paths; a symbol, so never copied into a minted token nor serialised. */
   readonly [ROLES]?: readonly string[]
+  readonly [NOT_ACCESS_TYP]?: true
   readonly [claim: string]: unknown
 }
 

@@ -20,6 +20,20 @@ export function failureFromJwtError (err: unknown): Failure {
   return (typeof code === 'string' ? BY_FAST_JWT_CODE[code] : undefined) ?? Failures.TOKEN_MALFORMED
 }
 
+/**
+ * fast-jwt checks the signature before crit and the claims: a token
+ * refused for one of these was signed by the key that refused it.
+ */
+const AFTER_SIGNATURE: ReadonlySet<string> = new Set([
+  'FAST_JWT_EXPIRED', 'FAST_JWT_INACTIVE', 'FAST_JWT_MISSING_REQUIRED_CLAIM', 'FAST_JWT_INVALID_CLAIM_VALUE',
+  'FAST_JWT_INVALID_CLAIM_TYPE', 'FAST_JWT_INVALID_CRIT_HEADER'
+])
+
+export function refusedAfterSignature (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && AFTER_SIGNATURE.has(code)
+}
+
 /** Failures after which another candidate key may still verify the token. */
 export function isKeyMismatch (failure: Failure): boolean {
   return failure === Failures.TOKEN_SIGNATURE || failure === Failures.TOKEN_ALGORITHM

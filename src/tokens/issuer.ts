@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
-import type { SigningKeyConfig } from '../config/types.js'
+import type { Algorithm, SigningKeyConfig } from '../config/types.js'
 
 export interface MintOptions {
   readonly sub: string
@@ -25,12 +25,20 @@ export interface TokenIssuer {
 // Registered claims a copied token must not inherit from the one it replaces.
 const RESET_CLAIMS = new Set(['jti', 'iat', 'nbf', 'exp', 'token_type'])
 
-export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null): TokenIssuer {
-  const sign = createSigner({
+/**
+ * `accessTyp` (JWT_REQUIRED_TYP) goes into the header of the access tokens
+ * tokengate issues, so that they pass its own check; refresh tokens keep `JWT`.
+ */
+export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null, accessTyp: string | null = null): TokenIssuer {
+  const signer = (typ: string | null): ((payload: Record<string, unknown>) => string) => createSigner({
     key: signing.key,
-    algorithm: signing.algorithm,
-    ...(signing.kid !== null && { kid: signing.kid })
+    // readSigningKey never chooses Ed25519 (canSign): fast-jwt signs Ed25519 keys as EdDSA.
+    algorithm: signing.algorithm as Exclude<Algorithm, 'Ed25519'>,
+    ...(signing.kid !== null && { kid: signing.kid }),
+    ...(typ !== null && { header: { alg: signing.algorithm, typ } })
   })
+  const signRefresh = signer(null)
+  const signAccess = accessTyp === null ? signRefresh : signer(accessTyp)
   return {
     algorithm: signing.algorithm,
     mint ({ sub, ttlS, refresh = false, sid, claims = {} }) {
@@ -50,7 +58,7 @@ export function createIssuer (signing: SigningKeyConfig, issuer: string | null, 
         ...(audience !== null && payload.aud === undefined && { aud: audience }),
         ...(refresh && { token_type: 'refresh' })
       })
-      return { token: sign(payload), jti, exp }
+      return { token: (refresh ? signRefresh : signAccess)(payload), jti, exp }
     }
   }
 }
