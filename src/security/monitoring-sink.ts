@@ -18,16 +18,16 @@ const ALERTS_KEPT = 1000
 const ACTIVITY_KEPT = 100
 const AUDIT_KEPT = 10_000
 
-/** Revocation marks each audited operation writes, for tokengate_revocations_total. */
-const MARKS_OF: Readonly<Record<string, readonly MarkKind[]>> = {
-  logout: ['jti', 'session'],
-  token_refreshed: ['jti'],
-  refresh_reuse: ['session'],
-  token_revoked: ['jti'],
-  admin_token_revoked: ['jti'],
-  admin_user_revoked: ['user'],
-  admin_revoke_all: ['global']
-}
+/** Revocation marks each audited operation writes, for tokengate_revocations_total (a Map: no inherited keys). */
+const MARKS_OF: ReadonlyMap<string, readonly MarkKind[]> = new Map([
+  ['logout', ['jti', 'session']],
+  ['token_refreshed', ['jti']],
+  ['refresh_reuse', ['session']],
+  ['token_revoked', ['jti']],
+  ['admin_token_revoked', ['jti']],
+  ['admin_user_revoked', ['user']],
+  ['admin_revoke_all', ['global']]
+])
 
 export interface Logger extends AuditLogger {
   warn: (obj: object, msg: string) => void
@@ -94,7 +94,7 @@ export class MonitoringSink implements SecuritySink {
       request_id: entry.request_id ?? null
     }
     this.#audit.append(fields)
-    for (const kind of MARKS_OF[entry.event_type] ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
+    for (const kind of MARKS_OF.get(entry.event_type) ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
     this.#keep(fields)
   }
 
@@ -138,12 +138,13 @@ export class MonitoringSink implements SecuritySink {
 
   async auditSummary (since: number | undefined): Promise<AuditSummary> {
     const records = parseAll<AuditFields>(await this.#state.range('audit', AUDIT_KEPT))
-    const events: AuditSummary['events'] = {}
+    // Keyed by recorded values (a reason may be "__proto__" or "constructor"): no prototype to collide with.
+    const events: AuditSummary['events'] = Object.create(null)
     let total = 0
     for (const record of records) {
       if (since !== undefined && Date.parse(record.timestamp) < since) continue
       total++
-      const bucket = events[record.event_type] ??= { total: 0, reasons: {} }
+      const bucket = events[record.event_type] ??= { total: 0, reasons: Object.create(null) }
       bucket.total++
       const reason = record.reason ?? '(none)'
       bucket.reasons[reason] = (bucket.reasons[reason] ?? 0) + 1

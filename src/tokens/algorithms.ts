@@ -20,14 +20,14 @@ export function isHmac (alg: string): alg is HmacAlgorithm {
   return (HMAC_ALGORITHMS as readonly string[]).includes(alg)
 }
 
-const EC_CURVES: Readonly<Record<string, Algorithm>> = {
-  prime256v1: 'ES256',
-  'P-256': 'ES256',
-  secp384r1: 'ES384',
-  'P-384': 'ES384',
-  secp521r1: 'ES512',
-  'P-521': 'ES512'
-}
+const EC_CURVES: ReadonlyMap<string, Algorithm> = new Map([
+  ['prime256v1', 'ES256'],
+  ['P-256', 'ES256'],
+  ['secp384r1', 'ES384'],
+  ['P-384', 'ES384'],
+  ['secp521r1', 'ES512'],
+  ['P-521', 'ES512']
+])
 
 /**
  * The algorithms a public or private key may verify or sign with. Binding each
@@ -42,7 +42,7 @@ export function algorithmsForKey (key: KeyObject): Algorithm[] {
       return ['PS256', 'PS384', 'PS512']
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve
-      const alg = curve === undefined ? undefined : EC_CURVES[curve]
+      const alg = curve === undefined ? undefined : EC_CURVES.get(curve)
       return alg === undefined ? [] : [alg]
     }
     // RFC 9864: `Ed25519` names EdDSA on Ed25519 keys only; `EdDSA` stays valid for both curves.

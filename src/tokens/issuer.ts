@@ -45,7 +45,8 @@ export function createIssuer (signing: SigningKeyConfig, issuer: string | null, 
       const now = Math.floor(Date.now() / 1000)
       const jti = randomUUID()
       const exp = now + ttlS
-      const payload: Record<string, unknown> = {}
+      // Claim names come from the token being replaced: a "__proto__" claim must stay a claim.
+      const payload: Record<string, unknown> = Object.create(null)
       for (const [name, value] of Object.entries(claims)) if (!RESET_CLAIMS.has(name)) payload[name] = value
       Object.assign(payload, {
         sub,
