@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Alert } from '../../src/security/alert.js'
+import type { AlertGroup } from '../../src/security/alert-groups.js'
 import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { EXPIRED_ATTRIBUTION_AFTER_S } from '../../src/tokens/verifier.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
@@ -9,12 +9,12 @@ import { nowS, sign } from '../helpers/tokens.js'
 const ENV = { RATE_LIMIT_ADMIN_PER_MIN: '0', ALERT_USER_FAILURES_PER_HOUR: '3', JWT_AUDIENCE: 'payments-api' }
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'], aud: 'payments-api' }, header: { typ: 'at+jwt' } })
 
-async function userAlerts (gw: Gateway): Promise<Alert[]> {
+async function userAlerts (gw: Gateway): Promise<AlertGroup[]> {
   await (gw.app.tokengate.security as MonitoringSink).monitor.flush()
   // The alert is stored right after its dedup mark is taken: give it a moment.
   await new Promise((resolve) => setTimeout(resolve, 100))
   const res = await call(`${gw.url}/admin/alerts`, { token: admin() })
-  return (res.body.alerts as Alert[]).filter((a) => a.type === 'user_verification_failures')
+  return (res.body.alerts as AlertGroup[]).filter((a) => a.type === 'user_verification_failures')
 }
 
 async function presentThrice (gw: Gateway, token: () => string): Promise<void> {
@@ -27,8 +27,10 @@ t.test('an authentic token refused for its claims counts against its subject: wr
   const gw = await startGateway(t, ENV)
   await presentThrice(gw, () => sign({ claims: { sub: 'wrong-aud', aud: 'other-api' } }))
   await presentThrice(gw, expiredAgo(EXPIRED_ATTRIBUTION_AFTER_S + 60, 'long-expired'))
-  const users = (await userAlerts(gw)).map((a) => a.user_id).sort()
-  t.same(users, ['long-expired', 'wrong-aud'])
+  const [group, ...others] = await userAlerts(gw)
+  t.same(others, [], 'one entry per alert type')
+  t.same([...group.user_ids].sort(), ['long-expired', 'wrong-aud'])
+  t.equal(group.occurrences, 2)
   const activity = await call(`${gw.url}/admin/users/long-expired/activity`, { token: admin() })
   t.ok(activity.body.events.some((e: { event: string, reason: string }) => e.event === 'verification_failed' && e.reason === 'expired'))
 })
