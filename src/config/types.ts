@@ -124,6 +124,8 @@ export interface Config {
   readonly adminRole: string
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null
+  /** METRICS_ON_MAIN_PORT: default true in forward-auth mode, false in proxy mode and with METRICS_PORT. */
+  readonly metricsOnMainPort: boolean
   readonly auditLogFile: string | null
   readonly alertWebhookUrl: Readonly<URL> | null
   readonly monitor: MonitorConfig

@@ -16,11 +16,12 @@ async function storeReachable (ctx: GatewayContext): Promise<boolean> {
 export const healthRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  // Ready when the store answers, or when FAIL_MODE=open lets the gateway serve without it.
+  // Ready when the store answers, or when FAIL_MODE=open lets the gateway serve without it. The
+  // body names neither the store nor the fail mode: "Redis is down and we fail open" tells an
+  // attacker when revoked tokens may pass. Operators read it in /admin/health and /metrics.
   app.get('/readyz', async (_request, reply) => {
-    const reachable = await storeReachable(ctx)
-    if (reachable) return { status: 'ready', store: ctx.store.name }
-    if (ctx.config.failMode === 'open') return { status: 'degraded', store: ctx.store.name, fail_mode: 'open' }
-    return reply.code(503).send({ status: 'unavailable', store: ctx.store.name, fail_mode: 'closed' })
+    reply.header('cache-control', 'no-store')
+    if (await storeReachable(ctx) || ctx.config.failMode === 'open') return { status: 'ready' }
+    return reply.code(503).send({ status: 'unavailable' })
   })
 }
