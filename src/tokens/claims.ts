@@ -71,14 +71,28 @@ function valueAt (payload: Readonly<Record<string, unknown>>, path: readonly str
   return value
 }
 
-/** Roles at every ROLES_CLAIM path: a list of strings, or a string of roles separated by commas or spaces. */
+const ROLE_SEPARATORS = /[ ,]+/
+
+/**
+ * Roles at every ROLES_CLAIM path: a list of strings, or a string of roles
+ * separated by commas or spaces. Plain loops: this runs once per new token.
+ */
 export function readRoles (payload: Readonly<Record<string, unknown>>, paths: RolesClaim): string[] {
-  return paths.flatMap((path) => words(valueAt(payload, path), /[ ,]+/))
+  const roles: string[] = []
+  for (const path of paths) {
+    const value = valueAt(payload, path)
+    if (typeof value === 'string') {
+      for (const role of value.split(ROLE_SEPARATORS)) if (role !== '') roles.push(role)
+    } else if (Array.isArray(value)) {
+      for (const role of value) if (typeof role === 'string') roles.push(role)
+    }
+  }
+  return roles
 }
 
 /** Stores the roles on verified claims, so every decision reads them the same way. */
 export function withRoles<T extends Claims> (claims: T, paths: RolesClaim): T {
-  (claims as { [ROLES]?: readonly string[] })[ROLES] = Object.freeze(readRoles(claims, paths))
+  (claims as { [ROLES]?: readonly string[] })[ROLES] = readRoles(claims, paths)
   return claims
 }
 
