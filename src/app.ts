@@ -100,7 +100,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     jwks,
     authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
-    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience),
+    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp),
     isTrustedProxy: createTrustCheck(config.trustedProxies),
     security
   }
@@ -113,11 +113,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   installErrorHandlers(app)
   await app.register(upstreamMetrics, { metrics })
-  if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), config.metricsPort, config.host)
+  if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), { onMainPort: config.metricsOnMainPort, port: config.metricsPort, host: config.host })
   else {
     worker.shareMetrics(metrics.registry)
-    // With METRICS_PORT the primary listens there; otherwise each worker's /metrics asks it for the sum.
-    if (config.metricsPort === null) await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), null, config.host)
+    // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
+    await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
   await app.register(healthRoutes, { ctx })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).

@@ -49,7 +49,7 @@ function mintToken (args: string[]): number {
   const config = loadConfig(process.env, { serving: false })
   if (config.jwt.signing === null) throw new Error('no signing key: set JWT_SECRET, or JWT_PRIVATE_KEY with asymmetric algorithms')
   if (config.jwt.ephemeral) process.stderr.write('warning: no key configured; this token is signed with a throw-away key no gateway will accept\n')
-  const issuer = createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience)
+  const issuer = createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   const ttlS = values.ttl !== undefined ? parseTtl(values.ttl) : values.refresh ? config.refreshTokenTtlS : config.accessTokenTtlS
   const claims = values.claims !== undefined ? parseClaims(values.claims) : {}
   const { token } = issuer.mint({ sub: values.sub, ttlS, refresh: values.refresh, claims, ...(values.sid !== undefined && { sid: values.sid }) })

@@ -2,7 +2,7 @@ import { Failures, isFailure, type Failure } from '../errors.js'
 import type { CheckOutcome, RevocationChecker } from '../revocation/checker.js'
 import type { MarkKind } from '../revocation/store.js'
 import type { Claims } from '../tokens/claims.js'
-import { isRefreshToken, sessionOf } from '../tokens/claims.js'
+import { isRefreshToken, NOT_ACCESS_TYP, sessionOf } from '../tokens/claims.js'
 import type { TokenVerifier, VerifyResult } from '../tokens/verifier.js'
 import { bearerToken } from './bearer.js'
 
@@ -44,6 +44,8 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     if (isRefreshToken(claims) !== (use === 'refresh')) {
       return { ok: false, failure: use === 'refresh' ? Failures.TOKEN_NOT_REFRESH : Failures.TOKEN_WRONG_TYPE, claims }
     }
+    // RFC 9068 §4: with JWT_REQUIRED_TYP, an ID token (typ JWT) is no access token.
+    if (use === 'access' && claims[NOT_ACCESS_TYP] === true) return { ok: false, failure: Failures.TOKEN_TYP, claims }
     const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
     return outcome instanceof Promise ? outcome.then((settled) => outcomeResult(settled, claims, token)) : outcomeResult(outcome, claims, token)
   }

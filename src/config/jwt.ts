@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
-import { ALL_ALGORITHMS, algorithmsForKey, isHmac } from '../tokens/algorithms.js'
+import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
+import type { RolesClaim } from '../tokens/claims.js'
 import type { Algorithm, JwtConfig, PublicKeyConfig, SigningKeyConfig } from './types.js'
 
 const MIN_SECRET_LENGTH = 32
@@ -18,6 +19,8 @@ function readAlgorithms (r: EnvReader): Algorithm[] {
     }
   }
   if (names.length === 0) r.fail('JWT_ALGORITHMS', `empty; expected some of ${ALL_ALGORITHMS.join(', ')}`)
+  // RFC 9864 §2.2: Ed25519 is the fully-specified name of EdDSA on Ed25519 keys, which current IdPs sign with.
+  if (out.includes('EdDSA') && !out.includes('Ed25519')) out.push('Ed25519')
   return out
 }
 
@@ -83,7 +86,11 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
     if (pem === null) return null
     try {
       const key = createPrivateKey(pem)
-      const algorithm = algorithmsForKey(key).find((alg) => allowed.includes(alg))
+      const algorithm = algorithmsForKey(key).find((alg) => allowed.includes(alg) && canSign(alg))
+      if (algorithm === undefined && allowed.includes('Ed25519') && key.asymmetricKeyType === 'ed25519') {
+        r.fail('JWT_PRIVATE_KEY', 'an Ed25519 key is signed with as EdDSA: add EdDSA to JWT_ALGORITHMS')
+        return null
+      }
       if (algorithm === undefined) {
         r.fail('JWT_PRIVATE_KEY', `a ${key.asymmetricKeyType ?? 'unknown'} key, but JWT_ALGORITHMS allows none of its algorithms`)
         return null
@@ -97,6 +104,36 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
   const hmac = allowed.find(isHmac)
   if (secret !== null && hmac !== undefined) return { algorithm: hmac, key: secret, kid }
   return null
+}
+
+/** JWT_REQUIRED_TYP (RFC 9068 §4): compared as RFC 7515 §4.1.9 says, case-insensitively and without `application/`. */
+function readRequiredTyp (r: EnvReader): string | null {
+  const typ = r.optionalString('JWT_REQUIRED_TYP')
+  if (typ === null) return null
+  const normalised = typ.toLowerCase().replace(/^application\//, '')
+  if (!/^[a-z0-9!#$&^_.+-]+$/.test(normalised)) {
+    r.fail('JWT_REQUIRED_TYP', `"${typ}" is not a media type such as at+jwt or application/at+jwt`)
+    return null
+  }
+  return normalised
+}
+
+const MAX_PATH_SEGMENTS = 8
+
+/** ROLES_CLAIM: comma-separated dot paths; `\.` is a dot inside a claim name (`https://example\.com/roles`). */
+function readRolesClaim (r: EnvReader): RolesClaim {
+  const paths = r.has('ROLES_CLAIM') ? r.list('ROLES_CLAIM') : ['roles', 'role']
+  const out: string[][] = []
+  for (const path of paths) {
+    const segments = path.split(/(?<!\\)\./).map((segment) => segment.replaceAll('\\.', '.'))
+    if (segments.some((segment) => segment === '') || segments.length > MAX_PATH_SEGMENTS) {
+      r.fail('ROLES_CLAIM', `"${path}" is not a dot path of 1 to ${MAX_PATH_SEGMENTS} claim names (such as realm_access.roles)`)
+      continue
+    }
+    out.push(segments)
+  }
+  if (r.has('ROLES_CLAIM') && paths.length === 0) r.fail('ROLES_CLAIM', 'empty; expected dot paths such as roles,role or realm_access.roles')
+  return out
 }
 
 export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
@@ -150,6 +187,8 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
     verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
+    requiredTyp: readRequiredTyp(r),
+    rolesClaim: readRolesClaim(r),
     ephemeral
   }
 }

@@ -103,6 +103,17 @@ function readIntrospectionClients (r: EnvReader): IntrospectionClient[] {
   return clients
 }
 
+/**
+ * In proxy mode the main port serves the API's clients: tokengate's metrics
+ * (deny reasons, store errors, breaker state) are not theirs to read unless
+ * asked for. In forward-auth mode only the ingress talks to the main port.
+ */
+function readMetricsOnMainPort (r: EnvReader, proxyMode: boolean, metricsPort: boolean): boolean {
+  const onMainPort = r.oneOf('METRICS_ON_MAIN_PORT', ['true', 'false'], proxyMode || metricsPort ? 'false' : 'true') === 'true'
+  if (onMainPort && metricsPort) r.fail('METRICS_ON_MAIN_PORT', 'true together with METRICS_PORT; choose one place for /metrics')
+  return onMainPort
+}
+
 export interface LoadOptions {
   /**
    * False for commands that only sign or check things (`tokengate token`):
@@ -118,6 +129,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const production = r.raw('NODE_ENV') === 'production'
   const jwt = readJwtConfig(r, production)
   const redis = readRedis(r)
+  const metricsPort = r.optionalInt('METRICS_PORT', { min: 1, max: 65535 })
+  const upstreamUrl = r.url('UPSTREAM_URL', ['http:', 'https:'])
   const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
   const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
   const config: Config = {
@@ -126,7 +139,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     host: r.string('HOST', '0.0.0.0'),
     port: r.int('PORT', 8080, { min: 0, max: 65535 }),
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-    upstreamUrl: r.url('UPSTREAM_URL', ['http:', 'https:']),
+    upstreamUrl,
     upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
     publicPaths: readPublicPaths(r),
     accessRules: readAccessRules(r),
@@ -147,7 +160,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     sessionMaxLifetimeS: r.durationS('SESSION_MAX_LIFETIME', refreshTokenTtlS, { min: 60, max: 3650 * DAY_S }),
     adminRole: r.string('ADMIN_ROLE', 'admin'),
     introspectionClients: readIntrospectionClients(r),
-    metricsPort: r.optionalInt('METRICS_PORT', { min: 1, max: 65535 }),
+    metricsPort,
+    metricsOnMainPort: readMetricsOnMainPort(r, upstreamUrl !== null, metricsPort !== null),
     auditLogFile: r.optionalString('AUDIT_LOG_FILE'),
     alertWebhookUrl: r.url('ALERT_WEBHOOK_URL', ['http:', 'https:']),
     monitor: {

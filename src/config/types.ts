@@ -1,3 +1,5 @@
+import type { RolesClaim } from '../tokens/claims.js'
+
 export type FailMode = 'open' | 'closed'
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
@@ -6,6 +8,8 @@ export type AsymmetricAlgorithm =
   | 'PS256' | 'PS384' | 'PS512'
   | 'ES256' | 'ES384' | 'ES512'
   | 'EdDSA'
+  /** RFC 9864 §2.2: EdDSA on Ed25519 keys only, under its fully-specified name. */
+  | 'Ed25519'
 export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm
 
 export interface PublicKeyConfig {
@@ -37,6 +41,10 @@ export interface JwtConfig {
   readonly maxTokenBytes: number
   /** Entries in the signature-verification cache (0 disables it). */
   readonly verifyCacheSize: number
+  /** JWT_REQUIRED_TYP lower-cased without `application/` (RFC 7515 §4.1.9); null accepts any typ. */
+  readonly requiredTyp: string | null
+  /** ROLES_CLAIM: where roles are read (access rules and ADMIN_ROLE alike). */
+  readonly rolesClaim: RolesClaim
   /** True when the key is an ephemeral development secret. */
   readonly ephemeral: boolean
 }
@@ -134,6 +142,8 @@ export interface Config {
   readonly adminRole: string
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null
+  /** METRICS_ON_MAIN_PORT: default true in forward-auth mode, false in proxy mode and with METRICS_PORT. */
+  readonly metricsOnMainPort: boolean
   readonly auditLogFile: string | null
   readonly alertWebhookUrl: Readonly<URL> | null
   readonly monitor: MonitorConfig

@@ -75,18 +75,27 @@ export async function closeMetricsServer (server: Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve))
 }
 
+export interface MetricsPlacement {
+  /** METRICS_ON_MAIN_PORT: GET /metrics on the gateway's own port. */
+  readonly onMainPort: boolean
+  /** METRICS_PORT: a separate listener started with the gateway and closed with it. */
+  readonly port: number | null
+  readonly host: string
+}
+
 /**
- * GET /metrics on the main port, or (METRICS_PORT) on a separate listener
- * started with the gateway and closed with it; then the main port has none.
+ * GET /metrics where the configuration puts it. In proxy mode the main port
+ * serves the proxy's clients, so by default /metrics there is the upstream's
+ * path like any other (see METRICS_ON_MAIN_PORT).
  */
-export async function registerMetricsEndpoint (app: FastifyInstance, text: MetricsText, port: number | null, host: string): Promise<void> {
-  if (port === null) {
+export async function registerMetricsEndpoint (app: FastifyInstance, text: MetricsText, { onMainPort, port, host }: MetricsPlacement): Promise<void> {
+  if (onMainPort) {
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', CONTENT_TYPE)
       return await text()
     })
-    return
   }
+  if (port === null) return
   let server: Server | null = null
   app.addHook('onListen', async () => {
     if (server !== null) return

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../http/failure-reply.js'
-import { grants } from '../tokens/claims.js'
+import { hasRole } from '../tokens/claims.js'
 
 type PreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
@@ -12,7 +12,7 @@ export type OnRefused = (request: FastifyRequest, reply: FastifyReply) => Promis
 /**
  * preHandler for routes that act on behalf of the bearer: the access token must
  * verify and not be revoked; its claims land on `request.tokengateClaims`.
- * With `role`, the token must also grant it (roles, role or scope claim).
+ * With `role`, the token must also hold it in a ROLES_CLAIM claim (never in `scope`).
  */
 export function requireToken (ctx: GatewayContext, role?: string, onRefused?: OnRefused): PreHandler {
   return async (request, reply) => {
@@ -22,7 +22,7 @@ export function requireToken (ctx: GatewayContext, role?: string, onRefused?: On
       if (onRefused !== undefined && await onRefused(request, reply)) return reply
       return sendFailure(reply, auth.failure)
     }
-    if (role !== undefined && !grants(auth.claims, role)) {
+    if (role !== undefined && !hasRole(auth.claims, role)) {
       ctx.security.denied(Failures.FORBIDDEN.reason, auth.claims.sub, auth.claims.jti, request)
       return sendFailure(reply, Failures.FORBIDDEN, role)
     }
@@ -31,7 +31,7 @@ export function requireToken (ctx: GatewayContext, role?: string, onRefused?: On
   }
 }
 
-/** preHandler for /admin routes: a valid token that grants ADMIN_ROLE. */
+/** preHandler for /admin routes: a valid token whose roles hold ADMIN_ROLE. */
 export function adminGuard (ctx: GatewayContext, onRefused?: OnRefused): PreHandler {
   return requireToken(ctx, ctx.config.adminRole, onRefused)
 }

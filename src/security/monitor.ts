@@ -17,7 +17,7 @@ const HOLD_WHILE_CONNECTING_MS = 5000
 const VERIFICATION_FAILURES: ReadonlySet<string> = new Set([
   Failures.HEADER_MALFORMED, Failures.TOKEN_TOO_LARGE, Failures.TOKEN_MALFORMED, Failures.TOKEN_SIGNATURE,
   Failures.TOKEN_ALGORITHM, Failures.TOKEN_KEY_UNKNOWN, Failures.TOKEN_EXPIRED, Failures.TOKEN_NOT_YET_VALID,
-  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED
+  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED, Failures.TOKEN_TYP, Failures.TOKEN_KID_REQUIRED
 ].map((failure) => failure.reason))
 
 export interface AlertFacts {

@@ -2,7 +2,8 @@ import type { CounterCell } from '../metrics/buffered-counter.js'
 import type { Config } from '../config/types.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { MarkKind } from '../revocation/store.js'
-import type { Alert, Severity } from './alert.js'
+import { SEVERITY_OF, type Alert, type AlertType, type Severity } from './alert.js'
+import { groupByType, type AlertGroup } from './alert-groups.js'
 import { AuditLog, type AuditLogger, type AuditTrail } from './audit-log.js'
 import type { AuditFields } from './audit-chain.js'
 import { MemoryMonitorState } from './memory-state.js'
@@ -14,20 +15,22 @@ import { AlertWebhook, type WebhookState } from './webhook.js'
 
 const FLUSH_MS = 200
 const DAY_S = 86_400
-const ALERTS_KEPT = 1000
+// Per alert type, hence per severity: a flood of one type never pushes another out of the list.
+const ALERTS_KEPT_PER_TYPE = 1000
+const ALERT_TYPES = Object.keys(SEVERITY_OF) as AlertType[]
 const ACTIVITY_KEPT = 100
 const AUDIT_KEPT = 10_000
 
-/** Revocation marks each audited operation writes, for tokengate_revocations_total. */
-const MARKS_OF: Readonly<Record<string, readonly MarkKind[]>> = {
-  logout: ['jti', 'session'],
-  token_refreshed: ['jti'],
-  refresh_reuse: ['session'],
-  token_revoked: ['jti'],
-  admin_token_revoked: ['jti'],
-  admin_user_revoked: ['user'],
-  admin_revoke_all: ['global']
-}
+/** Revocation marks each audited operation writes, for tokengate_revocations_total (a Map: no inherited keys). */
+const MARKS_OF: ReadonlyMap<string, readonly MarkKind[]> = new Map([
+  ['logout', ['jti', 'session']],
+  ['token_refreshed', ['jti']],
+  ['refresh_reuse', ['session']],
+  ['token_revoked', ['jti']],
+  ['admin_token_revoked', ['jti']],
+  ['admin_user_revoked', ['user']],
+  ['admin_revoke_all', ['global']]
+])
 
 export interface Logger extends AuditLogger {
   warn: (obj: object, msg: string) => void
@@ -94,7 +97,7 @@ export class MonitoringSink implements SecuritySink {
       request_id: entry.request_id ?? null
     }
     this.#audit.append(fields)
-    for (const kind of MARKS_OF[entry.event_type] ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
+    for (const kind of MARKS_OF.get(entry.event_type) ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
     this.#keep(fields)
   }
 
@@ -124,12 +127,14 @@ export class MonitoringSink implements SecuritySink {
     this.monitor.raise('refresh_token_reuse', `${sub}\n${sid}`, { user_id: sub, ip: facts.ip, jti }).catch(() => {})
   }
 
-  async alerts (query: AlertQuery): Promise<Alert[]> {
-    const all = parseAll<Alert>(await this.#state.range('alerts', ALERTS_KEPT))
-    return all
-      .filter((alert) => (query.severity === undefined || alert.severity === query.severity) &&
-        (query.since === undefined || Date.parse(alert.timestamp) >= query.since))
-      .slice(0, query.limit)
+  /** Stored alerts grouped by type (see alert-groups.ts), newest group first. */
+  async alerts (query: AlertQuery): Promise<AlertGroup[]> {
+    const types = ALERT_TYPES.filter((type) => query.severity === undefined || SEVERITY_OF[type] === query.severity)
+    const lists = await Promise.all(types.map(async (type) => parseAll<Alert>(await this.#state.range(`alerts:${type}`, ALERTS_KEPT_PER_TYPE))))
+    const recent = lists.flat()
+      .filter((alert) => query.since === undefined || Date.parse(alert.timestamp) >= query.since)
+      .sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp))
+    return groupByType(recent).slice(0, query.limit)
   }
 
   async userActivity (userId: string, limit: number): Promise<ActivityEvent[]> {
@@ -138,12 +143,13 @@ export class MonitoringSink implements SecuritySink {
 
   async auditSummary (since: number | undefined): Promise<AuditSummary> {
     const records = parseAll<AuditFields>(await this.#state.range('audit', AUDIT_KEPT))
-    const events: AuditSummary['events'] = {}
+    // Keyed by recorded values (a reason may be "__proto__" or "constructor"): no prototype to collide with.
+    const events: AuditSummary['events'] = Object.create(null)
     let total = 0
     for (const record of records) {
       if (since !== undefined && Date.parse(record.timestamp) < since) continue
       total++
-      const bucket = events[record.event_type] ??= { total: 0, reasons: {} }
+      const bucket = events[record.event_type] ??= { total: 0, reasons: Object.create(null) }
       bucket.total++
       const reason = record.reason ?? '(none)'
       bucket.reasons[reason] = (bucket.reasons[reason] ?? 0) + 1
@@ -171,7 +177,7 @@ export class MonitoringSink implements SecuritySink {
     this.#log.warn({ alert }, `security alert ${alert.severity} ${alert.type}`)
     this.#webhook?.enqueue(alert)
     this.audit({ event_type: 'security_alert', user_id: alert.user_id, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate' })
-    await this.#state.push('alerts', JSON.stringify(alert), ALERTS_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
+    await this.#state.push(`alerts:${alert.type}`, JSON.stringify(alert), ALERTS_KEPT_PER_TYPE, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
   }
 
   #keep (record: AuditFields): void {

@@ -8,21 +8,26 @@ export const ALL_ALGORITHMS: readonly Algorithm[] = [
   'RS256', 'RS384', 'RS512',
   'PS256', 'PS384', 'PS512',
   'ES256', 'ES384', 'ES512',
-  'EdDSA'
+  'EdDSA', 'Ed25519'
 ]
+
+/** Algorithms fast-jwt can sign with (it signs Ed25519 keys as EdDSA only). */
+export function canSign (alg: Algorithm): boolean {
+  return alg !== 'Ed25519'
+}
 
 export function isHmac (alg: string): alg is HmacAlgorithm {
   return (HMAC_ALGORITHMS as readonly string[]).includes(alg)
 }
 
-const EC_CURVES: Readonly<Record<string, Algorithm>> = {
-  prime256v1: 'ES256',
-  'P-256': 'ES256',
-  secp384r1: 'ES384',
-  'P-384': 'ES384',
-  secp521r1: 'ES512',
-  'P-521': 'ES512'
-}
+const EC_CURVES: ReadonlyMap<string, Algorithm> = new Map([
+  ['prime256v1', 'ES256'],
+  ['P-256', 'ES256'],
+  ['secp384r1', 'ES384'],
+  ['P-384', 'ES384'],
+  ['secp521r1', 'ES512'],
+  ['P-521', 'ES512']
+])
 
 /**
  * The algorithms a public or private key may verify or sign with. Binding each
@@ -37,10 +42,12 @@ export function algorithmsForKey (key: KeyObject): Algorithm[] {
       return ['PS256', 'PS384', 'PS512']
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve
-      const alg = curve === undefined ? undefined : EC_CURVES[curve]
+      const alg = curve === undefined ? undefined : EC_CURVES.get(curve)
       return alg === undefined ? [] : [alg]
     }
+    // RFC 9864: `Ed25519` names EdDSA on Ed25519 keys only; `EdDSA` stays valid for both curves.
     case 'ed25519':
+      return ['EdDSA', 'Ed25519']
     case 'ed448':
       return ['EdDSA']
     default:

@@ -1,3 +1,9 @@
+/** Where verified claims keep their roles, read once through ROLES_CLAIM (see withRoles). */
+export const ROLES: unique symbol = Symbol('tokengate.roles')
+
+/** Set on verified claims whose `typ` header is not JWT_REQUIRED_TYP: such a token is no access token here. */
+export const NOT_ACCESS_TYP: unique symbol = Symbol('tokengate.notAccessTyp')
+
 /** The claims tokengate relies on; anything else a token carries passes through untouched. */
 export interface Claims {
   readonly sub: string
@@ -13,8 +19,14 @@ export interface Claims {
   readonly role?: string
   readonly iss?: string
   readonly aud?: string | readonly string[]
+  /** Roles found at the ROLES_CLAIM paths; a symbol, so never copied into a minted token nor serialised. */
+  readonly [ROLES]?: readonly string[]
+  readonly [NOT_ACCESS_TYP]?: true
   readonly [claim: string]: unknown
 }
+
+/** ROLES_CLAIM parsed: each entry is a dot path into the payload (`realm_access.roles` is [realm_access, roles]). */
+export type RolesClaim = ReadonlyArray<readonly string[]>
 
 const MAX_ID_LENGTH = 512
 
@@ -49,14 +61,54 @@ export function scopesOf (claims: Claims): string[] {
   return claims.scope !== undefined ? words(claims.scope, / +/) : words(claims.scp, / +/)
 }
 
-/** Roles from `roles` (list or comma string) and `role`. */
-export function rolesOf (claims: Claims): string[] {
-  const roles = words(claims.roles, /[ ,]+/)
-  if (typeof claims.role === 'string' && claims.role !== '') roles.push(claims.role)
+/** The value at a dot path; only own properties are followed, never the prototype chain. */
+function valueAt (payload: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
+  let value: unknown = payload
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, segment)) return undefined
+    value = (value as Record<string, unknown>)[segment]
+  }
+  return value
+}
+
+const ROLE_SEPARATORS = /[ ,]+/
+
+/**
+ * Roles at every ROLES_CLAIM path: a list of strings, or a string of roles
+ * separated by commas or spaces. Plain loops: this runs once per new token.
+ */
+export function readRoles (payload: Readonly<Record<string, unknown>>, paths: RolesClaim): string[] {
+  const roles: string[] = []
+  for (const path of paths) {
+    const value = valueAt(payload, path)
+    if (typeof value === 'string') {
+      for (const role of value.split(ROLE_SEPARATORS)) if (role !== '') roles.push(role)
+    } else if (Array.isArray(value)) {
+      for (const role of value) if (typeof role === 'string') roles.push(role)
+    }
+  }
   return roles
 }
 
-/** Whether the token grants `role` through its roles, role or scope claims. */
-export function grants (claims: Claims, role: string): boolean {
-  return rolesOf(claims).includes(role) || scopesOf(claims).includes(role)
+/** Stores the roles on verified claims, so every decision reads them the same way. */
+export function withRoles<T extends Claims> (claims: T, paths: RolesClaim): T {
+  (claims as { [ROLES]?: readonly string[] })[ROLES] = readRoles(claims, paths)
+  return claims
+}
+
+/**
+ * The token's roles as read at verification. Claims that did not come from the
+ * verifier have none: authority is never read from an unverified object.
+ */
+export function rolesOf (claims: Claims): readonly string[] {
+  return claims[ROLES] ?? []
+}
+
+/**
+ * Whether the token holds `role` in its role claims. Never its OAuth scopes: a
+ * client chooses the scopes it requests (RFC 6749 §3.3), and another API's
+ * `admin` scope is not an administrator role here.
+ */
+export function hasRole (claims: Claims, role: string): boolean {
+  return rolesOf(claims).includes(role)
 }

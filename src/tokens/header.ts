@@ -1,6 +1,7 @@
 export interface TokenHeader {
   readonly alg: string
   readonly kid: string | null
+  readonly typ: string | null
 }
 
 /**
@@ -14,9 +15,9 @@ export function peekHeader (token: string): TokenHeader | null {
   try {
     const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
     if (header === null || typeof header !== 'object') return null
-    const { alg, kid } = header as Record<string, unknown>
+    const { alg, kid, typ } = header as Record<string, unknown>
     if (typeof alg !== 'string') return null
-    return { alg, kid: typeof kid === 'string' ? kid : null }
+    return { alg, kid: typeof kid === 'string' ? kid : null, typ: typeof typ === 'string' ? typ : null }
   } catch {
     return null
   }

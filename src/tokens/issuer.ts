@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
-import type { SigningKeyConfig } from '../config/types.js'
+import type { Algorithm, SigningKeyConfig } from '../config/types.js'
 
 export interface MintOptions {
   readonly sub: string
@@ -28,20 +28,29 @@ export interface TokenIssuer {
 // Registered claims a copied token must not inherit from the one it replaces.
 const RESET_CLAIMS = new Set(['jti', 'iat', 'nbf', 'exp', 'token_type'])
 
-/** `now`: a milliseconds clock; tests inject one to walk a session through days without sleeping. */
-export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null, now: () => number = Date.now): TokenIssuer {
-  const sign = createSigner({
+/**
+ * `accessTyp` (JWT_REQUIRED_TYP) goes into the header of the access tokens
+ * tokengate issues, so that they pass its own check; refresh tokens keep `JWT`.
+ * `now`: a milliseconds clock; tests inject one to walk a session through days without sleeping.
+ */
+export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null, accessTyp: string | null = null, now: () => number = Date.now): TokenIssuer {
+  const signer = (typ: string | null): ((payload: Record<string, unknown>) => string) => createSigner({
     key: signing.key,
-    algorithm: signing.algorithm,
-    ...(signing.kid !== null && { kid: signing.kid })
+    // readSigningKey never chooses Ed25519 (canSign): fast-jwt signs Ed25519 keys as EdDSA.
+    algorithm: signing.algorithm as Exclude<Algorithm, 'Ed25519'>,
+    ...(signing.kid !== null && { kid: signing.kid }),
+    ...(typ !== null && { header: { alg: signing.algorithm, typ } })
   })
+  const signRefresh = signer(null)
+  const signAccess = accessTyp === null ? signRefresh : signer(accessTyp)
   return {
     algorithm: signing.algorithm,
     mint ({ sub, ttlS, refresh = false, sid, notAfter = Infinity, claims = {} }) {
       const iat = Math.floor(now() / 1000)
       const jti = randomUUID()
       const exp = Math.min(iat + ttlS, notAfter)
-      const payload: Record<string, unknown> = {}
+      // Claim names come from the token being replaced: a "__proto__" claim must stay a claim.
+      const payload: Record<string, unknown> = Object.create(null)
       for (const [name, value] of Object.entries(claims)) if (!RESET_CLAIMS.has(name)) payload[name] = value
       Object.assign(payload, {
         sub,
@@ -54,7 +63,7 @@ export function createIssuer (signing: SigningKeyConfig, issuer: string | null, 
         ...(audience !== null && payload.aud === undefined && { aud: audience }),
         ...(refresh && { token_type: 'refresh' })
       })
-      return { token: sign(payload), jti, iat, exp }
+      return { token: (refresh ? signRefresh : signAccess)(payload), jti, iat, exp }
     }
   }
 }

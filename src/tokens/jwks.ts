@@ -26,6 +26,8 @@ async function readCapped (body: AsyncIterable<Buffer>): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+interface SkippedKey { readonly kid: string | null, readonly why: string }
+
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
 
 export interface JwksOptions {
@@ -66,11 +68,21 @@ export class JwksKeySet {
     return this.#generation
   }
 
-  /** Keys that may verify a token with this kid (all keys when it has none). */
-  candidates (kid: string | null): readonly KeyVerifier[] {
+  /**
+   * Keys that may verify a token with this kid and alg. Without a kid, only a
+   * set with exactly one key for the alg is tried, as panva/jose does
+   * (JWKSMultipleMatchingKeys): trying every key costs a signature check each.
+   */
+  candidates (kid: string | null, alg: string): readonly KeyVerifier[] {
     if (this.#now() - this.#lastSuccess > STALE_AFTER_MS) this.refresh().catch(() => {}) // background; failures are logged
-    if (kid === null) return this.#verifiers
-    return this.#verifiers.filter((v) => v.kid === kid)
+    if (kid !== null) return this.#verifiers.filter((v) => v.kid === kid && v.algorithms.includes(alg as never))
+    const matching = this.#verifiers.filter((v) => v.algorithms.includes(alg as never))
+    return matching.length === 1 ? matching : []
+  }
+
+  /** How many keys take this alg (a token without kid is refused when more than one do). */
+  matching (alg: string): number {
+    return this.#verifiers.filter((v) => v.algorithms.includes(alg as never)).length
   }
 
   hasKid (kid: string): boolean {
@@ -96,7 +108,9 @@ export class JwksKeySet {
         await res.body.dump()
         throw new Error(`status ${res.statusCode}`)
       }
-      const { verifiers, fingerprints } = this.#parse(JSON.parse(await readCapped(res.body)))
+      const { verifiers, fingerprints, skipped } = this.#parse(JSON.parse(await readCapped(res.body)))
+      // Never silently: an operator whose IdP moved to a new algorithm name must see why its keys do not count.
+      if (skipped.length > 0) this.#log.warn({ skipped }, 'JWKS keys skipped')
       // An empty set (a half-configured provider, a captive portal) would refuse every token.
       if (verifiers.length === 0) throw new Error('JWKS document holds no usable key')
       if ([...this.#fingerprints].some((fingerprint) => !fingerprints.has(fingerprint))) this.#generation++
@@ -111,27 +125,36 @@ export class JwksKeySet {
     }
   }
 
-  #parse (doc: unknown): { verifiers: KeyVerifier[], fingerprints: Set<string> } {
+  #parse (doc: unknown): { verifiers: KeyVerifier[], fingerprints: Set<string>, skipped: SkippedKey[] } {
     const keys = (doc as { keys?: unknown } | null)?.keys
     if (!Array.isArray(keys)) throw new Error('JWKS document has no keys array')
     const out: KeyVerifier[] = []
     const fingerprints = new Set<string>()
+    const skipped: SkippedKey[] = []
     for (const jwk of keys as Array<Record<string, unknown>>) {
       if (jwk === null || typeof jwk !== 'object' || (jwk.use !== undefined && jwk.use !== 'sig')) continue
-      if (jwk.kty === 'oct') continue // a symmetric key has no place in a public key set
+      const named = typeof jwk.kid === 'string' ? jwk.kid.slice(0, 64) : null
+      if (jwk.kty === 'oct') { // a symmetric key has no place in a public key set
+        skipped.push({ kid: named, why: 'symmetric key' })
+        continue
+      }
       try {
         const key = createPublicKey({ key: publicMembers(jwk), format: 'jwk' })
         let algorithms: Algorithm[] = algorithmsForKey(key).filter((alg) => this.#jwt.algorithms.includes(alg))
         if (typeof jwk.alg === 'string') algorithms = algorithms.filter((alg) => alg === jwk.alg)
-        if (algorithms.length === 0) continue
+        if (algorithms.length === 0) {
+          skipped.push({ kid: named, why: `alg ${typeof jwk.alg === 'string' ? jwk.alg.slice(0, 16) : '(none)'} on a ${key.asymmetricKeyType ?? 'unknown'} key is not in JWT_ALGORITHMS` })
+          continue
+        }
         const pem = key.export({ type: 'spki', format: 'pem' }).toString()
         const kid = typeof jwk.kid === 'string' ? jwk.kid : null
         out.push(buildKeyVerifier(pem, algorithms, kid, this.#jwt))
         fingerprints.add(`${kid ?? ''}|${algorithms.join()}|${pem}`)
       } catch {
+        skipped.push({ kid: named, why: 'not a usable public key' })
         continue
       }
     }
-    return { verifiers: out, fingerprints }
+    return { verifiers: out, fingerprints, skipped }
   }
 }

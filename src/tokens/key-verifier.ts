@@ -1,14 +1,26 @@
 import { createVerifier } from 'fast-jwt'
 import type { Algorithm, JwtConfig } from '../config/types.js'
-import { failureFromJwtError } from './failures.js'
+import { failureFromJwtError, refusedAfterSignature } from './failures.js'
 import { Failures, type Failure } from '../errors.js'
+import { peekHeader } from './header.js'
+
+/**
+ * A token refused although its signature verified (expired, wrong audience,
+ * issued in the future): the payload is authentic, so the refusal can be
+ * attributed to its subject.
+ */
+export class AuthenticRefusal {
+  constructor (readonly failure: Failure, readonly payload: Record<string, unknown>) {}
+}
+
+export type KeyVerdict = Record<string, unknown> | Failure | AuthenticRefusal
 
 /** One key, the algorithms it may verify, and a fast-jwt verifier built once for it. */
 export interface KeyVerifier {
   readonly kid: string | null
   readonly algorithms: readonly Algorithm[]
-  /** Returns the payload or the failure; never throws. */
-  readonly verify: (token: string) => Record<string, unknown> | Failure
+  /** Returns the payload or the refusal; never throws. */
+  readonly verify: (token: string) => KeyVerdict
 }
 
 const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti']
@@ -23,10 +35,24 @@ function issuedInFuture (payload: Record<string, unknown>, toleranceS: number): 
   return typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + toleranceS
 }
 
+/** The payload of a token whose signature fast-jwt already verified; null when it is not a JSON object. */
+function payloadOf (token: string): Record<string, unknown> | null {
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.split('.', 3)[1] ?? '', 'base64url').toString('utf8'))
+    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? payload as Record<string, unknown> : null
+  } catch {
+    return null
+  }
+}
+
 export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[], kid: string | null, jwt: JwtConfig): KeyVerifier {
+  // fast-jwt verifies `Ed25519` as EdDSA, but accepts a key only alongside a name of its own family:
+  // a key bound to Ed25519 alone is built with EdDSA too, and EdDSA tokens are refused before fast-jwt.
+  const ed25519Only = algorithms.includes('Ed25519') && !algorithms.includes('EdDSA')
   const verifier = createVerifier({
     key,
-    algorithms: [...algorithms],
+    // fast-jwt's types predate RFC 9864 (algorithmsForKey binds Ed25519 to Ed25519 keys only).
+    algorithms: [...algorithms, ...(ed25519Only ? ['EdDSA' as const] : [])] as Array<Exclude<Algorithm, 'Ed25519'>>,
     requiredClaims: requiredClaims(jwt),
     clockTolerance: jwt.clockToleranceS * 1000,
     ...(jwt.issuer !== null && { allowedIss: jwt.issuer }),
@@ -38,6 +64,7 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
     kid,
     algorithms,
     verify (token) {
+      if (ed25519Only && peekHeader(token)?.alg !== 'Ed25519') return Failures.TOKEN_ALGORITHM
       // A refused token is an expected answer, not a bug: fast-jwt's TokenError would capture a
       // stack for each one (a fifth of the CPU of a flood of garbage tokens). Synchronous, so no
       // other code runs while the limit is 0.
@@ -45,9 +72,11 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
       Error.stackTraceLimit = 0
       try {
         const payload: Record<string, unknown> = verifier(token)
-        return issuedInFuture(payload, jwt.clockToleranceS) ? Failures.TOKEN_NOT_YET_VALID : payload
+        return issuedInFuture(payload, jwt.clockToleranceS) ? new AuthenticRefusal(Failures.TOKEN_NOT_YET_VALID, payload) : payload
       } catch (err) {
-        return failureFromJwtError(err)
+        const failure = failureFromJwtError(err)
+        const payload = refusedAfterSignature(err) ? payloadOf(token) : null
+        return payload === null ? failure : new AuthenticRefusal(failure, payload)
       } finally {
         Error.stackTraceLimit = stackLimit
       }

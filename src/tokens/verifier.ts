@@ -2,16 +2,20 @@ import { createPublicKey } from 'node:crypto'
 import type { JwtConfig } from '../config/types.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
-import { hasUsableClaims, type Claims } from './claims.js'
+import { hasUsableClaims, NOT_ACCESS_TYP, withRoles, type Claims } from './claims.js'
 import { isKeyMismatch } from './failures.js'
-import { peekHeader } from './header.js'
+import { peekHeader, type TokenHeader } from './header.js'
 import type { JwksKeySet } from './jwks.js'
-import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
+import { AuthenticRefusal, buildKeyVerifier, type KeyVerdict, type KeyVerifier } from './key-verifier.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 
+/**
+ * `claims` on a refusal: the signature verified, so the refusal is the
+ * subject's (the per-user failure alert counts it). Forged tokens carry none.
+ */
 export type VerifyResult =
   | { readonly ok: true, readonly claims: Claims }
-  | { readonly ok: false, readonly failure: Failure }
+  | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims }
 
 export interface TokenVerifier {
   /** Synchronous for static keys; a promise only when a JWKS refresh is needed. */
@@ -19,6 +23,12 @@ export interface TokenVerifier {
   /** Verified tokens held in the cache (at most JWT_VERIFY_CACHE_SIZE). */
   cachedTokens: () => number
 }
+
+/**
+ * An expired token counts against its subject only this long after its exp:
+ * an app's parallel requests around expiry are routine, not an attack.
+ */
+export const EXPIRED_ATTRIBUTION_AFTER_S = 300
 
 function staticVerifiers (jwt: JwtConfig): KeyVerifier[] {
   const hmac = jwt.algorithms.filter(isHmac)
@@ -35,24 +45,22 @@ function staticVerifiers (jwt: JwtConfig): KeyVerifier[] {
   return out
 }
 
-function settle (result: Record<string, unknown> | Failure | undefined): VerifyResult {
-  if (result === undefined) return { ok: false, failure: Failures.TOKEN_KEY_UNKNOWN }
-  if (isFailure(result)) return { ok: false, failure: result }
-  return hasUsableClaims(result) ? { ok: true, claims: result } : { ok: false, failure: Failures.TOKEN_CLAIMS }
+function attributable (refusal: AuthenticRefusal): Claims | undefined {
+  const { failure, payload } = refusal
+  if (!hasUsableClaims(payload)) return undefined
+  if (failure === Failures.TOKEN_EXPIRED && payload.exp + EXPIRED_ATTRIBUTION_AFTER_S > Date.now() / 1000) return undefined
+  return payload
 }
 
 /**
  * Tries candidate keys in order (current secret first) and stops at the first
  * verdict that is not a key mismatch: an expired token signed by a known key is
- * "expired", not "bad signature".
+ * "expired", not "bad signature". Undefined when no candidate takes `alg`.
  */
-function tryKeys (candidates: readonly KeyVerifier[], alg: string, token: string): Record<string, unknown> | Failure | undefined {
+function tryKeys (candidates: readonly KeyVerifier[], alg: string, token: string): KeyVerdict | undefined {
   let last: Failure | undefined
   for (const candidate of candidates) {
-    if (!candidate.algorithms.includes(alg as never)) {
-      last ??= Failures.TOKEN_ALGORITHM
-      continue
-    }
+    if (!candidate.algorithms.includes(alg as never)) continue
     const result = candidate.verify(token)
     if (!isFailure(result) || !isKeyMismatch(result)) return result
     last = result
@@ -67,32 +75,50 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     if (result.ok) cache?.set(token, result.claims)
     return result
   }
-  const single = fixed.length === 1 && jwks === null ? fixed[0] : null
+  // With JWT_REQUIRED_TYP the header is read for every token (its typ), so no single-key shortcut.
+  const single = fixed.length === 1 && jwks === null && jwt.requiredTyp === null ? fixed[0] : null
   const anyKid = fixed.some((v) => v.kid !== null) || jwks !== null
 
-  function candidatesFor (kid: string | null): readonly KeyVerifier[] {
+  function candidatesFor (kid: string | null, alg: string): readonly KeyVerifier[] {
     const named = kid !== null && anyKid ? fixed.filter((v) => v.kid === kid) : []
     const base = named.length > 0 ? named : fixed
-    return jwks === null ? base : [...base, ...jwks.candidates(kid)]
+    return jwks === null ? base : [...base, ...jwks.candidates(kid, alg)]
   }
 
-  async function verifyAfterRefresh (token: string, alg: string, kid: string): Promise<VerifyResult> {
+  function settle (result: KeyVerdict | undefined, header: TokenHeader | null): VerifyResult {
+    if (result === undefined) {
+      const ambiguous = header !== null && header.kid === null && jwks !== null && jwks.matching(header.alg) > 1
+      return { ok: false, failure: ambiguous ? Failures.TOKEN_KID_REQUIRED : Failures.TOKEN_KEY_UNKNOWN }
+    }
+    if (result instanceof AuthenticRefusal) {
+      const claims = attributable(result)
+      return claims === undefined ? { ok: false, failure: result.failure } : { ok: false, failure: result.failure, claims: withRoles(claims, jwt.rolesClaim) }
+    }
+    if (isFailure(result)) return { ok: false, failure: result }
+    if (!hasUsableClaims(result)) return { ok: false, failure: Failures.TOKEN_CLAIMS }
+    if (jwt.requiredTyp !== null && !typMatches(header?.typ ?? null, jwt.requiredTyp)) (result as { [NOT_ACCESS_TYP]?: true })[NOT_ACCESS_TYP] = true
+    return { ok: true, claims: withRoles(result, jwt.rolesClaim) }
+  }
+
+  async function verifyAfterRefresh (token: string, header: TokenHeader): Promise<VerifyResult> {
     await jwks?.refresh()
-    return settle(tryKeys(candidatesFor(kid), alg, token))
+    return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
   }
 
   function verifyUncached (token: string): VerifyResult | Promise<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
-    if (single !== null) return settle(single.verify(token))
+    if (single !== null) return settle(single.verify(token), null)
     const header = peekHeader(token)
     if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
-    if (header.alg.toLowerCase() === 'none') return { ok: false, failure: Failures.TOKEN_ALGORITHM }
+    // Checked before any key is looked at: "none" and unlisted algorithms never reach a key, and a
+    // token whose kid is unknown is reported as an unknown key, not as a refused algorithm.
+    if (!(jwt.algorithms as readonly string[]).includes(header.alg)) return { ok: false, failure: Failures.TOKEN_ALGORITHM }
     // A JWKS never holds HMAC keys: an HS token's kid (a secret's version label) must not trigger fetches.
     if (jwks !== null && header.kid !== null && !isHmac(header.alg) && !jwks.hasKid(header.kid) &&
         !fixed.some((v) => v.kid === header.kid)) {
-      return verifyAfterRefresh(token, header.alg, header.kid)
+      return verifyAfterRefresh(token, header)
     }
-    return settle(tryKeys(candidatesFor(header.kid), header.alg, token))
+    return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
   }
 
   if (cache === null) return { verify: verifyUncached, cachedTokens: () => 0 }
@@ -112,4 +138,9 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
       return remember(token, result)
     }
   }
+}
+
+/** RFC 7515 §4.1.9: typ compared case-insensitively, `application/` omitted. */
+function typMatches (typ: string | null, required: string): boolean {
+  return typ !== null && typ.toLowerCase().replace(/^application\//, '') === required
 }

@@ -4,6 +4,8 @@ import { call } from '../helpers/http.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
+import { loadConfig } from '../../src/config/load.js'
+import { configProblems } from '../helpers/config.js'
 import { parseMetrics, scrape, valueOf } from './scrape.js'
 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
@@ -71,7 +73,7 @@ t.test('refresh rotation and reuse are counted', async (t) => {
 t.test('upstream latency and status class are labelled by route pattern, never by path', async (t) => {
   const upstream = await startUpstream(t)
   upstream.handle((req, res) => { res.statusCode = req.url?.startsWith('/missing') === true ? 404 : 200; res.end('{}') })
-  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, METRICS_ON_MAIN_PORT: 'true' })
   const token = sign()
   await call(`${gw.url}/accounts/12345/balance`, { token })
   await call(`${gw.url}/missing/user-secret-path`, { token })
@@ -91,4 +93,35 @@ t.test('METRICS_PORT moves /metrics off the main port', async (t) => {
   t.equal((await call(`${gw.url}/metrics`)).status, 404, 'not on the main port')
   const samples = await scrape(`http://127.0.0.1:${port}`)
   t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'allow' }), 1)
+})
+
+t.test('proxy mode: /metrics on the main port is the upstream\'s path, never tokengate\'s metrics, by default', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const anonymous = await call(`${gw.url}/metrics`)
+  t.equal(anonymous.status, 401, 'a protected path like any other')
+  const proxied = await call(`${gw.url}/metrics`, { token: sign() })
+  t.equal(proxied.status, 200)
+  t.equal(proxied.body.url, '/metrics', 'the upstream answered')
+  t.notMatch(proxied.text, /tokengate_/)
+})
+
+t.test('proxy mode: METRICS_ON_MAIN_PORT=true serves them there; METRICS_PORT serves them apart', async (t) => {
+  const upstream = await startUpstream(t)
+  const asked = await startGateway(t, { UPSTREAM_URL: upstream.url, METRICS_ON_MAIN_PORT: 'true' })
+  t.ok(valueOf(await scrape(asked.url), 'tokengate_decisions_total') >= 0)
+  const port = await freePort()
+  const apart = await startGateway(t, { UPSTREAM_URL: upstream.url, METRICS_PORT: String(port) })
+  t.ok((await scrape(`http://127.0.0.1:${port}`)).length > 0)
+  t.equal((await call(`${apart.url}/metrics`)).status, 401, 'not on the main port')
+  t.equal(upstream.seen.length, 0)
+})
+
+t.test('METRICS_ON_MAIN_PORT: defaults by mode, and true with METRICS_PORT stops start-up', async (t) => {
+  const base = { JWT_SECRET: 'x'.repeat(32) }
+  t.equal(loadConfig(base).metricsOnMainPort, true, 'forward-auth mode: on the main port')
+  t.equal(loadConfig({ ...base, UPSTREAM_URL: 'http://127.0.0.1:9' }).metricsOnMainPort, false, 'proxy mode: not there')
+  t.equal(loadConfig({ ...base, METRICS_PORT: '9100' }).metricsOnMainPort, false)
+  t.match(configProblems({ ...base, METRICS_PORT: '9100', METRICS_ON_MAIN_PORT: 'true' }), [/^METRICS_ON_MAIN_PORT: /])
+  t.match(configProblems({ ...base, METRICS_ON_MAIN_PORT: 'yes' }), [/^METRICS_ON_MAIN_PORT: /])
 })

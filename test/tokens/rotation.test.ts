@@ -11,7 +11,7 @@ const T0_MS = Date.UTC(2026, 0, 1)
 /** An issuer whose clock the test moves; `decode` reads tokens back on the same clock. */
 function clockedIssuer (): { issuer: ReturnType<typeof createIssuer>, advance: (seconds: number) => void, nowS: () => number, decode: (token: string) => Claims } {
   let nowMs = T0_MS
-  const issuer = createIssuer({ algorithm: 'HS256', key: SECRET, kid: null }, null, null, () => nowMs)
+  const issuer = createIssuer({ algorithm: 'HS256', key: SECRET, kid: null }, null, null, null, () => nowMs)
   return {
     issuer,
     advance: (seconds) => { nowMs += seconds * 1000 },
