@@ -3,12 +3,14 @@ import { Redis } from 'ioredis'
 
 // Which part of tokengate issues a command, by name (INFO commandstats counts commands run inside
 // scripts and transactions under their own names too). The decision path: revocation lookups and
-// their confirmations. Monitoring: the theft detector (SET NX GET; MULTI on a per-token set for a
-// second address), the failure windows and the stored alerts. Everything else (the revocation feed,
+// their confirmations. Monitoring: the theft detector (HMGET/HSET/EXPIREAT in its batched script;
+// MULTI on a per-token set for a second address), the failure windows and the stored alerts.
+// EVALSHA itself is counted with the decision path (lookups may be scripts); the monitor's is one
+// per 1,000 new tokens. Everything else (the revocation feed,
 // pub/sub, health probes) is background and reported as `other`. Every name is kept in the results.
-const DECISION = new Set(['get', 'mget', 'exists', 'evalsha', 'eval', 'hget', 'hmget', 'sismember', 'smismember', 'zscore'])
+const DECISION = new Set(['get', 'mget', 'exists', 'evalsha', 'eval', 'hget', 'sismember', 'smismember', 'zscore'])
 const MONITORING = new Set(['set', 'multi', 'exec', 'zadd', 'zremrangebyscore', 'zremrangebyrank', 'zcard', 'expire',
-  'hincrby', 'hgetall', 'hdel', 'lpush', 'ltrim', 'lrange'])
+  'hincrby', 'hgetall', 'hdel', 'lpush', 'ltrim', 'lrange', 'hmget', 'hset', 'expireat'])
 // Our own INFO calls, and connection upkeep.
 const IGNORED = new Set(['info', 'config', 'client', 'ping', 'hello', 'select', 'auth', 'command'])
 

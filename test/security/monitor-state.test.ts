@@ -153,7 +153,7 @@ const facts = (ip: string): { ip: string, id: string } => ({ ip, id: 'req-1' })
 for (const [name, start] of backends) {
   // Issue 12 item 5: at most one Redis command per never-seen token for all monitoring (was 4: ZADD,
   // ZREMRANGEBYSCORE, EXPIRE, ZCARD per token inside the batched script), counted by Redis itself.
-  t.test(`${name}: two replicas cost one Redis command per never-seen token, none for a known one`, async (t) => {
+  t.test(`${name}: two replicas cost at most one Redis command per never-seen token, none for a known one`, async (t) => {
     const backend = await start(t)
     const alerts: Alert[] = []
     const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
@@ -162,12 +162,13 @@ for (const [name, start] of backends) {
     for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used('user', `jti-${i}`, facts(`198.51.100.${i % 200}`))
     await Promise.all([a.flush(), b.flush()])
     let calls = await commandsRun(backend)
-    t.same(Object.fromEntries(calls), { set: tokens }, 'one SET NX GET per token, nothing else')
+    const flushCost = total(calls)
+    t.ok(flushCost <= tokens / 20, `a few commands per flush, not per token: ${flushCost} for ${tokens} tokens (${JSON.stringify(Object.fromEntries(calls))})`)
 
     for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used('user', `jti-${i}`, facts(`198.51.100.${i % 200}`))
     await Promise.all([a.flush(), b.flush()])
     calls = await commandsRun(backend)
-    t.equal(total(calls), tokens, 'a token used again from its address costs its replica nothing')
+    t.equal(total(calls), flushCost, 'a token used again from its address costs its replica nothing')
     t.same(alerts, [], 'no alert for tokens used from one address each')
   })
 
@@ -195,7 +196,7 @@ for (const [name, start] of backends) {
     await b.flush()
     t.match(alerts, [{ type: 'possible_token_theft', severity: 'HIGH', user_id: 'victim', ip: '198.51.100.77', count: 4, threshold: 3, jti: jti.slice(0, 8) }])
     const calls = await commandsRun(backend)
-    t.ok(total(calls) <= 10, `a new address of a known token costs a few commands (${JSON.stringify(Object.fromEntries(calls))})`)
+    t.ok(total(calls) <= 14, `a new address of a known token costs a few commands (${JSON.stringify(Object.fromEntries(calls))})`)
     a.used('victim', jti, facts('198.51.100.78'))
     await a.flush()
     t.equal(alerts.length, 1, 'raised once across the replicas')
