@@ -11,7 +11,8 @@ import { NGINX, authRequestConfig, proxyConfig, startNginx } from './lib/nginx.j
 import { startNode, stopAll } from './lib/processes.js'
 import { measurePropagation } from './lib/propagation.js'
 import { startRedis } from './lib/redis.js'
-import { checksTable, markdownChecks, markdownTable, textTable } from './lib/report.js'
+import { CommandCounter } from './lib/redis-commands.js'
+import { checksTable, coldTable, markdownChecks, markdownCold, markdownTable, textTable } from './lib/report.js'
 import { COLD_RPS_ESTIMATE, FIXED_RATE, WORKERS, scenarioList } from './lib/scenarios.js'
 import { mean, round } from './lib/stats.js'
 import { ALGORITHMS, TokenPool, keyFor, mintOne, mintPools } from './lib/tokens.js'
@@ -52,6 +53,7 @@ async function startServers (keys) {
   })
   const servers = { redis }
   servers.bare = await startNode('bare', join(SERVERS, 'bare.js'), {})
+  for (const alg of ALGORITHMS) servers[`verify-${alg}`] = await startNode(`fast-jwt ${alg}`, join(SERVERS, 'verify.js'), keys[alg].env)
   for (const alg of ALGORITHMS) servers[`tg-${alg}`] = await startNode(`tokengate ${alg}`, MAIN, gatewayEnv(keys[alg]))
   servers['tg-HS256-workers'] = await startNode(`tokengate HS256 x${WORKERS}`, MAIN, gatewayEnv(keys.HS256, { WORKERS: String(WORKERS) }))
   servers.upstream = await startNode('upstream', join(SERVERS, 'upstream.js'), {})
@@ -73,7 +75,7 @@ function coldPoolSizes () {
   }))
 }
 
-async function runScenario (scenario, servers, warmTokens, pools, round) {
+async function runScenario (scenario, servers, warmTokens, pools, round, commands) {
   const server = servers[scenario.server]
   const base = { url: server.url, path: scenario.path, connections: scenario.connections ?? connections, rate: scenario.rate ?? null }
   const token = scenario.auth === 'warm' ? warmTokens[scenario.alg] : null
@@ -81,8 +83,11 @@ async function runScenario (scenario, servers, warmTokens, pools, round) {
   if (warmupS > 0) {
     await load({ ...base, token, pool: scenario.auth === 'cold' ? new TokenPool(take('warmup')) : null, durationS: warmupS })
   }
+  const before = scenario.countRedis === true ? await commands.snapshot() : null
   const result = await load({ ...base, token, pool: scenario.auth === 'cold' ? new TokenPool(take('measure')) : null, durationS })
-  log(`  round ${round + 1}  ${scenario.id.padEnd(40)} ${String(result.rps).padStart(7)} req/s  p99 ${result.p99} ms${result.non2xx > 0 ? `  non-2xx ${result.non2xx}` : ''}${result.poolExhausted ? '  (token pool used up: shorter run)' : ''}`)
+  if (before !== null) result.redis = CommandCounter.perRequest(before, await commands.snapshot(), result.tokensSent ?? result.requests + result.non2xx)
+  const redis = result.redis === undefined ? '' : `  Redis per request: decision ${result.redis.decision}, monitoring ${result.redis.monitoring}`
+  log(`  round ${round + 1}  ${scenario.id.padEnd(40)} ${String(result.rps).padStart(7)} req/s  p99 ${result.p99} ms${result.non2xx > 0 ? `  non-2xx ${result.non2xx}` : ''}${result.poolExhausted ? '  (token pool used up: shorter run)' : ''}${redis}`)
   return result
 }
 
@@ -95,7 +100,8 @@ function summarise (scenarios, perRound) {
       p50: round(mean(runs.map((r) => r.p50)), 3),
       p99: round(mean(runs.map((r) => r.p99)), 3),
       p999: round(mean(runs.map((r) => r.p999)), 3),
-      non2xx: runs.reduce((n, r) => n + r.non2xx + r.errors, 0)
+      non2xx: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
+      redis: s.countRedis === true ? meanCommands(runs.map((r) => r.redis)) : null
     })
   }
   return scenarios.map((s) => {
@@ -103,6 +109,8 @@ function summarise (scenarios, perRound) {
     const base = s.baseline === undefined ? null : agg.get(s.baseline)
     const ratio = base?.rps ? round(a.rps / base.rps, 3) : null
     const target = s.target ?? null
+    const other = s.alsoAgainst === undefined ? null : agg.get(s.alsoAgainst.baseline)
+    const alsoAgainst = other?.rps ? { baseline: s.alsoAgainst.baseline, ratio: round(a.rps / other.rps, 3), target: s.alsoAgainst.target } : null
     return {
       key: s.key,
       scenario: s.id,
@@ -111,14 +119,27 @@ function summarise (scenarios, perRound) {
       ratio,
       target,
       met: target === null || ratio === null ? null : ratio >= target,
+      alsoAgainst,
       runs: perRound.map((r) => r[s.key]).filter(Boolean)
     }
   })
 }
 
+function meanCommands (perRun) {
+  const runs = perRun.filter(Boolean)
+  if (runs.length === 0) return null
+  const avg = (part) => round(mean(runs.map((r) => r[part])), 4)
+  return { decision: avg('decision'), monitoring: avg('monitoring'), other: avg('other'), requests: runs.reduce((n, r) => n + r.requests, 0) }
+}
+
 function extraChecks (rows, propagation, memory) {
   const byKey = Object.fromEntries(rows.map((r) => [r.key, r]))
   const checks = []
+  for (const row of rows) {
+    if (row.redis === null) continue
+    checks.push({ check: `${row.scenario}: Redis commands per request, decision path`, measured: String(row.redis.decision), target: '<= 0.01', met: row.redis.decision <= 0.01 })
+    checks.push({ check: `${row.scenario}: Redis commands per request, monitoring`, measured: String(row.redis.monitoring), target: '<= 1', met: row.redis.monitoring <= 1 })
+  }
   const tg = byKey['proxy-tokengate']
   const rf = byKey['proxy-reply-from']
   const direct = byKey.direct
@@ -155,7 +176,9 @@ async function main () {
   const keys = Object.fromEntries(ALGORITHMS.map((alg) => [alg, keyFor(alg, work)]))
   const sizes = coldPoolSizes()
   // One pool of distinct tokens per cold scenario and round: no token is ever sent twice.
-  const coldScenarios = scenarios.filter((s) => s.auth === 'cold')
+  // A baseline that sends another scenario's tokens mints none of its own (unless that scenario is not run).
+  const sharing = scenarios.filter((s) => s.tokensOf !== undefined && scenarios.some((o) => o.key === s.tokensOf))
+  const coldScenarios = scenarios.filter((s) => s.auth === 'cold' && !sharing.includes(s))
   const perAlg = new Map()
   for (const s of coldScenarios) perAlg.set(s.alg, (perAlg.get(s.alg) ?? 0) + 1)
   const mintStart = performance.now()
@@ -174,16 +197,18 @@ async function main () {
     }
     used.set(s.alg, at)
   }
+  for (const s of sharing) pools[s.key] = { warmup: [...pools[s.tokensOf].warmup], measure: [...pools[s.tokensOf].measure] }
   log(`minted ${jobs.reduce((n, j) => n + j.count, 0)} distinct tokens in ${((performance.now() - mintStart) / 1000).toFixed(1)} s`)
   const warmTokens = Object.fromEntries(ALGORITHMS.map((alg) => [alg, mintOne(keys[alg])]))
 
   const servers = await startServers(keys)
+  const commands = new CommandCounter(servers.redis.port)
   log(`servers up; ${rounds} round(s) of ${scenarios.length} scenarios, ${warmupS} s warm-up + ${durationS} s each, ${connections} connections`)
   const perRound = []
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? scenarios : [...scenarios].reverse()
     const results = {}
-    for (const scenario of order) results[scenario.key] = await runScenario(scenario, servers, warmTokens, pools, r)
+    for (const scenario of order) results[scenario.key] = await runScenario(scenario, servers, warmTokens, pools, r, commands)
     perRound.push(results)
   }
 
@@ -197,17 +222,18 @@ async function main () {
     log(`  p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`)
   }
 
+  commands.close()
   await stopAll()
   const rows = summarise(scenarios, perRound)
   const checks = extraChecks(rows, propagation, readMemoryResult())
-  process.stdout.write(`\n${textTable(rows)}\n\n${checksTable(checks)}\n`)
+  process.stdout.write(`\n${textTable(rows)}\n\n${coldTable(rows)}\n\n${checksTable(checks)}\n`)
   const report = {
     machine,
     settings: { rounds, durationS, warmupS, connections, coldPoolSizes: sizes },
     scenarios: rows,
     propagation,
     checks,
-    markdown: `${markdownTable(rows)}\n\n${markdownChecks(checks)}`
+    markdown: `${markdownTable(rows)}\n\n${markdownCold(rows)}\n\n${markdownChecks(checks)}`
   }
   mkdirSync(join(root, 'bench/results'), { recursive: true })
   writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n')

@@ -52,6 +52,7 @@ export async function load ({ url, path = '/', headers = {}, token = null, pool 
     p50: round(p50, 3),
     p99: round(p99, 3),
     p999: round(p999, 3),
-    poolExhausted: exhausted
+    poolExhausted: exhausted,
+    tokensSent: pool === null ? null : pool.taken
   }
 }

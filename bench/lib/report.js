@@ -32,3 +32,27 @@ export function checksTable (checks) {
 export function markdownChecks (checks) {
   return ['| check | measured | target | met |', '|---|--:|--:|---|', ...checks.map((c) => `| ${c.check} | ${c.measured} | ${c.target} | ${c.met === null ? '-' : c.met ? 'yes' : '**no**'} |`)].join('\n')
 }
+
+function coldRows (rows) {
+  const byKey = Object.fromEntries(rows.map((r) => [r.key, r]))
+  const met = (ratio, target) => target === null || ratio === null ? '-' : ratio >= target ? 'yes' : 'NO'
+  return rows.filter((r) => r.alsoAgainst !== undefined && r.alsoAgainst !== null).map((r) => [
+    r.scenario, cell(r.rps, 0), cell(byKey[r.baseline]?.rps, 0), cell(r.ratio), `>= ${r.target} ${met(r.ratio, r.target)}`,
+    cell(r.alsoAgainst.ratio), r.alsoAgainst.target === null ? '-' : `>= ${r.alsoAgainst.target} ${met(r.alsoAgainst.ratio, r.alsoAgainst.target)}`,
+    cell(r.redis?.decision, 4), cell(r.redis?.monitoring, 4), cell(r.redis?.other, 4)
+  ])
+}
+
+const COLD_HEADER = ['cold verify', 'req/s', 'fast-jwt req/s', 'vs fast-jwt', 'target', 'vs bare', 'target', 'Redis/req decision', 'monitoring', 'other']
+
+/** Cold decisions against the verification alone and against bare Fastify, with the Redis commands each request cost. */
+export function coldTable (rows) {
+  const body = coldRows(rows)
+  return body.length === 0 ? '' : pad([COLD_HEADER, ...body])
+}
+
+export function markdownCold (rows) {
+  const body = coldRows(rows)
+  if (body.length === 0) return ''
+  return [`| ${COLD_HEADER.join(' | ')} |`, `|---|${'--:|'.repeat(COLD_HEADER.length - 1)}`, ...body.map((row) => `| ${row.join(' | ')} |`)].join('\n')
+}

@@ -82,4 +82,6 @@ export class TokenPool {
   take () { return this.#next < this.#tokens.length ? this.#tokens[this.#next++] : null }
   get last () { return this.#tokens[this.#tokens.length - 1] }
   get remaining () { return this.#tokens.length - this.#next }
+  /** Tokens handed out: requests built, including those still in flight when a run stops. */
+  get taken () { return this.#next }
 }

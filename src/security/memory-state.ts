@@ -1,9 +1,7 @@
 import { LRUCache } from 'lru-cache'
-import { BUCKET_S, bucketOf, type MonitorState } from './monitor-state.js'
+import { BUCKET_S, MAX_MEMBERS, bucketOf, type MonitorState } from './monitor-state.js'
 
 const MAX_KEYS = 50_000
-// Members kept per distinct window: more than any threshold (ALERT_TOKEN_MAX_IPS is at most 1000).
-const MAX_MEMBERS = 1024
 
 interface Entry { expiresAt: number, value: unknown }
 
@@ -40,10 +38,10 @@ export class MemoryMonitorState implements MonitorState {
   #distinct (key: string, member: string, windowS: number): number {
     const now = this.#now()
     const members = this.#get<Map<string, number>>(key, now) ?? new Map<string, number>()
-    // Re-inserted, so that insertion order is last-seen order and the first member is the oldest.
-    members.delete(member)
-    members.set(member, now)
     for (const [seen, at] of members) if (at <= now - windowS * 1000) members.delete(seen)
+    // Counted from its first record, as in Redis: a member seen again adds nothing.
+    if (members.has(member)) return 0
+    members.set(member, now)
     if (members.size > MAX_MEMBERS) members.delete(members.keys().next().value as string)
     this.#set(key, members, now + windowS * 1000)
     return members.size

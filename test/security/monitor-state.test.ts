@@ -1,7 +1,9 @@
 import t from 'tap'
 import { MemoryMonitorState } from '../../src/security/memory-state.js'
-import type { RedisTopology } from '../../src/config/types.js'
+import type { MonitorConfig, RedisTopology } from '../../src/config/types.js'
+import type { Alert } from '../../src/security/alert.js'
 import type { MonitorState } from '../../src/security/monitor-state.js'
+import { SecurityMonitor } from '../../src/security/monitor.js'
 import { RedisMonitorState } from '../../src/security/redis-state.js'
 import { startRedis } from '../helpers/redis.js'
 import { startCluster } from '../helpers/redis-topologies.js'
@@ -9,30 +11,66 @@ import { startCluster } from '../helpers/redis-topologies.js'
 const MINUTE = 60_000
 const HOUR_S = 3600
 
-type Make = (t: Tap, now: () => number) => Promise<MonitorState>
 interface Tap { teardown: (fn: () => unknown) => void }
 
-const makers: Array<[string, Make]> = [
-  ['memory', async (_t, now) => new MemoryMonitorState(now)],
-  ['redis', async (t, now) => {
+/** A private Redis (standalone or Cluster) and the INFO commandstats of each of its primaries. */
+interface Backend {
+  readonly topology: RedisTopology
+  readonly commandstats: () => Promise<string[]>
+  readonly resetStats: () => Promise<void>
+}
+
+const backends: Array<[string, (t: Tap) => Promise<Backend>]> = [
+  ['redis', async (t) => {
     const redis = await startRedis()
     t.teardown(() => redis.stop())
-    return await redisState(t, { mode: 'standalone', url: redis.url }, now)
+    return {
+      topology: { mode: 'standalone', url: redis.url },
+      commandstats: async () => [await redis.client.info('commandstats')],
+      resetStats: async () => { await redis.client.config('RESETSTAT') }
+    }
   }],
   // A batch's keys live in different slots there: the contract must hold all the same.
-  ['redis cluster', async (t, now) => {
+  ['redis cluster', async (t) => {
     const cluster = await startCluster()
     t.teardown(() => cluster.stop())
-    return await redisState(t, { mode: 'cluster', nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) }, now)
+    return {
+      topology: { mode: 'cluster', nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) },
+      commandstats: async () => await Promise.all(cluster.nodes.map(async (node) => await node.client.info('commandstats'))),
+      resetStats: async () => { await Promise.all(cluster.nodes.map(async (node) => await node.client.config('RESETSTAT'))) }
+    }
   }]
 ]
 
-async function redisState (t: Tap, topology: RedisTopology, now: () => number): Promise<MonitorState> {
+type Make = (t: Tap, now: () => number) => Promise<MonitorState>
+
+const makers: Array<[string, Make]> = [
+  ['memory', async (_t, now) => new MemoryMonitorState(now)],
+  ...backends.map(([name, start]): [string, Make] => [name, async (t, now) => await redisState(t, (await start(t)).topology, now)])
+]
+
+async function redisState (t: Tap, topology: RedisTopology, now: () => number = Date.now): Promise<MonitorState> {
   const state = new RedisMonitorState({ topology, password: null, keyPrefix: 'test:', minReplicasAck: 0 }, () => {}, now)
   t.teardown(() => state.close())
   for (let i = 0; i < 300 && !state.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   return state
 }
+
+// Connection upkeep, not the monitor's work.
+const HOUSEKEEPING = new Set(['info', 'config', 'cluster', 'ping', 'client', 'command', 'hello', 'select', 'auth', 'readonly'])
+
+/** Every command the primaries executed since the last reset, by name, housekeeping left out. */
+async function commandsRun (backend: Backend): Promise<Map<string, number>> {
+  const calls = new Map<string, number>()
+  for (const info of await backend.commandstats()) {
+    for (const [, name, n] of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
+      if (!HOUSEKEEPING.has(name.split('|')[0])) calls.set(name, (calls.get(name) ?? 0) + Number(n))
+    }
+  }
+  return calls
+}
+
+const total = (calls: Map<string, number>): number => [...calls.values()].reduce((sum, n) => sum + n, 0)
 
 // One contract, both implementations: what the monitor relies on.
 for (const [name, make] of makers) {
@@ -51,21 +89,32 @@ for (const [name, make] of makers) {
     let clock = Date.UTC(2030, 0, 1, 12, 0, 0)
     const state = await make(t, () => clock)
     t.same(await state.distinct([['d', 'a']], 300), [1])
-    t.same(await state.distinct([['d', 'a']], 300), [1], 'the same member once')
+    t.same(await state.distinct([['d', 'a']], 300), [0], 'the same member adds nothing')
     t.same(await state.distinct([['d', 'b']], 300), [2])
+    t.same(await state.distinct([['d', 'b']], 300), [0], 'nor does a second member seen again')
+    t.same(await state.distinct([['d', 'c']], 300), [3])
     clock += 301_000
     t.same(await state.distinct([['d', 'c']], 300), [1], 'older members left the window')
+    t.same(await state.distinct([['d', 'a']], 300), [2], 'and count again when seen again')
   })
 
   t.test(`${name}: one call records many windows, and answers in order`, async (t) => {
     const state = await make(t, () => Date.UTC(2030, 0, 1, 12, 0, 0))
-    // More pairs than one batched script call takes (256): the answer still lines up.
     const pairs = Array.from({ length: 600 }, (_, i) => [`k${i % 300}`, `m${i}`] as const)
     const counts = await state.distinct(pairs, 300)
     t.equal(counts.length, 600)
     t.same(counts.slice(0, 300), Array(300).fill(1), 'first member of each key')
     t.same(counts.slice(300), Array(300).fill(2), 'second member of each key')
-    t.same(await state.distinct([['k1', 'm1'], ['k1', 'm1']], 300), [2, 2], 'a member seen again is not counted twice')
+    t.same(await state.distinct([['k1', 'm1'], ['k1', 'm301'], ['k1', 'm9']], 300), [0, 0, 3], 'members seen again are not counted twice')
+  })
+
+  t.test(`${name}: a window keeps at most 1024 members, so one token cannot grow it without limit`, async (t) => {
+    const state = await make(t, () => Date.UTC(2030, 0, 1, 12, 0, 0))
+    const pairs = Array.from({ length: 1500 }, (_, i) => ['ips:one-token', `10.0.${i >> 8}.${i & 255}`] as const)
+    const counts = await state.distinct(pairs, 300)
+    t.equal(counts[1023], 1024)
+    t.equal(Math.max(...counts), 1024, 'never more')
+    t.equal(counts.at(-1), 1024, 'a new member still counts, in place of the oldest')
   })
 
   t.test(`${name}: once is true only the first time; lists are capped, newest first`, async (t) => {
@@ -79,11 +128,88 @@ for (const [name, make] of makers) {
   })
 }
 
-t.test('memory: a window keeps at most 1024 members, so one token cannot grow it without limit', async (t) => {
-  const state = new MemoryMonitorState(() => Date.UTC(2030, 0, 1, 12, 0, 0))
-  const pairs = Array.from({ length: 5000 }, (_, i) => ['ips:one-token', `10.0.${i >> 8}.${i & 255}`] as const)
-  const counts = await state.distinct(pairs, 300)
-  t.equal(counts[1023], 1024)
-  t.equal(Math.max(...counts), 1024, 'never more')
-  t.equal(counts.at(-1), 1024)
-})
+const THEFT: MonitorConfig = {
+  userFailuresPerHour: 0, userTokenRequestsPerHour: 0, ipFailuresPerHour: 0, tokenMaxIps: 3, tokenIpWindowS: 300, trackedTokens: 20_000
+}
+
+/** One replica's theft detector on the shared Redis; flushed by the test, not by its timer. */
+async function replica (t: Tap, backend: Backend, alerts: Alert[]): Promise<SecurityMonitor> {
+  const state = await redisState(t, backend.topology)
+  const monitor = new SecurityMonitor({
+    config: THEFT,
+    state,
+    fallback: new MemoryMonitorState(),
+    flushMs: 3_600_000,
+    onAlert: async (alert) => { alerts.push(alert) },
+    onActivity: async () => {},
+    onStateError: (message) => { throw new Error(`the shared state failed: ${message}`) }
+  })
+  t.teardown(() => monitor.close())
+  return monitor
+}
+
+const facts = (ip: string): { ip: string, id: string } => ({ ip, id: 'req-1' })
+
+for (const [name, start] of backends) {
+  // Issue 12 item 5: at most one Redis command per never-seen token for all monitoring (was 4: ZADD,
+  // ZREMRANGEBYSCORE, EXPIRE, ZCARD per token inside the batched script), counted by Redis itself.
+  t.test(`${name}: two replicas cost at most one Redis command per never-seen token, none for a known one`, async (t) => {
+    const backend = await start(t)
+    const alerts: Alert[] = []
+    const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
+    await backend.resetStats()
+    const tokens = 2000
+    for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used('user', `jti-${i}`, facts(`198.51.100.${i % 200}`))
+    await Promise.all([a.flush(), b.flush()])
+    let calls = await commandsRun(backend)
+    const flushCost = total(calls)
+    t.ok(flushCost <= tokens / 20, `a few commands per flush, not per token: ${flushCost} for ${tokens} tokens (${JSON.stringify(Object.fromEntries(calls))})`)
+
+    for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used('user', `jti-${i}`, facts(`198.51.100.${i % 200}`))
+    await Promise.all([a.flush(), b.flush()])
+    calls = await commandsRun(backend)
+    t.equal(total(calls), flushCost, 'a token used again from its address costs its replica nothing')
+    t.same(alerts, [], 'no alert for tokens used from one address each')
+  })
+
+  // The detection is unchanged: more than ALERT_TOKEN_MAX_IPS addresses across all replicas within the window.
+  t.test(`${name}: a token from two addresses on each of two replicas raises possible theft once`, async (t) => {
+    const backend = await start(t)
+    const alerts: Alert[] = []
+    const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
+    const jti = 'stolen-token-jti-0123456789'
+    a.used('victim', jti, facts('192.0.2.1'))
+    await a.flush()
+    b.used('victim', jti, facts('192.0.2.1'))
+    await b.flush()
+    b.used('victim', jti, facts('203.0.113.9'))
+    await b.flush()
+    a.used('victim', jti, facts('192.0.2.1'))
+    a.used('victim', jti, facts('203.0.113.9'))
+    await a.flush()
+    t.same(alerts, [], 'two addresses, seen by both replicas: within ALERT_TOKEN_MAX_IPS')
+    a.used('victim', jti, facts('203.0.113.10'))
+    await a.flush()
+    t.same(alerts, [], 'three addresses: not more than ALERT_TOKEN_MAX_IPS=3')
+    await backend.resetStats()
+    b.used('victim', jti, facts('198.51.100.77'))
+    await b.flush()
+    t.match(alerts, [{ type: 'possible_token_theft', severity: 'HIGH', user_id: 'victim', ip: '198.51.100.77', count: 4, threshold: 3, jti: jti.slice(0, 8) }])
+    const calls = await commandsRun(backend)
+    t.ok(total(calls) <= 14, `a new address of a known token costs a few commands (${JSON.stringify(Object.fromEntries(calls))})`)
+    a.used('victim', jti, facts('198.51.100.78'))
+    await a.flush()
+    t.equal(alerts.length, 1, 'raised once across the replicas')
+  })
+
+  t.test(`${name}: the window of a token's addresses is capped in Redis`, async (t) => {
+    const backend = await start(t)
+    const alerts: Alert[] = []
+    const a = await replica(t, backend, alerts)
+    for (let i = 0; i < 3000; i++) a.used('roamer', 'roaming-jti', facts(`10.1.${i >> 8}.${i & 255}`))
+    await a.flush()
+    const state = await redisState(t, backend.topology)
+    t.same(await state.distinct([['ips:roaming-jti', '10.9.9.9']], 300), [1024], 'at most 1024 addresses kept per token')
+    t.equal(alerts.length, 1)
+  })
+}
