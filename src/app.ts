@@ -15,7 +15,7 @@ import { MemoryStore } from './revocation/memory-store.js'
 import { RedisStore } from './revocation/redis-store.js'
 import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
-import { breakerOf, GatewayMetrics } from './metrics/metrics.js'
+import { GatewayMetrics } from './metrics/metrics.js'
 import { registerMetricsEndpoint, upstreamMetrics } from './metrics/metrics-routes.js'
 import { MonitoringSink } from './security/monitoring-sink.js'
 import { adminObservabilityRoutes } from './routes/admin-observability.js'
@@ -81,7 +81,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     failMode: config.failMode,
     maxStalenessMs: config.maxStalenessMs
   }, metrics.checks)
-  metrics.watchBreaker(breakerOf(checker))
+  metrics.watchBreaker(() => checker.breakerState)
   metrics.watchState(checker)
   // Listening before the state is loaded would decide every token by a lookup (or by FAIL_MODE).
   if (!await checker.whenLoaded(options.redisConnectTimeoutMs ?? 5000)) {
@@ -97,7 +97,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     store,
     checker,
     revoker: new Revoker(store, checker, config),
-    jwks,
     authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
     issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp),

@@ -8,7 +8,6 @@ import type { RevocationStore } from './revocation/store.js'
 import type { SecuritySink } from './security/sink.js'
 import type { Claims } from './tokens/claims.js'
 import type { TokenIssuer } from './tokens/issuer.js'
-import type { JwksKeySet } from './tokens/jwks.js'
 
 /** Everything built once at start-up and shared by the routes. */
 export interface GatewayContext {
@@ -20,7 +19,6 @@ export interface GatewayContext {
   readonly policy: AccessPolicy
   /** Null when no signing key is configured (asymmetric keys without JWT_PRIVATE_KEY). */
   readonly issuer: TokenIssuer | null
-  readonly jwks: JwksKeySet | null
   readonly isTrustedProxy: (socket: Socket) => boolean
   readonly security: SecuritySink
 }
@@ -29,7 +27,5 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Claims of the verified bearer token, set by the proxy or a route guard. */
     tokengateClaims?: Claims
-    /** The verified bearer token itself (never logged). */
-    tokengateToken?: string
   }
 }

@@ -3,8 +3,7 @@ import { BufferedCounter, type CounterCell } from './buffered-counter.js'
 import { BufferedHistogram, type HistogramCell } from './buffered-histogram.js'
 import { CheckStats } from './check-stats.js'
 import { SEVERITY_OF } from '../security/alert.js'
-
-export type BreakerState = 'closed' | 'half_open' | 'open'
+import type { BreakerState } from '../revocation/breaker.js'
 
 /** What the revocation state gauges read at scrape time (the checker). */
 export interface StateView {
@@ -141,13 +140,5 @@ export class GatewayMetrics {
 
   async text (): Promise<string> {
     return await this.registry.metrics()
-  }
-}
-
-/** The checker's breaker, when it has one (added by the resilience work); "closed" otherwise. */
-export function breakerOf (checker: object): () => BreakerState {
-  return () => {
-    const state = (checker as { breakerState?: unknown }).breakerState
-    return state === 'open' || state === 'half_open' ? state : state === 'half-open' ? 'half_open' : 'closed'
   }
 }

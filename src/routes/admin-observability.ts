@@ -9,6 +9,7 @@ import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
 import { adminGuard } from './guards.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
+import { within } from '../async/within.js'
 
 const PROBE_BUDGET_MS = 1000
 
@@ -16,17 +17,6 @@ export interface ObservabilityOptions {
   readonly ctx: GatewayContext
   readonly metrics: GatewayMetrics
   readonly sink: MonitoringSink
-}
-
-/** Resolves to the value, or to `fallback` when it fails or takes longer than the budget. */
-async function within<T, F> (work: Promise<T>, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<F>((resolve) => { timer = setTimeout(resolve, PROBE_BUDGET_MS, fallback) })
-  try {
-    return await Promise.race([work.catch(() => fallback), late])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** An ISO date or epoch seconds, as milliseconds; 400 for anything else. */
@@ -80,7 +70,7 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
   const options = { preHandler: [adminGuard(ctx, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
 
   app.get('/admin/blacklist/status', options, async (_request, reply) => {
-    const stats = await within(store.stats(), null)
+    const stats = await within(store.stats(), PROBE_BUDGET_MS, null)
     const checks = metrics.checks.summary()
     reply.header('cache-control', 'no-store')
     return {
@@ -96,7 +86,7 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
 
   app.get('/admin/health', options, async (_request, reply) => {
     const started = performance.now()
-    const storeUp = await within(store.ping().then(() => true), false)
+    const storeUp = await within(store.ping().then(() => true), PROBE_BUDGET_MS, false)
     const storeMs = Math.round((performance.now() - started) * 1000) / 1000
     const upstream = config.upstreamUrl === null ? null : await upstreamReachable(config.upstreamUrl)
     const breaker = metrics.breakerState()
@@ -115,7 +105,7 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
 
   app.post('/admin/cleanup', options, async (request: FastifyRequest, reply) => {
     const pruned = checker.prune()
-    const stats = await within(store.stats(), null)
+    const stats = await within(store.stats(), PROBE_BUDGET_MS, null)
     sink.audit({ event_type: 'admin_cleanup', reason: 'maintenance', ip: request.ip, actor: request.tokengateClaims?.sub ?? 'unknown', request_id: request.id })
     reply.header('cache-control', 'no-store')
     return {

@@ -27,7 +27,6 @@ export function requireToken (ctx: GatewayContext, role?: string, onRefused?: On
       return sendFailure(reply, Failures.FORBIDDEN, role)
     }
     request.tokengateClaims = auth.claims
-    request.tokengateToken = auth.token
   }
 }
 

@@ -1,16 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { within } from '../async/within.js'
 import type { GatewayContext } from '../context.js'
 
 const PING_BUDGET_MS = 1000
 
 async function storeReachable (ctx: GatewayContext): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(resolve, PING_BUDGET_MS, false) })
-  try {
-    return await Promise.race([ctx.store.ping().then(() => true, () => false), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await within(ctx.store.ping().then(() => true), PING_BUDGET_MS, false)
 }
 
 export const healthRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {

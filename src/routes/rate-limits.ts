@@ -6,6 +6,7 @@ import { Failures } from '../errors.js'
 import { sendFailure } from '../http/failure-reply.js'
 import { createRedisClient, type RedisClient } from '../revocation/redis-client.js'
 import type { Claims } from '../tokens/claims.js'
+import { within } from '../async/within.js'
 
 const MINUTE_MS = 60_000
 const CONNECT_WAIT_MS = 2000
@@ -72,16 +73,6 @@ function createLimiter (app: FastifyInstance, name: string, perMinute: number): 
   }
 }
 
-async function waitForConnection (redis: RedisClient, waitMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, waitMs) })
-  try {
-    await Promise.race([redis.connect().catch(() => {}), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /**
  * @fastify/rate-limit's store, used through createRateLimit so that each
  * limit counts after the step that gives it its key (authentication for the
@@ -96,7 +87,7 @@ export async function registerRateLimits (app: FastifyInstance, config: Config):
     redis = createRedisClient(config.redis, { name: 'ratelimit', commandTimeoutMs: 250 })
     redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'rate-limit redis error'))
     // Limits count from the first request: wait briefly for the connection (commands are not queued offline).
-    await waitForConnection(redis, CONNECT_WAIT_MS)
+    await within(redis.connect(), CONNECT_WAIT_MS, undefined)
     app.addHook('onClose', async () => { await redis?.quit().catch(() => redis?.disconnect()) })
   }
   await app.register(rateLimitPlugin, {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import type { Alert } from './alert.js'
+import { within } from '../async/within.js'
 
 export interface WebhookOptions {
   readonly capacity?: number
@@ -76,7 +77,7 @@ export class AlertWebhook {
   async close (graceMs = 1000): Promise<void> {
     this.#closed = true
     const running = this.#running
-    if (running !== null) await Promise.race([running, sleep(graceMs, undefined, { ref: false })])
+    if (running !== null) await within(running, graceMs, undefined)
     this.#abort.abort()
     this.#queue.length = 0
   }

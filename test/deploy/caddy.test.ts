@@ -6,6 +6,7 @@ import { IDENTITY_HEADERS } from '../../src/http/identity.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
+import { until } from '../helpers/until.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { caddyMissing, SHIPPED_CADDYFILE, startCaddy, type Caddy } from './caddy.js'
@@ -128,8 +129,11 @@ t.test('a malformed Authorization header: 400 invalid_request', { skip }, async 
 
 t.test('Redis down with FAIL_MODE=closed: tokengate\'s 503 reaches the client, nothing reaches the API', { skip }, async (t) => {
   const down = await startRedis()
-  const { caddy, api } = await stack(t, { REDIS_URL: down.url, FAIL_MODE: 'closed' })
+  const { caddy, api } = await stack(t, { REDIS_URL: down.url, FAIL_MODE: 'closed', MAX_STALENESS_MS: '500' })
   await down.stop()
+  // Until its state is MAX_STALENESS_MS old the replica still decides exactly (nobody can revoke meanwhile).
+  t.ok(await until(async () => (await call(`${caddy.url}/accounts`, { token: sign() })).status === 503, 3000), 'refused once stale')
+  api.seen.length = 0
   const res = await call(`${caddy.url}/accounts`, { token: sign() })
   t.equal(res.status, 503)
   t.equal(res.body.error, 'temporarily_unavailable')
