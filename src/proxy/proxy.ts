@@ -1,13 +1,16 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
 import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
 import { authorize } from '../http/authorize.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendContinue } from '../http/expect-continue.js'
 import { pathOf } from '../http/paths.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
+import { refuse } from './refusal.js'
+import { ClientBody, type BodyLimits } from './request-body.js'
 import { isForwardable, upstreamTarget } from './target.js'
-import { createUpstreamPool } from './upstream-pool.js'
+import { UpstreamPool } from './upstream-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +26,9 @@ declare module 'fastify' {
  * pass-through body parser does not touch the token routes.
  */
 export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
-  const pool = createUpstreamPool(upstream.origin, ctx.config.upstreamTimeoutMs)
+  const { upstreamTimeoutMs, upstreamConnections, upstreamMaxPending } = ctx.config
+  const pool = new UpstreamPool(upstream.origin, { timeoutMs: upstreamTimeoutMs, connections: upstreamConnections, maxPending: upstreamMaxPending })
+  const bodyLimits: BodyLimits = { bufferBytes: ctx.config.proxyRequestBufferBytes, idleMs: ctx.config.clientBodyTimeoutMs }
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
   app.addHook('onClose', async () => { await pool.destroy() })
 
@@ -34,10 +39,10 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
 
   app.addHook('onRequest', async (request, reply) => {
     const path = pathOf(request.url)
-    if (!isForwardable(path)) return sendFailure(reply, Failures.BAD_REQUEST)
+    if (!isForwardable(path)) return refuse(reply, Failures.BAD_REQUEST)
     request.tokengatePath = path
     const decision = await authorize(ctx, request, request.method, path)
-    if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
+    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
 
@@ -45,12 +50,23 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
   const host = upstream.host
   const forward = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw
-    pool.dispatch({
+    // Checked before the body is read (and again when the exchange starts): a full queue costs the client no upload.
+    if (pool.full) {
+      refuse(reply, Failures.UPSTREAM_BUSY)
+      return
+    }
+    const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
+    const options: Dispatcher.DispatchOptions = {
       method: request.method,
       path: upstreamTarget(basePath, request.url, request.tokengatePath),
       headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket)),
-      body: hasBody(raw) ? raw : null
-    }, new UpstreamExchange(reply))
+      body: null
+    }
+    if (!hasBody(raw)) return exchange.start(options)
+    // Allowed: only now is the client invited to send its body.
+    sendContinue(reply.raw)
+    // eslint-disable-next-line no-new -- it lives on as the request's body listener
+    new ClientBody(raw, exchange, options, bodyLimits)
   }
   app.all('/', forward)
   app.all('/*', forward)
