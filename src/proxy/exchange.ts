@@ -46,6 +46,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   private settled = false
   /** The client has tokengate's own answer (timeout, body timeout): the upstream's is not wanted. */
   private answered = false
+  /** The body streams at the client's pace (see UpstreamPool). */
+  private upload = false
 
   constructor (reply: FastifyReply, pool: UpstreamPool, timeoutMs: number) {
     this.reply = reply
@@ -57,11 +59,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.res.on('close', onClientClose)
   }
 
-  /** Sends the request upstream; a full pool answers 503 at once. */
-  start (options: Dispatcher.DispatchOptions): void {
+  /** Sends the request upstream (`upload`: its body streams from the client); a full pool answers 503 at once. */
+  start (options: Dispatcher.DispatchOptions, upload: boolean): void {
     if (this.answered) return
+    this.upload = upload
     this.deadline = setTimeout(onDeadline, this.timeoutMs, this)
-    if (!this.pool.dispatch(options, this)) {
+    if (!this.pool.dispatch(options, this, upload)) {
       this.settled = true
       this.cut(Failures.UPSTREAM_BUSY)
     }
@@ -153,7 +156,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.settled) return
     this.settled = true
     clearTimeout(this.deadline)
-    this.pool.release()
+    this.pool.release(this.upload)
   }
 }
 

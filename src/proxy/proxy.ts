@@ -26,8 +26,8 @@ declare module 'fastify' {
  * pass-through body parser does not touch the token routes.
  */
 export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
-  const { upstreamTimeoutMs, upstreamConnections, upstreamMaxPending } = ctx.config
-  const pool = new UpstreamPool(upstream.origin, { timeoutMs: upstreamTimeoutMs, connections: upstreamConnections, maxPending: upstreamMaxPending })
+  const { upstreamTimeoutMs, upstreamConnections, upstreamMaxPending, upstreamUploadConnections } = ctx.config
+  const pool = new UpstreamPool(upstream.origin, { timeoutMs: upstreamTimeoutMs, connections: upstreamConnections, maxPending: upstreamMaxPending, uploadConnections: upstreamUploadConnections })
   const bodyLimits: BodyLimits = { bufferBytes: ctx.config.proxyRequestBufferBytes, idleMs: ctx.config.clientBodyTimeoutMs }
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
   app.addHook('onClose', async () => { await pool.destroy() })
@@ -39,10 +39,10 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
 
   app.addHook('onRequest', async (request, reply) => {
     const path = pathOf(request.url)
-    if (!isForwardable(path)) return refuse(reply, Failures.BAD_REQUEST)
+    if (!isForwardable(path)) return refuse(reply, Failures.BAD_REQUEST, undefined, bodyLimits.bufferBytes)
     request.tokengatePath = path
     const decision = await authorize(ctx, request, request.method, path)
-    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope)
+    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
 
@@ -52,7 +52,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     const raw = request.raw
     // Checked before the body is read (and again when the exchange starts): a full queue costs the client no upload.
     if (pool.full) {
-      refuse(reply, Failures.UPSTREAM_BUSY)
+      refuse(reply, Failures.UPSTREAM_BUSY, undefined, bodyLimits.bufferBytes)
       return
     }
     const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
@@ -62,11 +62,11 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
       headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket)),
       body: null
     }
-    if (!hasBody(raw)) return exchange.start(options)
+    if (!hasBody(raw)) return exchange.start(options, false)
     // Allowed: only now is the client invited to send its body.
     sendContinue(reply.raw)
     // eslint-disable-next-line no-new -- it lives on as the request's body listener
-    new ClientBody(raw, exchange, options, bodyLimits)
+    new ClientBody(raw, reply.raw, exchange, options, bodyLimits)
   }
   app.all('/', forward)
   app.all('/*', forward)

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { Failures } from '../errors.js'
 import type { UpstreamExchange } from './exchange.js'
@@ -6,15 +6,16 @@ import type { UpstreamExchange } from './exchange.js'
 const kBody = Symbol('tokengate.body')
 
 type Tracked = IncomingMessage & { [kBody]?: ClientBody }
+type TrackedResponse = ServerResponse & { [kBody]?: ClientBody }
 
-// Shared listeners (`this` is the request): no closure per request.
+// Shared listeners (`this` is the request or the response): no closure per request.
 function onData (this: Tracked, chunk: Buffer): void {
   this[kBody]?.data(chunk)
 }
 function onEnd (this: Tracked): void {
   this[kBody]?.end()
 }
-function onClose (this: Tracked): void {
+function onClose (this: TrackedResponse): void {
   this[kBody]?.closed()
 }
 function onIdle (body: ClientBody): void {
@@ -47,7 +48,7 @@ export class ClientBody {
   private size = 0
 
   /** Reads `req`'s body and starts `exchange` with `options` (whose body it sets) once it may. */
-  constructor (req: IncomingMessage, exchange: UpstreamExchange, options: Dispatcher.DispatchOptions, { bufferBytes, idleMs }: BodyLimits) {
+  constructor (req: IncomingMessage, res: ServerResponse, exchange: UpstreamExchange, options: Dispatcher.DispatchOptions, { bufferBytes, idleMs }: BodyLimits) {
     this.req = req
     this.exchange = exchange
     this.options = options
@@ -58,7 +59,10 @@ export class ClientBody {
     req.pause()
     req.on('data', onData)
     req.once('end', onEnd)
-    req.once('close', onClose)
+    // The answer is complete (or the connection gone): whatever is left of the body will never be read.
+    const tracked: TrackedResponse = res
+    tracked[kBody] = this
+    res.once('close', onClose)
     if (bufferBytes === 0) this.stream()
     else req.resume()
   }
@@ -80,17 +84,17 @@ export class ClientBody {
     }
     this.chunks = null
     this.options.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.size)
-    this.exchange.start(this.options)
+    this.exchange.start(this.options, false)
   }
 
-  /** The request is over (read, or its connection gone): nothing left to time. */
+  /** The exchange is over: nothing left to time. */
   closed (): void {
     clearTimeout(this.timer)
   }
 
   idle (): void {
     // Paused: tokengate is not reading (waiting for a pooled connection, or the upstream is slow to take the upload); the client is not to blame.
-    if (this.chunks === null && this.req.readableFlowing === false && !this.req.destroyed) {
+    if (this.chunks === null && this.req.readableFlowing === false) {
       this.timer.refresh()
       return
     }
@@ -105,6 +109,6 @@ export class ClientBody {
     this.req.pause()
     if (chunks !== null && chunks.length > 0) this.req.unshift(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.size))
     this.options.body = this.req
-    this.exchange.start(this.options)
+    this.exchange.start(this.options, true)
   }
 }

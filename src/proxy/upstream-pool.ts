@@ -8,6 +8,8 @@ export interface UpstreamPoolOptions {
   readonly timeoutMs: number
   readonly connections: number
   readonly maxPending: number
+  /** Connections that streamed uploads may hold at once. */
+  readonly uploadConnections: number
 }
 
 /**
@@ -15,7 +17,10 @@ export interface UpstreamPoolOptions {
  * bounded queue: undici's Pool queues without limit, so requests are counted
  * here from dispatch until undici lets go of them, and past `connections +
  * maxPending` a request is refused at once (Envoy's max_pending_requests)
- * instead of waiting behind clients that hold every connection.
+ * instead of waiting behind clients that hold every connection. Streamed
+ * uploads (bodies too large to buffer) run at the client's pace, so they may
+ * hold only `uploadConnections` of the connections: slow uploaders cannot
+ * take the connections every other request needs.
  * UPSTREAM_TIMEOUT_MS bounds upstream silence: until the response headers
  * (counted by undici from the end of the request body), and between body
  * chunks; never a response that keeps flowing.
@@ -23,10 +28,13 @@ export interface UpstreamPoolOptions {
 export class UpstreamPool {
   readonly #pool: Pool
   readonly #capacity: number
+  readonly #uploadCapacity: number
   #active = 0
+  #uploads = 0
 
-  constructor (origin: string, { timeoutMs, connections, maxPending }: UpstreamPoolOptions) {
+  constructor (origin: string, { timeoutMs, connections, maxPending, uploadConnections }: UpstreamPoolOptions) {
     this.#capacity = connections + maxPending
+    this.#uploadCapacity = uploadConnections
     this.#pool = new Pool(origin, {
       connections,
       pipelining: 1,
@@ -42,16 +50,22 @@ export class UpstreamPool {
     return this.#active >= this.#capacity
   }
 
-  /** False, without dispatching, when the pool is full; otherwise the handler must call release() once undici is done with it. */
-  dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.#active >= this.#capacity) return false
+  /**
+   * False, without dispatching, when the pool is full (or, for a streamed
+   * upload, its share is); otherwise the handler must call release() with
+   * the same `upload` once undici is done with it.
+   */
+  dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, upload: boolean): boolean {
+    if (this.#active >= this.#capacity || (upload && this.#uploads >= this.#uploadCapacity)) return false
     this.#active++
+    if (upload) this.#uploads++
     this.#pool.dispatch(options, handler)
     return true
   }
 
-  release (): void {
+  release (upload: boolean): void {
     this.#active--
+    if (upload) this.#uploads--
   }
 
   async destroy (): Promise<void> {

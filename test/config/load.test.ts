@@ -151,6 +151,7 @@ const cases: Array<[string, Record<string, string>, string, RegExp]> = [
   ['a fractional timeout', { UPSTREAM_TIMEOUT_MS: '1.5' }, 'UPSTREAM_TIMEOUT_MS', /not an integer/],
   ['a zero upstream timeout', { UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS', /out of range/],
   ['no upstream connections', { UPSTREAM_CONNECTIONS: '0' }, 'UPSTREAM_CONNECTIONS', /out of range; expected an integer from 1 to 4096/],
+  ['more upload connections than connections', { UPSTREAM_CONNECTIONS: '8', UPSTREAM_UPLOAD_CONNECTIONS: '9' }, 'UPSTREAM_UPLOAD_CONNECTIONS', /9 is more than UPSTREAM_CONNECTIONS \(8\)/],
   ['a negative upstream queue', { UPSTREAM_MAX_PENDING: '-1' }, 'UPSTREAM_MAX_PENDING', /out of range; expected an integer from 0/],
   ['a body buffer over 16 MiB', { PROXY_REQUEST_BUFFER_BYTES: '16777217' }, 'PROXY_REQUEST_BUFFER_BYTES', /out of range/],
   ['a body idle timeout of 0', { CLIENT_BODY_TIMEOUT_MS: '0' }, 'CLIENT_BODY_TIMEOUT_MS', /out of range; expected an integer from 100/],

@@ -2,7 +2,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { rawRequest, slowClient } from '../http/raw.js'
+import { buildRequest, rawRequest, slowClient } from '../http/raw.js'
 
 // RFC 9110 §10.1.1: a server may answer with a final status instead of 100 Continue, and
 // then either closes the connection or reads the body. A refused request is never invited
@@ -65,17 +65,30 @@ t.test('tokengate\'s own body routes still invite an Expect: 100-continue body',
   t.match(res.text, /\r\n\r\nHTTP\/1\.1 200 OK\r\n/)
 })
 
-t.test('a refused request with a large body (no Expect) is answered and closed, its body not read', async (t) => {
+t.test('a refused request with a large or chunked body (no Expect) is closed, its body not read', async (t) => {
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
   for (const framing of [LARGE, 'Transfer-Encoding: chunked']) {
     const head = `POST /orders HTTP/1.1\r\nHost: gateway\r\n${framing}\r\n\r\n`
-    // 64 KiB every 10 ms, for at most 2 s: read whole, the 10 MB would be drained long before that.
+    // 64 KiB every 10 ms, for at most 2 s: drained, the 10 MB would keep the connection open that long.
     const chunk = framing === LARGE ? Buffer.alloc(64 << 10, 97) : Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(64 << 10, 97), Buffer.from('\r\n')])
     const res = await slowClient(t, gw.url, head, { chunk, everyMs: 10, maxChunks: 200 }).answer
-    t.equal(res.status, 401, framing)
-    t.match(res.head, /\r\nconnection: close/i, framing)
+    // Closing on a client that is still sending may reach it as a reset before it read the answer.
+    t.ok(res.status === 401 || res.status === 0, `${framing}: ${res.status}`)
+    if (res.status === 401) t.match(res.head, /\r\nconnection: close/i, framing)
     t.ok(res.closedAfterMs < 1000, `${framing}: closed after ${res.closedAfterMs} ms`)
   }
   t.equal(upstream.seen.length, 0)
+})
+
+t.test('a refused request with a body up to PROXY_REQUEST_BUFFER_BYTES keeps its connection', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
+  const body = 'x'.repeat(1000)
+  const refused = `POST /orders HTTP/1.1\r\nHost: gateway\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+  const res = await rawRequest(gw.url, refused + buildRequest('GET', '/orders', [['Authorization', `Bearer ${sign()}`]]).toString('latin1'))
+  t.equal(res.status, 401, 'the first is refused')
+  t.notMatch(res.head, /connection: close/i)
+  t.match(res.text, /}HTTP\/1\.1 200 OK\r\n/, 'the next request on the connection is served')
+  t.equal(upstream.seen.length, 1)
 })

@@ -102,11 +102,30 @@ t.test('with every connection busy and UPSTREAM_MAX_PENDING requests waiting, th
   const res = await call(`${gw.url}/other`, { token })
   const elapsed = Date.now() - started
   t.equal(res.status, 503)
-  t.same(res.body, { error: 'temporarily_unavailable', error_description: 'Too many requests are waiting for the upstream service; retry shortly' })
+  t.same(res.body, { error: 'temporarily_unavailable', error_description: 'The upstream service is busy; retry shortly' })
   t.equal(res.headers.get('retry-after'), '1')
   t.ok(elapsed < 300, `answered after ${elapsed} ms`)
   t.same((await Promise.all(held)).map((r) => r.status), [504, 504, 504], 'the held and the queued one time out')
   t.equal((await call(`${gw.url}/after`, { token })).status, 200, 'the queue frees again')
+})
+
+t.test('slow streamed uploads hold at most UPSTREAM_UPLOAD_CONNECTIONS; every other request keeps the rest of the pool', async (t) => {
+  const upstream = await startUpstream(t)
+  const arrivals = recordingUpstream(upstream)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, UPSTREAM_CONNECTIONS: '4', UPSTREAM_UPLOAD_CONNECTIONS: '2' })
+  const token = sign()
+  const upload = head('PUT', '/hang', token, LARGE) + 'x'.repeat(100 << 10)
+  for (let i = 0; i < 2; i++) slowClient(t, gw.url, upload, { chunk: 'x', everyMs: 200, maxChunks: 40 })
+  await until(() => arrivals.length === 2, 3000, 'two uploads to reach the upstream')
+  const started = Date.now()
+  // One byte past the buffer, then nothing: every byte sent was read, so the close cannot reach it as a reset.
+  const third = await within(slowClient(t, gw.url, head('PUT', '/hang', token, LARGE) + 'x'.repeat((64 << 10) + 1), { chunk: '', everyMs: 200, maxChunks: 0 }).answer, 2000, 'the third upload')
+  t.equal(third.status, 503, 'a third streamed upload is refused')
+  t.match(third.head, /\r\nretry-after: 1/i)
+  t.match(third.head, /\r\nconnection: close/i, 'its body is not read')
+  const others = await within(Promise.all(Array.from({ length: 6 }, async () => await call(`${gw.url}/innocent`, { token, method: 'POST', json: { small: true } }))), 2000, 'the other requests')
+  t.same(others.map((r) => r.status), Array(6).fill(200))
+  t.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms`)
 })
 
 t.test('a client silent for CLIENT_BODY_TIMEOUT_MS in the middle of its body is cut with 408', async (t) => {
