@@ -8,7 +8,7 @@ import { pathOf } from '../http/paths.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
 import { refuse } from './refusal.js'
-import { ClientBody, type BodyLimits } from './request-body.js'
+import { forwardBody, type BodyLimits } from './request-body.js'
 import { isForwardable, upstreamTarget } from './target.js'
 import { UpstreamPool } from './upstream-pool.js'
 
@@ -65,8 +65,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     if (!hasBody(raw)) return exchange.start(options, false)
     // Allowed: only now is the client invited to send its body.
     sendContinue(reply.raw)
-    // eslint-disable-next-line no-new -- it lives on as the request's body listener
-    new ClientBody(raw, reply.raw, exchange, options, bodyLimits)
+    forwardBody(raw, reply.raw, exchange, options, bodyLimits)
   }
   app.all('/', forward)
   app.all('/*', forward)

@@ -4,6 +4,7 @@ import { Failures } from '../errors.js'
 import type { UpstreamExchange } from './exchange.js'
 
 const kBody = Symbol('tokengate.body')
+const EMPTY = Buffer.alloc(0)
 
 type Tracked = IncomingMessage & { [kBody]?: ClientBody }
 type TrackedResponse = ServerResponse & { [kBody]?: ClientBody }
@@ -111,4 +112,19 @@ export class ClientBody {
     this.options.body = this.req
     this.exchange.start(this.options, true)
   }
+}
+
+/**
+ * Sends `options` upstream through `exchange` with the body of `req`. A body
+ * that arrived whole with the head (the common small request) is taken as
+ * it is: no timer, no listeners.
+ */
+export function forwardBody (req: IncomingMessage, res: ServerResponse, exchange: UpstreamExchange, options: Dispatcher.DispatchOptions, limits: BodyLimits): void {
+  if (req.complete && limits.bufferBytes > 0 && req.readableLength <= limits.bufferBytes) {
+    options.body = (req.read() as Buffer | null) ?? EMPTY
+    exchange.start(options, false)
+    return
+  }
+  // eslint-disable-next-line no-new -- it lives on as the request's body listener
+  new ClientBody(req, res, exchange, options, limits)
 }
