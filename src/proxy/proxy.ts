@@ -21,8 +21,8 @@ declare module 'fastify' {
 
 /**
  * Reverse proxy: every route not served by tokengate is authenticated (unless
- * public) before the body is read, then streamed to UPSTREAM_URL over one
- * undici pool. Registered in its own encapsulated context so its
+ * public) before the body is read, then sent to UPSTREAM_URL over one
+ * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
 export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
