@@ -4,6 +4,7 @@ import type { Config } from './config/types.js'
 import type { GatewayContext } from './context.js'
 import { createAccessPolicy } from './http/access-policy.js'
 import { installErrorHandlers } from './http/error-handler.js'
+import { sendContinue } from './http/expect-continue.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { nextRequestId } from './http/request-ids.js'
 import { serverLimits } from './http/server-limits.js'
@@ -127,6 +128,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(async (api) => {
     // JSON or form only: anything else is a 415, not a body that fails validation.
     api.removeContentTypeParser('text/plain')
+    // Bodies here are bounded by BODY_LIMIT_BYTES and read before the route decides: invite them as Node would.
+    api.addHook('preParsing', async (_request, reply, payload) => { sendContinue(reply.raw); return payload })
     await api.register(formbody)
     await api.register(tokenRoutes, { ctx })
     await api.register(oauthRoutes, { ctx, metrics })

@@ -60,6 +60,8 @@ export const Failures = Object.freeze({
   TOKEN_PARAM_INVALID: failure('TG_ERR_TOKEN_PARAM_INVALID', 400, 'invalid_request', 'invalid_token_param', 'The token in the request body is not a valid token'),
   NOT_FOUND: failure('TG_ERR_NOT_FOUND', 404, 'not_found', 'not_found', 'No such route'),
   UPSTREAM_UNAVAILABLE: failure('TG_ERR_UPSTREAM_UNAVAILABLE', 502, 'bad_gateway', 'upstream_unavailable', 'The upstream service could not be reached'),
+  UPSTREAM_BUSY: failure('TG_ERR_UPSTREAM_BUSY', 503, 'temporarily_unavailable', 'upstream_busy', 'The upstream service is busy; retry shortly'),
+  BODY_TIMEOUT: failure('TG_ERR_BODY_TIMEOUT', 408, 'invalid_request', 'body_timeout', 'The request body was not received in time'),
   UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
   SESSION_EXPIRED: failure('TG_ERR_SESSION_EXPIRED', 401, 'invalid_grant', 'session_expired', 'The session has reached its maximum lifetime; sign in again'),
   INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')

@@ -114,6 +114,13 @@ function readMetricsOnMainPort (r: EnvReader, proxyMode: boolean, metricsPort: b
   return onMainPort
 }
 
+/** UPSTREAM_UPLOAD_CONNECTIONS: by default half the pool, so that slow uploads leave the other half to everyone else. */
+function readUploadConnections (r: EnvReader, connections: number): number {
+  const uploads = r.int('UPSTREAM_UPLOAD_CONNECTIONS', Math.max(1, Math.floor(connections / 2)), { min: 1, max: 4096 })
+  if (uploads > connections) r.fail('UPSTREAM_UPLOAD_CONNECTIONS', `${uploads} is more than UPSTREAM_CONNECTIONS (${connections})`)
+  return uploads
+}
+
 export interface LoadOptions {
   /**
    * False for commands that only sign or check things (`tokengate token`):
@@ -133,6 +140,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const upstreamUrl = r.url('UPSTREAM_URL', ['http:', 'https:'])
   const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
   const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
+  const upstreamConnections = r.int('UPSTREAM_CONNECTIONS', 128, { min: 1, max: 4096 })
   const config: Config = {
     production,
     development: jwt.ephemeral,
@@ -141,6 +149,11 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     upstreamUrl,
     upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
+    upstreamConnections,
+    upstreamMaxPending: r.int('UPSTREAM_MAX_PENDING', 1024, { min: 0, max: 100_000 }),
+    upstreamUploadConnections: readUploadConnections(r, upstreamConnections),
+    proxyRequestBufferBytes: r.int('PROXY_REQUEST_BUFFER_BYTES', 65_536, { min: 0, max: 16_777_216 }),
+    clientBodyTimeoutMs: r.int('CLIENT_BODY_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     publicPaths: readPublicPaths(r),
     accessRules: readAccessRules(r),
     trustedProxies: readTrustedProxies(r),

@@ -116,6 +116,16 @@ export interface Config {
   readonly logLevel: string
   readonly upstreamUrl: Readonly<URL> | null
   readonly upstreamTimeoutMs: number
+  /** Connections in the pool to UPSTREAM_URL (Envoy max_connections). */
+  readonly upstreamConnections: number
+  /** Requests that may wait for a pooled connection; past it, 503 at once (Envoy max_pending_requests). */
+  readonly upstreamMaxPending: number
+  /** Connections that streamed uploads (bodies over proxyRequestBufferBytes) may hold at once; past it, 503. */
+  readonly upstreamUploadConnections: number
+  /** Proxied bodies up to this size are read whole before an upstream connection is taken (nginx proxy_request_buffering). */
+  readonly proxyRequestBufferBytes: number
+  /** Longest silence between two chunks of a request body (nginx client_body_timeout): 408. */
+  readonly clientBodyTimeoutMs: number
   readonly publicPaths: readonly string[]
   readonly accessRules: readonly AccessRule[]
   readonly trustedProxies: readonly string[]

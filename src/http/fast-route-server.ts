@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { FastifyServerFactory } from 'fastify'
 import { Failures } from '../errors.js'
+import { deferContinue } from './expect-continue.js'
 import { writeFailure } from './failure-reply.js'
 
 /** A route answered straight from node:http. */
@@ -32,7 +33,7 @@ export class FastRouteServer {
 
   readonly serverFactory: FastifyServerFactory<Server> = (fastifyHandler, opts) => {
     const settings = opts as unknown as FastifyServerSettings
-    const server = createServer(settings.http ?? {}, (req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       if (this.#closing) {
         // A request that still arrives on an open connection while the gateway drains
         // (pipelined, or on a busy keep-alive connection): our 503, and the connection ends.
@@ -43,7 +44,10 @@ export class FastRouteServer {
       const route = this.#route
       if (route !== null && route.matches(req.url)) route.handle(req, res)
       else fastifyHandler(req, res)
-    })
+    }
+    const server = createServer(settings.http ?? {}, handle)
+    // `Expect: 100-continue`: decided first, invited after (see expect-continue.ts).
+    server.on('checkContinue', deferContinue(handle))
     // What Fastify sets on the server it would have built itself.
     server.keepAliveTimeout = settings.keepAliveTimeout
     server.requestTimeout = settings.requestTimeout

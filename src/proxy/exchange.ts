@@ -1,8 +1,11 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import type { Dispatcher } from 'undici'
+import { Failures, type Failure } from '../errors.js'
 import { withoutHopByHop } from './hop-by-hop.js'
+import { refuse } from './refusal.js'
 import { sendUpstreamFailure } from './upstream-failure.js'
+import type { UpstreamPool } from './upstream-pool.js'
 
 const kExchange = Symbol('tokengate.exchange')
 
@@ -15,6 +18,9 @@ function onClientClose (this: Tracked): void {
 function onClientDrain (this: Tracked): void {
   this[kExchange]?.resume()
 }
+function onDeadline (exchange: UpstreamExchange): void {
+  exchange.deadlinePassed()
+}
 
 /**
  * One proxied request as an undici dispatch handler: the upstream response is
@@ -22,32 +28,61 @@ function onClientDrain (this: Tracked): void {
  * both ways, and without the stream wrappers a Readable in between would add.
  * The response is written on reply.raw without hijacking, so Fastify's
  * onResponse hooks (upstream metrics) and graceful close still apply.
+ *
+ * One timer per exchange holds UPSTREAM_TIMEOUT_MS from dispatch to the
+ * response headers, time spent waiting for a pooled connection and connecting
+ * included: undici's own headersTimeout starts only once a connection
+ * carries the request.
  */
 export class UpstreamExchange implements Dispatcher.DispatchHandler {
   private readonly reply: FastifyReply
+  private readonly req: IncomingMessage
   private readonly res: Tracked
+  private readonly pool: UpstreamPool
+  private readonly timeoutMs: number
   private controller: Dispatcher.DispatchController | null = null
-  private done = false
+  private deadline: NodeJS.Timeout | undefined
+  /** undici is done with the request: its pool slot is released. */
+  private settled = false
+  /** The client has tokengate's own answer (timeout, body timeout): the upstream's is not wanted. */
+  private answered = false
+  /** The body streams at the client's pace (see UpstreamPool). */
+  private upload = false
 
-  constructor (reply: FastifyReply) {
+  constructor (reply: FastifyReply, pool: UpstreamPool, timeoutMs: number) {
     this.reply = reply
+    this.req = reply.request.raw
     this.res = reply.raw
+    this.pool = pool
+    this.timeoutMs = timeoutMs
     this.res[kExchange] = this
     this.res.on('close', onClientClose)
   }
 
+  /** Sends the request upstream (`upload`: its body streams from the client); a full pool answers 503 at once. */
+  start (options: Dispatcher.DispatchOptions, upload: boolean): void {
+    if (this.answered) return
+    this.upload = upload
+    this.deadline = setTimeout(onDeadline, this.timeoutMs, this)
+    if (!this.pool.dispatch(options, this, upload)) {
+      this.settled = true
+      this.cut(Failures.UPSTREAM_BUSY)
+    }
+  }
+
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    // The client left while the request waited for a pooled connection.
-    if (this.res.destroyed) controller.abort(clientGone())
+    // The client left, or was answered, while the request waited for a pooled connection.
+    if (this.answered || this.res.destroyed) controller.abort(clientGone())
   }
 
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // 1xx: informational, the final response follows.
     if (statusCode < 200) return
+    clearTimeout(this.deadline)
     const passed = withoutHopByHop(headers)
     // The request body was not read to its end: this client connection cannot carry another request.
-    if (!this.reply.request.raw.complete) passed.connection = 'close'
+    if (!this.req.complete) passed.connection = 'close'
     try {
       this.res.writeHead(statusCode, passed)
     } catch (err) {
@@ -63,13 +98,13 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd (): void {
-    this.done = true
+    this.settle()
     this.res.end()
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, error: Error): void {
-    this.done = true
-    if (this.res.destroyed) return
+    this.settle()
+    if (this.answered || this.res.destroyed) return
     // Part of the response is out: cut the connection so the client sees a truncated transfer, never a complete one.
     if (this.res.headersSent) this.res.destroy()
     else sendUpstreamFailure(this.reply, error)
@@ -81,10 +116,50 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   /** The client connection closed: stop the upstream request too (an upload in progress, a download nobody reads). */
   clientClosed (): void {
-    if (!this.done) this.controller?.abort(clientGone())
+    clearTimeout(this.deadline)
+    if (!this.settled) this.controller?.abort(clientGone())
+  }
+
+  /** The client's body has arrived to its end: the upstream now has UPSTREAM_TIMEOUT_MS to answer. */
+  bodyComplete (): void {
+    if (this.deadline !== undefined && !this.answered) this.deadline.refresh()
+  }
+
+  deadlinePassed (): void {
+    // An upload in progress on a connection: the client's pace is bounded by CLIENT_BODY_TIMEOUT_MS, not this.
+    if (this.controller !== null && !this.req.complete) this.deadline?.refresh()
+    else this.cut(Failures.UPSTREAM_TIMEOUT)
+  }
+
+  /**
+   * Ends the exchange with tokengate's own answer: the upstream request is
+   * aborted (or, still queued, aborted as soon as undici starts it), the
+   * client gets `failure`, or a cut connection once a response had begun.
+   */
+  cut (failure: Failure): void {
+    if (this.answered) return
+    this.answered = true
+    clearTimeout(this.deadline)
+    if (!this.settled) this.controller?.abort(clientGone())
+    // Gone, or the upstream's whole answer is already on its way.
+    if (this.res.destroyed || this.res.writableEnded) return
+    if (this.res.headersSent) this.res.destroy()
+    else {
+      // 503s and 408s come in floods under attack: debug only.
+      if (failure === Failures.UPSTREAM_TIMEOUT) this.reply.log.warn({ reason: failure.reason }, 'upstream request failed')
+      else this.reply.log.debug({ reason: failure.reason }, 'proxied request refused')
+      refuse(this.reply, failure)
+    }
+  }
+
+  private settle (): void {
+    if (this.settled) return
+    this.settled = true
+    clearTimeout(this.deadline)
+    this.pool.release(this.upload)
   }
 }
 
 function clientGone (): Error {
-  return new Error('the client closed the connection')
+  return new Error('the exchange ended on the client side')
 }

@@ -1,13 +1,16 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
 import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
 import { authorize } from '../http/authorize.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendContinue } from '../http/expect-continue.js'
 import { pathOf } from '../http/paths.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
+import { refuse } from './refusal.js'
+import { forwardBody, type BodyLimits } from './request-body.js'
 import { isForwardable, upstreamTarget } from './target.js'
-import { createUpstreamPool } from './upstream-pool.js'
+import { UpstreamPool } from './upstream-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,12 +21,14 @@ declare module 'fastify' {
 
 /**
  * Reverse proxy: every route not served by tokengate is authenticated (unless
- * public) before the body is read, then streamed to UPSTREAM_URL over one
- * undici pool. Registered in its own encapsulated context so its
+ * public) before the body is read, then sent to UPSTREAM_URL over one
+ * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
 export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
-  const pool = createUpstreamPool(upstream.origin, ctx.config.upstreamTimeoutMs)
+  const { upstreamTimeoutMs, upstreamConnections, upstreamMaxPending, upstreamUploadConnections } = ctx.config
+  const pool = new UpstreamPool(upstream.origin, { timeoutMs: upstreamTimeoutMs, connections: upstreamConnections, maxPending: upstreamMaxPending, uploadConnections: upstreamUploadConnections })
+  const bodyLimits: BodyLimits = { bufferBytes: ctx.config.proxyRequestBufferBytes, idleMs: ctx.config.clientBodyTimeoutMs }
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
   app.addHook('onClose', async () => { await pool.destroy() })
 
@@ -34,10 +39,10 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
 
   app.addHook('onRequest', async (request, reply) => {
     const path = pathOf(request.url)
-    if (!isForwardable(path)) return sendFailure(reply, Failures.BAD_REQUEST)
+    if (!isForwardable(path)) return refuse(reply, Failures.BAD_REQUEST, undefined, bodyLimits.bufferBytes)
     request.tokengatePath = path
     const decision = await authorize(ctx, request, request.method, path)
-    if (decision.kind === 'denied') return sendFailure(reply, decision.failure, decision.scope)
+    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
 
@@ -45,12 +50,22 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
   const host = upstream.host
   const forward = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw
-    pool.dispatch({
+    // Checked before the body is read (and again when the exchange starts): a full queue costs the client no upload.
+    if (pool.full) {
+      refuse(reply, Failures.UPSTREAM_BUSY, undefined, bodyLimits.bufferBytes)
+      return
+    }
+    const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
+    const options: Dispatcher.DispatchOptions = {
       method: request.method,
       path: upstreamTarget(basePath, request.url, request.tokengatePath),
       headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket)),
-      body: hasBody(raw) ? raw : null
-    }, new UpstreamExchange(reply))
+      body: null
+    }
+    if (!hasBody(raw)) return exchange.start(options, false)
+    // Allowed: only now is the client invited to send its body.
+    sendContinue(reply.raw)
+    forwardBody(raw, reply.raw, exchange, options, bodyLimits)
   }
   app.all('/', forward)
   app.all('/*', forward)

@@ -41,7 +41,8 @@ t.test('a client aborting mid-upload aborts the upstream request', async (t) => 
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
   const client = httpRequest(`${gw.url}/upload`, { method: 'PUT', headers: { authorization: `Bearer ${sign()}`, 'content-length': String(10 << 20) } })
   client.on('error', () => {})
-  client.write(Buffer.alloc(64 << 10, 97))
+  // More than PROXY_REQUEST_BUFFER_BYTES (64 KiB): the upload streams while the client sends it.
+  client.write(Buffer.alloc(256 << 10, 97))
   await within(started, 5000, 'the first bytes to reach the upstream')
   client.destroy()
   t.equal(await within(upstreamOutcome, 5000, 'the upstream request to end'), 'aborted')

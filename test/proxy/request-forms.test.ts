@@ -105,7 +105,8 @@ t.test('an upstream answering before the upload ended closes the client connecti
       r.on('end', () => { req.destroy(); resolve({ status: r.statusCode ?? 0, headers: r.headers, body }) })
     })
     req.on('error', reject)
-    req.write(Buffer.alloc(64 << 10, 97))
+    // More than PROXY_REQUEST_BUFFER_BYTES (64 KiB): the upload streams while the client sends it.
+    req.write(Buffer.alloc(256 << 10, 97))
   })
   t.equal(res.status, 413)
   t.equal(res.body, 'too large')
