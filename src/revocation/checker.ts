@@ -68,7 +68,9 @@ export class RevocationChecker {
         if (asOf > this.#currentAsOf) this.#currentAsOf = asOf
         this.#onLoaded()
       },
-      onReload: (reason: ReloadReason) => { if (reason !== 'start') this.#reloads++ }
+      onReload: (reason: ReloadReason) => { if (reason !== 'start') this.#reloads++ },
+      onAsciiMark: (kind, bytes, start, end, expiresAt) => this.state.applyAscii(kind, bytes, start, end, expiresAt, nowSeconds()),
+      onLoadSize: (n) => this.state.reserve(n, nowSeconds())
     })
   }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { loadMarks } from './mark-loader.js'
+import { loadIndex } from './index-loader.js'
 import { compareIds, decodeEntry, idBefore } from './log-entry.js'
 import type { RedisClient } from './redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
@@ -23,7 +23,7 @@ interface StreamHead { readonly lastId: string, readonly firstId: string | null,
 
 /**
  * Keeps one replica's state current from the revocation log: a full load from
- * the marks, then a blocking XREAD loop from the last id on a dedicated
+ * the load index, then a blocking XREAD loop from the last id on a dedicated
  * connection. Every answer of that loop, an empty one after BLOCK included,
  * proves the replica current as of when the read was sent. After a
  * reconnect, and whenever a read comes back empty, it checks the log's head:
@@ -37,6 +37,7 @@ export class LogFollower {
   readonly #listener: LogListener
   readonly #log: Logger
   readonly #blockMs: number
+  readonly #retentionS: number
   /** Where the next XREAD starts. */
   #position = '0-0'
   /** The id up to which the state is known complete; null until the first load. */
@@ -44,7 +45,8 @@ export class LogFollower {
   #verify = false
   #closed = false
 
-  constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number) {
+  constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number, retentionS: number) {
+    this.#retentionS = retentionS
     this.#client = client
     this.#keys = keys
     this.#listener = listener
@@ -117,12 +119,12 @@ export class LogFollower {
   async #reload (reason: ReloadReason): Promise<void> {
     const started = performance.now()
     const head = await this.#watch(this.#head())
-    const marks = await loadMarks(this.#client, this.#keys, (event) => this.#listener.onEvent(event), async (p) => await this.#watch(p))
+    const marks = await loadIndex(this.#client, this.#keys, this.#retentionS, this.#listener, async (p) => await this.#watch(p))
     this.#position = idBefore(head.lastId, RELOAD_OVERLAP_MS)
     this.#through = head.lastId
     this.#verify = false
     this.#listener.onReload?.(reason, marks)
-    this.#log.info({ reason, marks, ms: Math.round(performance.now() - started) }, 'revocation state loaded from the marks')
+    this.#log.info({ reason, marks, ms: Math.round(performance.now() - started) }, 'revocation state loaded from the load index')
   }
 
   async #head (): Promise<StreamHead> {

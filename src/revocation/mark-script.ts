@@ -13,16 +13,23 @@ local function append(log, kind, id, before, expires, retention)
   -- A log idle for longer than the longest mark holds nothing live: it expires like the marks.
   redis.call('PEXPIRE', log, retention)
 end
+-- The load index (see load-index.ts): a bucket lives at least as long as its latest mark.
+local function index(bucket, record, expireat)
+  redis.call('APPEND', bucket, record)
+  local at = tonumber(expireat)
+  if redis.call('TTL', bucket) < at - tonumber(redis.call('TIME')[1]) then redis.call('EXPIREAT', bucket, at) end
+end
 `
 
 /**
- * Writes one mark and appends its log entry in one atomic step (standalone and
- * Sentinel: the two keys live on one node), so no replica can miss a
- * revocation that was acknowledged. Modes: `nx` (only when absent; the return
+ * Writes one mark, its log entry and its load-index record in one atomic step
+ * (standalone and Sentinel: the keys live on one node), so no replica can
+ * miss a revocation that was acknowledged. Modes: `nx` (only when absent; the return
  * says whether it was new), `set` (write, keeping the longer TTL) and `max`
  * (keep the later "revoked before" time and the longer TTL). Without KEYS[2]
- * (Cluster: the log lives in another slot) only the mark is written.
- * KEYS[1] mark, KEYS[2] log; ARGV mode, value, ttl seconds, kind, id, before, expires, retention ms.
+ * (Cluster: the log and the index live in other slots) only the mark is written.
+ * KEYS[1] mark, KEYS[2] log, KEYS[3] index bucket; ARGV mode, value, ttl seconds,
+ * kind, id, before, expires, retention ms, index record, bucket expiry.
  */
 export const MARK_SCRIPT = APPEND + `
 local key, mode, value, ttl = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -39,7 +46,10 @@ if current then
 end
 if fresh == 1 then redis.call('SET', key, value, 'EX', ttl) end
 -- A kept mark whose lifetime grew is logged too: followers merge by max, as the script does.
-if KEYS[2] then append(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]) end
+if KEYS[2] then
+  append(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+  index(KEYS[3], ARGV[9], ARGV[10])
+end
 return fresh
 `
 
@@ -49,21 +59,8 @@ append(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 return 1
 `
 
-/**
- * One SCAN step of a full load, done inside Redis: the keys under the prefix
- * from this cursor, each with its value and remaining lifetime (ms), packed
- * in one JSON string (one bulk reply parses far faster than thousands of
- * elements). ARGV cursor, match, count.
- */
-export const DUMP_SCRIPT = `
-local step = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[3]))
-local out = {}
-for _, key in ipairs(step[2]) do
-  if redis.call('TYPE', key).ok == 'string' then
-    out[#out + 1] = key
-    out[#out + 1] = redis.call('GET', key)
-    out[#out + 1] = redis.call('PTTL', key)
-  end
-end
-return {step[1], cjson.encode(out)}
+/** Cluster: the index record alone, written after the log entry and before the mark. KEYS[1] bucket; ARGV record, bucket expiry. */
+export const INDEX_SCRIPT = APPEND + `
+index(KEYS[1], ARGV[1], ARGV[2])
+return 1
 `

@@ -2,24 +2,27 @@ import { randomBytes } from 'node:crypto'
 
 const INITIAL_CAPACITY = 1024
 const MAX_LOAD = 0.75
+const HI = 0
+const LO = 1
+const EXPIRES = 2
+const BEFORE = 3
 
 /**
  * An open-addressing hash set of 64-bit fingerprints with, per slot, the
- * mark's expiry and "revoked before" (all seconds): 16 bytes a slot, no object
- * per mark, so a million live marks fit in 32 MiB. Linear probing; a slot
- * whose mark expired is reused by the next insert that reaches it and dropped
- * by sweep(). Keys are (tag, id) and never kept: a later issuer dimension is
- * one more value mixed into the fingerprint.
+ * mark's expiry and, when `withBefore`, its "revoked before" (seconds): 12 or
+ * 16 bytes a slot in one typed array, no object per mark, so a million live
+ * jti or session marks fit in 24 MiB. Linear probing; a slot whose mark
+ * expired is reused by the next insert that reaches it and dropped by
+ * sweep(). Keys are (tag, id) and never kept: a later issuer dimension is one
+ * more value mixed into the fingerprint.
  *
  * Fingerprints are keyed with a per-process random seed, so nobody can craft
  * two ids that collide on every replica. A collision can only make a token
  * look revoked (n / 2^64 per check with n live marks), never the reverse.
  */
 export class MarkTable {
-  #hi: Uint32Array
-  #lo: Uint32Array
-  #before: Uint32Array
-  #expires: Uint32Array
+  readonly #stride: number
+  #slots: Uint32Array
   #mask: number
   #used = 0
   #h1 = 0
@@ -27,12 +30,16 @@ export class MarkTable {
   readonly #seed1: number
   readonly #seed2: number
 
-  constructor (capacity = INITIAL_CAPACITY, seed: Uint32Array = new Uint32Array(randomBytes(8).buffer)) {
+  /** Without `withBefore` every live mark reads as `coversAll` (jti and session marks). */
+  constructor (
+    readonly withBefore: boolean,
+    readonly coversAll: number,
+    capacity = INITIAL_CAPACITY,
+    seed: Uint32Array = new Uint32Array(randomBytes(8).buffer)
+  ) {
+    this.#stride = withBefore ? 4 : 3
     const size = 2 ** Math.ceil(Math.log2(Math.max(16, capacity)))
-    this.#hi = new Uint32Array(size)
-    this.#lo = new Uint32Array(size)
-    this.#before = new Uint32Array(size)
-    this.#expires = new Uint32Array(size)
+    this.#slots = new Uint32Array(size * this.#stride)
     this.#mask = size - 1
     this.#seed1 = seed[0]
     this.#seed2 = seed[1]
@@ -40,55 +47,37 @@ export class MarkTable {
 
   get capacity (): number { return this.#mask + 1 }
 
-  /** Bytes held by the slot arrays. */
-  get bytes (): number { return this.capacity * 16 }
+  /** Bytes held by the slot array. */
+  get bytes (): number { return this.#slots.byteLength }
 
   /** The "revoked before" of the live mark (tag, id), or -1. */
   before (tag: number, id: string, now: number): number {
     this.#hash(tag, id)
-    const hi = this.#h1
-    const lo = this.#h2
-    const mask = this.#mask
-    for (let i = hi & mask; ; i = (i + 1) & mask) {
-      const slotLo = this.#lo[i]
-      const slotHi = this.#hi[i]
-      if (slotLo === lo && slotHi === hi) return this.#expires[i] > now ? this.#before[i] : -1
-      if (slotLo === 0 && slotHi === 0) return -1
-    }
+    return this.#find(now)
   }
 
   /** Adds a mark, or merges it into the live one: the later "before" and the longer lifetime win. */
   put (tag: number, id: string, before: number, expiresAt: number, now: number): void {
     if (expiresAt <= now) return
-    if (this.#used + 1 > this.capacity * MAX_LOAD) this.#rebuild(now, this.size(now) * 2 > this.capacity * MAX_LOAD ? 2 : 1)
     this.#hash(tag, id)
-    const hi = this.#h1
-    const lo = this.#h2
-    const mask = this.#mask
-    let reusable = -1
-    for (let i = hi & mask; ; i = (i + 1) & mask) {
-      const slotLo = this.#lo[i]
-      const slotHi = this.#hi[i]
-      if (slotLo === lo && slotHi === hi) {
-        // An expired mark is gone, as in Redis: its old "before" must not carry over.
-        const live = this.#expires[i] > now
-        this.#before[i] = live ? Math.max(this.#before[i], before) : before
-        this.#expires[i] = live ? Math.max(this.#expires[i], expiresAt) : expiresAt
-        return
-      }
-      if (slotLo === 0 && slotHi === 0) {
-        if (reusable === -1) { reusable = i; this.#used++ }
-        this.#set(reusable, hi, lo, before, expiresAt)
-        return
-      }
-      if (reusable === -1 && this.#expires[i] <= now) reusable = i
-    }
+    this.#insert(before, expiresAt, now)
+  }
+
+  /**
+   * put() for an id given as ASCII bytes (a full load reads them from one reply
+   * buffer, with no string per mark): the same fingerprint as the string.
+   */
+  putAscii (tag: number, bytes: Uint8Array, start: number, end: number, before: number, expiresAt: number, now: number): void {
+    if (expiresAt <= now) return
+    this.#hashBytes(tag, bytes, start, end)
+    this.#insert(before, expiresAt, now)
   }
 
   /** Live marks (a scan: for metrics and stats, not the request path). */
   size (now: number): number {
     let live = 0
-    for (let i = 0; i <= this.#mask; i++) if (this.#expires[i] > now) live++
+    const slots = this.#slots
+    for (let i = EXPIRES; i < slots.length; i += this.#stride) if (slots[i] > now) live++
     return live
   }
 
@@ -109,32 +98,76 @@ export class MarkTable {
     if (capacity !== this.capacity) this.#rebuild(now, capacity / this.capacity)
   }
 
+  #find (now: number): number {
+    const hi = this.#h1
+    const lo = this.#h2
+    const mask = this.#mask
+    const stride = this.#stride
+    const slots = this.#slots
+    for (let i = hi & mask; ; i = (i + 1) & mask) {
+      const at = i * stride
+      const slotLo = slots[at + LO]
+      const slotHi = slots[at + HI]
+      if (slotLo === lo && slotHi === hi) {
+        if (slots[at + EXPIRES] <= now) return -1
+        return stride === 4 ? slots[at + BEFORE] : this.coversAll
+      }
+      if (slotLo === 0 && slotHi === 0) return -1
+    }
+  }
+
+  #insert (before: number, expiresAt: number, now: number): void {
+    if (this.#used + 1 > this.capacity * MAX_LOAD) this.#rebuild(now, this.size(now) * 2 > this.capacity * MAX_LOAD ? 2 : 1)
+    const hi = this.#h1
+    const lo = this.#h2
+    const mask = this.#mask
+    const stride = this.#stride
+    const slots = this.#slots
+    let reusable = -1
+    for (let i = hi & mask; ; i = (i + 1) & mask) {
+      const at = i * stride
+      const slotLo = slots[at + LO]
+      const slotHi = slots[at + HI]
+      if (slotLo === lo && slotHi === hi) {
+        // An expired mark is gone, as in Redis: its old "before" must not carry over.
+        const live = slots[at + EXPIRES] > now
+        if (stride === 4) slots[at + BEFORE] = live ? Math.max(slots[at + BEFORE], before) : before
+        slots[at + EXPIRES] = live ? Math.max(slots[at + EXPIRES], expiresAt) : expiresAt
+        return
+      }
+      if (slotLo === 0 && slotHi === 0) {
+        if (reusable === -1) { reusable = i; this.#used++ }
+        this.#set(reusable * stride, hi, lo, before, expiresAt)
+        return
+      }
+      if (reusable === -1 && slots[at + EXPIRES] <= now) reusable = i
+    }
+  }
+
   #rebuild (now: number, factor: number): void {
-    const hi = this.#hi
-    const lo = this.#lo
-    const before = this.#before
-    const expires = this.#expires
+    const old = this.#slots
+    const stride = this.#stride
     const size = Math.max(16, (this.#mask + 1) * factor)
-    this.#hi = new Uint32Array(size)
-    this.#lo = new Uint32Array(size)
-    this.#before = new Uint32Array(size)
-    this.#expires = new Uint32Array(size)
+    // Dropped before the new array is filled: a full load's growth holds one old table at most.
+    this.#slots = new Uint32Array(size * stride)
     this.#mask = size - 1
     this.#used = 0
-    for (let j = 0; j < hi.length; j++) {
-      if (expires[j] <= now) continue
-      let i = hi[j] & this.#mask
-      while (this.#lo[i] !== 0 || this.#hi[i] !== 0) i = (i + 1) & this.#mask
-      this.#set(i, hi[j], lo[j], before[j], expires[j])
+    const slots = this.#slots
+    for (let j = 0; j < old.length; j += stride) {
+      if (old[j + EXPIRES] <= now) continue
+      let i = old[j + HI] & this.#mask
+      while (slots[i * stride + LO] !== 0 || slots[i * stride + HI] !== 0) i = (i + 1) & this.#mask
+      this.#set(i * stride, old[j + HI], old[j + LO], stride === 4 ? old[j + BEFORE] : 0, old[j + EXPIRES])
       this.#used++
     }
   }
 
-  #set (i: number, hi: number, lo: number, before: number, expiresAt: number): void {
-    this.#hi[i] = hi
-    this.#lo[i] = lo
-    this.#before[i] = before
-    this.#expires[i] = expiresAt
+  #set (at: number, hi: number, lo: number, before: number, expiresAt: number): void {
+    const slots = this.#slots
+    slots[at + HI] = hi
+    slots[at + LO] = lo
+    slots[at + EXPIRES] = expiresAt
+    if (this.#stride === 4) slots[at + BEFORE] = before
   }
 
   // Two 32-bit multiply-xorshift lanes (cyrb53's mixing, both halves kept), seeded per process.
@@ -146,6 +179,22 @@ export class MarkTable {
       h1 = Math.imul(h1 ^ c, 2654435761)
       h2 = Math.imul(h2 ^ c, 1597334677)
     }
+    this.#finish(h1, h2)
+  }
+
+  // The same lanes over bytes: for ASCII, byte i is charCodeAt(i).
+  #hashBytes (tag: number, bytes: Uint8Array, start: number, end: number): void {
+    let h1 = (0xdeadbeef ^ this.#seed1 ^ tag) | 0
+    let h2 = (0x41c6ce57 ^ this.#seed2 ^ tag) | 0
+    for (let i = start; i < end; i++) {
+      const c = bytes[i]
+      h1 = Math.imul(h1 ^ c, 2654435761)
+      h2 = Math.imul(h2 ^ c, 1597334677)
+    }
+    this.#finish(h1, h2)
+  }
+
+  #finish (h1: number, h2: number): void {
     h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507)
     h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
     h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)

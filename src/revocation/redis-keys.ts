@@ -5,7 +5,8 @@ import type { LookupQuery, MarkKind } from './store.js'
  * Key layout: `<prefix>jti:<jti>`, `<prefix>sid:<sid>`, `<prefix>sub:<sub>`
  * (value: "revoked before" seconds) and `<prefix>all` (same, for everyone).
  * Values of jti and sid marks are "1"; the TTL is the mark's lifetime.
- * `<prefix>log` is the revocation log (a stream; one key, so one slot).
+ * `<prefix>log` is the revocation log (a stream; one key, so one slot);
+ * `<prefix>idx:<bucket>` the load index (see load-index.ts).
  */
 export class RedisKeys {
   readonly global: string
@@ -21,6 +22,7 @@ export class RedisKeys {
   jti (jti: string): string { return `${this.#prefix}jti:${jti}` }
   session (sid: string): string { return `${this.#prefix}sid:${sid}` }
   user (sub: string): string { return `${this.#prefix}sub:${sub}` }
+  index (bucket: string): string { return `${this.#prefix}idx:${bucket}` }
 
   /** The four keys of one lookup, in the order `decide` reads them. */
   lookupKeys (query: LookupQuery): [string, string, string, string] {

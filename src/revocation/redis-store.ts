@@ -2,7 +2,8 @@ import { Redis, type Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import { entryArgs } from './log-entry.js'
 import { LogFollower } from './log-follower.js'
-import { LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
+import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
+import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
 import { connectClient, createRedisClient, type RedisClient } from './redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
@@ -12,8 +13,9 @@ import { nowSeconds } from './store.js'
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     tgMark: (key: string, mode: MarkMode, value: string, ttl: number, ...entry: string[]) => Result<number, Context>
-    tgMarkLogged: (key: string, log: string, mode: MarkMode, value: string, ttl: number, ...entry: string[]) => Result<number, Context>
+    tgMarkLogged: (key: string, log: string, bucket: string, mode: MarkMode, value: string, ttl: number, ...entry: Array<string | Buffer>) => Result<number, Context>
     tgLog: (log: string, ...entry: string[]) => Result<number, Context>
+    tgIndex: (bucket: string, record: Buffer, expireAt: string) => Result<number, Context>
   }
 }
 
@@ -57,12 +59,14 @@ export class RedisStore implements RevocationStore {
   readonly #batcher: MgetBatcher | null
   readonly #cluster: boolean
   readonly #retentionMs: string
+  readonly #retentionS: number
   #follower: { client: RedisClient, follower: LogFollower } | null = null
 
   constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
     this.#config = config
     this.#log = log
-    this.#retentionMs = String((options.logRetentionS ?? DEFAULT_LOG_RETENTION_S) * 1000)
+    this.#retentionS = options.logRetentionS ?? DEFAULT_LOG_RETENTION_S
+    this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
     this.#cluster = cluster
@@ -71,8 +75,9 @@ export class RedisStore implements RevocationStore {
     this.#batcher = this.#lookup instanceof Redis ? new MgetBatcher(this.#lookup, this.keys) : null
     this.#write = createRedisClient(config, { name: 'write', commandTimeoutMs: WRITE_TIMEOUT_MS })
     this.#write.defineCommand('tgMark', { numberOfKeys: 1, lua: MARK_SCRIPT })
-    this.#write.defineCommand('tgMarkLogged', { numberOfKeys: 2, lua: MARK_SCRIPT })
+    this.#write.defineCommand('tgMarkLogged', { numberOfKeys: 3, lua: MARK_SCRIPT })
     this.#write.defineCommand('tgLog', { numberOfKeys: 1, lua: LOG_SCRIPT })
+    this.#write.defineCommand('tgIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
     for (const client of [this.#lookup, this.#write]) {
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'))
@@ -117,11 +122,17 @@ export class RedisStore implements RevocationStore {
   async #mark (key: string, mode: MarkMode, value: string, ttlS: number, event: RevocationEvent): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(ttlS))
     const entry = [...entryArgs(event), this.#retentionMs]
-    if (!this.#cluster) return await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, mode, value, ttl, ...entry))
-    // Cluster: the log and the mark live in different slots, so no script can write both. The log
-    // goes first: once it holds the entry every replica enforces it; a mark write that fails after
-    // it answers 503 and the client's retry is harmless (both writes merge).
+    const bucket = bucketOf(event.expiresAt, nowSeconds(), this.#retentionS)
+    const bucketKey = this.keys.index(bucket)
+    const record = indexRecord(event)
+    const expireAt = String(bucketExpiry(bucket, event.expiresAt))
+    if (!this.#cluster) return await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, bucketKey, mode, value, ttl, ...entry, record, expireAt))
+    // Cluster: the log, the index and the mark live in different slots, so no script can write
+    // them all. The log goes first: once it holds the entry every replica enforces it; then the
+    // index, which a later full load reads. A write that fails after the log answers 503 and the
+    // client's retry is harmless (all three merge).
     await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry))
+    await this.#exec(this.#write.pipeline().tgIndex(bucketKey, record, expireAt))
     return await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
   }
 
@@ -141,7 +152,7 @@ export class RedisStore implements RevocationStore {
   follow (listener: LogListener): void {
     const client = createRedisClient(this.#config, { name: 'follower', maxRetryDelayMs: 250, connectTimeoutMs: 1000 })
     client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis log follower error'))
-    const follower = new LogFollower(client, this.keys, listener, this.#log, LOG_BLOCK_MS)
+    const follower = new LogFollower(client, this.keys, listener, this.#log, LOG_BLOCK_MS, this.#retentionS)
     this.#follower = { client, follower }
     connectClient(client).catch((err: Error) => this.#log.warn({ err: err.message }, 'redis log follower connect failed'))
     follower.start()

@@ -33,6 +33,13 @@ export interface LogListener {
    */
   onCurrent: (ageMs: number) => void
   onReload?: (reason: ReloadReason, marks: number) => void
+  /**
+   * A full load's jti or session mark whose id is ASCII, as bytes of the load
+   * reply (no string or object per mark); without it the mark comes as an event.
+   */
+  onAsciiMark?: (kind: 'jti' | 'session', bytes: Uint8Array, start: number, end: number, expiresAt: number) => void
+  /** A full load is about to deliver about n more marks (sizes the state once). */
+  onLoadSize?: (n: number) => void
 }
 
 /**
