@@ -46,13 +46,13 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry })
     const duration = new BufferedHistogram<'outcome'>({
       name: 'tokengate_revocation_check_duration_seconds',
-      help: 'Revocation lookups that went to the store (local cache hits are counted in tokengate_revocation_cache_hits_total)',
+      help: 'Revocation lookups that went to the store because the local state was older than MAX_STALENESS_MS (local answers are counted in tokengate_revocation_cache_hits_total)',
       labelNames: ['outcome'],
       buckets: CHECK_BUCKETS_S,
       registers
     })
-    const hits = new BufferedCounter({ name: 'tokengate_revocation_cache_hits_total', help: 'Revocation checks answered by the local "not revoked" cache', registers }).cell()
-    const misses = new Counter({ name: 'tokengate_revocation_cache_misses_total', help: 'Revocation checks that went to the store', registers })
+    const hits = new BufferedCounter({ name: 'tokengate_revocation_cache_hits_total', help: 'Revocation checks answered from the complete local revocation state', registers }).cell()
+    const misses = new Counter({ name: 'tokengate_revocation_cache_misses_total', help: 'Revocation checks that needed a store lookup (local state older than MAX_STALENESS_MS)', registers })
     const storeErrors = new Counter({ name: 'tokengate_store_errors_total', help: 'Store lookups that failed (error) or ran past REVOCATION_CHECK_TIMEOUT_MS (timeout)', labelNames: ['kind'], registers })
     // Counters the alert rules take increase() of are exported at 0 from the start: a
     // series born at 1 hides its first event from increase() (the first CRITICAL alert).
