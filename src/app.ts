@@ -6,7 +6,7 @@ import { createAccessPolicy } from './http/access-policy.js'
 import { installErrorHandlers } from './http/error-handler.js'
 import { sendContinue } from './http/expect-continue.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
-import { nextRequestId } from './http/request-ids.js'
+import { requestIdOf } from './http/request-ids.js'
 import { serverLimits } from './http/server-limits.js'
 import { FastRouteServer } from './http/fast-route-server.js'
 import { createTrustCheck } from './http/trusted-proxies.js'
@@ -60,6 +60,7 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastRoutes = new FastRouteServer()
+  const isTrustedProxy = createTrustCheck(config.trustedProxies)
   const app = Fastify({
     serverFactory: fastRoutes.serverFactory,
     logger: options.logger ?? { level: config.logLevel, redact: LOG_REDACT },
@@ -67,8 +68,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
     trustProxy: [...config.trustedProxies],
-    requestIdHeader: 'x-request-id',
-    genReqId: nextRequestId,
+    // X-Request-Id only from TRUSTED_PROXIES: a client does not choose the id it is audited under.
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers['x-request-id'], isTrustedProxy(req.socket)),
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -101,7 +103,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
     policy: createAccessPolicy(config.publicPaths, config.accessRules),
     issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp),
-    isTrustedProxy: createTrustCheck(config.trustedProxies),
+    isTrustedProxy,
     security
   }
   app.decorate('tokengate', ctx)

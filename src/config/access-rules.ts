@@ -1,3 +1,4 @@
+import { normaliseConfiguredPath } from '../http/paths.js'
 import type { EnvReader } from './env-reader.js'
 import type { AccessRule } from './types.js'
 
@@ -48,10 +49,16 @@ export function readAccessRules (r: EnvReader): AccessRule[] {
       r.fail(VAR, `rule ${index} in ${path} requires neither scopes nor roles`)
       return
     }
+    // In the normal form request paths are decided on: `/%70ayments` and `/payments` are one rule.
+    const normal = normaliseConfiguredPath(prefix)
+    if (normal === null) {
+      r.fail(VAR, `rule ${index} in ${path}: "path" must normalise without ambiguity (no dot segments, ";", encoded "/" or "." or invalid escapes)`)
+      return
+    }
     const upper = methods.map((m) => m.toUpperCase())
     rules.push(Object.freeze({
       methods: upper.includes('*') ? [] : upper,
-      pathPrefix: prefix.length > 1 ? prefix.replace(/\/+$/, '') : prefix,
+      pathPrefix: normal,
       scopes,
       roles
     }))

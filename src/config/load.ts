@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import proxyAddr from 'proxy-addr'
 import { ConfigError } from '../errors.js'
+import { normaliseConfiguredPath } from '../http/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readJwtConfig } from './jwt.js'
@@ -72,11 +73,13 @@ function readAuthPrefix (r: EnvReader): string {
 
 function readPublicPaths (r: EnvReader): string[] {
   return r.list('PUBLIC_PATHS').flatMap((path) => {
-    if (!path.startsWith('/') || /(^|\/)\.\.?(\/|$)|%|\\/.test(path)) {
-      r.fail('PUBLIC_PATHS', `"${path}" must be a plain path prefix starting with "/" (no dot segments or escapes)`)
+    // In the normal form request paths are decided on (Path rules in the README).
+    const normal = normaliseConfiguredPath(path)
+    if (normal === null) {
+      r.fail('PUBLIC_PATHS', `"${path}" must be a path prefix starting with "/" that normalises without ambiguity (no dot segments, ";", encoded "/" or "." or invalid escapes)`)
       return []
     }
-    return [path.length > 1 ? path.replace(/\/+$/, '') : path]
+    return [normal]
   })
 }
 

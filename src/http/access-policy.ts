@@ -1,30 +1,36 @@
 import type { AccessRule } from '../config/types.js'
 import type { Claims } from '../tokens/claims.js'
 import { rolesOf, scopesOf } from '../tokens/claims.js'
-import { collapseSlashes, underPrefix } from './paths.js'
+import { underPrefix } from './paths.js'
 
+/** Both take the normalised path (normalisePath), the one the upstream acts on. */
 export interface AccessPolicy {
-  /** Public paths match the raw path exactly as sent: `//public` is not public. */
+  /** Public paths match letter for letter: `/Public` is not public (a public path may match less, never more). */
   isPublic: (path: string) => boolean
   /**
-   * The rule for a request: the longest matching prefix. Rules see collapsed
-   * slashes (`//admin` is `/admin`) and ignore letter case (`/ADMIN` is
-   * `/admin` to a case-insensitive upstream): a rule may match more, never less.
+   * The rule for a request: the longest matching prefix. Rules ignore letter
+   * case (`/ADMIN` is `/admin` to a case-insensitive upstream), and a rule for
+   * GET also covers HEAD (servers answer HEAD with the GET handler): a rule
+   * may match more, never less.
    */
   ruleFor: (method: string, path: string) => AccessRule | null
 }
 
+function methodsOf (rule: AccessRule): readonly string[] {
+  return rule.methods.includes('GET') && !rule.methods.includes('HEAD') ? [...rule.methods, 'HEAD'] : rule.methods
+}
+
 export function createAccessPolicy (publicPaths: readonly string[], rules: readonly AccessRule[]): AccessPolicy {
   const ordered = [...rules]
-    .map((rule) => ({ rule, prefix: rule.pathPrefix.toLowerCase() }))
+    .map((rule) => ({ rule, methods: methodsOf(rule), prefix: rule.pathPrefix.toLowerCase() }))
     .sort((a, b) => b.prefix.length - a.prefix.length)
   return {
     isPublic: (path) => publicPaths.length > 0 && publicPaths.some((prefix) => underPrefix(path, prefix)),
     ruleFor (method, path) {
       if (ordered.length === 0) return null
-      const normalised = collapseSlashes(path).toLowerCase()
-      return ordered.find(({ rule, prefix }) => underPrefix(normalised, prefix) &&
-        (rule.methods.length === 0 || rule.methods.includes(method)))?.rule ?? null
+      const folded = path.toLowerCase()
+      return ordered.find(({ methods, prefix }) => underPrefix(folded, prefix) &&
+        (methods.length === 0 || methods.includes(method)))?.rule ?? null
     }
   }
 }

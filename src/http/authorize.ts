@@ -5,7 +5,7 @@ import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { satisfies } from './access-policy.js'
-import { isAmbiguousPath } from './paths.js'
+import { identityOf } from './identity.js'
 
 export type Authorization =
   | { readonly kind: 'public' }
@@ -20,16 +20,14 @@ export interface AuthorizationRequest extends RequestFacts {
 }
 
 /**
- * The whole decision for one request to a protected path: path sanity, public
- * paths, token, revocation, access rules. Shared by forward-auth and the
- * proxy. Synchronous when the token is known locally (see the authenticator);
- * callers that can, skip the await.
+ * The whole decision for one request: public paths, token, revocation, access
+ * rules. Shared by forward-auth and the proxy. `path` is the normalised path
+ * (normalisePath: the caller has refused what cannot be normalised), or null
+ * when forward-auth was not told the original one. Synchronous when the token
+ * is known locally (see the authenticator); callers that can, skip the await.
  */
 export function authorize (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null): Authorization | Promise<Authorization> {
-  if (path !== null) {
-    if (isAmbiguousPath(path)) return { kind: 'denied', failure: Failures.PATH_AMBIGUOUS }
-    if (ctx.policy.isPublic(path)) return PUBLIC
-  }
+  if (path !== null && ctx.policy.isPublic(path)) return PUBLIC
   const auth = ctx.authenticator.fromHeader(request.headers.authorization)
   return auth instanceof Promise ? auth.then((settled) => decide(ctx, request, method, path, settled)) : decide(ctx, request, method, path, auth)
 }
@@ -45,6 +43,11 @@ function decide (ctx: GatewayContext, request: AuthorizationRequest, method: str
       ctx.security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, request)
       return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
     }
+  }
+  // A claim that cannot be encoded unambiguously would give the upstream a forged-looking identity.
+  if (identityOf(auth.claims) === null) {
+    ctx.security.denied(Failures.TOKEN_CLAIMS.reason, null, null, request)
+    return { kind: 'denied', failure: Failures.TOKEN_CLAIMS, auth }
   }
   ctx.security.allowed(auth.claims.sub, auth.claims.jti, request)
   return { kind: 'allowed', claims: auth.claims }

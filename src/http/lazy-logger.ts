@@ -49,5 +49,15 @@ class LazyChildLogger {
   }
 }
 
-export const lazyChildLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
-  new LazyChildLogger(logger, bindings, options) as unknown as FastifyBaseLogger
+const CLIENT_ID_KEPT = 128
+
+/**
+ * Request loggers, lazily built. A client's own X-Request-Id that was not
+ * adopted as the request id (see requestIdOf) is kept apart as
+ * `clientRequestId`, so a user can still quote it.
+ */
+export const lazyChildLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options, raw) => {
+  const given = raw.headers['x-request-id']
+  const kept = typeof given === 'string' && given !== bindings.reqId ? { ...bindings, clientRequestId: given.slice(0, CLIENT_ID_KEPT) } : bindings
+  return new LazyChildLogger(logger, kept, options) as unknown as FastifyBaseLogger
+}

@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { Failures, withDescription } from '../errors.js'
+import { Failures, withDescription, type Failure } from '../errors.js'
+import { normalisePath } from './paths.js'
 
 export interface OriginalRequest {
   readonly method: string
+  /** Normal already (normalisePath): anything else was refused. */
   readonly path: string
 }
 
@@ -29,14 +31,22 @@ function pick (a: string | string[] | undefined, b: string | string[] | undefine
  * read, and they must agree: nginx passes a client's own X-Forwarded-Uri
  * through to the auth request unless told not to, and Traefik a client's
  * X-Original-URI, so preferring either one would let a client choose the path.
+ *
+ * The path must be normal already (RFC 3986 section 6.2.2, see normalisePath):
+ * the proxy forwards the URI as the client sent it, so a decision on any other
+ * spelling would be a decision on another path than the upstream's.
  */
-export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean): OriginalRequest | null | 'conflict' {
+export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean): OriginalRequest | null | Failure {
   if (!trusted) return null
   const uri = pick(headers['x-forwarded-uri'], headers['x-original-uri'])
   if (uri === undefined) return null
-  if (uri === CONFLICT || !PATH.test(uri)) return 'conflict'
+  if (uri === CONFLICT || !PATH.test(uri)) return CONFLICTING_ORIGINAL
   const method = pick(headers['x-forwarded-method'], headers['x-original-method'])
-  if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return 'conflict'
+  if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return CONFLICTING_ORIGINAL
   const q = uri.search(/[?#]/)
-  return { method: method === undefined ? 'GET' : method.toUpperCase(), path: q === -1 ? uri : uri.slice(0, q) }
+  const raw = q === -1 ? uri : uri.slice(0, q)
+  const path = normalisePath(raw)
+  if (path === null) return Failures.PATH_AMBIGUOUS
+  if (path !== raw) return Failures.PATH_NOT_NORMAL
+  return { method: method === undefined ? 'GET' : method.toUpperCase(), path }
 }

@@ -4,18 +4,18 @@ import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
 import { authorize } from '../http/authorize.js'
 import { sendContinue } from '../http/expect-continue.js'
-import { pathOf } from '../http/paths.js'
+import { normalisePath, pathOf } from '../http/paths.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
 import { refuse } from './refusal.js'
 import { forwardBody, type BodyLimits } from './request-body.js'
-import { isForwardable, upstreamTarget } from './target.js'
+import { upstreamTarget } from './target.js'
 import { UpstreamPool } from './upstream-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** pathOf(request.url), computed once by the proxy's onRequest hook. */
-    tokengatePath: string
+    /** The upstream request target, built once by the proxy's onRequest hook from the normalised path. */
+    tokengateTarget: string
   }
 }
 
@@ -35,18 +35,22 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
   // Bodies are never parsed here: the handler streams request.raw itself.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
-  app.decorateRequest('tokengatePath', '')
+  app.decorateRequest('tokengateTarget', '')
 
+  const basePath = upstream.pathname.replace(/\/$/, '')
   app.addHook('onRequest', async (request, reply) => {
-    const path = pathOf(request.url)
-    if (!isForwardable(path)) return refuse(reply, Failures.BAD_REQUEST, undefined, bodyLimits.bufferBytes)
-    request.tokengatePath = path
+    const raw = pathOf(request.url)
+    // Origin-form only: an absolute-form target such as `http://other.host/x` would name another host.
+    if (raw.charCodeAt(0) !== 47 /* / */) return refuse(reply, Failures.BAD_REQUEST, undefined, bodyLimits.bufferBytes)
+    // One path, decided once: what is authorised below is what the upstream receives.
+    const path = normalisePath(raw)
+    if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
+    request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(ctx, request, request.method, path)
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
 
-  const basePath = upstream.pathname.replace(/\/$/, '')
   const host = upstream.host
   const forward = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw
@@ -58,8 +62,8 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
     const options: Dispatcher.DispatchOptions = {
       method: request.method,
-      path: upstreamTarget(basePath, request.url, request.tokengatePath),
-      headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket)),
+      path: request.tokengateTarget,
+      headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket), request.id),
       body: null
     }
     if (!hasBody(raw)) return exchange.start(options, false)

@@ -6,9 +6,10 @@ import { Failures } from '../errors.js'
 import { authorize, type Authorization, type AuthorizationRequest } from '../http/authorize.js'
 import { writeFailure } from '../http/failure-reply.js'
 import type { FastRoute } from '../http/fast-route-server.js'
-import { identityHeaders } from '../http/identity.js'
-import { nextRequestId } from '../http/request-ids.js'
-import { CONFLICTING_ORIGINAL, originalRequest } from '../http/original-request.js'
+import { ambiguousHeader } from '../http/header-names.js'
+import { identityOf } from '../http/identity.js'
+import { requestIdOf } from '../http/request-ids.js'
+import { originalRequest } from '../http/original-request.js'
 import type { Claims } from '../tokens/claims.js'
 
 const QUERY = 63 // '?'
@@ -22,7 +23,8 @@ const allowHeaders = new WeakMap<Claims, OutgoingHttpHeaders>()
 function allowHeadersFor (claims: Claims): OutgoingHttpHeaders {
   let headers = allowHeaders.get(claims)
   if (headers === undefined) {
-    headers = Object.freeze(identityHeaders(claims, { ...PUBLIC_ALLOW }))
+    // Never null here: the decision refuses claims that cannot be encoded.
+    headers = Object.freeze({ ...PUBLIC_ALLOW, ...identityOf(claims) })
     allowHeaders.set(claims, headers)
   }
   return headers
@@ -38,13 +40,15 @@ class ForwardAuthRequest implements AuthorizationRequest {
   readonly headers: IncomingHttpHeaders
   readonly #raw: IncomingMessage
   readonly #trust: (address: string, hop: number) => boolean
+  readonly #trusted: boolean
   #ip: string | undefined
   #id: string | undefined
 
-  constructor (raw: IncomingMessage, trust: (address: string, hop: number) => boolean) {
+  constructor (raw: IncomingMessage, trust: (address: string, hop: number) => boolean, trusted: boolean) {
     this.#raw = raw
     this.headers = raw.headers
     this.#trust = trust
+    this.#trusted = trusted
   }
 
   /** The client address as Fastify's request.ip has it: X-Forwarded-For only from TRUSTED_PROXIES. */
@@ -55,8 +59,7 @@ class ForwardAuthRequest implements AuthorizationRequest {
   }
 
   get id (): string {
-    const given = this.headers['x-request-id']
-    this.#id ??= typeof given === 'string' && given !== '' ? given : nextRequestId()
+    this.#id ??= requestIdOf(this.headers['x-request-id'], this.#trusted)
     return this.#id
   }
 }
@@ -81,14 +84,19 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
       warnedUntrusted = true
       log.warn({ peer: req.socket.remoteAddress }, 'X-Forwarded-Uri/X-Original-URI from a peer outside TRUSTED_PROXIES ignored: public paths and access rules do not apply to its requests')
     }
+    // The proxy passes the client's headers on to the upstream as they are: refuse what tokengate cannot strip.
+    if (ambiguousHeader(headers) !== null) {
+      writeFailure(res, Failures.HEADER_AMBIGUOUS)
+      return
+    }
     const original = originalRequest(headers, trusted)
-    if (original === 'conflict') {
-      writeFailure(res, CONFLICTING_ORIGINAL)
+    if (original !== null && 'code' in original) {
+      writeFailure(res, original)
       return
     }
     let decision: Authorization | Promise<Authorization>
     try {
-      decision = authorize(ctx, new ForwardAuthRequest(req, trust), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+      decision = authorize(ctx, new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
     } catch (err) {
       failed(res, err)
       return

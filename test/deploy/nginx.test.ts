@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
+import { buildRequest, rawRequest } from '../http/raw.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
@@ -103,6 +104,16 @@ t.test('an access rule the token does not satisfy: 403 insufficient_scope as JSO
   const allowed = await call(`${nginx.url}/payments`, { method: 'POST', token: sign({ claims: { scope: 'payments:write' } }), json: { amount: 1 } })
   t.equal(allowed.status, 200, 'the original method reached tokengate: the rule is for POST')
   t.equal(allowed.body.bodyBytes, 12, 'the body still reaches the API')
+})
+
+t.test('a rule cannot be passed by spelling the path differently: nginx forwards it as sent, so tokengate refuses it (issue 11 item 1)', { skip }, async (t) => {
+  const { nginx, api } = await stack(t)
+  const reader = sign({ claims: { scope: 'accounts:read' } })
+  for (const path of ['/%70ayments', '/pay%6Dents', '//payments', '/payments;x=1', '/x/%2e%2e/payments']) {
+    const res = await rawRequest(nginx.url, buildRequest('POST', path, [['Authorization', `Bearer ${reader}`], ['Content-Type', 'application/json']], '{}'))
+    t.equal(res.status, 400, path)
+  }
+  t.equal(api.seen.length, 0)
 })
 
 t.test('a malformed Authorization header: 400 invalid_request, not nginx\'s 500', { skip }, async (t) => {

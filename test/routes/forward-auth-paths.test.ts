@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { startGateway } from '../helpers/gateway.js'
+import { VARIANTS } from '../helpers/path-variants.js'
+import { sign } from '../helpers/tokens.js'
+import { buildRequest, rawRequest } from '../http/raw.js'
+
+// Issue 11 item 1, forward-auth mode: nginx and Traefik forward the URI as the
+// client sent it, so only a URI already in normal form (RFC 3986 6.2.2) is
+// decided on; the sub-requests below carry the headers nginx sends (from
+// 127.0.0.1, a trusted proxy by default).
+
+const RULES = join(mkdtempSync(join(tmpdir(), 'tg-fa-variants-')), 'rules.json')
+writeFileSync(RULES, JSON.stringify([
+  { method: 'POST', path: '/payments', scopes: ['payments:write'] },
+  { method: 'GET', path: '/reports', scopes: ['reports:read'] }
+]))
+
+async function verify (url: string, method: string, uri: string, token: string, extra: Array<[string, string]> = []): Promise<{ status: number, error?: string, description?: string }> {
+  const res = await rawRequest(url, buildRequest('GET', '/auth/verify', [
+    ['Authorization', `Bearer ${token}`], ['X-Original-Method', method], ['X-Original-URI', uri], ...extra]))
+  const body = res.body === '' ? {} : JSON.parse(res.body)
+  return { status: res.status, error: body.error, description: body.error_description }
+}
+
+t.test('forward-auth: only a URI in normal form is decided on; every other spelling is 400, never an allow', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
+  const writer = sign({ claims: { scope: 'payments:write' } })
+  const reader = sign({ claims: { scope: 'payments:read' } })
+  for (const [path, expected] of VARIANTS) {
+    const normal = expected === path
+    const allowed = await verify(gw.url, 'POST', `${path}?q=1`, writer)
+    t.equal(allowed.status, normal ? 200 : 400, `${path} with payments:write`)
+    if (!normal) t.equal(allowed.error, 'invalid_request', path)
+    const denied = await verify(gw.url, 'POST', path, reader)
+    t.equal(denied.status, normal ? 403 : 400, `${path} without payments:write is never allowed`)
+  }
+})
+
+t.test('forward-auth: a normalisable URI is refused as not normal, an ambiguous one as ambiguous', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
+  const token = sign({ claims: { scope: 'payments:write' } })
+  t.match((await verify(gw.url, 'POST', '/%70ayments', token)).description, /normal form/)
+  t.match((await verify(gw.url, 'POST', '/x/%2e%2e/payments', token)).description, /without ambiguity/)
+})
+
+t.test('forward-auth: a rule for GET also covers HEAD', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
+  t.equal((await verify(gw.url, 'HEAD', '/reports', sign())).status, 403)
+  t.equal((await verify(gw.url, 'HEAD', '/reports', sign({ claims: { scope: 'reports:read' } }))).status, 200)
+})
+
+t.test('forward-auth: method and URL override headers are refused, in any spelling (the proxy would pass them on)', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
+  const token = sign({ claims: { scope: 'payments:read' } })
+  for (const name of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override', 'X_HTTP_Method_Override', 'X-Original-URL', 'X-Rewrite-URL', 'x_original_url']) {
+    const res = await verify(gw.url, 'GET', '/payments', token, [[name, name.toLowerCase().includes('url') ? '/payments' : 'POST']])
+    t.equal(res.status, 400, name)
+    t.equal(res.error, 'invalid_request', name)
+  }
+  t.equal((await verify(gw.url, 'GET', '/payments', token)).status, 200, 'the same request without one is decided')
+})
