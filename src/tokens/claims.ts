@@ -31,7 +31,9 @@ export type RolesClaim = ReadonlyArray<readonly string[]>
 const MAX_ID_LENGTH = 512
 
 function isId (value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH
+  // Well-formed UTF-16 only: a lone surrogate comes back from Redis as U+FFFD, so a mark
+  // written for it would never match the token again (a revoked token passing).
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && value.isWellFormed()
 }
 
 /** fast-jwt checks presence and time claims; this checks the types tokengate depends on. */

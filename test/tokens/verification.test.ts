@@ -175,3 +175,18 @@ t.test('oversized tokens and malformed headers are 400 invalid_request', async (
     t.match(malformed.headers.get('www-authenticate'), /error="invalid_request"/)
   }
 })
+
+// A lone surrogate survives JSON.parse but not a round trip through Redis (it comes back as
+// U+FFFD): a mark written for such an id would never match its token again.
+t.test('ids that are not well-formed Unicode are refused, on every route that reads a token', async (t) => {
+  const gw = await startGateway(t)
+  for (const claim of ['sub', 'jti', 'sid']) {
+    const token = sign({ claims: { [claim]: 'a\ud800b' } })
+    const verify = await call(`${gw.url}/auth/verify`, { token })
+    t.equal(verify.status, 401, `forward-auth: a lone surrogate in ${claim}`)
+    t.equal(verify.body.error, 'invalid_token')
+    t.equal((await call(`${gw.url}/auth/token/validate`, { token })).status, 401, `validate: ${claim}`)
+    t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', token })).status, 401, `logout: ${claim}`)
+  }
+  t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ claims: { sub: 'jos\u00e9', sid: '\ud83d\ude00' } }) })).status, 200, 'well-formed non-ASCII ids pass')
+})
