@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { runCli, serveCli, type Run, type ServedGateway } from '../helpers/cli.js'
 import { call } from '../helpers/http.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
+import { untilValue } from '../helpers/until.js'
 import { tempDir } from '../deploy/temp-dir.js'
 
 // `tokengate admin` end to end: dist/main.js serve on a spawned Redis, and the
@@ -68,11 +68,7 @@ t.test('alerts: a revoked token used again is listed as a CRITICAL alert', async
   const dave = sign({ claims: { sub: 'dave' } })
   t.equal((await admin(['revoke-user', 'dave', '--reason', 'offboarded'])).code, 0)
   t.equal(await verify(dave), 401)
-  let listed: any = { count: 0 }
-  for (let i = 0; i < 60 && listed.count === 0; i++) {
-    listed = JSON.parse((await admin(['alerts', '--severity', 'critical', '--json'])).stdout)
-    if (listed.count === 0) await sleep(100)
-  }
+  const listed = await untilValue(async () => JSON.parse((await admin(['alerts', '--severity', 'critical', '--json'])).stdout), (list) => list.count > 0, 6000, 100)
   t.ok(listed.alerts.some((a: any) => a.type === 'revoked_token_use' && a.user_id === 'dave'), 'revoked_token_use for dave')
   const text = await admin(['alerts', '--severity', 'CRITICAL', '--limit', '5'])
   t.equal(text.code, 0)

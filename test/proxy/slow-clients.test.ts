@@ -2,6 +2,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
+import { waitFor } from '../helpers/until.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { slowClient, type RawResponse } from '../http/raw.js'
 
@@ -14,14 +15,6 @@ async function within<T> (promise: Promise<T>, ms: number, what: string): Promis
     return await Promise.race([promise, timeout])
   } finally {
     clearTimeout(timer)
-  }
-}
-
-async function until (condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
 
@@ -81,7 +74,7 @@ t.test('a request queued behind uploads that hold every connection gets 504 at U
   const token = sign()
   // Past the 64 KiB buffer, the upload streams: it holds the only connection while it trickles on.
   slowClient(t, gw.url, head('PUT', '/hang', token, LARGE) + 'x'.repeat(100 << 10), { chunk: 'x', everyMs: 200, maxChunks: 40 })
-  await until(() => arrivals.length === 1, 3000, 'the upload to reach the upstream')
+  await waitFor(() => arrivals.length === 1, 'the upload to reach the upstream', 3000, 20)
   const started = Date.now()
   const res = await within(call(`${gw.url}/innocent`, { token }), 3000, 'the queued request')
   t.equal(res.status, 504)
@@ -96,7 +89,7 @@ t.test('with every connection busy and UPSTREAM_MAX_PENDING requests waiting, th
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: '2000', UPSTREAM_CONNECTIONS: '2', UPSTREAM_MAX_PENDING: '1' })
   const token = sign()
   const held = Array.from({ length: 3 }, async () => await call(`${gw.url}/hang`, { token }))
-  await until(() => arrivals.length === 2, 3000, 'two requests to hold both connections')
+  await waitFor(() => arrivals.length === 2, 'two requests to hold both connections', 3000, 20)
   await new Promise((resolve) => setTimeout(resolve, 100))
   const started = Date.now()
   const res = await call(`${gw.url}/other`, { token })
@@ -116,7 +109,7 @@ t.test('slow streamed uploads hold at most UPSTREAM_UPLOAD_CONNECTIONS; every ot
   const token = sign()
   const upload = head('PUT', '/hang', token, LARGE) + 'x'.repeat(100 << 10)
   for (let i = 0; i < 2; i++) slowClient(t, gw.url, upload, { chunk: 'x', everyMs: 200, maxChunks: 40 })
-  await until(() => arrivals.length === 2, 3000, 'two uploads to reach the upstream')
+  await waitFor(() => arrivals.length === 2, 'two uploads to reach the upstream', 3000, 20)
   const started = Date.now()
   // One byte past the buffer, then nothing: every byte sent was read, so the close cannot reach it as a reset.
   const third = await within(slowClient(t, gw.url, head('PUT', '/hang', token, LARGE) + 'x'.repeat((64 << 10) + 1), { chunk: '', everyMs: 200, maxChunks: 0 }).answer, 2000, 'the third upload')
@@ -148,7 +141,7 @@ t.test('a client silent for CLIENT_BODY_TIMEOUT_MS in the middle of its body is 
     t.ok(res.closedAfterMs < 1800, `${name}: closed after ${res.closedAfterMs} ms`)
   })
   t.same(arrivals.map((a) => a.url), ['/streamed'], 'only the streamed upload had reached the upstream')
-  await until(() => arrivals[0].closed, 2000, 'the upstream request to be aborted')
+  await waitFor(() => arrivals[0].closed, 'the upstream request to be aborted', 2000, 20)
   t.equal(arrivals[0].ended, false, 'the upstream never saw a complete body')
 })
 

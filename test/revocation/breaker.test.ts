@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CircuitBreaker } from '../../src/revocation/breaker.js'
-import { until } from './fixtures.js'
+import { until } from '../helpers/until.js'
 
 function clocked (options: { failureThreshold?: number, coolDownMs?: number } = {}): { breaker: CircuitBreaker, advance: (ms: number) => void } {
   let now = 0

@@ -4,7 +4,8 @@ import { RevocationChecker, type CheckerOptions } from '../../src/revocation/che
 import type { LookupQuery } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { startRedis } from '../helpers/redis.js'
-import { commandCalls, redisStore, until } from './fixtures.js'
+import { until } from '../helpers/until.js'
+import { commandCalls, redisStore } from './fixtures.js'
 
 const OPTIONS: CheckerOptions = { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 }
 

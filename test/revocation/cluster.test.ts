@@ -4,7 +4,8 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startCluster } from '../helpers/redis-topologies.js'
 import { sign } from '../helpers/tokens.js'
-import { redisStore, until } from './fixtures.js'
+import { until } from '../helpers/until.js'
+import { redisStore } from './fixtures.js'
 import { storeContract } from './store-contract.js'
 
 const cluster = await startCluster(3)

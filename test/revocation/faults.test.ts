@@ -4,7 +4,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
-import { until } from './fixtures.js'
+import { msUntil, until } from '../helpers/until.js'
 
 // Issue 12: replica B reaches Redis through a proxy that fails the way networks do; A writes.
 const MAX_STALENESS_MS = 1000
@@ -34,12 +34,6 @@ async function revokeThrough (gw: Gateway, token: string): Promise<void> {
 
 async function status (gw: Gateway, token: string): Promise<number> {
   return (await call(`${gw.url}/auth/verify`, { token })).status
-}
-
-/** Milliseconds until `check` holds, polling every 5 ms; Infinity past `ms`. */
-async function msUntil (check: () => Promise<boolean>, ms: number): Promise<number> {
-  const started = performance.now()
-  return await until(check, ms, 5) ? performance.now() - started : Infinity
 }
 
 const FAULTS = [['blackhole', (proxy: FaultProxy) => proxy.blackhole()], ['reset', (proxy: FaultProxy) => proxy.reset()]] as const

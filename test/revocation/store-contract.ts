@@ -1,5 +1,6 @@
 import type { RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
+import { until } from '../helpers/until.js'
 
 interface TapLike {
   test: (name: string, fn: (t: any) => Promise<void>) => unknown
@@ -90,9 +91,7 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     const events: RevocationEvent[] = []
     const follower = { current: false }
     store.follow({ onEvent: (event) => events.push(event), onCurrent: () => { follower.current = true } })
-    const deadline = Date.now() + 3000
-    while (!follower.current && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-    t.ok(follower.current, 'the follower reports it is current')
+    t.ok(await until(() => follower.current, 3000), 'the follower reports it is current')
     t.match(events.find((e) => e.kind === 'jti'), { kind: 'jti', id: 'early-jti' }, 'a mark written before following is loaded')
     t.match(events.find((e) => e.kind === 'user'), { kind: 'user', id: 'early-sub', before: 100 })
     await store.revokeToken('e-jti', 60)
@@ -100,7 +99,7 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     await store.revokeUser('e-sub', 100, 60)
     await store.revokeAll(100, 60)
     const later = (): RevocationEvent[] => events.filter((e) => e.kind === 'global' || e.id.startsWith('e-'))
-    while (later().length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    await until(() => later().length >= 4, 3000)
     t.same(later().map((e) => e.kind), ['jti', 'session', 'user', 'global'], 'in the order they were written (one log)')
     t.match(later()[2], { kind: 'user', id: 'e-sub', before: 100 })
   })

@@ -7,6 +7,7 @@ import { SecurityMonitor } from '../../src/security/monitor.js'
 import { RedisMonitorState } from '../../src/security/redis-state.js'
 import { startRedis } from '../helpers/redis.js'
 import { startCluster } from '../helpers/redis-topologies.js'
+import { until } from '../helpers/until.js'
 
 const MINUTE = 60_000
 const HOUR_S = 3600
@@ -52,7 +53,7 @@ const makers: Array<[string, Make]> = [
 async function redisState (t: Tap, topology: RedisTopology, now: () => number = Date.now): Promise<MonitorState> {
   const state = new RedisMonitorState({ topology, password: null, keyPrefix: 'test:', minReplicasAck: 0 }, () => {}, now)
   t.teardown(() => state.close())
-  for (let i = 0; i < 300 && !state.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await until(() => state.ready, 3000)
   return state
 }
 
