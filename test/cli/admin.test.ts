@@ -6,7 +6,7 @@ import { call } from '../helpers/http.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
 import { untilValue } from '../helpers/until.js'
-import { tempDir } from '../deploy/temp-dir.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 // `tokengate admin` end to end: dist/main.js serve on a spawned Redis, and the
 // built CLI as a separate process, the way an operator runs both.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { freePort } from '../helpers/redis.js'
 import { until } from '../helpers/until.js'
 import { accepting } from './nginx.js'
-import { tempDir } from './temp-dir.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 export const CADDY = process.env.CADDY_BIN ?? '/usr/bin/caddy'
 export const caddyMissing = existsSync(CADDY) ? false : `caddy not found at ${CADDY} (apt-get install caddy; .ci/run installs it)`

@@ -7,7 +7,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { basic, call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest } from './raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
 
 const CLIENT_SECRET = 'fuzz-client-secret-of-32-bytes-or-more'
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400)

@@ -4,7 +4,7 @@ import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { waitFor } from '../helpers/until.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { slowClient, type RawResponse } from '../http/raw.js'
+import { slowClient, type RawResponse } from '../helpers/raw-http.js'
 
 // Issue 11 item 6: one slow client cannot stall the proxy for everyone.
 

@@ -1,4 +1,4 @@
-import { call } from '../helpers/http.js'
+import { call } from './http.js'
 
 /** One sample of a Prometheus text exposition: name, labels, value. */
 export interface Sample { readonly name: string, readonly labels: Record<string, string>, readonly value: number }
