@@ -5,7 +5,7 @@ import { nowSeconds } from './store.js'
 
 /**
  * Writes revocations with the lifetimes the design prescribes and teaches this
- * replica's checker at once (other replicas learn through pub/sub). Every
+ * replica's checker at once (other replicas learn from the store's log). Every
  * method resolves only after the store acknowledged the write; a rejection
  * means "not revoked yet": the route answers 503 and the caller retries.
  */

@@ -20,7 +20,7 @@ t.test('a logout on replica A is enforced by replica B right after it returns', 
   const delays: number[] = []
   for (let i = 0; i < 60; i++) {
     const token = sign({ claims: { sid: `prop-${i}` } })
-    // B serves the token several times first, so its "not revoked" cache is warm.
+    // B verifies the token several times first: its verified-token cache holds it, and must not hide the revocation.
     for (let k = 0; k < 3; k++) t.equal((await call(`${b.url}/auth/verify`, { token })).status, 200)
     t.equal((await call(`${a.url}/auth/logout`, { method: 'POST', token })).status, 200)
     let status = 200
