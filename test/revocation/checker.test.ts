@@ -66,7 +66,7 @@ for (const failMode of ['open', 'closed'] as const) {
 }
 
 t.test('a stale state and a dead Redis open the breaker; while open no lookup is tried; the log follower brings the state back', async (t) => {
-  const { redis, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 2500 } })
+  const { redis, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 1000 } })
   await redis.kill()
   clock.jump(2000)
   for (let i = 0; i < 4; i++) t.equal(await checker.check(query()), 'degraded')
