@@ -97,8 +97,6 @@ export class RedisStore implements RevocationStore {
     ])))
   }
 
-  get lookupClient (): RedisClient { return this.#lookup }
-
   async lookup (query: LookupQuery): Promise<MarkKind | null> {
     if (this.#batcher !== null) return await this.#batcher.lookup(query)
     // Keys live in different slots; auto-pipelining sends one batch per node, concurrently.
