@@ -5,6 +5,7 @@ import { JwksKeySet } from '../../src/tokens/jwks.js'
 import { createTokenVerifier } from '../../src/tokens/verifier.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
+import { manualClock } from '../helpers/clock.js'
 import { keyPair, nowS, SECRET, sign, signRaw, type KeyPair } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
 
@@ -88,21 +89,21 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
   const b = keyPair('rsa')
   jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
   jwks.delayMs = 100
-  let clock = 0
+  const clock = manualClock(0)
   const config = loadConfig({ ...env(jwks.url, '60'), NODE_ENV: 'test' })
-  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: () => clock })
+  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: clock.now })
   t.equal(await keys.refresh(), true)
   const verifier = createTokenVerifier(config.jwt, keys)
   jwks.keys = [jwk(b, 'key-b')]
-  clock += 60_000
+  clock.advance(60_000)
   const results = await Promise.all(Array.from({ length: 20 }, async () =>
     await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-b' }))))
   t.ok(results.every((r) => r.ok), 'all 20 verify with the fetched key')
   t.equal(jwks.requests, 2, 'the start-up fetch and one shared refetch')
-  clock += 59_000
+  clock.advance(59_000)
   await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
   t.equal(jwks.requests, 2, '59 s later: still cooling down')
-  clock += 1000
+  clock.advance(1000)
   await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
   t.equal(jwks.requests, 3, '60 s later: one more fetch')
 })
@@ -110,12 +111,12 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
 t.test('HS tokens with a kid never make the JWKS refetch', async (t) => {
   const jwks = await startJwks(t)
   jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
-  let clock = 0
+  const clock = manualClock(0)
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, JWT_ALGORITHMS: 'HS256,RS256', JWKS_URL: jwks.url, JWKS_COOLDOWN_S: '1' })
-  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: () => clock })
+  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: clock.now })
   await keys.refresh()
   const verifier = createTokenVerifier(config.jwt, keys)
-  clock += 60_000
+  clock.advance(60_000)
   const result = verifier.verify(sign({ kid: 'secret-v2' }))
   t.notOk(result instanceof Promise, 'answered synchronously')
   t.match(result, { ok: true })
