@@ -52,3 +52,14 @@ export async function msUntil (check: Check, ms: number, everyMs = 5): Promise<n
   const started = performance.now()
   return await poll(check, ms, everyMs) ? performance.now() - started : Infinity
 }
+
+/** The value of `promise`; throws, naming `what`, when it has not settled within `ms`. */
+export async function inTime<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms) })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
