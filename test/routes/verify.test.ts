@@ -1,16 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { buildRequest, rawRequest } from '../helpers/raw-http.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 function rulesFile (rules: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
-  writeFileSync(file, JSON.stringify(rules))
-  return file
+  return tempFile(t, 'rules.json', JSON.stringify(rules))
 }
 
 const RULES = rulesFile([
