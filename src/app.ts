@@ -107,6 +107,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     security
   }
   app.decorate('tokengate', ctx)
+  // Every request property is declared up front: one object shape for all requests.
+  app.decorateRequest('tokengateClaims', null)
   app.addHook('onClose', async () => {
     checker.close()
     await ctx.security.close()

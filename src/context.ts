@@ -25,7 +25,7 @@ export interface GatewayContext {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Claims of the verified bearer token, set by the proxy or a route guard. */
-    tokengateClaims?: Claims
+    /** Claims of the verified bearer token, set by the proxy or a route guard; null before (decorated in app.ts). */
+    tokengateClaims: Claims | null
   }
 }

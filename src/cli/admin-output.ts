@@ -8,13 +8,18 @@ function ms (value: unknown): string {
   return typeof value === 'number' ? `${value} ms` : 'n/a'
 }
 
+function stateLine (state: any): string {
+  if (state?.loaded !== true) return 'revocation state: NOT LOADED'
+  return `revocation state: ${state.current === true ? 'current' : 'STALE'} (${ms(state.staleness_ms)} old, at most ${ms(state.max_staleness_ms)})`
+}
+
 export function statusLines (health: any, revocation: any): string[] {
   const store = health.store ?? {}
   const upstream = health.upstream ?? {}
   return [
     `status: ${String(health.status)}`,
     `store: ${String(store.name)} ${store.reachable === true ? `reachable (${ms(store.latency_ms)})` : 'UNREACHABLE'}, FAIL_MODE=${String(store.fail_mode)}`,
-    `pubsub: ${health.pubsub?.healthy === true ? 'healthy' : 'UNHEALTHY'}`,
+    stateLine(health.revocation_state),
     `breaker: ${String(health.breaker?.state)}`,
     `upstream: ${upstream.configured !== true ? 'not configured' : upstream.reachable === true ? `reachable (HTTP ${String(upstream.status)})` : 'UNREACHABLE'}`,
     `revocation marks: ${revocation.total_blacklisted === null ? 'unknown (store did not answer)' : String(revocation.total_blacklisted)}`,

@@ -22,7 +22,7 @@ export interface CheckSummary {
 /**
  * The checker's observer: feeds the Prometheus families and keeps the last
  * store lookups for the exact average and p99 the status page reports. A
- * cache hit (the hot path) only bumps a counter.
+ * check answered from the local state (the hot path) only bumps a counter.
  */
 export class CheckStats implements CheckObserver {
   readonly #families: CheckFamilies

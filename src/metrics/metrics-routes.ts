@@ -5,8 +5,8 @@ import type { GatewayMetrics } from './metrics.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** performance.now() when a proxied request was handed to the upstream. */
-    tokengateForwardedAt?: number
+    /** performance.now() when a proxied request was handed to the upstream; null until then. */
+    tokengateForwardedAt: number | null
   }
 }
 
@@ -30,12 +30,13 @@ function withHook (existing: unknown, hook: Hook): Hook[] {
  * onRequest hook never reaches preHandler, so only forwarded requests count.
  */
 export const upstreamMetrics = fp<{ metrics: GatewayMetrics }>(async (app, { metrics }) => {
+  app.decorateRequest('tokengateForwardedAt', null)
   const forwarded: Hook = async (request) => {
     request.tokengateForwardedAt = performance.now()
   }
   const answered: Hook = async (request, reply) => {
     const started = request.tokengateForwardedAt
-    if (started === undefined) return
+    if (started === null) return
     const cells = metrics.upstreamCells(request.routeOptions.url ?? 'unmatched', statusClass(reply.statusCode))
     cells.duration.observe((performance.now() - started) / 1000)
     cells.responses.inc()

@@ -63,7 +63,7 @@ function setForwarded (headers: OutgoingHeaders, incoming: IncomingMessage, trus
  * X-Forwarded-*, X-Request-Id (the id in tokengate's logs and audit records)
  * and the identity from the token when there is one.
  */
-export function upstreamHeaders (incoming: IncomingMessage, claims: Claims | undefined, upstreamHost: string, trusted: boolean, requestId: string): OutgoingHeaders {
+export function upstreamHeaders (incoming: IncomingMessage, claims: Claims | null, upstreamHost: string, trusted: boolean, requestId: string): OutgoingHeaders {
   const sent = incoming.headers
   const headers: OutgoingHeaders = {}
   for (const name in sent) {
@@ -75,7 +75,7 @@ export function upstreamHeaders (incoming: IncomingMessage, claims: Claims | und
   headers.host = upstreamHost
   setForwarded(headers, incoming, trusted)
   headers['x-request-id'] = requestId
-  const identity = claims === undefined ? null : identityOf(claims)
+  const identity = claims === null ? null : identityOf(claims)
   if (identity !== null) Object.assign(headers, identity)
   return headers
 }

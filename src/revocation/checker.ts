@@ -1,7 +1,7 @@
 import type { FailMode } from '../config/types.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { RevocationState } from './revocation-state.js'
-import type { LookupQuery, MarkKind, ReloadReason, RevocationEvent, RevocationStore } from './store.js'
+import type { Clock, LookupQuery, MarkKind, ReloadReason, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
 /**
@@ -18,8 +18,13 @@ export interface CheckerOptions {
   readonly maxStalenessMs: number
   /** Consecutive failures that open the breaker (5) and its cool-down (1000 ms). */
   readonly breaker?: Pick<BreakerOptions, 'failureThreshold' | 'coolDownMs'>
-  /** Monotonic milliseconds; tests inject a clock. */
-  readonly now?: () => number
+  /**
+   * Tests inject a clock (milliseconds since the epoch): it ages both the
+   * state and its marks. Without one, marks expire by Date.now and staleness
+   * is measured by performance.now, so that a wall clock stepped back cannot
+   * make a stale state look current.
+   */
+  readonly now?: Clock
 }
 
 export interface CheckObserver {
@@ -47,6 +52,7 @@ export class RevocationChecker {
   readonly #observer: CheckObserver | null
   readonly #breaker: CircuitBreaker
   readonly #now: () => number
+  readonly #epochNow: Clock
   readonly #sweeper: NodeJS.Timeout
   #currentAsOf = Number.NEGATIVE_INFINITY
   #reloads = 0
@@ -59,18 +65,19 @@ export class RevocationChecker {
     this.#options = options
     this.#observer = observer
     this.#now = options.now ?? (() => performance.now())
+    this.#epochNow = options.now ?? Date.now
     this.#breaker = new CircuitBreaker({ ...options.breaker, onHalfOpen: () => { this.#probe().catch(() => {}) } })
     this.#sweeper = setInterval(() => this.prune(), SWEEP_INTERVAL_MS).unref()
     store.follow({
-      onEvent: (event) => this.state.apply(event, nowSeconds()),
+      onEvent: (event) => this.state.apply(event, nowSeconds(this.#epochNow)),
       onCurrent: (ageMs) => {
         const asOf = this.#now() - ageMs
         if (asOf > this.#currentAsOf) this.#currentAsOf = asOf
         this.#onLoaded()
       },
       onReload: (reason: ReloadReason) => { if (reason !== 'start') this.#reloads++ },
-      onAsciiMark: (kind, bytes, start, end, expiresAt) => this.state.applyAscii(kind, bytes, start, end, expiresAt, nowSeconds()),
-      onLoadSize: (n) => this.state.reserve(n, nowSeconds())
+      onAsciiMark: (kind, bytes, start, end, expiresAt) => this.state.applyAscii(kind, bytes, start, end, expiresAt, nowSeconds(this.#epochNow)),
+      onLoadSize: (n) => this.state.reserve(n, nowSeconds(this.#epochNow))
     })
   }
 
@@ -115,7 +122,7 @@ export class RevocationChecker {
 
   /** Answered at once from the local state; a promise only when a stale state has to be confirmed. */
   check (query: LookupQuery): CheckOutcome | Promise<CheckOutcome> {
-    const local = this.state.covering(query, nowSeconds())
+    const local = this.state.covering(query, nowSeconds(this.#epochNow))
     if (local !== null) return local
     if (this.current) {
       this.#observer?.onLookup(0, 'hit')
@@ -141,7 +148,7 @@ export class RevocationChecker {
 
   /** Records a revocation this replica wrote, before its log entry comes back. */
   remember (event: RevocationEvent): void {
-    this.state.apply(event, nowSeconds())
+    this.state.apply(event, nowSeconds(this.#epochNow))
   }
 
   /** Stops the breaker's probing and the sweeper; the store is closed by its owner. */
@@ -153,7 +160,7 @@ export class RevocationChecker {
 
   /** Drops expired marks from the local state; returns how many went. */
   prune (): number {
-    return this.state.sweep(nowSeconds())
+    return this.state.sweep(nowSeconds(this.#epochNow))
   }
 
   // The local state did not cover the token: open lets it through on that last complete state.

@@ -1,5 +1,5 @@
 import { beforeOf, coveringMark } from './covering.js'
-import type { LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
+import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
 
 interface Mark { before: number, expiresAt: number }
@@ -21,13 +21,15 @@ export class MemoryStore implements RevocationStore {
 
   readonly #listeners: LogListener[] = []
   readonly #sweeper: NodeJS.Timeout
+  readonly #now: Clock
 
-  constructor () {
+  constructor (options: { readonly now?: Clock } = {}) {
+    this.#now = options.now ?? Date.now
     this.#sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref()
   }
 
   async lookup (query: LookupQuery): Promise<MarkKind | null> {
-    const now = nowSeconds()
+    const now = nowSeconds(this.#now)
     return coveringMark(query, (kind, id) => {
       const mark = this.#marks[kind].get(id)
       return mark !== undefined && mark.expiresAt > now ? mark.before : -1
@@ -35,7 +37,7 @@ export class MemoryStore implements RevocationStore {
   }
 
   async revokeToken (jti: string, ttlS: number): Promise<boolean> {
-    const now = nowSeconds()
+    const now = nowSeconds(this.#now)
     const current = this.#marks.jti.get(jti)
     if (current !== undefined && current.expiresAt > now) return false
     this.#write({ kind: 'jti', id: jti, expiresAt: now + ttlS })
@@ -43,15 +45,15 @@ export class MemoryStore implements RevocationStore {
   }
 
   async revokeSession (sid: string, ttlS: number): Promise<void> {
-    this.#write({ kind: 'session', id: sid, expiresAt: nowSeconds() + ttlS })
+    this.#write({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    this.#write({ kind: 'user', id: sub, before, expiresAt: nowSeconds() + ttlS })
+    this.#write({ kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   async revokeAll (before: number, ttlS: number): Promise<void> {
-    this.#write({ kind: 'global', before, expiresAt: nowSeconds() + ttlS })
+    this.#write({ kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   /** Replays the live marks, then every write as it happens: this process sees them all. */
@@ -74,7 +76,7 @@ export class MemoryStore implements RevocationStore {
 
   /** Drops expired marks; lookups ignore them anyway. */
   sweep (): void {
-    const now = nowSeconds()
+    const now = nowSeconds(this.#now)
     for (const map of Object.values(this.#marks)) {
       for (const [key, mark] of map) if (mark.expiresAt <= now) map.delete(key)
     }
@@ -90,7 +92,7 @@ export class MemoryStore implements RevocationStore {
     const before = event.kind === 'user' || event.kind === 'global' ? event.before : beforeOf(event.kind, 1)
     const map = this.#marks[event.kind]
     const current = map.get(id)
-    const live = current !== undefined && current.expiresAt > nowSeconds()
+    const live = current !== undefined && current.expiresAt > nowSeconds(this.#now)
     map.set(id, live ? { before: Math.max(before, current.before), expiresAt: Math.max(event.expiresAt, current.expiresAt) } : { before, expiresAt: event.expiresAt })
     for (const listener of this.#listeners) listener.onEvent(event)
   }

@@ -7,7 +7,7 @@ import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
 import { connectClient, createRedisClient, type RedisClient } from './redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
-import type { LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
+import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
 
 declare module 'ioredis' {
@@ -32,6 +32,8 @@ const DEFAULT_LOG_RETENTION_S = 8 * 86_400
 export interface RedisStoreOptions {
   /** How long log entries are kept: the longest lifetime of any mark (the refresh token's). */
   readonly logRetentionS?: number
+  /** Stamps the expiry of each log entry; Redis' own TTLs keep real time whatever it says. */
+  readonly now?: Clock
 }
 
 export class StoreWriteError extends Error {
@@ -60,12 +62,14 @@ export class RedisStore implements RevocationStore {
   readonly #cluster: boolean
   readonly #retentionMs: string
   readonly #retentionS: number
+  readonly #now: Clock
   #follower: { client: RedisClient, follower: LogFollower } | null = null
 
   constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
     this.#config = config
     this.#log = log
     this.#retentionS = options.logRetentionS ?? DEFAULT_LOG_RETENTION_S
+    this.#now = options.now ?? Date.now
     this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
@@ -93,8 +97,6 @@ export class RedisStore implements RevocationStore {
     ])))
   }
 
-  get lookupClient (): RedisClient { return this.#lookup }
-
   async lookup (query: LookupQuery): Promise<MarkKind | null> {
     if (this.#batcher !== null) return await this.#batcher.lookup(query)
     // Keys live in different slots; auto-pipelining sends one batch per node, concurrently.
@@ -103,26 +105,26 @@ export class RedisStore implements RevocationStore {
   }
 
   async revokeToken (jti: string, ttlS: number): Promise<boolean> {
-    const event: RevocationEvent = { kind: 'jti', id: jti, expiresAt: nowSeconds() + ttlS }
+    const event: RevocationEvent = { kind: 'jti', id: jti, expiresAt: nowSeconds(this.#now) + ttlS }
     return await this.#mark(this.keys.jti(jti), 'nx', '1', ttlS, event)
   }
 
   async revokeSession (sid: string, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.session(sid), 'set', '1', ttlS, { kind: 'session', id: sid, expiresAt: nowSeconds() + ttlS })
+    await this.#mark(this.keys.session(sid), 'set', '1', ttlS, { kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.user(sub), 'max', String(before), ttlS, { kind: 'user', id: sub, before, expiresAt: nowSeconds() + ttlS })
+    await this.#mark(this.keys.user(sub), 'max', String(before), ttlS, { kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   async revokeAll (before: number, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.global, 'max', String(before), ttlS, { kind: 'global', before, expiresAt: nowSeconds() + ttlS })
+    await this.#mark(this.keys.global, 'max', String(before), ttlS, { kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   async #mark (key: string, mode: MarkMode, value: string, ttlS: number, event: RevocationEvent): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(ttlS))
     const entry = [...entryArgs(event), this.#retentionMs]
-    const bucket = bucketOf(event.expiresAt, nowSeconds(), this.#retentionS)
+    const bucket = bucketOf(event.expiresAt, nowSeconds(this.#now), this.#retentionS)
     const bucketKey = this.keys.index(bucket)
     const record = indexRecord(event)
     const expireAt = String(bucketExpiry(bucket, event.expiresAt))

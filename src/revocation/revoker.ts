@@ -1,11 +1,11 @@
 import type { Config } from '../config/types.js'
 import type { RevocationChecker } from './checker.js'
-import type { RevocationStore } from './store.js'
+import type { Clock, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
 /**
  * Writes revocations with the lifetimes the design prescribes and teaches this
- * replica's checker at once (other replicas learn through pub/sub). Every
+ * replica's checker at once (other replicas learn from the store's log). Every
  * method resolves only after the store acknowledged the write; a rejection
  * means "not revoked yet": the route answers 503 and the caller retries.
  */
@@ -14,8 +14,10 @@ export class Revoker {
   readonly #checker: RevocationChecker
   readonly #toleranceS: number
   readonly #sessionTtlS: number
+  readonly #now: Clock
 
-  constructor (store: RevocationStore, checker: RevocationChecker, config: Config) {
+  constructor (store: RevocationStore, checker: RevocationChecker, config: Config, options: { readonly now?: Clock } = {}) {
+    this.#now = options.now ?? Date.now
     this.#store = store
     this.#checker = checker
     this.#toleranceS = config.jwt.clockToleranceS
@@ -27,7 +29,7 @@ export class Revoker {
   /** Revokes one token until its exp (plus tolerance); false when it already was revoked. */
   async token (jti: string, exp: number): Promise<boolean> {
     const expiresAt = exp + this.#toleranceS
-    const ttl = Math.max(1, expiresAt - nowSeconds())
+    const ttl = Math.max(1, expiresAt - nowSeconds(this.#now))
     const fresh = await this.#store.revokeToken(jti, ttl)
     this.#checker.remember({ kind: 'jti', id: jti, expiresAt })
     return fresh
@@ -35,19 +37,19 @@ export class Revoker {
 
   async session (sid: string): Promise<void> {
     await this.#store.revokeSession(sid, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'session', id: sid, expiresAt: nowSeconds() + this.#sessionTtlS })
+    this.#checker.remember({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS })
   }
 
   /** Every token of `sub` issued up to now (same-second tokens included: safety first). */
   async user (sub: string): Promise<number> {
-    const before = nowSeconds()
+    const before = nowSeconds(this.#now)
     await this.#store.revokeUser(sub, before, this.#sessionTtlS)
     this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: before + this.#sessionTtlS })
     return before
   }
 
   async everyone (): Promise<number> {
-    const before = nowSeconds()
+    const before = nowSeconds(this.#now)
     await this.#store.revokeAll(before, this.#sessionTtlS)
     this.#checker.remember({ kind: 'global', before, expiresAt: before + this.#sessionTtlS })
     return before

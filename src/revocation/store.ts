@@ -64,7 +64,10 @@ export interface RevocationStore {
   close: () => Promise<void>
 }
 
+/** Milliseconds since the epoch (Date.now); stores, checker and revoker take one so tests need not sleep. */
+export type Clock = () => number
+
 /** Seconds since the epoch; every mark and claim uses this unit. */
-export function nowSeconds (): number {
-  return Math.floor(Date.now() / 1000)
+export function nowSeconds (now: Clock = Date.now): number {
+  return Math.floor(now() / 1000)
 }

@@ -120,7 +120,7 @@ export function countRefusedPerAddress (limits: RateLimits): (request: FastifyRe
 export function perSubject (limiter: Limiter): PreHandler {
   return async (request, reply) => {
     const claims = request.tokengateClaims
-    if (claims !== undefined && !(await limiter.hit(request, reply, subjectKey(claims)))) return reply
+    if (claims !== null && !(await limiter.hit(request, reply, subjectKey(claims)))) return reply
   }
 }
 

@@ -20,7 +20,7 @@ function bodySchema (maxTokenBytes: number, required: string[] = []): { body: ob
 
 function claimsOf (request: FastifyRequest): Claims {
   const claims = request.tokengateClaims
-  if (claims === undefined) throw new GatewayError(Failures.TOKEN_MISSING)
+  if (claims === null) throw new GatewayError(Failures.TOKEN_MISSING)
   return claims
 }
 

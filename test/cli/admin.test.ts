@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { runCli, serveCli, type Run, type ServedGateway } from '../helpers/cli.js'
 import { call } from '../helpers/http.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
-import { tempDir } from '../deploy/temp-dir.js'
+import { untilValue } from '../helpers/until.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 // `tokengate admin` end to end: dist/main.js serve on a spawned Redis, and the
 // built CLI as a separate process, the way an operator runs both.
@@ -28,6 +28,8 @@ t.test('status: health and revocation figures, as text and as --json', async (t)
   t.equal(text.code, 0, text.stderr)
   t.match(text.stdout, /^status: ok$/m)
   t.match(text.stdout, /^store: redis reachable \([\d.]+ ms\), FAIL_MODE=open$/m)
+  t.match(text.stdout, /^revocation state: current \(\d+ ms old, at most 1000 ms\)$/m)
+  t.notMatch(text.stdout, /pubsub/, 'no line for the removed pub/sub channel (it always read UNHEALTHY)')
   t.match(text.stdout, /^breaker: closed$/m)
   t.match(text.stdout, /^revocation marks: \d+$/m)
   const json = await admin(['status', '--json'])
@@ -68,11 +70,7 @@ t.test('alerts: a revoked token used again is listed as a CRITICAL alert', async
   const dave = sign({ claims: { sub: 'dave' } })
   t.equal((await admin(['revoke-user', 'dave', '--reason', 'offboarded'])).code, 0)
   t.equal(await verify(dave), 401)
-  let listed: any = { count: 0 }
-  for (let i = 0; i < 60 && listed.count === 0; i++) {
-    listed = JSON.parse((await admin(['alerts', '--severity', 'critical', '--json'])).stdout)
-    if (listed.count === 0) await sleep(100)
-  }
+  const listed = await untilValue(async () => JSON.parse((await admin(['alerts', '--severity', 'critical', '--json'])).stdout), (list) => list.count > 0, 6000, 100)
   t.ok(listed.alerts.some((a: any) => a.type === 'revoked_token_use' && a.user_id === 'dave'), 'revoked_token_use for dave')
   const text = await admin(['alerts', '--severity', 'CRITICAL', '--limit', '5'])
   t.equal(text.code, 0)

@@ -5,6 +5,7 @@ import { createVerifier } from 'fast-jwt'
 import { startGateway } from '../helpers/gateway.js'
 import { SECRET } from '../helpers/tokens.js'
 import { MAIN, runCli } from '../helpers/cli.js'
+import { until } from '../helpers/until.js'
 
 const run = runCli
 
@@ -14,8 +15,7 @@ t.test('npm start with no configuration: a development instance that prints a wo
   t.teardown(() => { child.kill('SIGTERM') })
   let stdout = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  const deadline = Date.now() + 15_000
-  while (!/export TOKEN=\S+/.test(stdout) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => /export TOKEN=\S+/.test(stdout), 15_000, 50)
   const token = /export TOKEN=(\S+)/.exec(stdout)?.[1]
   t.ok(token, 'the banner holds a token')
   const base = /curl -i (http:\/\/127\.0\.0\.1:\d+)\/auth\/verify/.exec(stdout)?.[1] ?? ''

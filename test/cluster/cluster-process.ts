@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http'
 import { MAIN } from '../helpers/cli.js'
 import { freePort } from '../helpers/redis.js'
 import { SECRET } from '../helpers/tokens.js'
+import { waitFor } from '../helpers/until.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -29,15 +30,6 @@ export function childrenOf (parent: number): number[] {
       return []
     }
   })
-}
-
-export async function waitFor (check: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await Promise.resolve().then(check).catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 /** Starts `tokengate serve` as a cluster primary; resolves once every worker listens. */

@@ -7,7 +7,8 @@ import { MAIN, runCli } from '../helpers/cli.js'
 import { freePort, startRedis, type RedisServer } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { onNewConnection, startCluster, waitFor } from './cluster-process.js'
+import { waitFor } from '../helpers/until.js'
+import { onNewConnection, startCluster } from './cluster-process.js'
 
 const REQUESTS = 12
 

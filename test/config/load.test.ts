@@ -1,11 +1,11 @@
-import { writeFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
 import { configProblems } from '../helpers/config.js'
 import { SECRET, keyPair } from '../helpers/tokens.js'
+import { tempDir, tempFile } from '../helpers/temp-dir.js'
 
 const BASE = { JWT_SECRET: SECRET }
 
@@ -67,7 +67,7 @@ t.test('defaults of the optional variables beyond the design table', async (t) =
 })
 
 t.test('the configuration is frozen all the way down', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-frozen-'))
+  const dir = tempDir(t, 'tg-frozen-')
   const rules = join(dir, 'rules.json')
   writeFileSync(rules, JSON.stringify([{ path: '/pay', scopes: ['pay'] }]))
   const config = loadConfig({
@@ -212,7 +212,7 @@ t.test('every problem is reported at once', async (t) => {
 })
 
 t.test('key files: a PEM whose family JWT_ALGORITHMS excludes is refused', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-config-'))
+  const dir = tempDir(t, 'tg-config-')
   const ec = keyPair('ec')
   writeFileSync(join(dir, 'ec.pem'), ec.publicPem)
   writeFileSync(join(dir, 'garbage.pem'), 'not a key')
@@ -223,7 +223,7 @@ t.test('key files: a PEM whose family JWT_ALGORITHMS excludes is refused', async
 })
 
 t.test('access rules: a malformed file names the rule', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-rules-'))
+  const dir = tempDir(t, 'tg-rules-')
   const file = join(dir, 'rules.json')
   writeFileSync(file, JSON.stringify([{ path: '/payments', method: 'POST', scopes: ['payments:write'] }, { path: 'relative', scopes: ['x'] }]))
   t.match(problems({ ...BASE, ACCESS_RULES_FILE: file }).join(), /ACCESS_RULES_FILE: rule 1/)
@@ -235,8 +235,7 @@ t.test('access rules: a malformed file names the rule', async (t) => {
 })
 
 t.test('configured paths are normalised as request paths are (RFC 3986 6.2.2), or stop start-up', async (t) => {
-  const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
-  writeFileSync(file, JSON.stringify([{ path: '/%70ay%6dents//caf%c3%a9/', scopes: ['x'] }, { path: '/café', scopes: ['x'] }]))
+  const file = tempFile(t, 'rules.json', JSON.stringify([{ path: '/%70ay%6dents//caf%c3%a9/', scopes: ['x'] }, { path: '/café', scopes: ['x'] }]))
   const config = loadConfig({ ...BASE, ACCESS_RULES_FILE: file, PUBLIC_PATHS: '/%70ublic/,/doc%c3%a9' })
   t.same(config.accessRules.map((rule) => rule.pathPrefix), ['/payments/caf%C3%A9', '/caf%C3%A9'])
   t.same(config.publicPaths, ['/public', '/doc%C3%A9'])

@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { IDENTITY_HEADERS } from '../../src/http/identity.js'
 import { startGateway } from '../helpers/gateway.js'
@@ -10,6 +8,7 @@ import { until } from '../helpers/until.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { caddyMissing, SHIPPED_CADDYFILE, startCaddy, type Caddy } from './caddy.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 // Real Caddy with deploy/caddy/Caddyfile (only addresses changed), a real
 // upstream, tokengate on a spawned Redis: the same cases as nginx.test.ts.
@@ -18,8 +17,7 @@ const skip = caddyMissing
 const redis = caddyMissing === false ? await startRedis() : null
 t.teardown(async () => { await redis?.stop() })
 
-const rules = join(mkdtempSync(join(tmpdir(), 'tg-caddy-rules-')), 'rules.json')
-writeFileSync(rules, JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
+const rules = tempFile(t, 'rules.json', JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
 
 interface Stack { readonly caddy: Caddy, readonly api: Upstream, close: () => Promise<void> }
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../helpers/redis.js'
+import { until } from '../helpers/until.js'
 import { accepting } from './nginx.js'
-import { tempDir } from './temp-dir.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 export const CADDY = process.env.CADDY_BIN ?? '/usr/bin/caddy'
 export const caddyMissing = existsSync(CADDY) ? false : `caddy not found at ${CADDY} (apt-get install caddy; .ci/run installs it)`
@@ -52,10 +52,7 @@ export async function startCaddy (t: Teardown, ports: Omit<CaddyPorts, 'listen'>
       await exited
     }
   })
-  const deadline = Date.now() + 10_000
-  while (!(await accepting(listen))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start: ${stderr}`)
-    await sleep(20)
-  }
+  const listening = await until(async () => child.exitCode !== null || await accepting(listen), 10_000, 20)
+  if (!listening || child.exitCode !== null) throw new Error(`caddy did not start: ${stderr}`)
   return { url: `http://127.0.0.1:${listen}` }
 }

@@ -7,7 +7,7 @@ import { call } from '../helpers/http.js'
 import { DEPLOY } from './deploy-files.js'
 import { declaredFamilies, familyOf, metricNames } from './promql.js'
 import { promtool, promtoolMissing } from './promtool.js'
-import { tempDir } from './temp-dir.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 // deploy/grafana/tokengate.json: every query parses (promtool) and reads only
 // metrics a running tokengate exports.

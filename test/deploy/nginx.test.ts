@@ -1,14 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { nginxMissing, startNginx, type Nginx } from './nginx.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 // Real nginx with deploy/nginx/tokengate.conf (only addresses and port changed),
 // a real upstream, tokengate on a spawned Redis.
@@ -17,8 +15,7 @@ const skip = nginxMissing
 const redis = nginxMissing === false ? await startRedis() : null
 t.teardown(async () => { await redis?.stop() })
 
-const rules = join(mkdtempSync(join(tmpdir(), 'tg-nginx-rules-')), 'rules.json')
-writeFileSync(rules, JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
+const rules = tempFile(t, 'rules.json', JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
 
 interface Stack { readonly nginx: Nginx, readonly api: Upstream, close: () => Promise<void> }
 

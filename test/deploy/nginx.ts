@@ -3,8 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../helpers/redis.js'
+import { until } from '../helpers/until.js'
 
 export const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx'
 export const nginxMissing = existsSync(NGINX) ? false : `nginx not found at ${NGINX} (apt-get install nginx-light; .ci/run installs it)`
@@ -85,13 +85,10 @@ http {
     }
     rmSync(dir, { recursive: true, force: true })
   })
-  const deadline = Date.now() + 10_000
-  while (!(await accepting(listen))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''
-      throw new Error(`nginx did not start: ${stderr}${log}`)
-    }
-    await sleep(20)
+  const listening = await until(async () => child.exitCode !== null || await accepting(listen), 10_000, 20)
+  if (!listening || child.exitCode !== null) {
+    const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''
+    throw new Error(`nginx did not start: ${stderr}${log}`)
   }
   return {
     url: `http://127.0.0.1:${listen}`,

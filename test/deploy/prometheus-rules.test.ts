@@ -1,10 +1,10 @@
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { parseMetrics } from '../metrics/scrape.js'
+import { parseMetrics } from '../helpers/scrape.js'
 import { docsOf } from './deploy-files.js'
 import { promtool, promtoolMissing, shippedRuleGroups, stageRules } from './promtool.js'
-import { tempDir } from './temp-dir.js'
+import { tempDir } from '../helpers/temp-dir.js'
 import { declaredFamilies, familyOf, metricNames } from './promql.js'
 
 // The PrometheusRule in deploy/kubernetes/components/monitoring, checked by

@@ -1,12 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { parse } from 'yaml'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call, type JsonResponse } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 // Traefik is not installable here: these tests send /auth/verify exactly what
 // Traefik's ForwardAuth sends with deploy/traefik/dynamic.yml (a GET to
@@ -57,8 +56,7 @@ function apiHeaders (client: ClientRequest, answer: JsonResponse): Record<string
   return out
 }
 
-const rules = join(mkdtempSync(join(tmpdir(), 'tg-traefik-rules-')), 'rules.json')
-writeFileSync(rules, JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
+const rules = tempFile(t, 'rules.json', JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
 const env = { PUBLIC_PATHS: '/public', ACCESS_RULES_FILE: rules }
 
 t.test('the shipped middleware asks /auth/verify and trusts no client X-Forwarded-* header', async (t) => {

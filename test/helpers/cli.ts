@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort } from './redis.js'
+import { waitFor } from './until.js'
 
 /** The built CLI (npm test builds it first: see "pretest"). */
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
@@ -41,12 +41,7 @@ export async function serveCli (t: { teardown: (fn: () => unknown) => void }, en
     await exited
   })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`tokengate serve exited: ${output}`)
-    const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false)
-    if (up) return { url, output: () => output }
-    if (Date.now() > deadline) throw new Error(`tokengate serve did not answer: ${output}`)
-    await sleep(50)
-  }
+  await waitFor(async () => child.exitCode !== null || (await fetch(`${url}/healthz`)).ok, 'tokengate serve to answer /healthz', 15_000, 50)
+  if (child.exitCode !== null) throw new Error(`tokengate serve exited: ${output}`)
+  return { url, output: () => output }
 }

@@ -5,17 +5,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { freePort, startRedis, waitForPing, type RedisServer } from './redis.js'
+import { waitFor } from './until.js'
 
 const run = promisify(execFile)
-
-async function poll (what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-}
 
 function plainClient (port: number): Redis {
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 500) })
@@ -49,7 +41,7 @@ export async function startSentinelGroup (name = 'tokengate'): Promise<SentinelG
   const primary = await startRedis({ args: sync })
   const replica = await startRedis({ args: [...sync, '--replicaof', '127.0.0.1', String(primary.port)] })
   const servers = new Map([[primary.port, primary], [replica.port, replica]])
-  await poll('the replica to sync', async () => /master_link_status:up/.test(await replica.client.info('replication')), 10_000)
+  await waitFor(async () => /master_link_status:up/.test(await replica.client.info('replication')), 'the replica to sync', 10_000, 50)
 
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-sentinel-'))
   const children: ChildProcess[] = []
@@ -70,14 +62,14 @@ export async function startSentinelGroup (name = 'tokengate'): Promise<SentinelG
   await Promise.all(ports.map(async (port) => await waitForPing(port)))
   const sentinels = ports.map(plainClient)
   // A failover needs a quorum of sentinels that know each other and the replica.
-  await poll('the sentinels to discover each other and the replica', async () => {
+  await waitFor(async () => {
     for (const sentinel of sentinels) {
       const peers = await sentinel.call('SENTINEL', 'SENTINELS', name) as unknown[]
       const replicas = await sentinel.call('SENTINEL', 'REPLICAS', name) as string[][]
       if (peers.length < 2 || replicas.length < 1 || !replicas[0].includes('slave')) return false
     }
     return true
-  }, 15_000)
+  }, 'the sentinels to discover each other and the replica', 15_000, 50)
 
   const addressOf = async (sentinel: Redis): Promise<number> => {
     const [, port] = await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as [string, string]
@@ -95,12 +87,12 @@ export async function startSentinelGroup (name = 'tokengate'): Promise<SentinelG
     },
     async waitForFailover (oldPort, ms = 20_000) {
       let next = oldPort
-      await poll('the sentinels to promote the replica', async () => {
+      await waitFor(async () => {
         const named = await Promise.all(sentinels.map(addressOf))
         next = named[0]
         if (named.some((port) => port === oldPort || port !== next)) return false
         return /role:master/.test(await servers.get(next)?.client.info('replication') ?? '')
-      }, ms)
+      }, 'the sentinels to promote the replica', ms, 50)
       return next
     },
     async stop () {
@@ -132,7 +124,7 @@ export async function startCluster (size = 3): Promise<ClusterGroup> {
   const stop = async (): Promise<void> => { await Promise.all(nodes.map(async (node) => await node.stop())) }
   try {
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'])
-    await poll('cluster_state:ok on every node', async () => {
+    await waitFor(async () => {
       for (const node of nodes) {
         const info = await node.client.cluster('INFO') as string
         if (!info.includes('cluster_state:ok')) return false
@@ -141,7 +133,7 @@ export async function startCluster (size = 3): Promise<ClusterGroup> {
         if (known < size) return false
       }
       return true
-    }, 15_000)
+    }, 'cluster_state:ok on every node', 15_000, 50)
   } catch (err) {
     await stop()
     throw err

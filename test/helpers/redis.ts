@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { waitFor } from './until.js'
 
 /** A free loopback port, chosen by the kernel. */
 export async function freePort (): Promise<number> {
@@ -38,21 +38,16 @@ export interface RedisServerOptions {
 
 /** Resolves once a Redis (or Sentinel) on the port answers PING. */
 export async function waitForPing (port: number): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
+  await waitFor(async () => {
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     probe.on('error', () => {})
     try {
       await probe.connect()
-      await probe.ping()
+      return await probe.ping() === 'PONG'
+    } finally {
       probe.disconnect()
-      return
-    } catch {
-      probe.disconnect()
-      await sleep(25)
     }
-  }
-  throw new Error(`redis-server on port ${port} did not start`)
+  }, `redis-server on port ${port} to answer PING`, 10_000)
 }
 
 /** Spawns a private redis-server on a free loopback port: never the shared one on 6379. */

@@ -1,19 +1,16 @@
 import fc from 'fast-check'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { basic, call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest } from './raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 const CLIENT_SECRET = 'fuzz-client-secret-of-32-bytes-or-more'
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400)
 
-const rules = join(mkdtempSync(join(tmpdir(), 'tg-fuzz-')), 'rules.json')
-writeFileSync(rules, JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
+const rules = tempFile(t, 'rules.json', JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
 
 const ROUTES = ['/auth/verify', '/auth/logout', '/auth/refresh', '/auth/revoke', '/auth/token/validate',
   '/oauth/introspect', '/oauth/revoke', '/admin/revoke-all', '/admin/tokens/revoke', '/admin/users/u1/revoke',

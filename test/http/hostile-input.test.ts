@@ -3,7 +3,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest } from './raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
 
 const NO_RATE_LIMITS = { RATE_LIMIT_LOGOUT_PER_MIN: '0', RATE_LIMIT_REVOKE_PER_MIN: '0', RATE_LIMIT_ADMIN_PER_MIN: '0', RATE_LIMIT_UNAUTHENTICATED_PER_MIN: '0', RATE_LIMIT_REFRESH_PER_MIN: '0', RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN: '0', RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN: '0' }
 const STACK = /\bat .+:\d+:\d+|"stack"|Error:/

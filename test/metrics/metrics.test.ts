@@ -6,7 +6,7 @@ import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { loadConfig } from '../../src/config/load.js'
 import { configProblems } from '../helpers/config.js'
-import { parseMetrics, scrape, valueOf } from './scrape.js'
+import { parseMetrics, scrape, valueOf } from '../helpers/scrape.js'
 import { until } from '../helpers/until.js'
 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })

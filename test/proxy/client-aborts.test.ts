@@ -3,17 +3,8 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
+import { inTime } from '../helpers/until.js'
 import { startUpstream } from '../helpers/upstream.js'
-
-async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms) })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** Starts a download and destroys the client connection once the first bytes arrived. */
 async function abandonDownload (url: string, token: string): Promise<void> {
@@ -43,9 +34,9 @@ t.test('a client aborting mid-upload aborts the upstream request', async (t) => 
   client.on('error', () => {})
   // More than PROXY_REQUEST_BUFFER_BYTES (64 KiB): the upload streams while the client sends it.
   client.write(Buffer.alloc(256 << 10, 97))
-  await within(started, 5000, 'the first bytes to reach the upstream')
+  await inTime(started, 5000, 'the first bytes to reach the upstream')
   client.destroy()
-  t.equal(await within(upstreamOutcome, 5000, 'the upstream request to end'), 'aborted')
+  t.equal(await inTime(upstreamOutcome, 5000, 'the upstream request to end'), 'aborted')
 })
 
 t.test('a client closing mid-download aborts the upstream response', async (t) => {
@@ -59,7 +50,7 @@ t.test('a client closing mid-download aborts the upstream response', async (t) =
   })
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
   await abandonDownload(`${gw.url}/download`, sign())
-  t.equal(await within(upstreamClosed, 5000, 'the upstream response to close'), false, 'closed before it finished')
+  t.equal(await inTime(upstreamClosed, 5000, 'the upstream response to close'), false, 'closed before it finished')
 })
 
 t.test('clients leaving mid-download do not leak pooled upstream connections', async (t) => {
@@ -72,7 +63,7 @@ t.test('clients leaving mid-download do not leak pooled upstream connections', a
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
   const token = sign()
   // More abandoned downloads than the pool has connections (128), then one more request: all well within UPSTREAM_TIMEOUT_MS.
-  const res = await within((async () => {
+  const res = await inTime((async () => {
     for (let batch = 0; batch < 5; batch++) {
       await Promise.all(Array.from({ length: 30 }, async () => await abandonDownload(`${gw.url}/endless`, token)))
     }

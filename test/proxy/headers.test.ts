@@ -1,13 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 async function get (url: string, headers: Record<string, string>): Promise<{ status: number, headers: IncomingHttpHeaders, body: string }> {
   return await new Promise((resolve, reject) => {
@@ -93,8 +91,7 @@ t.test('identity headers sent by the client never reach the upstream, in any let
 })
 
 t.test('access rules apply to proxied requests, //admin included, before the body is read', async (t) => {
-  const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
-  writeFileSync(file, JSON.stringify([{ method: '*', path: '/admin', roles: ['admin'] }]))
+  const file = tempFile(t, 'rules.json', JSON.stringify([{ method: '*', path: '/admin', roles: ['admin'] }]))
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, ACCESS_RULES_FILE: file })
   const user = sign({ claims: { roles: ['user'] } })

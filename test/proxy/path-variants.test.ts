@@ -1,18 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startFastifyUpstream } from '../helpers/fastify-upstream.js'
 import { startGateway } from '../helpers/gateway.js'
 import { VARIANTS } from '../helpers/path-variants.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 // Issue 11 item 1: the decision is made on the path the upstream acts on
 // (RFC 3986 section 6.2.2), and in proxy mode that is the path forwarded.
 
-const RULES = join(mkdtempSync(join(tmpdir(), 'tg-variants-')), 'rules.json')
-writeFileSync(RULES, JSON.stringify([
+const RULES = tempFile(t, 'rules.json', JSON.stringify([
   { method: 'POST', path: '/payments', scopes: ['payments:write'] },
   { method: 'GET', path: '/reports', scopes: ['reports:read'] }
 ]))

@@ -4,6 +4,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
+import { until } from '../helpers/until.js'
 
 async function listen (server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -22,7 +23,6 @@ t.test('closing the gateway closes its pooled upstream connections', async (t) =
   t.equal((await call(`${gw.url}/x`, { token: sign() })).status, 200)
   t.equal(open.size, 1, 'one pooled keep-alive connection')
   await gw.app.close()
-  const deadline = Date.now() + 2000
-  while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await until(() => open.size === 0, 2000, 20)
   t.equal(open.size, 0, 'closed with the gateway, not left to the keep-alive timeout')
 })

@@ -2,28 +2,11 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
+import { inTime, waitFor } from '../helpers/until.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { slowClient, type RawResponse } from '../http/raw.js'
+import { slowClient, type RawResponse } from '../helpers/raw-http.js'
 
 // Issue 11 item 6: one slow client cannot stall the proxy for everyone.
-
-async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms) })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-async function until (condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 function head (method: string, target: string, token: string, framing: string): string {
   return `${method} ${target} HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${token}\r\n${framing}\r\n`
@@ -63,7 +46,7 @@ t.test('issue 11 item 6: with 130 clients trickling bodies, an innocent request 
   }
   await new Promise((resolve) => setTimeout(resolve, 600))
   const started = Date.now()
-  const [get, post] = await within(Promise.all([
+  const [get, post] = await inTime(Promise.all([
     call(`${gw.url}/innocent`, { token }),
     call(`${gw.url}/innocent`, { token, method: 'POST', json: { a: 1 } })
   ]), 2000, 'the innocent requests')
@@ -81,9 +64,9 @@ t.test('a request queued behind uploads that hold every connection gets 504 at U
   const token = sign()
   // Past the 64 KiB buffer, the upload streams: it holds the only connection while it trickles on.
   slowClient(t, gw.url, head('PUT', '/hang', token, LARGE) + 'x'.repeat(100 << 10), { chunk: 'x', everyMs: 200, maxChunks: 40 })
-  await until(() => arrivals.length === 1, 3000, 'the upload to reach the upstream')
+  await waitFor(() => arrivals.length === 1, 'the upload to reach the upstream', 3000, 20)
   const started = Date.now()
-  const res = await within(call(`${gw.url}/innocent`, { token }), 3000, 'the queued request')
+  const res = await inTime(call(`${gw.url}/innocent`, { token }), 3000, 'the queued request')
   t.equal(res.status, 504)
   t.equal(res.body.error, 'gateway_timeout')
   t.ok(Date.now() - started < 1800, `answered after ${Date.now() - started} ms`)
@@ -96,7 +79,7 @@ t.test('with every connection busy and UPSTREAM_MAX_PENDING requests waiting, th
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: '2000', UPSTREAM_CONNECTIONS: '2', UPSTREAM_MAX_PENDING: '1' })
   const token = sign()
   const held = Array.from({ length: 3 }, async () => await call(`${gw.url}/hang`, { token }))
-  await until(() => arrivals.length === 2, 3000, 'two requests to hold both connections')
+  await waitFor(() => arrivals.length === 2, 'two requests to hold both connections', 3000, 20)
   await new Promise((resolve) => setTimeout(resolve, 100))
   const started = Date.now()
   const res = await call(`${gw.url}/other`, { token })
@@ -116,14 +99,14 @@ t.test('slow streamed uploads hold at most UPSTREAM_UPLOAD_CONNECTIONS; every ot
   const token = sign()
   const upload = head('PUT', '/hang', token, LARGE) + 'x'.repeat(100 << 10)
   for (let i = 0; i < 2; i++) slowClient(t, gw.url, upload, { chunk: 'x', everyMs: 200, maxChunks: 40 })
-  await until(() => arrivals.length === 2, 3000, 'two uploads to reach the upstream')
+  await waitFor(() => arrivals.length === 2, 'two uploads to reach the upstream', 3000, 20)
   const started = Date.now()
   // One byte past the buffer, then nothing: every byte sent was read, so the close cannot reach it as a reset.
-  const third = await within(slowClient(t, gw.url, head('PUT', '/hang', token, LARGE) + 'x'.repeat((64 << 10) + 1), { chunk: '', everyMs: 200, maxChunks: 0 }).answer, 2000, 'the third upload')
+  const third = await inTime(slowClient(t, gw.url, head('PUT', '/hang', token, LARGE) + 'x'.repeat((64 << 10) + 1), { chunk: '', everyMs: 200, maxChunks: 0 }).answer, 2000, 'the third upload')
   t.equal(third.status, 503, 'a third streamed upload is refused')
   t.match(third.head, /\r\nretry-after: 1/i)
   t.match(third.head, /\r\nconnection: close/i, 'its body is not read')
-  const others = await within(Promise.all(Array.from({ length: 6 }, async () => await call(`${gw.url}/innocent`, { token, method: 'POST', json: { small: true } }))), 2000, 'the other requests')
+  const others = await inTime(Promise.all(Array.from({ length: 6 }, async () => await call(`${gw.url}/innocent`, { token, method: 'POST', json: { small: true } }))), 2000, 'the other requests')
   t.same(others.map((r) => r.status), Array(6).fill(200))
   t.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms`)
 })
@@ -139,7 +122,7 @@ t.test('a client silent for CLIENT_BODY_TIMEOUT_MS in the middle of its body is 
     ['a small body trickled slower than the timeout', head('POST', '/trickled', token, SMALL), { chunk: 'x', everyMs: 600, maxChunks: 10 }],
     ['a streamed upload that stops', head('PUT', '/streamed', token, LARGE) + 'x'.repeat(100 << 10), { chunk: '', everyMs: 1000, maxChunks: 0 }]
   ]
-  const answers = await within(Promise.all(cases.map(async ([, bytes, trickle]) => await slowClient(t, gw.url, bytes, trickle).answer)), 5000, 'the slow clients to be cut')
+  const answers = await inTime(Promise.all(cases.map(async ([, bytes, trickle]) => await slowClient(t, gw.url, bytes, trickle).answer)), 5000, 'the slow clients to be cut')
   answers.forEach((res: RawResponse, i) => {
     const name = cases[i][0]
     t.equal(res.status, 408, name)
@@ -148,7 +131,7 @@ t.test('a client silent for CLIENT_BODY_TIMEOUT_MS in the middle of its body is 
     t.ok(res.closedAfterMs < 1800, `${name}: closed after ${res.closedAfterMs} ms`)
   })
   t.same(arrivals.map((a) => a.url), ['/streamed'], 'only the streamed upload had reached the upstream')
-  await until(() => arrivals[0].closed, 2000, 'the upstream request to be aborted')
+  await waitFor(() => arrivals[0].closed, 'the upstream request to be aborted', 2000, 20)
   t.equal(arrivals[0].ended, false, 'the upstream never saw a complete body')
 })
 
@@ -156,7 +139,7 @@ t.test('a body trickled faster than CLIENT_BODY_TIMEOUT_MS reaches the upstream 
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, CLIENT_BODY_TIMEOUT_MS: '400' })
   const bytes = `POST /steady HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nAuthorization: Bearer ${sign()}\r\nContent-Length: 12\r\n\r\n`
-  const res = await within(slowClient(t, gw.url, bytes, { chunk: 'x', everyMs: 100, maxChunks: 12 }).answer, 5000, 'the answer')
+  const res = await inTime(slowClient(t, gw.url, bytes, { chunk: 'x', everyMs: 100, maxChunks: 12 }).answer, 5000, 'the answer')
   t.equal(res.status, 200)
   t.equal(JSON.parse(res.body).bodyBytes, 12)
 })
@@ -167,7 +150,7 @@ t.test('a body up to PROXY_REQUEST_BUFFER_BYTES is read whole before the upstrea
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url })
   const bytes = `POST /buffered HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nAuthorization: Bearer ${sign()}\r\n${CHUNKED}\r\n5\r\nhello\r\n`
   const started = Date.now()
-  const res = await within(slowClient(t, gw.url, bytes, { chunk: '6\r\n world\r\n0\r\n\r\n', everyMs: 500, maxChunks: 1 }).answer, 5000, 'the answer')
+  const res = await inTime(slowClient(t, gw.url, bytes, { chunk: '6\r\n world\r\n0\r\n\r\n', everyMs: 500, maxChunks: 1 }).answer, 5000, 'the answer')
   t.equal(res.status, 200)
   const seen = JSON.parse(res.body)
   t.equal(seen.bodyBytes, 11)
@@ -182,7 +165,7 @@ t.test('PROXY_REQUEST_BUFFER_BYTES=0 streams every body as it arrives', async (t
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, PROXY_REQUEST_BUFFER_BYTES: '0' })
   const bytes = `POST /streamed HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nAuthorization: Bearer ${sign()}\r\nContent-Length: 11\r\n\r\nhello`
   const started = Date.now()
-  const res = await within(slowClient(t, gw.url, bytes, { chunk: ' world', everyMs: 500, maxChunks: 1 }).answer, 5000, 'the answer')
+  const res = await inTime(slowClient(t, gw.url, bytes, { chunk: ' world', everyMs: 500, maxChunks: 1 }).answer, 5000, 'the answer')
   t.equal(res.status, 200)
   t.equal(JSON.parse(res.body).bodyBytes, 11)
   t.ok(arrivals[0].at - started < 400, `the upstream was contacted ${arrivals[0].at - started} ms in, before the body ended`)

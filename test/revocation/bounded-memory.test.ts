@@ -8,7 +8,7 @@ import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { startRedis } from '../helpers/redis.js'
 import { SECRET } from '../helpers/tokens.js'
-import { until } from './fixtures.js'
+import { until } from '../helpers/until.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void

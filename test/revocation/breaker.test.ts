@@ -1,11 +1,11 @@
 import t from 'tap'
 import { CircuitBreaker } from '../../src/revocation/breaker.js'
-import { until } from './fixtures.js'
+import { manualClock } from '../helpers/clock.js'
+import { until } from '../helpers/until.js'
 
 function clocked (options: { failureThreshold?: number, coolDownMs?: number } = {}): { breaker: CircuitBreaker, advance: (ms: number) => void } {
-  let now = 0
-  const breaker = new CircuitBreaker({ ...options, now: () => now })
-  return { breaker, advance: (ms) => { now += ms } }
+  const clock = manualClock(0)
+  return { breaker: new CircuitBreaker({ ...options, now: clock.now }), advance: clock.advance }
 }
 
 t.test('opens after the threshold of consecutive failures, not before', async (t) => {

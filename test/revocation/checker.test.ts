@@ -3,8 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { RevocationChecker, type CheckerOptions } from '../../src/revocation/checker.js'
 import type { LookupQuery } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
+import { MemoryStore } from '../../src/revocation/memory-store.js'
+import { LOG_BLOCK_MS } from '../../src/revocation/redis-store.js'
+import { jumpingClock, manualClock } from '../helpers/clock.js'
 import { startRedis } from '../helpers/redis.js'
-import { commandCalls, redisStore, until } from './fixtures.js'
+import { until } from '../helpers/until.js'
+import { commandCalls, redisStore } from './fixtures.js'
 
 const OPTIONS: CheckerOptions = { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 }
 
@@ -12,12 +16,6 @@ let serial = 0
 function query (over: Partial<LookupQuery> = {}): LookupQuery {
   serial++
   return { jti: `jti-${serial}`, sid: `sid-${serial}`, sub: `sub-${serial}`, iat: nowSeconds() - 1, ...over }
-}
-
-/** Real time plus a jump: the state ages without waiting for it. */
-function jumpingClock (): { now: () => number, jump: (ms: number) => void } {
-  let offset = 0
-  return { now: () => performance.now() + offset, jump: (ms) => { offset += ms } }
 }
 
 async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number }> {
@@ -53,9 +51,10 @@ t.test('a current state answers never-seen tokens with no Redis command (issue 1
 for (const failMode of ['open', 'closed'] as const) {
   t.test(`FAIL_MODE=${failMode}: past MAX_STALENESS_MS a lookup confirms; against a paused Redis it answers within its budget`, async (t) => {
     const { redis, checker, clock } = await setup(t, { failMode })
-    await redis.client.client('PAUSE', 1500, 'ALL')
-    // Any read in flight when the pause began has answered by now; the next one cannot.
-    await sleep(400)
+    await redis.client.client('PAUSE', 1000, 'ALL')
+    // Redis time, not ours: the follower's read in flight when the pause began (BLOCK
+    // LOG_BLOCK_MS) has answered by now and cannot make the state current after the jump.
+    await sleep(LOG_BLOCK_MS + 150)
     t.equal(checker.check(query()), 'ok', 'within MAX_STALENESS_MS the local state decides')
     clock.jump(2000)
     t.notOk(checker.current, 'the state may now be older than MAX_STALENESS_MS')
@@ -67,7 +66,7 @@ for (const failMode of ['open', 'closed'] as const) {
 }
 
 t.test('a stale state and a dead Redis open the breaker; while open no lookup is tried; the log follower brings the state back', async (t) => {
-  const { redis, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 2500 } })
+  const { redis, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 1000 } })
   await redis.kill()
   clock.jump(2000)
   for (let i = 0; i < 4; i++) t.equal(await checker.check(query()), 'degraded')
@@ -86,8 +85,8 @@ t.test('a stale state and a dead Redis open the breaker; while open no lookup is
 
 t.test('FAIL_MODE=closed: an open breaker refuses at once instead of spending the budget on a slow Redis', async (t) => {
   const { redis, checker, clock } = await setup(t, { failMode: 'closed', breaker: { failureThreshold: 3, coolDownMs: 300 } })
-  await redis.client.client('PAUSE', 1500, 'ALL')
-  await sleep(400)
+  await redis.client.client('PAUSE', 1000, 'ALL')
+  await sleep(LOG_BLOCK_MS + 150)
   clock.jump(2000)
   for (let i = 0; i < 3; i++) t.equal(await checker.check(query()), 'unavailable')
   t.equal(checker.breakerState, 'open', 'three timeouts in a row open it')
@@ -114,3 +113,19 @@ for (const failMode of ['open', 'closed'] as const) {
     t.equal(checker.check(user), 'user')
   })
 }
+
+t.test('a mark leaves the local state when it expires: denied up to its expiry, allowed after (one clock, no sleep)', async (t) => {
+  const clock = manualClock()
+  const store = new MemoryStore({ now: clock.now })
+  t.teardown(() => store.close())
+  const checker = new RevocationChecker(store, { ...OPTIONS, now: clock.now })
+  t.teardown(() => checker.close())
+  const revoked = query({ iat: nowSeconds(clock.now) - 1 })
+  await store.revokeToken(revoked.jti, 60)
+  t.equal(checker.check(revoked), 'jti')
+  clock.advance(59_000)
+  t.equal(checker.check(revoked), 'jti', 'one second before its expiry: still denied')
+  clock.advance(1000)
+  t.equal(checker.check(revoked), 'ok', 'expired: the token\'s own exp decides again')
+  t.equal(checker.prune(), 1, 'and the sweep drops it')
+})

@@ -4,8 +4,9 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startCluster } from '../helpers/redis-topologies.js'
 import { sign } from '../helpers/tokens.js'
-import { redisStore, until } from './fixtures.js'
-import { storeContract } from './store-contract.js'
+import { until } from '../helpers/until.js'
+import { redisStore } from './fixtures.js'
+import { realTime, storeContract } from './store-contract.js'
 
 const cluster = await startCluster(3)
 t.teardown(() => cluster.stop())
@@ -13,7 +14,7 @@ const topology = { mode: 'cluster' as const, nodes: cluster.nodes.map((node) => 
 
 let prefixes = 0
 // A prefix per test keeps the shared cluster's marks (and stats) apart.
-storeContract(t, 'cluster', async (t) => await redisStore(t, topology, { keyPrefix: `c${++prefixes}:` }))
+storeContract(t, 'cluster', async (t) => ({ store: await redisStore(t, topology, { keyPrefix: `c${++prefixes}:` }), pass: realTime }))
 
 t.test('cluster: marks spread over the primaries and one lookup reads them all', async (t) => {
   const store = await redisStore(t, topology, { keyPrefix: 'spread:' })

@@ -3,21 +3,13 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
+import { until } from '../helpers/until.js'
 
 async function setup (t: { teardown: (fn: () => unknown) => void }, failMode: 'open' | 'closed'): Promise<{ gw: Gateway, redis: RedisServer }> {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const gw = await startGateway(t, { REDIS_URL: redis.url, FAIL_MODE: failMode, REVOCATION_CHECK_TIMEOUT_MS: '50', MAX_STALENESS_MS: '500', RATE_LIMIT_LOGOUT_PER_MIN: '0' })
   return { gw, redis }
-}
-
-async function until (check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return false
 }
 
 for (const failMode of ['open', 'closed'] as const) {

@@ -18,16 +18,6 @@ export async function redisStore (t: Teardown, topology: RedisTopology | string,
   return store
 }
 
-/** Polls until check() is true; false when the deadline passed first. */
-export async function until (check: () => boolean | Promise<boolean>, ms = 5000, everyMs = 10): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-  return await check()
-}
-
 /** Number of calls of one command the server has executed (INFO commandstats). */
 export function commandCalls (info: string, command: string): number {
   const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)

@@ -4,7 +4,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startSentinelGroup } from '../helpers/redis-topologies.js'
 import { sign } from '../helpers/tokens.js'
-import { until } from './fixtures.js'
+import { until, untilValue } from '../helpers/until.js'
 
 function jtiOf (token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string }).jti
@@ -62,12 +62,8 @@ t.test('Sentinel failover with REDIS_MIN_REPLICAS_ACK=1: no acknowledged revocat
 
   const fresh = await startGateway(t, env)
   // A 503 (FAIL_MODE=closed while the fresh gateway's connections come up) is a refusal, not an answer: ask again.
-  const answer = async (token: string): Promise<number> => {
-    let status = 503
-    const deadline = Date.now() + 5000
-    while (status === 503 && Date.now() < deadline) status = (await call(`${fresh.url}/auth/verify`, { token })).status
-    return status
-  }
+  const answer = async (token: string): Promise<number> =>
+    await untilValue(async () => (await call(`${fresh.url}/auth/verify`, { token })).status, (status) => status !== 503, 5000, 0)
   const denied = await Promise.all(acknowledged.map(answer))
   t.same(denied.filter((status) => status !== 401), [], `all ${acknowledged.length} acknowledged revocations are enforced by a gateway that only knows Redis`)
   t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token: sign() })).status === 200, 5000), 'the first gateway verifies again without a restart')

@@ -1,25 +1,36 @@
 import type { RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { until } from '../helpers/until.js'
 
 interface TapLike {
   test: (name: string, fn: (t: any) => Promise<void>) => unknown
 }
 
+/** A store and how time passes for it: a clock advance where the store keeps time, real time where Redis does. */
+export interface StoreUnderTest {
+  readonly store: RevocationStore
+  pass: (ms: number) => Promise<void>
+}
+
+/** Redis' TTLs run on Redis' clock: only real time moves them. */
+export const realTime = async (ms: number): Promise<void> => { await sleep(ms) }
+
 /**
  * One contract, every store: what a lookup finds after each kind of write.
  * Like undici's cache-store-test-utils, each implementation runs it as is.
  */
-export function storeContract (t: TapLike, name: string, makeStore: (t: any) => Promise<RevocationStore>): void {
+export function storeContract (t: TapLike, name: string, makeStore: (t: any) => Promise<StoreUnderTest>): void {
   const query = (over: Partial<{ jti: string, sid: string, sub: string, iat: number }> = {}): { jti: string, sid: string, sub: string, iat: number } =>
     ({ jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: nowSeconds() - 10, ...over })
 
   t.test(`${name}: nothing is revoked at first`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     t.equal(await store.lookup(query()), null)
   })
 
   t.test(`${name}: a revoked jti is found, once`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     t.equal(await store.revokeToken('jti-1', 60), true)
     t.equal(await store.revokeToken('jti-1', 60), false, 'second revocation reports it was already revoked')
     t.equal(await store.lookup(query()), 'jti')
@@ -27,14 +38,14 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a revoked session covers every token in it`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     await store.revokeSession('sid-1', 60)
     t.equal(await store.lookup(query({ jti: 'any' })), 'session')
     t.equal(await store.lookup(query({ sid: 'sid-2' })), null)
   })
 
   t.test(`${name}: a user mark covers tokens issued at or before it, not after`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     const before = nowSeconds()
     await store.revokeUser('sub-1', before, 60)
     t.equal(await store.lookup(query({ iat: before - 1 })), 'user')
@@ -44,7 +55,7 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a user mark keeps the later time`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     const now = nowSeconds()
     await store.revokeUser('sub-1', now, 60)
     await store.revokeUser('sub-1', now - 100, 60)
@@ -52,7 +63,7 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a global mark covers everyone issued at or before it`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     const before = nowSeconds()
     await store.revokeAll(before, 60)
     t.equal(await store.lookup(query({ sub: 'anyone', iat: before })), 'global')
@@ -60,15 +71,15 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: marks expire by themselves`, async (t) => {
-    const store = await makeStore(t)
+    const { store, pass } = await makeStore(t)
     await store.revokeToken('short', 1)
     t.equal(await store.lookup(query({ jti: 'short' })), 'jti')
-    await new Promise((resolve) => setTimeout(resolve, 2100))
+    await pass(1100)
     t.equal(await store.lookup(query({ jti: 'short' })), null)
   })
 
   t.test(`${name}: user and global marks keep the later time and the longer lifetime`, async (t) => {
-    const store = await makeStore(t)
+    const { store, pass } = await makeStore(t)
     const now = nowSeconds()
     await store.revokeUser('older-short', now, 60)
     await store.revokeUser('older-short', now - 100, 1)
@@ -76,7 +87,7 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     await store.revokeUser('later-short', now, 1)
     await store.revokeAll(now - 100, 60)
     await store.revokeAll(now, 1)
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    await pass(1100)
     t.equal(await store.lookup(query({ sub: 'older-short', iat: now })), 'user', 'an older, shorter mark changed nothing')
     t.equal(await store.lookup(query({ sub: 'later-short', iat: now })), 'user', 'a later, shorter mark moved the time but kept the lifetime')
     t.equal(await store.lookup(query({ sub: 'nobody-else', iat: now })), 'global', 'the same holds for the global mark')
@@ -84,15 +95,13 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a follower receives the marks written before it, then every revocation, and learns it is current`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     await store.revokeToken('early-jti', 60)
     await store.revokeUser('early-sub', 100, 60)
     const events: RevocationEvent[] = []
     const follower = { current: false }
     store.follow({ onEvent: (event) => events.push(event), onCurrent: () => { follower.current = true } })
-    const deadline = Date.now() + 3000
-    while (!follower.current && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-    t.ok(follower.current, 'the follower reports it is current')
+    t.ok(await until(() => follower.current, 3000), 'the follower reports it is current')
     t.match(events.find((e) => e.kind === 'jti'), { kind: 'jti', id: 'early-jti' }, 'a mark written before following is loaded')
     t.match(events.find((e) => e.kind === 'user'), { kind: 'user', id: 'early-sub', before: 100 })
     await store.revokeToken('e-jti', 60)
@@ -100,13 +109,13 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     await store.revokeUser('e-sub', 100, 60)
     await store.revokeAll(100, 60)
     const later = (): RevocationEvent[] => events.filter((e) => e.kind === 'global' || e.id.startsWith('e-'))
-    while (later().length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    await until(() => later().length >= 4, 3000)
     t.same(later().map((e) => e.kind), ['jti', 'session', 'user', 'global'], 'in the order they were written (one log)')
     t.match(later()[2], { kind: 'user', id: 'e-sub', before: 100 })
   })
 
   t.test(`${name}: stats count marks by kind`, async (t) => {
-    const store = await makeStore(t)
+    const { store } = await makeStore(t)
     await store.revokeToken('s1', 60)
     await store.revokeToken('s2', 60)
     await store.revokeSession('s', 60)

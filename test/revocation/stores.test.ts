@@ -1,19 +1,21 @@
 import t from 'tap'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
+import { manualClock } from '../helpers/clock.js'
 import { startRedis } from '../helpers/redis.js'
 import { redisStore } from './fixtures.js'
-import { storeContract } from './store-contract.js'
+import { realTime, storeContract } from './store-contract.js'
 
 storeContract(t, 'memory', async (t) => {
-  const store = new MemoryStore()
+  const clock = manualClock()
+  const store = new MemoryStore({ now: clock.now })
   t.teardown(() => store.close())
-  return store
+  return { store, pass: async (ms) => { clock.advance(ms) } }
 })
 
 storeContract(t, 'redis', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
-  return await redisStore(t, redis.url)
+  return { store: await redisStore(t, redis.url), pass: realTime }
 })
 
 t.test('redis: every key the store writes has an expiry', async (t) => {

@@ -3,6 +3,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
+import { until, untilValue } from '../helpers/until.js'
 import { startUpstream } from '../helpers/upstream.js'
 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
@@ -48,8 +49,7 @@ t.test('health reports store, revocation state, breaker, upstream and alert sink
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url })
   // The log follower proves itself current in the background: health says "degraded" until it has.
-  const deadline = Date.now() + 5000
-  while (!gw.app.tokengate.checker.current && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await until(() => gw.app.tokengate.checker.current, 5000, 20)
   const ok = await call(`${gw.url}/admin/health`, { token: admin() })
   t.match(ok.body, {
     status: 'ok',
@@ -71,8 +71,7 @@ t.test('health shows an unreachable Redis without failing the call', async (t) =
   const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url })
   await redis.kill()
   // Past MAX_STALENESS_MS the local state no longer decides alone: checks go to the dead store.
-  const deadline = Date.now() + 3000
-  while (gw.app.tokengate.checker.current && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await until(() => !gw.app.tokengate.checker.current, 3000, 20)
   const res = await call(`${gw.url}/admin/health`, { token: admin() })
   t.equal(res.status, 200)
   t.match(res.body, { status: 'degraded', store: { reachable: false, latency_ms: null } })
@@ -100,11 +99,7 @@ t.test('a user\'s activity lists their security events, newest first', async (t)
   await call(`${gw.url}/auth/logout`, { method: 'POST', token })
   await call(`${gw.url}/auth/verify`, { token })
   const read = async (): Promise<any> => (await call(`${gw.url}/admin/users/alice/activity`, { token: admin() })).body
-  let body = await read()
-  for (let i = 0; i < 40 && body.count < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25))
-    body = await read()
-  }
+  const body = await untilValue(read, (activity) => activity.count >= 3, 1000, 25)
   t.equal(body.user_id, 'alice')
   t.same(body.events.map((e: { event: string }) => e.event).sort(), ['logout', 'security_alert', 'verification_failed'])
   for (const event of body.events) t.ok(event.jti === null || event.jti.length === 8, 'jti cut to 8 characters')

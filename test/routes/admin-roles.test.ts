@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { sign } from '../helpers/tokens.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 /** Every /admin route; revoke-all last, since it revokes the caller's token too. */
 const ADMIN_ROUTES: ReadonlyArray<readonly [method: string, path: string]> = [
@@ -26,9 +24,7 @@ async function adminCall (gw: Gateway, method: string, path: string, token: stri
 }
 
 function rulesFile (rules: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
-  writeFileSync(file, JSON.stringify(rules))
-  return file
+  return tempFile(t, 'rules.json', JSON.stringify(rules))
 }
 
 // RFC 6749 §3.3: the client chooses the scopes it asks for, so a scope is never administrative authority.

@@ -1,19 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { VARIANTS } from '../helpers/path-variants.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 // Issue 11 item 1, forward-auth mode: nginx and Traefik forward the URI as the
 // client sent it, so only a URI already in normal form (RFC 3986 6.2.2) is
 // decided on; the sub-requests below carry the headers nginx sends (from
 // 127.0.0.1, a trusted proxy by default).
 
-const RULES = join(mkdtempSync(join(tmpdir(), 'tg-fa-variants-')), 'rules.json')
-writeFileSync(RULES, JSON.stringify([
+const RULES = tempFile(t, 'rules.json', JSON.stringify([
   { method: 'POST', path: '/payments', scopes: ['payments:write'] },
   { method: 'GET', path: '/reports', scopes: ['reports:read'] }
 ]))

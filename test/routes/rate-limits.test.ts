@@ -3,7 +3,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { basic, call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
-import { scrape, valueOf } from '../metrics/scrape.js'
+import { scrape, valueOf } from '../helpers/scrape.js'
 
 // Issue 11 item 4: limits protect users instead of locking them out. Every gateway here
 // runs on a real Redis store, the one replicas share, and every request comes from 127.0.0.1.

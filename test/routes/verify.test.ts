@@ -1,16 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../helpers/raw-http.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 function rulesFile (rules: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
-  writeFileSync(file, JSON.stringify(rules))
-  return file
+  return tempFile(t, 'rules.json', JSON.stringify(rules))
 }
 
 const RULES = rulesFile([
@@ -45,38 +41,6 @@ t.test('no token: 401 with a bare Bearer challenge (RFC 6750 3.1: no error code 
   t.equal(res.headers.get('www-authenticate'), 'Bearer realm="tokengate"')
   t.same(Object.keys(res.body).sort(), ['error', 'error_description'])
   t.equal(res.headers.get('cache-control'), 'no-store')
-})
-
-t.test('an invalid token: 401 invalid_token, and the body never echoes the token', async (t) => {
-  const gw = await startGateway(t)
-  const forged = sign({ key: 'forged-secret-forged-secret-forged-secret' })
-  const res = await call(`${gw.url}/auth/verify`, { token: forged })
-  t.equal(res.status, 401)
-  t.match(res.headers.get('www-authenticate'), /^Bearer realm="tokengate", error="invalid_token", error_description="/)
-  t.equal(res.body.error, 'invalid_token')
-  for (const part of forged.split('.')) {
-    t.notMatch(res.text, part)
-    t.notMatch(res.headers.get('www-authenticate') ?? '', part)
-  }
-})
-
-t.test('a malformed Authorization header: 400 invalid_request', async (t) => {
-  const gw = await startGateway(t)
-  for (const header of ['Bearer not a token', 'Basic abc', 'Bearer', 'bearer  a b', 'Token abc.def.ghi']) {
-    const res = await call(`${gw.url}/auth/verify`, { headers: { authorization: header } })
-    t.equal(res.status, 400, header)
-    t.equal(res.body.error, 'invalid_request')
-    t.match(res.headers.get('www-authenticate'), /error="invalid_request"/)
-  }
-})
-
-t.test('a revoked token: 401 invalid_token', async (t) => {
-  const gw = await startGateway(t)
-  const token = sign()
-  t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', token })).status, 200)
-  const res = await call(`${gw.url}/auth/verify`, { token })
-  t.equal(res.status, 401)
-  t.equal(res.body.error, 'invalid_token')
 })
 
 t.test('insufficient scope: 403 naming the required scope, never echoing the token', async (t) => {

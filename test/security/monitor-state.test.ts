@@ -7,6 +7,8 @@ import { SecurityMonitor } from '../../src/security/monitor.js'
 import { RedisMonitorState } from '../../src/security/redis-state.js'
 import { startRedis } from '../helpers/redis.js'
 import { startCluster } from '../helpers/redis-topologies.js'
+import { manualClock } from '../helpers/clock.js'
+import { until } from '../helpers/until.js'
 
 const MINUTE = 60_000
 const HOUR_S = 3600
@@ -52,7 +54,7 @@ const makers: Array<[string, Make]> = [
 async function redisState (t: Tap, topology: RedisTopology, now: () => number = Date.now): Promise<MonitorState> {
   const state = new RedisMonitorState({ topology, password: null, keyPrefix: 'test:', minReplicasAck: 0 }, () => {}, now)
   t.teardown(() => state.close())
-  for (let i = 0; i < 300 && !state.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await until(() => state.ready, 3000)
   return state
 }
 
@@ -75,25 +77,25 @@ const total = (calls: Map<string, number>): number => [...calls.values()].reduce
 // One contract, both implementations: what the monitor relies on.
 for (const [name, make] of makers) {
   t.test(`${name}: a window counts the last hour and forgets what is older`, async (t) => {
-    let clock = Date.UTC(2030, 0, 1, 12, 0, 30)
-    const state = await make(t, () => clock)
+    const clock = manualClock(Date.UTC(2030, 0, 1, 12, 0, 30))
+    const state = await make(t, clock.now)
     t.equal(await state.count('w', 5, HOUR_S), 5)
-    clock += 30 * MINUTE
+    clock.advance(30 * MINUTE)
     t.equal(await state.count('w', 1, HOUR_S), 6, 'half an hour later both count')
-    clock += 31 * MINUTE
+    clock.advance(31 * MINUTE)
     t.equal(await state.count('w', 1, HOUR_S), 2, 'past the hour the first five are gone')
     t.equal(await state.count('other', 1, HOUR_S), 1, 'keys are independent')
   })
 
   t.test(`${name}: distinct members within a window`, async (t) => {
-    let clock = Date.UTC(2030, 0, 1, 12, 0, 0)
-    const state = await make(t, () => clock)
+    const clock = manualClock(Date.UTC(2030, 0, 1, 12, 0, 0))
+    const state = await make(t, clock.now)
     t.same(await state.distinct([['d', 'a']], 300), [1])
     t.same(await state.distinct([['d', 'a']], 300), [0], 'the same member adds nothing')
     t.same(await state.distinct([['d', 'b']], 300), [2])
     t.same(await state.distinct([['d', 'b']], 300), [0], 'nor does a second member seen again')
     t.same(await state.distinct([['d', 'c']], 300), [3])
-    clock += 301_000
+    clock.advance(301_000)
     t.same(await state.distinct([['d', 'c']], 300), [1], 'older members left the window')
     t.same(await state.distinct([['d', 'a']], 300), [2], 'and count again when seen again')
   })

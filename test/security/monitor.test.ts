@@ -5,7 +5,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
-import { eventually } from '../metrics/scrape.js'
+import { untilValue } from '../helpers/until.js'
 import { startReceiver } from './receiver.js'
 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
@@ -24,7 +24,7 @@ async function alerts (gw: Gateway, query = ''): Promise<Alert[]> {
 }
 
 async function alertsOfType (gw: Gateway, type: string, expected: number): Promise<Alert[]> {
-  return await eventually(async () => (await alerts(gw)).filter((a) => a.type === type), (list) => list.length >= expected, 1000)
+  return await untilValue(async () => (await alerts(gw)).filter((a) => a.type === type), (list) => list.length >= expected, 1000)
 }
 
 async function verifyFrom (gw: Gateway, token: string, ip = '198.51.100.1'): Promise<number> {
@@ -140,19 +140,19 @@ t.test('alerts reach the webhook as JSON, and survive the receiver being down', 
   const gw = await startGateway(t, { ...ADMIN_ENV, ALERT_WEBHOOK_URL: receiver.url })
   const sink = gw.app.tokengate.security as MonitoringSink
   await verifyFrom(gw, await revokedToken(gw, 'first'))
-  await eventually(async () => receiver.bodies.length, (n) => n === 1)
+  await untilValue(async () => receiver.bodies.length, (n) => n === 1)
   t.match(receiver.bodies[0], { source: 'tokengate', alert: { type: 'revoked_token_use', severity: 'CRITICAL', user_id: 'first' } })
 
   await receiver.stop()
   const started = performance.now()
   await verifyFrom(gw, await revokedToken(gw, 'second'))
-  await eventually(async () => sink.webhookState(), (s) => 'last_error' in s && s.last_error !== null)
+  await untilValue(async () => sink.webhookState(), (s) => 'last_error' in s && s.last_error !== null)
   t.ok(performance.now() - started < 2000, 'requests are not held up by the webhook')
   t.equal(await verifyFrom(gw, sign()), 200, 'the gateway keeps serving')
   await receiver.start()
-  await eventually(async () => receiver.bodies.length, (n) => n === 2, 3000)
+  await untilValue(async () => receiver.bodies.length, (n) => n === 2, 3000)
   t.match(receiver.bodies[1], { alert: { user_id: 'second' } }, 'delivered by a retry once the receiver is back')
-  const health = await eventually(async () => await call(`${gw.url}/admin/health`, { token: admin() }), (res) => res.body.alert_sink.webhook.delivered === 2)
+  const health = await untilValue(async () => await call(`${gw.url}/admin/health`, { token: admin() }), (res) => res.body.alert_sink.webhook.delivered === 2)
   t.match(health.body.alert_sink.webhook, { configured: true, delivered: 2, dropped: 0, queued: 0 })
 })
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Alert } from '../../src/security/alert.js'
 import { AlertWebhook } from '../../src/security/webhook.js'
 import { freePort } from '../helpers/redis.js'
-import { eventually } from '../metrics/scrape.js'
+import { untilValue } from '../helpers/until.js'
 import { startReceiver } from './receiver.js'
 
 function alert (n: number): Alert {
@@ -19,7 +19,7 @@ t.test('with the receiver down the queue stays bounded, enqueue never waits, and
   t.ok(performance.now() - started < 50, 'enqueueing 100 alerts takes no time')
   t.ok(webhook.state().queued <= 5, `queue bounded (${webhook.state().queued})`)
   t.ok(webhook.state().dropped >= 94, `overflow dropped and counted (${webhook.state().dropped})`)
-  const state = await eventually(async () => webhook.state(), (s) => s.failed >= 1)
+  const state = await untilValue(async () => webhook.state(), (s) => s.failed >= 1)
   t.ok(state.failed >= 1, 'a delivery that fails after its retries is counted')
   t.match(state.last_error, /fetch failed|ECONNREFUSED/)
 })
@@ -29,7 +29,7 @@ t.test('alerts are delivered in order once the receiver answers', async (t) => {
   const webhook = new AlertWebhook(new URL(receiver.url), () => {}, { retryDelaysMs: [] })
   t.teardown(() => webhook.close(0))
   for (let i = 0; i < 3; i++) webhook.enqueue(alert(i))
-  await eventually(async () => receiver.bodies.length, (n) => n === 3)
+  await untilValue(async () => receiver.bodies.length, (n) => n === 3)
   t.same(receiver.bodies.map((b) => b.alert.id), ['a-0', 'a-1', 'a-2'])
-  t.equal((await eventually(async () => webhook.state(), (s) => s.delivered === 3)).delivered, 3)
+  t.equal((await untilValue(async () => webhook.state(), (s) => s.delivered === 3)).delivered, 3)
 })

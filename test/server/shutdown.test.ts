@@ -1,25 +1,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { MAIN } from '../helpers/cli.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
+import { waitFor } from '../helpers/until.js'
 import { startUpstream } from '../helpers/upstream.js'
 
-// The built CLI (npm test builds it first: see "pretest").
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 const CHUNKS = 10
 const CHUNK = Buffer.alloc(16_384, 120)
-
-async function waitFor (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 /** A request on a fresh connection (never a pooled one): refused, 503, or answered. */
 async function freshRequest (url: string, token: string): Promise<number | 'refused'> {

@@ -5,7 +5,9 @@ import { JwksKeySet } from '../../src/tokens/jwks.js'
 import { createTokenVerifier } from '../../src/tokens/verifier.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
+import { manualClock } from '../helpers/clock.js'
 import { keyPair, nowS, SECRET, sign, signRaw, type KeyPair } from '../helpers/tokens.js'
+import { until } from '../helpers/until.js'
 
 interface JwksServer {
   url: string
@@ -44,16 +46,6 @@ const env = (url: string, cooldown = '1'): Record<string, string> => ({
   JWT_SECRET: '', JWT_ALGORITHMS: 'RS256,ES256', JWKS_URL: url, JWKS_COOLDOWN_S: cooldown
 })
 
-/** Polls until check() holds (every 50 ms, at most 5 s); returns whether it did. */
-async function eventually (check: () => Promise<boolean> | boolean): Promise<boolean> {
-  const deadline = Date.now() + 5000
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return false
-}
-
 t.test('JWKS rotation: a token with a new kid is accepted once the key set publishes it', async (t) => {
   const jwks = await startJwks(t)
   const a = keyPair('rsa')
@@ -66,7 +58,7 @@ t.test('JWKS rotation: a token with a new kid is accepted once the key set publi
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200)
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenB })).status, 401, 'key-b is not published yet')
   jwks.keys = [jwk(a, 'key-a'), jwk(b, 'key-b')]
-  t.ok(await eventually(async () => (await call(`${gw.url}/auth/verify`, { token: tokenB })).status === 200),
+  t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token: tokenB })).status === 200, 5000, 50),
     'key-b accepted once the cooldown allows a refetch')
   t.equal(jwks.requests, 2, 'the polls inside the cooldown fetched nothing; one refetch brought key-b')
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'the old key still works during the overlap')
@@ -86,7 +78,7 @@ t.test('unknown kids refetch at most once per JWKS_COOLDOWN_S', async (t) => {
 
   t.ok((await burst()).every((status) => status === 401))
   t.equal(jwks.requests, 1, 'right after the start-up fetch: no refetch')
-  t.ok(await eventually(async () => { await unknownKid(); return jwks.requests === 2 }), 'one refetch once the cooldown is over')
+  t.ok(await until(async () => { await unknownKid(); return jwks.requests === 2 }, 5000, 50), 'one refetch once the cooldown is over')
   t.ok(Date.now() - beforeStart >= 3000, 'not before the cooldown has passed')
   t.ok((await burst()).every((status) => status === 401))
   t.equal(jwks.requests, 2, 'none more within the new cooldown')
@@ -97,21 +89,21 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
   const b = keyPair('rsa')
   jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
   jwks.delayMs = 100
-  let clock = 0
+  const clock = manualClock(0)
   const config = loadConfig({ ...env(jwks.url, '60'), NODE_ENV: 'test' })
-  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: () => clock })
+  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: clock.now })
   t.equal(await keys.refresh(), true)
   const verifier = createTokenVerifier(config.jwt, keys)
   jwks.keys = [jwk(b, 'key-b')]
-  clock += 60_000
+  clock.advance(60_000)
   const results = await Promise.all(Array.from({ length: 20 }, async () =>
     await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-b' }))))
   t.ok(results.every((r) => r.ok), 'all 20 verify with the fetched key')
   t.equal(jwks.requests, 2, 'the start-up fetch and one shared refetch')
-  clock += 59_000
+  clock.advance(59_000)
   await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
   t.equal(jwks.requests, 2, '59 s later: still cooling down')
-  clock += 1000
+  clock.advance(1000)
   await verifier.verify(sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-c' }))
   t.equal(jwks.requests, 3, '60 s later: one more fetch')
 })
@@ -119,12 +111,12 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
 t.test('HS tokens with a kid never make the JWKS refetch', async (t) => {
   const jwks = await startJwks(t)
   jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
-  let clock = 0
+  const clock = manualClock(0)
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, JWT_ALGORITHMS: 'HS256,RS256', JWKS_URL: jwks.url, JWKS_COOLDOWN_S: '1' })
-  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: () => clock })
+  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: clock.now })
   await keys.refresh()
   const verifier = createTokenVerifier(config.jwt, keys)
-  clock += 60_000
+  clock.advance(60_000)
   const result = verifier.verify(sign({ kid: 'secret-v2' }))
   t.notOk(result instanceof Promise, 'answered synchronously')
   t.match(result, { ok: true })
@@ -142,7 +134,7 @@ t.test('a key removed from the JWKS stops verifying, even for tokens it verified
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified again (and now cached: admitted on second use)')
   jwks.keys = [jwk(b, 'key-b')]
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
-  t.ok(await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }), 'refetched')
+  t.ok(await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }, 5000, 50), 'refetched')
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 401, 'key-a is gone')
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-b' }) })).status, 200)
 })
@@ -154,7 +146,7 @@ t.test('a JWKS outage keeps the keys already known', async (t) => {
   const gw = await startGateway(t, env(jwks.url, '1'))
   jwks.up = false
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
-  t.ok(await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }), 'an unknown kid triggered a refetch that failed')
+  t.ok(await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }, 5000, 50), 'an unknown kid triggered a refetch that failed')
   t.equal((await call(`${gw.url}/auth/verify`, { token: unknown })).status, 401)
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200, 'key-a still verifies')
   t.ok(gw.logs.some((line) => line.includes('JWKS fetch failed; keeping the previous keys')), 'the failure is logged')
@@ -168,7 +160,7 @@ t.test('an empty or oversized key set does not replace the keys already known', 
   const known = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
   const refetched = async (count: number): Promise<boolean> =>
-    await eventually(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === count })
+    await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === count }, 5000, 50)
 
   jwks.keys = []
   t.ok(await refetched(2), 'refetched an empty set')
@@ -190,7 +182,7 @@ t.test('a JWKS unreachable at start-up: the gateway starts and picks the keys up
   t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 401, 'no keys yet')
   jwks.keys = [jwk(a, 'key-a')]
   jwks.up = true
-  t.ok(await eventually(async () => (await call(`${gw.url}/auth/verify`, { token })).status === 200), 'accepted once the JWKS answers')
+  t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token })).status === 200, 5000, 50), 'accepted once the JWKS answers')
 })
 
 t.test('symmetric keys in a JWKS and keys for other algorithms are ignored', async (t) => {

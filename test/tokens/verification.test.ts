@@ -1,13 +1,11 @@
 import { createHmac } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { b64, keyPair, nowS, PREVIOUS_SECRET, SECRET, sign, signRaw } from '../helpers/tokens.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 async function verify (gw: Gateway, token: string): Promise<{ status: number, description: string }> {
   const res = await call(`${gw.url}/auth/verify`, { token })
@@ -15,9 +13,7 @@ async function verify (gw: Gateway, token: string): Promise<{ status: number, de
 }
 
 function pemFile (pem: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tg-keys-')), 'key.pem')
-  writeFileSync(file, pem)
-  return file
+  return tempFile(t, 'key.pem', pem)
 }
 
 t.test('HS256: claims and time rules', async (t) => {

@@ -1,4 +1,4 @@
-import { call } from '../helpers/http.js'
+import { call } from './http.js'
 
 /** One sample of a Prometheus text exposition: name, labels, value. */
 export interface Sample { readonly name: string, readonly labels: Record<string, string>, readonly value: number }
@@ -27,14 +27,4 @@ export async function scrape (url: string): Promise<Sample[]> {
   const res = await call(`${url}/metrics`)
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
   return parseMetrics(res.text)
-}
-
-/** Polls until `check` holds (the monitor flushes every 200 ms); fails after timeoutMs. */
-export async function eventually<T> (read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (check(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
