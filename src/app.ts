@@ -1,8 +1,9 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createAuthenticator } from './auth/authenticator.js'
 import type { Config } from './config/types.js'
-import type { GatewayContext } from './context.js'
+import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './http/access-policy.js'
+import { createAuthorizer } from './http/authorize.js'
 import { installErrorHandlers } from './http/error-handler.js'
 import { sendContinue } from './http/expect-continue.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
@@ -95,21 +96,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
-  const ctx: GatewayContext = {
-    config,
-    store,
-    checker,
-    revoker: new Revoker(store, checker, config),
-    authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
-    policy: createAccessPolicy(config.publicPaths, config.accessRules),
-    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp),
-    isTrustedProxy,
-    security
-  }
-  app.decorate('tokengate', ctx)
+  const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
+  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security })
+  const revoker = new Revoker(store, checker, config)
+  const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
+  const services: GatewayServices = { store, checker, revoker, authenticator, issuer, security }
+  app.decorate('tokengate', services)
   app.addHook('onClose', async () => {
     checker.close()
-    await ctx.security.close()
+    await security.close()
     await store.close()
   })
 
@@ -121,9 +116,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
-  await app.register(healthRoutes, { ctx })
+  await app.register(healthRoutes, { store, checker, failMode: config.failMode })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
-  fastRoutes.route(createForwardAuth(ctx, app.log))
+  fastRoutes.route(createForwardAuth({ authorize, isTrustedProxy, authPrefix: config.authPrefix, trustedProxies: config.trustedProxies, log: app.log }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
@@ -133,17 +128,43 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // Bodies here are bounded by BODY_LIMIT_BYTES and read before the route decides: invite them as Node would.
     api.addHook('preParsing', async (_request, reply, payload) => { sendContinue(reply.raw); return payload })
     await api.register(formbody)
-    await api.register(tokenRoutes, { ctx })
-    await api.register(oauthRoutes, { ctx, metrics })
-    await api.register(adminRevocationRoutes, { ctx })
-    await api.register(adminObservabilityRoutes, { ctx, metrics, sink: security })
+    const maxTokenBytes = config.jwt.maxTokenBytes
+    await api.register(tokenRoutes, {
+      authenticator,
+      revoker,
+      security,
+      issuer,
+      authPrefix: config.authPrefix,
+      maxTokenBytes,
+      accessTokenTtlS: config.accessTokenTtlS,
+      rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
+    })
+    await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
+    await api.register(adminRevocationRoutes, { authenticator, revoker, security, adminRole: config.adminRole, maxTokenBytes })
+    await api.register(adminObservabilityRoutes, {
+      authenticator,
+      store,
+      checker,
+      metrics,
+      security,
+      adminRole: config.adminRole,
+      failMode: config.failMode,
+      upstreamUrl: config.upstreamUrl
+    })
   })
-  if (config.upstreamUrl !== null) await app.register(proxyRoutes, { ctx, upstream: config.upstreamUrl })
-  return app
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    tokengate: GatewayContext
+  if (config.upstreamUrl !== null) {
+    await app.register(proxyRoutes, {
+      authorize,
+      isTrustedProxy,
+      upstream: config.upstreamUrl,
+      pool: {
+        timeoutMs: config.upstreamTimeoutMs,
+        connections: config.upstreamConnections,
+        maxPending: config.upstreamMaxPending,
+        uploadConnections: config.upstreamUploadConnections
+      },
+      bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs }
+    })
   }
+  return app
 }

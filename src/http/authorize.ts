@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { AuthResult } from '../auth/authenticator.js'
-import type { GatewayContext } from '../context.js'
+import type { AuthResult, Authenticator } from '../auth/authenticator.js'
 import { Failures, type Failure } from '../errors.js'
-import type { RequestFacts } from '../security/sink.js'
+import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import { satisfies } from './access-policy.js'
+import { satisfies, type AccessPolicy } from './access-policy.js'
 import { identityOf } from './identity.js'
 
 export type Authorization =
@@ -19,6 +18,12 @@ export interface AuthorizationRequest extends RequestFacts {
   readonly headers: IncomingHttpHeaders
 }
 
+export interface AuthorizerOptions {
+  readonly policy: AccessPolicy
+  readonly authenticator: Authenticator
+  readonly security: SecuritySink
+}
+
 /**
  * The whole decision for one request: public paths, token, revocation, access
  * rules. Shared by forward-auth and the proxy. `path` is the normalised path
@@ -26,29 +31,33 @@ export interface AuthorizationRequest extends RequestFacts {
  * when forward-auth was not told the original one. Synchronous when the token
  * is known locally (see the authenticator); callers that can, skip the await.
  */
-export function authorize (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null): Authorization | Promise<Authorization> {
-  if (path !== null && ctx.policy.isPublic(path)) return PUBLIC
-  const auth = ctx.authenticator.fromHeader(request.headers.authorization)
-  return auth instanceof Promise ? auth.then((settled) => decide(ctx, request, method, path, settled)) : decide(ctx, request, method, path, auth)
-}
+export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null) => Authorization | Promise<Authorization>
 
-function decide (ctx: GatewayContext, request: AuthorizationRequest, method: string, path: string | null, auth: AuthResult): Authorization {
-  if (!auth.ok) {
-    ctx.security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
-    return { kind: 'denied', failure: auth.failure, auth }
-  }
-  if (path !== null) {
-    const rule = ctx.policy.ruleFor(method, path)
-    if (rule !== null && !satisfies(auth.claims, rule)) {
-      ctx.security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, request)
-      return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
+export function createAuthorizer ({ policy, authenticator, security }: AuthorizerOptions): Authorizer {
+  function decide (request: AuthorizationRequest, method: string, path: string | null, auth: AuthResult): Authorization {
+    if (!auth.ok) {
+      security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
+      return { kind: 'denied', failure: auth.failure, auth }
     }
+    if (path !== null) {
+      const rule = policy.ruleFor(method, path)
+      if (rule !== null && !satisfies(auth.claims, rule)) {
+        security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, request)
+        return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
+      }
+    }
+    // A claim that cannot be encoded unambiguously would give the upstream a forged-looking identity.
+    if (identityOf(auth.claims) === null) {
+      security.denied(Failures.TOKEN_CLAIMS.reason, null, null, request)
+      return { kind: 'denied', failure: Failures.TOKEN_CLAIMS, auth }
+    }
+    security.allowed(auth.claims.sub, auth.claims.jti, request)
+    return { kind: 'allowed', claims: auth.claims }
   }
-  // A claim that cannot be encoded unambiguously would give the upstream a forged-looking identity.
-  if (identityOf(auth.claims) === null) {
-    ctx.security.denied(Failures.TOKEN_CLAIMS.reason, null, null, request)
-    return { kind: 'denied', failure: Failures.TOKEN_CLAIMS, auth }
+
+  return (request, method, path) => {
+    if (path !== null && policy.isPublic(path)) return PUBLIC
+    const auth = authenticator.fromHeader(request.headers.authorization)
+    return auth instanceof Promise ? auth.then((settled) => decide(request, method, path, settled)) : decide(request, method, path, auth)
   }
-  ctx.security.allowed(auth.claims.sub, auth.claims.jti, request)
-  return { kind: 'allowed', claims: auth.claims }
 }

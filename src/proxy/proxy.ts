@@ -1,8 +1,8 @@
+import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
-import { authorize } from '../http/authorize.js'
+import type { Authorizer } from '../http/authorize.js'
 import { sendContinue } from '../http/expect-continue.js'
 import { normalisePath, pathOf } from '../http/paths.js'
 import { UpstreamExchange } from './exchange.js'
@@ -10,7 +10,7 @@ import { hasBody, upstreamHeaders } from './forward-headers.js'
 import { refuse } from './refusal.js'
 import { forwardBody, type BodyLimits } from './request-body.js'
 import { upstreamTarget } from './target.js'
-import { UpstreamPool } from './upstream-pool.js'
+import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,16 +19,23 @@ declare module 'fastify' {
   }
 }
 
+export interface ProxyOptions {
+  readonly authorize: Authorizer
+  readonly isTrustedProxy: (socket: Socket) => boolean
+  readonly upstream: Readonly<URL>
+  readonly pool: UpstreamPoolOptions
+  readonly bodyLimits: BodyLimits
+}
+
 /**
  * Reverse proxy: every route not served by tokengate is authenticated (unless
  * public) before the body is read, then sent to UPSTREAM_URL over one
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
-  const { upstreamTimeoutMs, upstreamConnections, upstreamMaxPending, upstreamUploadConnections } = ctx.config
-  const pool = new UpstreamPool(upstream.origin, { timeoutMs: upstreamTimeoutMs, connections: upstreamConnections, maxPending: upstreamMaxPending, uploadConnections: upstreamUploadConnections })
-  const bodyLimits: BodyLimits = { bufferBytes: ctx.config.proxyRequestBufferBytes, idleMs: ctx.config.clientBodyTimeoutMs }
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits }) => {
+  const upstreamTimeoutMs = poolOptions.timeoutMs
+  const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
   app.addHook('onClose', async () => { await pool.destroy() })
 
@@ -46,7 +53,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     const path = normalisePath(raw)
     if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
-    const decision = await authorize(ctx, request, request.method, path)
+    const decision = await authorize(request, request.method, path)
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
@@ -63,7 +70,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     const options: Dispatcher.DispatchOptions = {
       method: request.method,
       path: request.tokengateTarget,
-      headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket), request.id),
+      headers: upstreamHeaders(raw, request.tokengateClaims, host, isTrustedProxy(raw.socket), request.id),
       body: null
     }
     if (!hasBody(raw)) return exchange.start(options, false)

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
-import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
-import { authorize, type Authorization, type AuthorizationRequest } from '../http/authorize.js'
+import type { Authorization, AuthorizationRequest, Authorizer } from '../http/authorize.js'
 import { writeFailure } from '../http/failure-reply.js'
 import type { FastRoute } from '../http/fast-route-server.js'
 import { ambiguousHeader } from '../http/header-names.js'
@@ -70,15 +70,23 @@ class ForwardAuthRequest implements AuthorizationRequest {
  * decision never reads a body: nginx passes the original Content-Type without
  * the body, and Node discards whatever a client sends.
  */
-export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute {
-  const path = `${ctx.config.authPrefix}/verify`
-  const trust = proxyAddr.compile([...ctx.config.trustedProxies])
+export interface ForwardAuthOptions {
+  readonly authorize: Authorizer
+  readonly isTrustedProxy: (socket: Socket) => boolean
+  readonly authPrefix: string
+  readonly trustedProxies: readonly string[]
+  readonly log: FastifyBaseLogger
+}
+
+export function createForwardAuth ({ authorize, isTrustedProxy, authPrefix, trustedProxies, log }: ForwardAuthOptions): FastRoute {
+  const path = `${authPrefix}/verify`
+  const trust = proxyAddr.compile([...trustedProxies])
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
   // rules: say so once, without the header values.
   let warnedUntrusted = false
 
   function handle (req: IncomingMessage, res: ServerResponse): void {
-    const trusted = ctx.isTrustedProxy(req.socket)
+    const trusted = isTrustedProxy(req.socket)
     const { headers } = req
     if (!trusted && !warnedUntrusted && (headers['x-forwarded-uri'] !== undefined || headers['x-original-uri'] !== undefined)) {
       warnedUntrusted = true
@@ -96,7 +104,7 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
     }
     let decision: Authorization | Promise<Authorization>
     try {
-      decision = authorize(ctx, new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+      decision = authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
     } catch (err) {
       failed(res, err)
       return
