@@ -28,10 +28,9 @@ export interface AuthorizerOptions {
  * The whole decision for one request: public paths, token, revocation, access
  * rules. Shared by forward-auth and the proxy. `path` is the normalised path
  * (normalisePath: the caller has refused what cannot be normalised), or null
- * when forward-auth was not told the original one. Synchronous when the token
- * is known locally (see the authenticator); callers that can, skip the await.
+ * when forward-auth was not told the original one.
  */
-export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null) => Authorization | Promise<Authorization>
+export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null) => Promise<Authorization>
 
 export function createAuthorizer ({ policy, authenticator, security }: AuthorizerOptions): Authorizer {
   function decide (request: AuthorizationRequest, method: string, path: string | null, auth: AuthResult): Authorization {
@@ -55,9 +54,8 @@ export function createAuthorizer ({ policy, authenticator, security }: Authorize
     return { kind: 'allowed', claims: auth.claims }
   }
 
-  return (request, method, path) => {
+  return async (request, method, path) => {
     if (path !== null && policy.isPublic(path)) return PUBLIC
-    const auth = authenticator.fromHeader(request.headers.authorization)
-    return auth instanceof Promise ? auth.then((settled) => decide(request, method, path, settled)) : decide(request, method, path, auth)
+    return decide(request, method, path, await authenticator.fromHeader(request.headers.authorization))
   }
 }

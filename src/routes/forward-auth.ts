@@ -102,16 +102,8 @@ export function createForwardAuth ({ authorize, isTrustedProxy, authPrefix, trus
       writeFailure(res, original)
       return
     }
-    let decision: Authorization | Promise<Authorization>
-    try {
-      decision = authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
-    } catch (err) {
-      failed(res, err)
-      return
-    }
-    // A known token is decided synchronously: answered in this same turn.
-    if (decision instanceof Promise) decision.then((settled) => { answer(res, settled) }, (err: unknown) => { failed(res, err) })
-    else answer(res, decision)
+    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+      .then((decision) => { answer(res, decision) }, (err: unknown) => { failed(res, err) })
   }
 
   function failed (res: ServerResponse, err: unknown): void {
