@@ -10,7 +10,7 @@ import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { requestIdOf } from './http/request-ids.js'
 import { serverLimits } from './http/server-limits.js'
 import { FastRouteServer } from './http/fast-route-server.js'
-import { createTrustCheck } from './http/trusted-proxies.js'
+import { compileTrustedProxies } from './http/trusted-proxies.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
 import { MemoryStore } from './revocation/memory-store.js'
@@ -61,14 +61,15 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastRoutes = new FastRouteServer()
-  const isTrustedProxy = createTrustCheck(config.trustedProxies)
+  const trustedProxies = compileTrustedProxies(config.trustedProxies)
+  const isTrustedProxy = trustedProxies.peer
   const app = Fastify({
     serverFactory: fastRoutes.serverFactory,
     logger: options.logger ?? { level: config.logLevel, redact: LOG_REDACT },
     // Per-request log lines stay off the hot path; decisions that matter are logged by the routes.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
-    trustProxy: [...config.trustedProxies],
+    trustProxy: trustedProxies.address,
     // X-Request-Id only from TRUSTED_PROXIES: a client does not choose the id it is audited under.
     requestIdHeader: false,
     genReqId: (req) => requestIdOf(req.headers['x-request-id'], isTrustedProxy(req.socket)),
@@ -118,7 +119,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { store, checker, failMode: config.failMode })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
-  fastRoutes.route(createForwardAuth({ authorize, isTrustedProxy, authPrefix: config.authPrefix, trustedProxies: config.trustedProxies, log: app.log }))
+  fastRoutes.route(createForwardAuth({ authorize, trustedProxies, authPrefix: config.authPrefix, log: app.log }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).

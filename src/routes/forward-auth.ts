@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
 import { Failures } from '../errors.js'
@@ -10,6 +9,7 @@ import { ambiguousHeader } from '../http/header-names.js'
 import { identityOf } from '../http/identity.js'
 import { requestIdOf } from '../http/request-ids.js'
 import { originalRequest } from '../http/original-request.js'
+import type { TrustedProxies } from '../http/trusted-proxies.js'
 import type { Claims } from '../tokens/claims.js'
 
 const QUERY = 63 // '?'
@@ -72,21 +72,20 @@ class ForwardAuthRequest implements AuthorizationRequest {
  */
 export interface ForwardAuthOptions {
   readonly authorize: Authorizer
-  readonly isTrustedProxy: (socket: Socket) => boolean
+  readonly trustedProxies: TrustedProxies
   readonly authPrefix: string
-  readonly trustedProxies: readonly string[]
   readonly log: FastifyBaseLogger
 }
 
-export function createForwardAuth ({ authorize, isTrustedProxy, authPrefix, trustedProxies, log }: ForwardAuthOptions): FastRoute {
+export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log }: ForwardAuthOptions): FastRoute {
   const path = `${authPrefix}/verify`
-  const trust = proxyAddr.compile([...trustedProxies])
+  const trust = trustedProxies.address
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
   // rules: say so once, without the header values.
   let warnedUntrusted = false
 
   function handle (req: IncomingMessage, res: ServerResponse): void {
-    const trusted = isTrustedProxy(req.socket)
+    const trusted = trustedProxies.peer(req.socket)
     const { headers } = req
     if (!trusted && !warnedUntrusted && (headers['x-forwarded-uri'] !== undefined || headers['x-original-uri'] !== undefined)) {
       warnedUntrusted = true
