@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { Failures } from '../errors.js'
+import { writeFailure } from '../http/failure-reply.js'
 import type { GatewayMetrics } from './metrics.js'
 
 declare module 'fastify' {
@@ -55,12 +57,12 @@ export type MetricsText = () => Promise<string>
 export async function listenMetricsServer (text: MetricsText, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","error_description":"No such route"}')
+      writeFailure(res, Failures.NOT_FOUND)
       return
     }
     text().then(
       (body) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(body),
-      () => res.writeHead(500).end()
+      () => { writeFailure(res, Failures.INTERNAL) }
     )
   })
   await new Promise<void>((resolve, reject) => {

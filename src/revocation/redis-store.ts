@@ -1,5 +1,6 @@
 import { Redis, type Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
+import { Failures, GatewayError } from '../errors.js'
 import { entryArgs } from './log-entry.js'
 import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
@@ -32,13 +33,6 @@ const DEFAULT_LOG_RETENTION_S = 8 * 86_400
 export interface RedisStoreOptions {
   /** How long log entries are kept: the longest lifetime of any mark (the refresh token's). */
   readonly logRetentionS?: number
-}
-
-export class StoreWriteError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'StoreWriteError'
-  }
 }
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
@@ -141,10 +135,10 @@ export class RedisStore implements RevocationStore {
     // WAIT rides in the same pipeline so that, in a cluster, it reaches the node that took the write.
     if (replicas > 0) pipeline.wait(replicas, WAIT_TIMEOUT_MS)
     const results = await pipeline.exec()
-    if (results === null) throw new StoreWriteError('revocation write was not executed')
+    if (results === null) throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation write was not executed') })
     for (const [err] of results) if (err !== null) throw err
     if (replicas > 0 && Number(results[1][1]) < replicas) {
-      throw new StoreWriteError(`revocation reached ${String(results[1][1])} of ${replicas} required replicas`)
+      throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error(`revocation reached ${String(results[1][1])} of ${replicas} required replicas`) })
     }
     return results[0][1] === 1
   }
