@@ -18,7 +18,7 @@ import { RedisStore } from './revocation/redis-store.js'
 import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import { GatewayMetrics } from './metrics/metrics.js'
-import { registerMetricsEndpoint, upstreamMetrics } from './metrics/metrics-routes.js'
+import { registerMetricsEndpoint } from './metrics/metrics-routes.js'
 import { MonitoringSink } from './security/monitoring-sink.js'
 import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
@@ -110,7 +110,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   installErrorHandlers(app)
-  await app.register(upstreamMetrics, { metrics })
   if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), { onMainPort: config.metricsOnMainPort, port: config.metricsPort, host: config.host })
   else {
     worker.shareMetrics(metrics.registry)
@@ -164,7 +163,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         maxPending: config.upstreamMaxPending,
         uploadConnections: config.upstreamUploadConnections
       },
-      bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs }
+      bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
+      metrics
     })
   }
   return app

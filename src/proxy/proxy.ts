@@ -5,6 +5,7 @@ import { Failures } from '../errors.js'
 import type { Authorizer } from '../http/authorize.js'
 import { sendContinue } from '../http/expect-continue.js'
 import { normalisePath, pathOf } from '../http/paths.js'
+import type { GatewayMetrics } from '../metrics/metrics.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
 import { refuse } from './refusal.js'
@@ -16,7 +17,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The upstream request target, built once by the proxy's onRequest hook from the normalised path. */
     tokengateTarget: string
+    /** performance.now() when the request was handed to the upstream (0: it was not). */
+    tokengateForwardedAt: number
   }
+}
+
+function statusClass (status: number): string {
+  return `${Math.floor(status / 100)}xx`
 }
 
 export interface ProxyOptions {
@@ -25,6 +32,7 @@ export interface ProxyOptions {
   readonly upstream: Readonly<URL>
   readonly pool: UpstreamPoolOptions
   readonly bodyLimits: BodyLimits
+  readonly metrics: GatewayMetrics
 }
 
 /**
@@ -33,7 +41,7 @@ export interface ProxyOptions {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics }) => {
   const upstreamTimeoutMs = poolOptions.timeoutMs
   const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
@@ -43,6 +51,17 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   app.decorateRequest('tokengateTarget', '')
+  app.decorateRequest('tokengateForwardedAt', 0)
+
+  // Upstream latency and status by route pattern (never the raw path). A request
+  // refused by the onRequest hook below never reaches preHandler: only forwarded requests count.
+  app.addHook('preHandler', async (request) => { request.tokengateForwardedAt = performance.now() })
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.tokengateForwardedAt === 0) return
+    const cells = metrics.upstreamCells(request.routeOptions.url ?? 'unmatched', statusClass(reply.statusCode))
+    cells.duration.observe((performance.now() - request.tokengateForwardedAt) / 1000)
+    cells.responses.inc()
+  })
 
   const basePath = upstream.pathname.replace(/\/$/, '')
   app.addHook('onRequest', async (request, reply) => {
