@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { Failures } from '../errors.js'
-import { writeFailure } from '../http/failure-reply.js'
+import { writeFailure } from '../server/failure-reply.js'
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 

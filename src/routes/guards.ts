@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../auth/authenticator.js'
 import { Failures } from '../errors.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendFailure } from '../server/failure-reply.js'
 import type { SecuritySink } from '../security/sink.js'
 import { hasRole } from '../tokens/claims.js'
 

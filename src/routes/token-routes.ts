@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../auth/authenticator.js'
 import { Failures, GatewayError } from '../errors.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendFailure } from '../server/failure-reply.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'

@@ -2,7 +2,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest, slowClient } from '../http/raw.js'
+import { buildRequest, rawRequest, slowClient } from '../server/raw.js'
 
 // RFC 9110 §10.1.1: a server may answer with a final status instead of 100 Continue, and
 // then either closes the connection or reads the body. A refused request is never invited

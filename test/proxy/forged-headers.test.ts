@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 
 // Issue 11 item 3: headers a server could read as identity or forwarding
 // headers never come from the client. The tests connect from 127.0.0.1:

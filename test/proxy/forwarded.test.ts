@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
 

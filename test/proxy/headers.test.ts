@@ -7,7 +7,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 
 async function get (url: string, headers: Record<string, string>): Promise<{ status: number, headers: IncomingHttpHeaders, body: string }> {
   return await new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { startFastifyUpstream } from '../helpers/fastify-upstream.js'
 import { startGateway } from '../helpers/gateway.js'
 import { VARIANTS } from '../helpers/path-variants.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 
 // Issue 11 item 1: the decision is made on the path the upstream acts on
 // (RFC 3986 section 6.2.2), and in proxy mode that is the path forwarded.

@@ -3,7 +3,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
-import { slowClient, type RawResponse } from '../http/raw.js'
+import { slowClient, type RawResponse } from '../server/raw.js'
 
 // Issue 11 item 6: one slow client cannot stall the proxy for everyone.
 

@@ -6,7 +6,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign, signRaw } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 
 // Issue 11 item 3: identity values are unambiguous, and the request id is
 // tokengate's own or a trusted proxy's, in both modes.

@@ -5,7 +5,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { VARIANTS } from '../helpers/path-variants.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 
 // Issue 11 item 1, forward-auth mode: nginx and Traefik forward the URI as the
 // client sent it, so only a URI already in normal form (RFC 3986 6.2.2) is

@@ -5,7 +5,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
-import { buildRequest, rawRequest } from '../http/raw.js'
+import { buildRequest, rawRequest } from '../server/raw.js'
 
 function rulesFile (rules: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tg-rules-')), 'rules.json')
