@@ -1,15 +1,16 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createAuthenticator } from './auth/authenticator.js'
 import type { Config } from './config/types.js'
-import type { GatewayContext } from './context.js'
-import { createAccessPolicy } from './http/access-policy.js'
-import { installErrorHandlers } from './http/error-handler.js'
-import { sendContinue } from './http/expect-continue.js'
-import { lazyChildLoggerFactory } from './http/lazy-logger.js'
-import { requestIdOf } from './http/request-ids.js'
-import { serverLimits } from './http/server-limits.js'
-import { FastRouteServer } from './http/fast-route-server.js'
-import { createTrustCheck } from './http/trusted-proxies.js'
+import type { GatewayServices } from './context.js'
+import { createAccessPolicy } from './decision/access-policy.js'
+import { createAuthorizer } from './decision/authorize.js'
+import { installErrorHandlers } from './server/error-handler.js'
+import { sendContinue } from './server/expect-continue.js'
+import { lazyChildLoggerFactory } from './server/lazy-logger.js'
+import { requestIdOf } from './server/request-ids.js'
+import { serverLimits } from './server/server-limits.js'
+import { FastRouteServer } from './server/fast-route-server.js'
+import { compileTrustedProxies } from './decision/trusted-proxies.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
 import { MemoryStore } from './revocation/memory-store.js'
@@ -17,7 +18,7 @@ import { RedisStore } from './revocation/redis-store.js'
 import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import { GatewayMetrics } from './metrics/metrics.js'
-import { registerMetricsEndpoint, upstreamMetrics } from './metrics/metrics-routes.js'
+import { registerMetricsEndpoint } from './metrics/metrics-routes.js'
 import { MonitoringSink } from './security/monitoring-sink.js'
 import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
@@ -26,7 +27,7 @@ import { healthRoutes } from './routes/health.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
-import { createForwardAuth } from './routes/forward-auth.js'
+import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
 import { JwksKeySet } from './tokens/jwks.js'
@@ -60,14 +61,15 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastRoutes = new FastRouteServer()
-  const isTrustedProxy = createTrustCheck(config.trustedProxies)
+  const trustedProxies = compileTrustedProxies(config.trustedProxies)
+  const isTrustedProxy = trustedProxies.peer
   const app = Fastify({
     serverFactory: fastRoutes.serverFactory,
     logger: options.logger ?? { level: config.logLevel, redact: LOG_REDACT },
     // Per-request log lines stay off the hot path; decisions that matter are logged by the routes.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
-    trustProxy: [...config.trustedProxies],
+    trustProxy: trustedProxies.address,
     // X-Request-Id only from TRUSTED_PROXIES: a client does not choose the id it is audited under.
     requestIdHeader: false,
     genReqId: (req) => requestIdOf(req.headers['x-request-id'], isTrustedProxy(req.socket)),
@@ -95,37 +97,31 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
-  const ctx: GatewayContext = {
-    config,
-    store,
-    checker,
-    revoker: new Revoker(store, checker, config),
-    authenticator: createAuthenticator(verifier, checker, config.jwt.maxTokenBytes),
-    policy: createAccessPolicy(config.publicPaths, config.accessRules),
-    issuer: config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp),
-    isTrustedProxy,
-    security
-  }
-  app.decorate('tokengate', ctx)
+  const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
+  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security })
+  const revoker = new Revoker(store, checker, config)
+  const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
+  const services: GatewayServices = { store, checker, revoker, authenticator, issuer, security }
+  app.decorate('tokengate', services)
   // Every request property is declared up front: one object shape for all requests.
   app.decorateRequest('tokengateClaims', null)
+  app.decorateRequest('tokengateForwardedAt', 0)
   app.addHook('onClose', async () => {
     checker.close()
-    await ctx.security.close()
+    await security.close()
     await store.close()
   })
 
   installErrorHandlers(app)
-  await app.register(upstreamMetrics, { metrics })
   if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), { onMainPort: config.metricsOnMainPort, port: config.metricsPort, host: config.host })
   else {
     worker.shareMetrics(metrics.registry)
     // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
-  await app.register(healthRoutes, { ctx })
+  await app.register(healthRoutes, { store, checker, failMode: config.failMode })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
-  fastRoutes.route(createForwardAuth(ctx, app.log))
+  fastRoutes.route(createForwardAuth({ authorize, trustedProxies, authPrefix: config.authPrefix, log: app.log }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
@@ -135,17 +131,44 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // Bodies here are bounded by BODY_LIMIT_BYTES and read before the route decides: invite them as Node would.
     api.addHook('preParsing', async (_request, reply, payload) => { sendContinue(reply.raw); return payload })
     await api.register(formbody)
-    await api.register(tokenRoutes, { ctx })
-    await api.register(oauthRoutes, { ctx, metrics })
-    await api.register(adminRevocationRoutes, { ctx })
-    await api.register(adminObservabilityRoutes, { ctx, metrics, sink: security })
+    const maxTokenBytes = config.jwt.maxTokenBytes
+    await api.register(tokenRoutes, {
+      authenticator,
+      revoker,
+      security,
+      issuer,
+      authPrefix: config.authPrefix,
+      maxTokenBytes,
+      accessTokenTtlS: config.accessTokenTtlS,
+      rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
+    })
+    await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
+    await api.register(adminRevocationRoutes, { authenticator, revoker, security, adminRole: config.adminRole, maxTokenBytes })
+    await api.register(adminObservabilityRoutes, {
+      authenticator,
+      store,
+      checker,
+      metrics,
+      security,
+      adminRole: config.adminRole,
+      failMode: config.failMode,
+      upstreamUrl: config.upstreamUrl
+    })
   })
-  if (config.upstreamUrl !== null) await app.register(proxyRoutes, { ctx, upstream: config.upstreamUrl })
-  return app
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    tokengate: GatewayContext
+  if (config.upstreamUrl !== null) {
+    await app.register(proxyRoutes, {
+      authorize,
+      isTrustedProxy,
+      upstream: config.upstreamUrl,
+      pool: {
+        timeoutMs: config.upstreamTimeoutMs,
+        connections: config.upstreamConnections,
+        maxPending: config.upstreamMaxPending,
+        uploadConnections: config.upstreamUploadConnections
+      },
+      bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
+      metrics
+    })
   }
+  return app
 }

@@ -17,10 +17,10 @@ export type AuthResult =
   | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims, readonly mark?: MarkKind }
 
 export interface Authenticator {
-  /** From an Authorization header value; a promise only when the store or a JWKS fetch is needed. */
-  fromHeader: (header: string | undefined, use?: TokenUse) => AuthResult | Promise<AuthResult>
-  /** From a raw token (request bodies: refresh_token, token); a promise only when needed, as above. */
-  fromToken: (token: string, use?: TokenUse) => AuthResult | Promise<AuthResult>
+  /** From an Authorization header value. */
+  fromHeader: (header: string | undefined, use?: TokenUse) => Promise<AuthResult>
+  /** From a raw token (request bodies: refresh_token, token). */
+  fromToken: (token: string, use?: TokenUse) => Promise<AuthResult>
   /** Signature and claims only, any token type, no revocation check (tokens named in request bodies). */
   verifyOnly: (token: string) => Promise<VerifyResult>
   /** Verified tokens held in the verifier's cache. */
@@ -38,7 +38,7 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     return { ok: false, failure: Failures.TOKEN_REVOKED, claims, mark: outcome }
   }
 
-  function afterVerify (verified: VerifyResult, token: string, use: TokenUse): AuthResult | Promise<AuthResult> {
+  async function afterVerify (verified: VerifyResult, token: string, use: TokenUse): Promise<AuthResult> {
     if (!verified.ok) return verified
     const { claims } = verified
     if (isRefreshToken(claims) !== (use === 'refresh')) {
@@ -46,16 +46,13 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     }
     // RFC 9068 §4: with JWT_REQUIRED_TYP, an ID token (typ JWT) is no access token.
     if (use === 'access' && claims[NOT_ACCESS_TYP] === true) return { ok: false, failure: Failures.TOKEN_TYP, claims }
-    const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
-    return outcome instanceof Promise ? outcome.then((settled) => outcomeResult(settled, claims, token)) : outcomeResult(outcome, claims, token)
+    const outcome = await checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
+    return outcomeResult(outcome, claims, token)
   }
 
-  // Synchronous whenever the key is static and the revocation answer is known
-  // locally: a known token's decision costs no promise and no microtask.
-  function fromToken (token: string, use: TokenUse = 'access'): AuthResult | Promise<AuthResult> {
+  async function fromToken (token: string, use: TokenUse = 'access'): Promise<AuthResult> {
     if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
-    const verified = verifier.verify(token)
-    return verified instanceof Promise ? verified.then((settled) => afterVerify(settled, token, use)) : afterVerify(verified, token, use)
+    return await afterVerify(await verifier.verify(token), token, use)
   }
 
   async function verifyOnly (token: string): Promise<VerifyResult> {
@@ -67,9 +64,9 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     fromToken,
     verifyOnly,
     cachedTokens: verifier.cachedTokens,
-    fromHeader (header, use = 'access') {
+    async fromHeader (header, use = 'access') {
       const token = bearerToken(header, maxTokenBytes)
-      return isFailure(token) ? { ok: false, failure: token } : fromToken(token, use)
+      return isFailure(token) ? { ok: false, failure: token } : await fromToken(token, use)
     }
   }
 }

@@ -1,4 +1,4 @@
-import { normaliseConfiguredPath } from '../http/paths.js'
+import { normaliseConfiguredPath } from '../decision/paths.js'
 import type { EnvReader } from './env-reader.js'
 import type { AccessRule } from './types.js'
 

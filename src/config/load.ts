@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import proxyAddr from 'proxy-addr'
 import { ConfigError } from '../errors.js'
-import { normaliseConfiguredPath } from '../http/paths.js'
+import { normaliseConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readJwtConfig } from './jwt.js'

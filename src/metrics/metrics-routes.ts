@@ -1,52 +1,7 @@
 import { createServer, type Server } from 'node:http'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import fp from 'fastify-plugin'
-import type { GatewayMetrics } from './metrics.js'
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** performance.now() when a proxied request was handed to the upstream; null until then. */
-    tokengateForwardedAt: number | null
-  }
-}
-
-/** The proxy's catch-all patterns: a request that reaches its handler goes upstream. */
-const PROXY_ROUTES = new Set(['/', '/*'])
-
-function statusClass (status: number): string {
-  return `${Math.floor(status / 100)}xx`
-}
-
-type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-
-function withHook (existing: unknown, hook: Hook): Hook[] {
-  if (existing === undefined || existing === null) return [hook]
-  return [...(Array.isArray(existing) ? existing : [existing]), hook]
-}
-
-/**
- * Upstream latency and status by route pattern (never the raw path), hooked
- * onto the proxy's catch-all routes only. A request denied by the proxy's
- * onRequest hook never reaches preHandler, so only forwarded requests count.
- */
-export const upstreamMetrics = fp<{ metrics: GatewayMetrics }>(async (app, { metrics }) => {
-  app.decorateRequest('tokengateForwardedAt', null)
-  const forwarded: Hook = async (request) => {
-    request.tokengateForwardedAt = performance.now()
-  }
-  const answered: Hook = async (request, reply) => {
-    const started = request.tokengateForwardedAt
-    if (started === null) return
-    const cells = metrics.upstreamCells(request.routeOptions.url ?? 'unmatched', statusClass(reply.statusCode))
-    cells.duration.observe((performance.now() - started) / 1000)
-    cells.responses.inc()
-  }
-  app.addHook('onRoute', (route) => {
-    if (!PROXY_ROUTES.has(route.url)) return
-    route.preHandler = withHook(route.preHandler, forwarded)
-    route.onResponse = withHook(route.onResponse, answered)
-  })
-}, { name: 'tokengate-upstream-metrics' })
+import type { FastifyInstance } from 'fastify'
+import { Failures } from '../errors.js'
+import { writeFailure } from '../server/failure-reply.js'
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
@@ -56,12 +11,12 @@ export type MetricsText = () => Promise<string>
 export async function listenMetricsServer (text: MetricsText, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","error_description":"No such route"}')
+      writeFailure(res, Failures.NOT_FOUND)
       return
     }
     text().then(
       (body) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(body),
-      () => res.writeHead(500).end()
+      () => { writeFailure(res, Failures.INTERNAL) }
     )
   })
   await new Promise<void>((resolve, reject) => {

@@ -20,6 +20,11 @@ const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_
 const CHECK_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
 const UPSTREAM_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
+// The one rule for every family here: a family written on every request (decisions,
+// revocation checks, upstream responses) is a buffered cell (BufferedCounter /
+// BufferedHistogram / CheckStats: a plain increment, folded into prom-client at
+// scrape time); every other family is plain prom-client.
+
 /**
  * One registry per gateway instance (tests build several in one process), with
  * the tokengate_* families. Labels are bounded: reasons from the Failure

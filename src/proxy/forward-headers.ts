@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { canonicalName, isForwardingHeader, isIdentityHeader, REROUTING_HEADERS } from '../http/header-names.js'
-import { identityOf } from '../http/identity.js'
+import { canonicalName, isForwardingHeader, isIdentityHeader, REROUTING_HEADERS } from '../decision/header-names.js'
+import { identityOf } from '../decision/identity.js'
 import type { Claims } from '../tokens/claims.js'
 import { HOP_BY_HOP, connectionNamed } from './hop-by-hop.js'
 

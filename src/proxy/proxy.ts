@@ -1,22 +1,38 @@
+import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
-import { authorize } from '../http/authorize.js'
-import { sendContinue } from '../http/expect-continue.js'
-import { normalisePath, pathOf } from '../http/paths.js'
+import type { Authorizer } from '../decision/authorize.js'
+import { sendContinue } from '../server/expect-continue.js'
+import { normalisePath, pathOf } from '../decision/paths.js'
+import type { GatewayMetrics } from '../metrics/metrics.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
 import { refuse } from './refusal.js'
 import { forwardBody, type BodyLimits } from './request-body.js'
 import { upstreamTarget } from './target.js'
-import { UpstreamPool } from './upstream-pool.js'
+import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The upstream request target, built once by the proxy's onRequest hook from the normalised path. */
     tokengateTarget: string
+    /** performance.now() when the request was handed to the upstream (0: it was not). */
+    tokengateForwardedAt: number
   }
+}
+
+function statusClass (status: number): string {
+  return `${Math.floor(status / 100)}xx`
+}
+
+export interface ProxyOptions {
+  readonly authorize: Authorizer
+  readonly isTrustedProxy: (socket: Socket) => boolean
+  readonly upstream: Readonly<URL>
+  readonly pool: UpstreamPoolOptions
+  readonly bodyLimits: BodyLimits
+  readonly metrics: GatewayMetrics
 }
 
 /**
@@ -25,10 +41,9 @@ declare module 'fastify' {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Readonly<URL> }> = async (app, { ctx, upstream }) => {
-  const { upstreamTimeoutMs, upstreamConnections, upstreamMaxPending, upstreamUploadConnections } = ctx.config
-  const pool = new UpstreamPool(upstream.origin, { timeoutMs: upstreamTimeoutMs, connections: upstreamConnections, maxPending: upstreamMaxPending, uploadConnections: upstreamUploadConnections })
-  const bodyLimits: BodyLimits = { bufferBytes: ctx.config.proxyRequestBufferBytes, idleMs: ctx.config.clientBodyTimeoutMs }
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics }) => {
+  const upstreamTimeoutMs = poolOptions.timeoutMs
+  const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
   app.addHook('onClose', async () => { await pool.destroy() })
 
@@ -36,6 +51,16 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   app.decorateRequest('tokengateTarget', '')
+
+  // Upstream latency and status by route pattern (never the raw path). A request
+  // refused by the onRequest hook below never reaches preHandler: only forwarded requests count.
+  app.addHook('preHandler', async (request) => { request.tokengateForwardedAt = performance.now() })
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.tokengateForwardedAt === 0) return
+    const cells = metrics.upstreamCells(request.routeOptions.url ?? 'unmatched', statusClass(reply.statusCode))
+    cells.duration.observe((performance.now() - request.tokengateForwardedAt) / 1000)
+    cells.responses.inc()
+  })
 
   const basePath = upstream.pathname.replace(/\/$/, '')
   app.addHook('onRequest', async (request, reply) => {
@@ -46,7 +71,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     const path = normalisePath(raw)
     if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
-    const decision = await authorize(ctx, request, request.method, path)
+    const decision = await authorize(request, request.method, path)
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
@@ -63,7 +88,7 @@ export const proxyRoutes: FastifyPluginAsync<{ ctx: GatewayContext, upstream: Re
     const options: Dispatcher.DispatchOptions = {
       method: request.method,
       path: request.tokengateTarget,
-      headers: upstreamHeaders(raw, request.tokengateClaims, host, ctx.isTrustedProxy(raw.socket), request.id),
+      headers: upstreamHeaders(raw, request.tokengateClaims, host, isTrustedProxy(raw.socket), request.id),
       body: null
     }
     if (!hasBody(raw)) return exchange.start(options, false)

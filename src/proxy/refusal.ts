@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import type { Failure } from '../errors.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendFailure } from '../server/failure-reply.js'
 import { hasBody } from './forward-headers.js'
 
 function declaredWithin (req: IncomingMessage, bytes: number): boolean {

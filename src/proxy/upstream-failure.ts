@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { Failures, type Failure } from '../errors.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendFailure } from '../server/failure-reply.js'
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 // undici refusing what the client sent (a header or target it will not put on the wire): the client's fault.

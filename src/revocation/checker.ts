@@ -120,8 +120,8 @@ export class RevocationChecker {
     return this.#breaker.state
   }
 
-  /** Answered at once from the local state; a promise only when a stale state has to be confirmed. */
-  check (query: LookupQuery): CheckOutcome | Promise<CheckOutcome> {
+  /** Answered from the local state; the store is asked only when a stale state has to be confirmed. */
+  async check (query: LookupQuery): Promise<CheckOutcome> {
     const local = this.state.covering(query, nowSeconds(this.#epochNow))
     if (local !== null) return local
     if (this.current) {
@@ -129,7 +129,7 @@ export class RevocationChecker {
       return 'ok'
     }
     if (!this.#breaker.tryAcquire()) return this.#storeUnavailable()
-    return this.#checkStore(query)
+    return await this.#checkStore(query)
   }
 
   async #checkStore (query: LookupQuery): Promise<CheckOutcome> {

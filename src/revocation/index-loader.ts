@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis-client.js'
+import type { RedisClient } from '../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
 import { KIND_OF_CODE, liveBuckets, RECORD_HEADER } from './load-index.js'
 import type { LogListener } from './store.js'

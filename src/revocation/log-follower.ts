@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { loadIndex } from './index-loader.js'
 import { compareIds, decodeEntry, idBefore } from './log-entry.js'
-import type { RedisClient } from './redis-client.js'
+import type { RedisClient } from '../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
 import type { LogListener, ReloadReason } from './store.js'
 

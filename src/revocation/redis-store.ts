@@ -1,11 +1,12 @@
 import { Redis, type Result } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
+import { Failures, GatewayError } from '../errors.js'
 import { entryArgs } from './log-entry.js'
 import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
 import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
-import { connectClient, createRedisClient, type RedisClient } from './redis-client.js'
+import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
@@ -34,13 +35,6 @@ export interface RedisStoreOptions {
   readonly logRetentionS?: number
   /** Stamps the expiry of each log entry; Redis' own TTLs keep real time whatever it says. */
   readonly now?: Clock
-}
-
-export class StoreWriteError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'StoreWriteError'
-  }
 }
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
@@ -143,10 +137,10 @@ export class RedisStore implements RevocationStore {
     // WAIT rides in the same pipeline so that, in a cluster, it reaches the node that took the write.
     if (replicas > 0) pipeline.wait(replicas, WAIT_TIMEOUT_MS)
     const results = await pipeline.exec()
-    if (results === null) throw new StoreWriteError('revocation write was not executed')
+    if (results === null) throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation write was not executed') })
     for (const [err] of results) if (err !== null) throw err
     if (replicas > 0 && Number(results[1][1]) < replicas) {
-      throw new StoreWriteError(`revocation reached ${String(results[1][1])} of ${replicas} required replicas`)
+      throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error(`revocation reached ${String(results[1][1])} of ${replicas} required replicas`) })
     }
     return results[0][1] === 1
   }

@@ -1,22 +1,28 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { request as httpRequest } from 'undici'
-import type { GatewayContext } from '../context.js'
+import type { Authenticator } from '../auth/authenticator.js'
+import type { FailMode } from '../config/types.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { RevocationChecker } from '../revocation/checker.js'
-import type { StoreStats } from '../revocation/store.js'
+import type { RevocationStore, StoreStats } from '../revocation/store.js'
 import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
-import { adminGuard } from './guards.js'
+import { requireToken } from './guards.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { within } from '../async/within.js'
 
 const PROBE_BUDGET_MS = 1000
 
 export interface ObservabilityOptions {
-  readonly ctx: GatewayContext
+  readonly authenticator: Authenticator
+  readonly store: RevocationStore
+  readonly checker: RevocationChecker
   readonly metrics: GatewayMetrics
-  readonly sink: MonitoringSink
+  readonly security: MonitoringSink
+  readonly adminRole: string
+  readonly failMode: FailMode
+  readonly upstreamUrl: Readonly<URL> | null
 }
 
 /** An ISO date or epoch seconds, as milliseconds; 400 for anything else. */
@@ -65,9 +71,8 @@ function revocationState (checker: RevocationChecker): object {
 }
 
 /** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
-export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { ctx, metrics, sink }) => {
-  const { store, checker, config } = ctx
-  const options = { preHandler: [adminGuard(ctx, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
+export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, checker, metrics, security: sink, adminRole, failMode, upstreamUrl }) => {
+  const options = { preHandler: [requireToken({ authenticator, security: sink }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
 
   app.get('/admin/blacklist/status', options, async (_request, reply) => {
     const stats = await within(store.stats(), PROBE_BUDGET_MS, null)
@@ -88,14 +93,14 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
     const started = performance.now()
     const storeUp = await within(store.ping().then(() => true), PROBE_BUDGET_MS, false)
     const storeMs = Math.round((performance.now() - started) * 1000) / 1000
-    const upstream = config.upstreamUrl === null ? null : await upstreamReachable(config.upstreamUrl)
+    const upstream = upstreamUrl === null ? null : await upstreamReachable(upstreamUrl)
     const breaker = metrics.breakerState()
     const current = checker.current
     const healthy = storeUp && current && breaker === 'closed' && (upstream?.reachable ?? true)
     reply.header('cache-control', 'no-store')
     return {
       status: healthy ? 'ok' : 'degraded',
-      store: { name: store.name, reachable: storeUp, latency_ms: storeUp ? storeMs : null, fail_mode: config.failMode },
+      store: { name: store.name, reachable: storeUp, latency_ms: storeUp ? storeMs : null, fail_mode: failMode },
       revocation_state: revocationState(checker),
       breaker: { state: breaker },
       upstream: upstream === null ? { configured: false } : { configured: true, ...upstream },

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { GatewayContext } from '../context.js'
+import type { Authenticator } from '../auth/authenticator.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
-import { adminGuard } from './guards.js'
+import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { storeWrite } from './store-write.js'
+import type { Revoker } from '../revocation/revoker.js'
+import type { SecuritySink } from '../security/sink.js'
 
 interface ReasonBody { reason?: string }
 interface TokenRevokeBody extends ReasonBody { token?: string, jti?: string, exp?: number }
@@ -21,10 +23,17 @@ function actorOf (request: FastifyRequest): string {
   return request.tokengateClaims?.sub ?? 'unknown'
 }
 
+export interface AdminRevocationOptions {
+  readonly authenticator: Authenticator
+  readonly revoker: Revoker
+  readonly security: SecuritySink
+  readonly adminRole: string
+  readonly maxTokenBytes: number
+}
+
 /** Incident response: revoke a user, everyone, or one token; every call names its reason. */
-export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
-  const { revoker, security, config } = ctx
-  const guard = [adminGuard(ctx, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
+export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> = async (app, { authenticator, revoker, security, adminRole, maxTokenBytes }) => {
+  const guard = [requireToken({ authenticator, security }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
   treatMissingBodyAsEmpty(app)
   const audit = (request: FastifyRequest, eventType: string, reason: string, userId: string | null, jti: string | null): void => {
     security.audit({ event_type: eventType, user_id: userId, jti, reason, ip: request.ip, actor: actorOf(request), request_id: request.id })
@@ -56,7 +65,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
   app.post<{ Body: TokenRevokeBody }>('/admin/tokens/revoke', {
     schema: objectBody({
       reason: REASON,
-      token: { type: 'string', minLength: 1, maxLength: config.jwt.maxTokenBytes },
+      token: { type: 'string', minLength: 1, maxLength: maxTokenBytes },
       jti: { type: 'string', minLength: 1, maxLength: 512 },
       exp: { type: 'integer', minimum: 0 }
     }),
@@ -65,7 +74,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> 
     const reason = reasonOf(request.body)
     const { token, jti, exp } = request.body
     if (token !== undefined) {
-      const verified = await ctx.authenticator.verifyOnly(token)
+      const verified = await authenticator.verifyOnly(token)
       if (!verified.ok) {
         if (verified.failure === Failures.TOKEN_EXPIRED) return { revoked: 'token', already_expired: true }
         throw new GatewayError(Failures.TOKEN_PARAM_INVALID)

@@ -1,14 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { within } from '../async/within.js'
-import type { GatewayContext } from '../context.js'
+import type { FailMode } from '../config/types.js'
+import type { RevocationChecker } from '../revocation/checker.js'
+import type { RevocationStore } from '../revocation/store.js'
 
 const PING_BUDGET_MS = 1000
 
-async function storeReachable (ctx: GatewayContext): Promise<boolean> {
-  return await within(ctx.store.ping().then(() => true), PING_BUDGET_MS, false)
+export interface HealthOptions {
+  readonly store: RevocationStore
+  readonly checker: RevocationChecker
+  readonly failMode: FailMode
 }
 
-export const healthRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
+async function storeReachable (store: RevocationStore): Promise<boolean> {
+  return await within(store.ping().then(() => true), PING_BUDGET_MS, false)
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { store, checker, failMode }) => {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   // Ready when the store answers and the complete revocation state is loaded, or when
@@ -17,10 +25,10 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (
   // may pass. Operators read it in /admin/health and /metrics.
   app.get('/readyz', async (_request, reply) => {
     reply.header('cache-control', 'no-store')
-    const reachable = await storeReachable(ctx)
-    if (reachable && ctx.checker.loaded) return { status: 'ready' }
+    const reachable = await storeReachable(store)
+    if (reachable && checker.loaded) return { status: 'ready' }
     if (reachable) return await reply.code(503).send({ status: 'loading' })
-    if (ctx.config.failMode === 'open') return { status: 'ready' }
+    if (failMode === 'open') return { status: 'ready' }
     return reply.code(503).send({ status: 'unavailable' })
   })
 }

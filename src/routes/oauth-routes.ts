@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Authenticator } from '../auth/authenticator.js'
 import type { IntrospectionClient } from '../config/types.js'
-import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
-import { sendFailure } from '../http/failure-reply.js'
+import { sendFailure } from '../server/failure-reply.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
+import type { Revoker } from '../revocation/revoker.js'
+import type { SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
@@ -49,8 +51,12 @@ function introspection (claims: Claims): Record<string, unknown> {
 }
 
 export interface OAuthOptions {
-  readonly ctx: GatewayContext
+  readonly authenticator: Authenticator
+  readonly revoker: Revoker
+  readonly security: SecuritySink
   readonly metrics: GatewayMetrics
+  readonly introspectionClients: readonly IntrospectionClient[]
+  readonly maxTokenBytes: number
 }
 
 /**
@@ -59,12 +65,11 @@ export interface OAuthOptions {
  * client_secret_post. token_type_hint is accepted and only ever a hint: both
  * types are tried.
  */
-export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, metrics }) => {
-  const { config } = ctx
+export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { authenticator, revoker, security, metrics, introspectionClients, maxTokenBytes }) => {
   const limits = app.rateLimits
   const text = (maxLength: number): object => ({ type: 'string', minLength: 1, maxLength })
   const schema = objectBody({
-    token: text(config.jwt.maxTokenBytes * 2),
+    token: text(maxTokenBytes * 2),
     token_type_hint: { type: 'string', maxLength: 64 },
     client_id: text(512),
     client_secret: text(1024)
@@ -75,7 +80,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, 
   async function client (endpoint: string, request: FastifyRequest<{ Body: OAuthBody }>, reply: FastifyReply): Promise<IntrospectionClient | null> {
     const address = addressKey(request)
     if (!(await limits.oauthPerAddress.hit(request, reply, address))) return null
-    const auth = authenticateClient(request.headers.authorization, request.body, config.introspectionClients)
+    const auth = authenticateClient(request.headers.authorization, request.body, introspectionClients)
     // Failures are budgeted per address and claimed client id: guessing one client's secret from one
     // address stops there (past the budget even the right secret waits for the window), and other
     // clients at that address keep working.
@@ -96,8 +101,8 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, 
     if (await client('introspect', request, reply) === null) return reply
     reply.header('cache-control', 'no-store')
     const token = request.body.token
-    const access = await ctx.authenticator.fromToken(token, 'access')
-    const auth = access.ok || access.failure !== Failures.TOKEN_WRONG_TYPE ? access : await ctx.authenticator.fromToken(token, 'refresh')
+    const access = await authenticator.fromToken(token, 'access')
+    const auth = access.ok || access.failure !== Failures.TOKEN_WRONG_TYPE ? access : await authenticator.fromToken(token, 'refresh')
     // RFC 7662 section 2.1: any authenticated resource server may introspect any token.
     if (auth.ok) return introspection(auth.claims)
     if (auth.failure === Failures.STORE_UNAVAILABLE) return sendFailure(reply, auth.failure)
@@ -107,7 +112,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, 
   app.post<{ Body: OAuthBody }>('/oauth/revoke', { schema }, async (request, reply) => {
     const caller = await client('revoke', request, reply)
     if (caller === null) return reply
-    const verified = await ctx.authenticator.verifyOnly(request.body.token)
+    const verified = await authenticator.verifyOnly(request.body.token)
     // RFC 7009 section 2.2: invalid or unknown tokens still get 200.
     if (!verified.ok) return reply.code(200).send()
     const claims = verified.claims
@@ -115,11 +120,11 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { ctx, 
     // only REVOCATION_PRIVILEGED_CLIENTS may revoke other clients' (and user) tokens.
     if (!caller.privileged && clientOf(claims) !== caller.id) return sendFailure(reply, Failures.TOKEN_NOT_CLIENTS)
     await storeWrite(async () => {
-      await ctx.revoker.token(claims.jti, claims.exp)
+      await revoker.token(claims.jti, claims.exp)
       // Revoking a refresh token ends its grant, access tokens included (section 2.1).
-      if (isRefreshToken(claims)) await ctx.revoker.session(sessionOf(claims))
+      if (isRefreshToken(claims)) await revoker.session(sessionOf(claims))
     })
-    ctx.security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
+    security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
     return reply.code(200).send()
   })
 }

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { GatewayContext } from '../context.js'
+import type { Authenticator } from '../auth/authenticator.js'
 import { Failures, GatewayError } from '../errors.js'
-import { sendFailure } from '../http/failure-reply.js'
-import type { RequestFacts } from '../security/sink.js'
+import { sendFailure } from '../server/failure-reply.js'
+import type { Revoker } from '../revocation/revoker.js'
+import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
-import { rotationWindow } from '../tokens/rotation.js'
+import type { TokenIssuer } from '../tokens/issuer.js'
+import { rotationWindow, type RotationLimits } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { addressKey, countRefusedPerAddress, perSubject, subjectKey } from './rate-limits.js'
@@ -25,8 +27,8 @@ function claimsOf (request: FastifyRequest): Claims {
 }
 
 /** Verifies a token named in a body and checks it belongs to the bearer; null when it is expired (nothing to revoke). */
-async function ownedBodyToken (ctx: GatewayContext, token: string, owner: Claims): Promise<Claims | null> {
-  const verified = await ctx.authenticator.verifyOnly(token)
+async function ownedBodyToken (authenticator: Authenticator, token: string, owner: Claims): Promise<Claims | null> {
+  const verified = await authenticator.verifyOnly(token)
   if (!verified.ok) {
     if (verified.failure === Failures.TOKEN_EXPIRED) return null
     throw new GatewayError(Failures.TOKEN_PARAM_INVALID)
@@ -35,21 +37,34 @@ async function ownedBodyToken (ctx: GatewayContext, token: string, owner: Claims
   return verified.claims
 }
 
+export interface TokenRouteOptions {
+  readonly authenticator: Authenticator
+  readonly revoker: Revoker
+  readonly security: SecuritySink
+  /** Null when no signing key is configured: the refresh route is not served. */
+  readonly issuer: TokenIssuer | null
+  /** AUTH_PREFIX (not `prefix`, which Fastify would apply to every route a second time). */
+  readonly authPrefix: string
+  readonly maxTokenBytes: number
+  readonly accessTokenTtlS: number
+  /** Refresh token lifetime and absolute session lifetime. */
+  readonly rotation: RotationLimits
+}
+
 /** Logout, refresh rotation, self-revocation and validation under AUTH_PREFIX. */
-export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
-  const { config, revoker, security } = ctx
-  const prefix = config.authPrefix
+export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
+  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation } = options
   const limits = app.rateLimits
-  const bearer = requireToken(ctx, undefined, countRefusedPerAddress(limits))
+  const bearer = requireToken({ authenticator, security }, undefined, countRefusedPerAddress(limits))
   treatMissingBodyAsEmpty(app)
 
   app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
-    schema: bodySchema(config.jwt.maxTokenBytes),
+    schema: bodySchema(maxTokenBytes),
     preHandler: [bearer, perSubject(limits.logout)]
   }, async (request) => {
     const claims = claimsOf(request)
     const refreshToken = request.body.refresh_token
-    const refresh = refreshToken === undefined ? null : await ownedBodyToken(ctx, refreshToken, claims)
+    const refresh = refreshToken === undefined ? null : await ownedBodyToken(authenticator, refreshToken, claims)
     await storeWrite(async () => {
       await revoker.token(claims.jti, claims.exp)
       await revoker.session(sessionOf(claims))
@@ -62,13 +77,13 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     return { status: 'logged_out', session_revoked: true, refresh_token_revoked: refresh !== null }
   })
 
-  if (ctx.issuer !== null) {
-    const issuer = ctx.issuer
+  if (options.issuer !== null) {
+    const issuer = options.issuer
     app.post<{ Body: TokenBody }>(`${prefix}/refresh`, {
-      schema: bodySchema(config.jwt.maxTokenBytes, ['refresh_token'])
+      schema: bodySchema(maxTokenBytes, ['refresh_token'])
     }, async (request, reply) => {
       if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
-      const auth = await ctx.authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
+      const auth = await authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
         if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
@@ -79,7 +94,7 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
       // Per subject once verified, before the token is spent: a limited client retries with the same token.
       if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply
       const nowS = Math.floor(Date.now() / 1000)
-      const window = rotationWindow(old, nowS, config)
+      const window = rotationWindow(old, nowS, rotation)
       if (window === null) {
         security.denied(Failures.SESSION_EXPIRED.reason, old.sub, old.jti, request)
         return sendFailure(reply, Failures.SESSION_EXPIRED)
@@ -93,8 +108,8 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
       const sid = sessionOf(old)
       // Claims (roles included) are those of the login: a role change takes effect through user-wide revocation.
       const claims = { ...old, auth_time: window.sessionStart }
-      const access = issuer.mint({ sub: old.sub, ttlS: config.accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
-      const refresh = issuer.mint({ sub: old.sub, ttlS: config.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
+      const access = issuer.mint({ sub: old.sub, ttlS: accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
+      const refresh = issuer.mint({ sub: old.sub, ttlS: rotation.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
       security.tokenIssued(old.sub, request)
       security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
@@ -112,12 +127,12 @@ export const tokenRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
   }
 
   app.post<{ Body: TokenBody }>(`${prefix}/revoke`, {
-    schema: bodySchema(config.jwt.maxTokenBytes),
+    schema: bodySchema(maxTokenBytes),
     preHandler: [bearer, perSubject(limits.revoke)]
   }, async (request) => {
     const bearerClaims = claimsOf(request)
     const named = request.body.token
-    const target = named === undefined ? bearerClaims : await ownedBodyToken(ctx, named, bearerClaims)
+    const target = named === undefined ? bearerClaims : await ownedBodyToken(authenticator, named, bearerClaims)
     if (target !== null) {
       await storeWrite(async () => {
         await revoker.token(target.jti, target.exp)

@@ -18,8 +18,7 @@ export type VerifyResult =
   | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims }
 
 export interface TokenVerifier {
-  /** Synchronous for static keys; a promise only when a JWKS refresh is needed. */
-  verify: (token: string) => VerifyResult | Promise<VerifyResult>
+  verify: (token: string) => Promise<VerifyResult>
   /** Verified tokens held in the cache (at most JWT_VERIFY_CACHE_SIZE). */
   cachedTokens: () => number
 }
@@ -105,7 +104,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
   }
 
-  function verifyUncached (token: string): VerifyResult | Promise<VerifyResult> {
+  async function verifyUncached (token: string): Promise<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
     if (single !== null) return settle(single.verify(token), null)
     const header = peekHeader(token)
@@ -116,7 +115,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     // A JWKS never holds HMAC keys: an HS token's kid (a secret's version label) must not trigger fetches.
     if (jwks !== null && header.kid !== null && !isHmac(header.alg) && !jwks.hasKid(header.kid) &&
         !fixed.some((v) => v.kid === header.kid)) {
-      return verifyAfterRefresh(token, header)
+      return await verifyAfterRefresh(token, header)
     }
     return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
   }
@@ -125,7 +124,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
   let keyGeneration = jwks?.generation ?? 0
   return {
     cachedTokens: () => cache.size,
-    verify (token) {
+    async verify (token) {
       // A key removed from the JWKS must not keep its tokens alive through the cache.
       if (jwks !== null && jwks.generation !== keyGeneration) {
         cache.clear()
@@ -133,9 +132,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
       }
       const claims = cache.get(token)
       if (claims !== undefined) return { ok: true, claims }
-      const result = verifyUncached(token)
-      if (result instanceof Promise) return result.then((settled) => remember(token, settled))
-      return remember(token, result)
+      return remember(token, await verifyUncached(token))
     }
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { IDENTITY_HEADERS } from '../../src/http/identity.js'
+import { IDENTITY_HEADERS } from '../../src/decision/identity.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'

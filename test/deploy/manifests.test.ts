@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
-import { IDENTITY_HEADERS } from '../../src/http/identity.js'
+import { IDENTITY_HEADERS } from '../../src/decision/identity.js'
 import { configVariables, container, containers, DEPLOY, docsOf, kubernetesObjects, ROOT, yamlFiles, type Doc } from './deploy-files.js'
 
 const objects = kubernetesObjects()

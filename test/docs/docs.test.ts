@@ -54,3 +54,12 @@ t.test('every variable the configuration reads is documented in docs/configurati
   t.ok(names.size > 50, `${names.size} variables read`)
   for (const name of names) t.ok(reference.includes(`\`${name}\``), `${name} is documented`)
 })
+
+t.test('every source and test file the docs name exists', async (t) => {
+  for (const page of pages) {
+    const text = readFileSync(join(ROOT, page), 'utf8')
+    for (const file of new Set(text.match(/\b(?:src|test)\/[a-z0-9/-]+\.ts\b/g) ?? [])) {
+      t.ok(existsSync(join(ROOT, file)), `${page}: ${file} exists`)
+    }
+  }
+})

@@ -92,6 +92,11 @@ t.test('METRICS_PORT moves /metrics off the main port', async (t) => {
   t.equal((await call(`${gw.url}/metrics`)).status, 404, 'not on the main port')
   const samples = await scrape(`http://127.0.0.1:${port}`)
   t.equal(valueOf(samples, 'tokengate_decisions_total', { result: 'allow' }), 1)
+  // Every answer comes from the error registry, the metrics listener's too.
+  const other = await call(`http://127.0.0.1:${port}/other`)
+  t.equal(other.status, 404, 'METRICS_PORT serves /metrics only')
+  t.same(other.body, { error: 'not_found', error_description: 'No such route' })
+  t.equal(other.headers.get('cache-control'), 'no-store', 'answered as every registry failure is')
 })
 
 t.test('proxy mode: /metrics on the main port is the upstream\'s path, never tokengate\'s metrics, by default', async (t) => {

@@ -39,7 +39,7 @@ t.test('a current state answers never-seen tokens with no Redis command (issue 1
   const { redis, checker } = await setup(t)
   const before = await redis.client.info('commandstats')
   for (let i = 0; i < 1000; i++) {
-    const outcome = checker.check(query())
+    const outcome = await checker.check(query())
     if (outcome !== 'ok') throw new Error(`not answered locally: ${String(outcome)}`)
   }
   const after = await redis.client.info('commandstats')
@@ -55,7 +55,7 @@ for (const failMode of ['open', 'closed'] as const) {
     // Redis time, not ours: the follower's read in flight when the pause began (BLOCK
     // LOG_BLOCK_MS) has answered by now and cannot make the state current after the jump.
     await sleep(LOG_BLOCK_MS + 150)
-    t.equal(checker.check(query()), 'ok', 'within MAX_STALENESS_MS the local state decides')
+    t.equal(await checker.check(query()), 'ok', 'within MAX_STALENESS_MS the local state decides')
     clock.jump(2000)
     t.notOk(checker.current, 'the state may now be older than MAX_STALENESS_MS')
     const { value, ms } = await timed(async () => await checker.check(query()))
@@ -79,7 +79,7 @@ t.test('a stale state and a dead Redis open the breaker; while open no lookup is
 
   await redis.restart()
   t.ok(await until(() => checker.current, 3000), 'the follower reconnected and proved the state current')
-  t.equal(checker.check(query()), 'ok', 'decided locally again, whatever the breaker')
+  t.equal(await checker.check(query()), 'ok', 'decided locally again, whatever the breaker')
   t.ok(await until(() => checker.breakerState === 'closed', 5000), 'the half-open probe closed it without any traffic')
 })
 
@@ -94,7 +94,7 @@ t.test('FAIL_MODE=closed: an open breaker refuses at once instead of spending th
   t.equal(value, 'unavailable')
   t.ok(ms < 20, `refused in ${ms.toFixed(2)} ms instead of 50`)
   t.ok(await until(() => checker.current, 5000), 'current once the pause is over')
-  t.equal(checker.check(query()), 'ok')
+  t.equal(await checker.check(query()), 'ok')
 })
 
 for (const failMode of ['open', 'closed'] as const) {
@@ -104,13 +104,13 @@ for (const failMode of ['open', 'closed'] as const) {
     const user = query()
     await store.revokeToken(revoked.jti, 60)
     await store.revokeUser(user.sub, nowSeconds(), 60)
-    t.ok(await until(() => checker.check(revoked) === 'jti' && checker.check(user) === 'user', 1000, 1), 'learnt from the log')
+    t.ok(await until(async () => await checker.check(revoked) === 'jti' && await checker.check(user) === 'user', 1000, 1), 'learnt from the log')
     await redis.kill()
     clock.jump(2000)
     t.equal(await checker.check(query()), failMode === 'open' ? 'degraded' : 'unavailable', 'an unknown token: FAIL_MODE')
     t.equal(checker.breakerState, 'open')
-    t.equal(checker.check(revoked), 'jti', 'the revoked token: denied, without Redis')
-    t.equal(checker.check(user), 'user')
+    t.equal(await checker.check(revoked), 'jti', 'the revoked token: denied, without Redis')
+    t.equal(await checker.check(user), 'user')
   })
 }
 
@@ -122,10 +122,10 @@ t.test('a mark leaves the local state when it expires: denied up to its expiry, 
   t.teardown(() => checker.close())
   const revoked = query({ iat: nowSeconds(clock.now) - 1 })
   await store.revokeToken(revoked.jti, 60)
-  t.equal(checker.check(revoked), 'jti')
+  t.equal(await checker.check(revoked), 'jti')
   clock.advance(59_000)
-  t.equal(checker.check(revoked), 'jti', 'one second before its expiry: still denied')
+  t.equal(await checker.check(revoked), 'jti', 'one second before its expiry: still denied')
   clock.advance(1000)
-  t.equal(checker.check(revoked), 'ok', 'expired: the token\'s own exp decides again')
+  t.equal(await checker.check(revoked), 'ok', 'expired: the token\'s own exp decides again')
   t.equal(checker.prune(), 1, 'and the sweep drops it')
 })

@@ -1,6 +1,5 @@
 import t from 'tap'
 import type { AlertGroup } from '../../src/security/alert-groups.js'
-import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
@@ -9,7 +8,7 @@ const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
 const FLOOD = 1100
 
 async function listed (gw: Gateway, query = ''): Promise<AlertGroup[]> {
-  await (gw.app.tokengate.security as MonitoringSink).monitor.flush()
+  await gw.app.tokengate.security.monitor.flush()
   await new Promise((resolve) => setTimeout(resolve, 200))
   return (await call(`${gw.url}/admin/alerts${query}`, { token: admin() })).body.alerts
 }

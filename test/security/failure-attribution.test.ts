@@ -1,6 +1,5 @@
 import t from 'tap'
 import type { AlertGroup } from '../../src/security/alert-groups.js'
-import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { EXPIRED_ATTRIBUTION_AFTER_S } from '../../src/tokens/verifier.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
@@ -10,7 +9,7 @@ const ENV = { RATE_LIMIT_ADMIN_PER_MIN: '0', ALERT_USER_FAILURES_PER_HOUR: '3', 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'], aud: 'payments-api' }, header: { typ: 'at+jwt' } })
 
 async function userAlerts (gw: Gateway): Promise<AlertGroup[]> {
-  await (gw.app.tokengate.security as MonitoringSink).monitor.flush()
+  await gw.app.tokengate.security.monitor.flush()
   // The alert is stored right after its dedup mark is taken: give it a moment.
   await new Promise((resolve) => setTimeout(resolve, 100))
   const res = await call(`${gw.url}/admin/alerts`, { token: admin() })

@@ -1,6 +1,5 @@
 import t from 'tap'
 import type { Alert } from '../../src/security/alert.js'
-import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
@@ -13,7 +12,7 @@ const ADMIN_ENV = { RATE_LIMIT_ADMIN_PER_MIN: '0' }
 
 /** The counters reach the windows on the next flush; tests flush instead of waiting for the timer. */
 async function flushed (gw: Gateway): Promise<void> {
-  await (gw.app.tokengate.security as MonitoringSink).monitor.flush()
+  await gw.app.tokengate.security.monitor.flush()
 }
 
 async function alerts (gw: Gateway, query = ''): Promise<Alert[]> {
@@ -138,7 +137,7 @@ t.test('replicas sharing Redis share the windows and raise an alert once', async
 t.test('alerts reach the webhook as JSON, and survive the receiver being down', async (t) => {
   const receiver = await startReceiver(t)
   const gw = await startGateway(t, { ...ADMIN_ENV, ALERT_WEBHOOK_URL: receiver.url })
-  const sink = gw.app.tokengate.security as MonitoringSink
+  const sink = gw.app.tokengate.security
   await verifyFrom(gw, await revokedToken(gw, 'first'))
   await untilValue(async () => receiver.bodies.length, (n) => n === 1)
   t.match(receiver.bodies[0], { source: 'tokengate', alert: { type: 'revoked_token_use', severity: 'CRITICAL', user_id: 'first' } })

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import type { MonitoringSink } from '../../src/security/monitoring-sink.js'
 import { startGateway } from '../helpers/gateway.js'
 import { basic, call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
@@ -69,7 +68,7 @@ t.test('no token, signature or full jti appears in any log line, the audit file 
     await call(at(path), { token: adminToken })
   }
   await call(at('/admin/cleanup'), { method: 'POST', token: adminToken })
-  await (gw.app.tokengate.security as MonitoringSink).monitor.flush()
+  await gw.app.tokengate.security.monitor.flush()
   const alerts = await call(at('/admin/alerts'), { token: adminToken })
   t.ok(alerts.body.count >= 2, `alerts were raised (${alerts.body.count})`)
   await gw.app.close()

@@ -22,10 +22,13 @@ interface FastifyServerSettings {
 /**
  * The gateway's node:http server, built for Fastify through `serverFactory`,
  * with one route dispatched ahead of Fastify's router. Forward-auth is the one
- * request nginx makes for every request it serves; answering it without a
- * Fastify request, reply, hooks and router costs about a fifth less CPU (see
- * README, Performance). Everything else goes to Fastify; once shutdown has
- * begun, every new request gets the gateway's own 503.
+ * request nginx makes for every request it serves. Served instead as a
+ * Fastify route in a context of its own (no hooks, no body parser, reply
+ * hijacked), it cost 24.0-27.5 µs CPU per request against 20.5-22.5 µs here
+ * (known HS256 token, 60k requests, A/B alternated 3 times on a quiet 2-core
+ * machine): Fastify's request, reply, request id and request.ip walk
+ * through proxy-addr, with no tokengate hook to remove. Everything else goes
+ * to Fastify; once shutdown has begun, every new request gets the gateway's own 503.
  */
 export class FastRouteServer {
   #route: FastRoute | null = null

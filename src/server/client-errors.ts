@@ -1,15 +1,11 @@
-import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-
-function raw (status: number, description: string): string {
-  const body = JSON.stringify({ error: 'invalid_request', error_description: description })
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`
-}
+import { Failures } from '../errors.js'
+import { rawFailure } from './failure-reply.js'
 
 // Built once: these answers never depend on the request.
-const TIMEOUT = raw(408, 'The request was not received in time')
-const HEADERS_TOO_LARGE = raw(431, 'The request headers are too large')
-const MALFORMED = raw(400, 'The request is not valid HTTP')
+const TIMEOUT = rawFailure(Failures.REQUEST_TIMEOUT)
+const HEADERS_TOO_LARGE = rawFailure(Failures.HEADERS_TOO_LARGE)
+const MALFORMED = rawFailure(Failures.HTTP_MALFORMED)
 
 /**
  * Errors Node raises before a request exists (unparsable HTTP, oversized

@@ -5,8 +5,8 @@ import { sendFailure } from './failure-reply.js'
 function failureFor (error: FastifyError): Failure {
   if (error instanceof GatewayError) return error.failure
   const status = error.statusCode ?? 500
-  if (status === 413) return withDescription({ ...Failures.BAD_REQUEST, status: 413 }, 'The request body is too large')
-  if (status === 415) return withDescription({ ...Failures.BAD_REQUEST, status: 415 }, 'Unsupported content type')
+  if (status === 413) return Failures.BODY_TOO_LARGE
+  if (status === 415) return Failures.MEDIA_TYPE_UNSUPPORTED
   if (status === 429) return Failures.RATE_LIMITED
   // Schema messages name the field and the rule, never the value sent.
   if (error.validation !== undefined) return withDescription(Failures.BAD_REQUEST, error.message)

@@ -1,6 +1,6 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
-import type { Failure } from '../errors.js'
+import { Failures, type Failure } from '../errors.js'
 
 const RETRY_AFTER_S = '1'
 
@@ -9,7 +9,7 @@ const RETRY_AFTER_S = '1'
  * insufficient tokens, and carries none when no credentials were sent.
  */
 function challenge (failure: Failure, scope: string | undefined): string | null {
-  if (failure.status === 401 && failure.code === 'TG_ERR_TOKEN_MISSING') return 'Bearer realm="tokengate"'
+  if (failure === Failures.TOKEN_MISSING) return 'Bearer realm="tokengate"'
   if (failure.error === 'invalid_token' || failure.error === 'invalid_request') {
     return `Bearer realm="tokengate", error="${failure.error}", error_description="${failure.description}"`
   }
@@ -54,6 +54,13 @@ function refusalOf (failure: Failure, scope: string | undefined): Refusal {
     if (scope === undefined) refusals.set(failure, refusal)
   }
   return refusal
+}
+
+/** The same answer as a complete HTTP/1.1 message that closes the connection, for a socket no request exists on yet. */
+export function rawFailure (failure: Failure): string {
+  const { headers, body } = refusalOf(failure, undefined)
+  const lines = Object.entries({ ...headers, connection: 'close' }).map(([name, value]) => `${name}: ${String(value)}\r\n`)
+  return `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n${lines.join('')}\r\n${body}`
 }
 
 /** The same answer as sendFailure, written on a bare node:http response (the fast route server). */

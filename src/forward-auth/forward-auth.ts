@@ -1,15 +1,15 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
-import type { GatewayContext } from '../context.js'
 import { Failures } from '../errors.js'
-import { authorize, type Authorization, type AuthorizationRequest } from '../http/authorize.js'
-import { writeFailure } from '../http/failure-reply.js'
-import type { FastRoute } from '../http/fast-route-server.js'
-import { ambiguousHeader } from '../http/header-names.js'
-import { identityOf } from '../http/identity.js'
-import { requestIdOf } from '../http/request-ids.js'
-import { originalRequest } from '../http/original-request.js'
+import type { Authorization, AuthorizationRequest, Authorizer } from '../decision/authorize.js'
+import { writeFailure } from '../server/failure-reply.js'
+import type { FastRoute } from '../server/fast-route-server.js'
+import { ambiguousHeader } from '../decision/header-names.js'
+import { identityOf } from '../decision/identity.js'
+import { requestIdOf } from '../server/request-ids.js'
+import { originalRequest } from '../decision/original-request.js'
+import type { TrustedProxies } from '../decision/trusted-proxies.js'
 import type { Claims } from '../tokens/claims.js'
 
 const QUERY = 63 // '?'
@@ -70,15 +70,22 @@ class ForwardAuthRequest implements AuthorizationRequest {
  * decision never reads a body: nginx passes the original Content-Type without
  * the body, and Node discards whatever a client sends.
  */
-export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger): FastRoute {
-  const path = `${ctx.config.authPrefix}/verify`
-  const trust = proxyAddr.compile([...ctx.config.trustedProxies])
+export interface ForwardAuthOptions {
+  readonly authorize: Authorizer
+  readonly trustedProxies: TrustedProxies
+  readonly authPrefix: string
+  readonly log: FastifyBaseLogger
+}
+
+export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log }: ForwardAuthOptions): FastRoute {
+  const path = `${authPrefix}/verify`
+  const trust = trustedProxies.address
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
   // rules: say so once, without the header values.
   let warnedUntrusted = false
 
   function handle (req: IncomingMessage, res: ServerResponse): void {
-    const trusted = ctx.isTrustedProxy(req.socket)
+    const trusted = trustedProxies.peer(req.socket)
     const { headers } = req
     if (!trusted && !warnedUntrusted && (headers['x-forwarded-uri'] !== undefined || headers['x-original-uri'] !== undefined)) {
       warnedUntrusted = true
@@ -94,16 +101,8 @@ export function createForwardAuth (ctx: GatewayContext, log: FastifyBaseLogger):
       writeFailure(res, original)
       return
     }
-    let decision: Authorization | Promise<Authorization>
-    try {
-      decision = authorize(ctx, new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
-    } catch (err) {
-      failed(res, err)
-      return
-    }
-    // A known token is decided synchronously: answered in this same turn.
-    if (decision instanceof Promise) decision.then((settled) => { answer(res, settled) }, (err: unknown) => { failed(res, err) })
-    else answer(res, decision)
+    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+      .then((decision) => { answer(res, decision) }, (err: unknown) => { failed(res, err) })
   }
 
   function failed (res: ServerResponse, err: unknown): void {
