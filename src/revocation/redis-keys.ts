@@ -29,24 +29,11 @@ export class RedisKeys {
     return [this.jti(query.jti), this.session(query.sid), this.user(query.sub), this.global]
   }
 
-  /** Every key of the store and nothing else (a SCAN MATCH; parse() tells marks apart). */
-  get pattern (): string { return `${this.#prefix}*` }
-
-  /** The mark a key holds, or null for the log and other keys under the prefix. */
-  parse (key: string): { kind: MarkKind, id: string } | null {
-    if (!key.startsWith(this.#prefix)) return null
-    const rest = key.slice(this.#prefix.length)
-    if (rest === 'all') return { kind: 'global', id: '' }
-    const kind = KIND_OF[rest.slice(0, 4)]
-    return kind === undefined ? null : { kind, id: rest.slice(4) }
-  }
-
   patterns (): Record<Exclude<MarkKind, 'global'>, string> {
     return { jti: `${this.#prefix}jti:*`, session: `${this.#prefix}sid:*`, user: `${this.#prefix}sub:*` }
   }
 }
 
-const KIND_OF: Readonly<Record<string, MarkKind>> = { 'jti:': 'jti', 'sid:': 'session', 'sub:': 'user' }
 const POSITION: Readonly<Record<MarkKind, number>> = { jti: 0, session: 1, user: 2, global: 3 }
 
 /** Which mark, if any, covers a token, from the four values of its lookup. */
