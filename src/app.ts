@@ -7,6 +7,7 @@ import { createAuthorizer } from './decision/authorize.js'
 import { installErrorHandlers } from './server/error-handler.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
+import { LOG_REDACT } from './server/log-redact.js'
 import { requestIdOf } from './server/request-ids.js'
 import { serverLimits } from './server/server-limits.js'
 import { FastRouteServer } from './server/fast-route-server.js'
@@ -41,8 +42,6 @@ export interface BuildOptions {
   /** Set in a cluster worker (WORKERS > 1): audit records and metrics go through the primary. */
   readonly worker?: WorkerLink
 }
-
-export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization']
 
 async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
   if (config.redis === null) return new MemoryStore()

@@ -3,7 +3,7 @@ import { text } from 'node:stream/consumers'
 import { parseArgs } from 'node:util'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './errors.js'
-import { serve } from './server.js'
+import { serve } from './serve.js'
 import { createIssuer } from './tokens/issuer.js'
 
 const USAGE = `usage:

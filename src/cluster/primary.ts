@@ -5,7 +5,7 @@ import { AggregatorRegistry } from 'prom-client'
 import type { Config } from '../config/types.js'
 import { closeMetricsServer, listenMetricsServer } from '../metrics/metrics-routes.js'
 import { AuditLog } from '../security/audit-log.js'
-import { LOG_REDACT } from '../app.js'
+import { LOG_REDACT } from '../server/log-redact.js'
 import { isMessage } from './messages.js'
 import { send, Supervisor } from './supervisor.js'
 
