@@ -66,6 +66,9 @@ export class MonitoringSink implements SecuritySink {
   /** `audit`: where records are chained; a cluster worker hands them to the primary, which owns the one chain. */
   constructor (config: Config, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log)) {
     this.#metrics = metrics
+    // Exported at 0 from the start, as the store error counters: a series born at 1 hides
+    // its first event from increase(), and so the first CRITICAL alert from the alert rules.
+    for (const type of ALERT_TYPES) metrics.alerts.inc({ severity: SEVERITY_OF[type], type }, 0)
     this.#log = log
     this.#audit = audit
     this.#allow = metrics.decisions.cell({ result: 'allow', reason: 'valid' })
