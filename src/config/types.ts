@@ -89,6 +89,7 @@ export interface RateLimitConfig {
   /** Refused bearer attempts (no, bad or revoked token) per address. */
   readonly unauthenticatedPerMinute: number
   readonly refreshPerMinute: number
+  /** Failed refresh attempts per address. */
   readonly refreshPerAddressPerMinute: number
   readonly oauthPerAddressPerMinute: number
   /** Failed client authentications on /oauth/* per address and client id. */
