@@ -1,6 +1,6 @@
 import type { Config, JwtConfig } from '../config/types.js'
 import type { RevocationChecker } from './checker.js'
-import { markLifetimeS, tokenMarkExpiry } from './mark-lifetime.js'
+import { markLifetimeS, revokedBefore, tokenMarkExpiry } from './mark-lifetime.js'
 import type { Clock, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
@@ -41,18 +41,23 @@ export class Revoker {
     this.#checker.remember({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS })
   }
 
-  /** Every token of `sub` issued up to now (same-second tokens included: safety first). */
+  /**
+   * Every token of `sub` issued up to now plus the clock tolerance (same-second tokens
+   * included: safety first); returns that "revoked before".
+   */
   async user (sub: string): Promise<number> {
-    const before = nowSeconds(this.#now)
+    const now = nowSeconds(this.#now)
+    const before = revokedBefore(now, this.#limits)
     await this.#store.revokeUser(sub, before, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: before + this.#sessionTtlS })
+    this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: now + this.#sessionTtlS })
     return before
   }
 
   async everyone (): Promise<number> {
-    const before = nowSeconds(this.#now)
+    const now = nowSeconds(this.#now)
+    const before = revokedBefore(now, this.#limits)
     await this.#store.revokeAll(before, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'global', before, expiresAt: before + this.#sessionTtlS })
+    this.#checker.remember({ kind: 'global', before, expiresAt: now + this.#sessionTtlS })
     return before
   }
 

@@ -3,6 +3,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { nowS, sign } from '../helpers/tokens.js'
+import { until } from '../helpers/until.js'
 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
 
@@ -59,6 +60,9 @@ t.test('user-wide revocation kills tokens issued before it and spares later ones
   t.equal(await verifyStatus(gw, before), 401)
   t.equal(await verifyStatus(gw, sameSecond), 401, 'same-second tokens count as revoked')
   t.equal(await verifyStatus(gw, otherUser), 200)
+  t.ok(Math.abs(res.body.revoked_before - (nowS() + gw.config.jwt.clockToleranceS)) <= 1, 'revoked before: now plus the clock tolerance (issue 16)')
+  // A token issued after revoked_before is not covered; it verifies once the clock is within the tolerance of its iat.
+  t.ok(await until(() => nowS() + gw.config.jwt.clockToleranceS > res.body.revoked_before, 2000))
   const later = sign({ claims: { sub: 'u3', iat: res.body.revoked_before + 1 } })
   t.equal(await verifyStatus(gw, later), 200, 'a login after the revocation works')
   t.ok(gw.logs.some((line) => line.includes('admin_user_revoked') && line.includes('account compromised')), 'reason is audited')
@@ -74,6 +78,7 @@ t.test('revoke-all kills every token issued up to now, including the admin\'s ow
   t.equal(await verifyStatus(gw, a), 401)
   t.equal(await verifyStatus(gw, b), 401)
   t.equal(await verifyStatus(gw, adminToken), 401)
+  t.ok(await until(() => nowS() + gw.config.jwt.clockToleranceS > res.body.revoked_before, 2000))
   t.equal(await verifyStatus(gw, sign({ claims: { iat: res.body.revoked_before + 1 } })), 200)
 })
 
