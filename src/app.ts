@@ -16,6 +16,7 @@ import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
 import { MemoryStore } from './revocation/memory-store.js'
 import { RedisStore } from './revocation/redis-store.js'
+import { markLifetimeS } from './revocation/mark-lifetime.js'
 import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import { GatewayMetrics } from './metrics/metrics.js'
@@ -45,9 +46,8 @@ export interface BuildOptions {
 
 async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
   if (config.redis === null) return new MemoryStore()
-  // Log entries outlive the longest mark (see Revoker): a trimmed entry belongs to an expired mark.
-  const logRetentionS = Math.max(config.refreshTokenTtlS, config.accessTokenTtlS) + config.jwt.clockToleranceS
-  const store = new RedisStore(config.redis, app.log, { logRetentionS })
+  // Log entries outlive the longest mark: a trimmed entry belongs to an expired mark.
+  const store = new RedisStore(config.redis, app.log, { logRetentionS: markLifetimeS(config.jwt) })
   try {
     await store.connect(connectTimeoutMs)
     await store.checkEvictionPolicy()

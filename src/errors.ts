@@ -40,6 +40,7 @@ export const Failures = Object.freeze({
   TOKEN_EXPIRED: failure('TG_ERR_TOKEN_EXPIRED', 401, 'invalid_token', 'expired', 'The token has expired'),
   TOKEN_NOT_YET_VALID: failure('TG_ERR_TOKEN_NOT_YET_VALID', 401, 'invalid_token', 'not_yet_valid', 'The token is not valid yet'),
   TOKEN_CLAIMS: failure('TG_ERR_TOKEN_CLAIMS', 401, 'invalid_token', 'bad_claims', 'The token is missing a required claim or has an unexpected issuer or audience'),
+  TOKEN_LIFETIME: failure('TG_ERR_TOKEN_LIFETIME', 401, 'invalid_token', 'lifetime_too_long', 'The token lives longer than this gateway accepts'),
   TOKEN_WRONG_TYPE: failure('TG_ERR_TOKEN_WRONG_TYPE', 401, 'invalid_token', 'wrong_type', 'A refresh token cannot be used here'),
   TOKEN_NOT_REFRESH: failure('TG_ERR_TOKEN_NOT_REFRESH', 401, 'invalid_token', 'wrong_type', 'Only a refresh token is accepted here'),
   TOKEN_TYP: failure('TG_ERR_TOKEN_TYP', 401, 'invalid_token', 'wrong_typ', 'The token type (typ header) is not accepted as an access token'),

@@ -51,6 +51,7 @@ function mintToken (args: string[]): number {
   if (config.jwt.ephemeral) process.stderr.write('warning: no key configured; this token is signed with a throw-away key no gateway will accept\n')
   const issuer = createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   const ttlS = values.ttl !== undefined ? parseTtl(values.ttl) : values.refresh ? config.refreshTokenTtlS : config.accessTokenTtlS
+  if (ttlS > config.jwt.maxTokenLifetimeS) throw new Error(`--ttl is longer than JWT_MAX_TOKEN_LIFETIME (${config.jwt.maxTokenLifetimeS}s): the gateway would refuse the token`)
   const claims = values.claims !== undefined ? parseClaims(values.claims) : {}
   const { token } = issuer.mint({ sub: values.sub, ttlS, refresh: values.refresh, claims, ...(values.sid !== undefined && { sid: values.sid }) })
   process.stdout.write(token + '\n')

@@ -136,7 +136,34 @@ function readRolesClaim (r: EnvReader): RolesClaim {
   return out
 }
 
-export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
+/** The longest lifetimes of the tokens tokengate itself issues, which any maximum must accept. */
+export interface IssuedLifetimes {
+  readonly refreshTokenTtlS: number
+  readonly sessionMaxLifetimeS: number
+}
+
+const DAY_S = 86_400
+// Ten years: with any clock tolerance, now + maximum stays far below 2^32 s (year 2106),
+// the width in which the load index and the mark table store expiries.
+const MAX_TOKEN_LIFETIME_LIMIT_S = 3650 * DAY_S
+
+/**
+ * JWT_MAX_TOKEN_LIFETIME: the longest `exp - iat` accepted. Every mark whose
+ * token's exp is unknown (session, user, global) is sized from it, so it may
+ * not be shorter than a token tokengate itself issues (issue 16).
+ */
+function readMaxTokenLifetime (r: EnvReader, issued: IssuedLifetimes): number {
+  const longestIssuedS = Math.max(issued.sessionMaxLifetimeS, issued.refreshTokenTtlS)
+  const maxS = r.durationS('JWT_MAX_TOKEN_LIFETIME', longestIssuedS, { min: 60, max: MAX_TOKEN_LIFETIME_LIMIT_S })
+  if (maxS < issued.sessionMaxLifetimeS) {
+    r.fail('JWT_MAX_TOKEN_LIFETIME', `${maxS}s is shorter than SESSION_MAX_LIFETIME (${issued.sessionMaxLifetimeS}s): marks sized from it would expire before the tokens of a session`)
+  } else if (maxS < issued.refreshTokenTtlS) {
+    r.fail('JWT_MAX_TOKEN_LIFETIME', `${maxS}s is shorter than the refresh lifetime REFRESH_TOKEN_EXPIRE_DAYS (${issued.refreshTokenTtlS}s): tokengate's own refresh tokens would be refused`)
+  }
+  return maxS
+}
+
+export function readJwtConfig (r: EnvReader, production: boolean, issued: IssuedLifetimes): JwtConfig {
   const algorithms = readAlgorithms(r)
   let secret = readSecret(r, 'JWT_SECRET')
   const previousSecret = readSecret(r, 'JWT_PREVIOUS_SECRET')
@@ -185,6 +212,7 @@ export function readJwtConfig (r: EnvReader, production: boolean): JwtConfig {
     issuer: r.optionalString('JWT_ISSUER'),
     audience: r.optionalString('JWT_AUDIENCE'),
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
+    maxTokenLifetimeS: readMaxTokenLifetime(r, issued),
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
     verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
     requiredTyp: readRequiredTyp(r),

@@ -137,12 +137,13 @@ export interface LoadOptions {
 export function loadConfig (env: Env = process.env, { serving = true }: LoadOptions = {}): Config {
   const r = new EnvReader(env)
   const production = r.raw('NODE_ENV') === 'production'
-  const jwt = readJwtConfig(r, production)
+  const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
+  const sessionMaxLifetimeS = r.durationS('SESSION_MAX_LIFETIME', refreshTokenTtlS, { min: 60, max: 3650 * DAY_S })
+  const jwt = readJwtConfig(r, production, { refreshTokenTtlS, sessionMaxLifetimeS })
   const redis = readRedis(r)
   const metricsPort = r.optionalInt('METRICS_PORT', { min: 1, max: 65535 })
   const upstreamUrl = r.url('UPSTREAM_URL', ['http:', 'https:'])
   const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
-  const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
   const upstreamConnections = r.int('UPSTREAM_CONNECTIONS', 128, { min: 1, max: 4096 })
   const config: Config = {
     production,
@@ -173,7 +174,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     jwt,
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
     refreshTokenTtlS,
-    sessionMaxLifetimeS: r.durationS('SESSION_MAX_LIFETIME', refreshTokenTtlS, { min: 60, max: 3650 * DAY_S }),
+    sessionMaxLifetimeS,
     adminRole: r.string('ADMIN_ROLE', 'admin'),
     introspectionClients: readIntrospectionClients(r),
     metricsPort,

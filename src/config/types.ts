@@ -38,6 +38,8 @@ export interface JwtConfig {
   readonly issuer: string | null
   readonly audience: string | null
   readonly clockToleranceS: number
+  /** JWT_MAX_TOKEN_LIFETIME: the longest `exp - iat` (and `exp - now`, plus tolerance) accepted; sizes every mark. */
+  readonly maxTokenLifetimeS: number
   readonly maxTokenBytes: number
   /** Entries in the signature-verification cache (0 disables it). */
   readonly verifyCacheSize: number
@@ -89,6 +91,7 @@ export interface RateLimitConfig {
   /** Refused bearer attempts (no, bad or revoked token) per address. */
   readonly unauthenticatedPerMinute: number
   readonly refreshPerMinute: number
+  /** Failed refresh attempts per address. */
   readonly refreshPerAddressPerMinute: number
   readonly oauthPerAddressPerMinute: number
   /** Failed client authentications on /oauth/* per address and client id. */

@@ -10,7 +10,8 @@ export type MarkReader = (kind: MarkKind, id: string) => number
  * The one rule that says whether a mark covers a token, used by the memory
  * store, the Redis lookup and every replica's local state: a jti or session
  * mark covers the tokens it names; a user or global mark covers the tokens
- * issued at or before its time (same second included: safety first).
+ * issued at or before its time (same second included: safety first). That
+ * time already includes the clock tolerance (revokedBefore, mark-lifetime.ts).
  */
 export function coveringMark (query: LookupQuery, read: MarkReader): MarkKind | null {
   const iat = query.iat

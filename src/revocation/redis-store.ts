@@ -31,7 +31,7 @@ export const LOG_BLOCK_MS = 250
 const DEFAULT_LOG_RETENTION_S = 8 * 86_400
 
 export interface RedisStoreOptions {
-  /** How long log entries are kept: the longest lifetime of any mark (the refresh token's). */
+  /** How long log entries are kept: the longest lifetime of any mark (markLifetimeS, mark-lifetime.ts). */
   readonly logRetentionS?: number
   /** Stamps the expiry of each log entry; Redis' own TTLs keep real time whatever it says. */
   readonly now?: Clock

@@ -1,5 +1,6 @@
-import type { Config } from '../config/types.js'
+import type { Config, JwtConfig } from '../config/types.js'
 import type { RevocationChecker } from './checker.js'
+import { markLifetimeS, revokedBefore, tokenMarkExpiry } from './mark-lifetime.js'
 import type { Clock, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
@@ -12,7 +13,7 @@ import { nowSeconds } from './store.js'
 export class Revoker {
   readonly #store: RevocationStore
   readonly #checker: RevocationChecker
-  readonly #toleranceS: number
+  readonly #limits: Pick<JwtConfig, 'maxTokenLifetimeS' | 'clockToleranceS'>
   readonly #sessionTtlS: number
   readonly #now: Clock
 
@@ -20,16 +21,16 @@ export class Revoker {
     this.#now = options.now ?? Date.now
     this.#store = store
     this.#checker = checker
-    this.#toleranceS = config.jwt.clockToleranceS
-    // A session, user or global mark must outlive every token it could match:
-    // the longest lifetime is the refresh token's.
-    this.#sessionTtlS = Math.max(config.refreshTokenTtlS, config.accessTokenTtlS) + config.jwt.clockToleranceS
+    this.#limits = config.jwt
+    // A session, user or global mark must outlive every token it could match (see mark-lifetime.ts).
+    this.#sessionTtlS = markLifetimeS(config.jwt)
   }
 
   /** Revokes one token until its exp (plus tolerance); false when it already was revoked. */
   async token (jti: string, exp: number): Promise<boolean> {
-    const expiresAt = exp + this.#toleranceS
-    const ttl = Math.max(1, expiresAt - nowSeconds(this.#now))
+    const now = nowSeconds(this.#now)
+    const expiresAt = tokenMarkExpiry(exp, now, this.#limits)
+    const ttl = Math.max(1, expiresAt - now)
     const fresh = await this.#store.revokeToken(jti, ttl)
     this.#checker.remember({ kind: 'jti', id: jti, expiresAt })
     return fresh
@@ -40,18 +41,23 @@ export class Revoker {
     this.#checker.remember({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS })
   }
 
-  /** Every token of `sub` issued up to now (same-second tokens included: safety first). */
+  /**
+   * Every token of `sub` issued up to now plus the clock tolerance (same-second tokens
+   * included: safety first); returns that "revoked before".
+   */
   async user (sub: string): Promise<number> {
-    const before = nowSeconds(this.#now)
+    const now = nowSeconds(this.#now)
+    const before = revokedBefore(now, this.#limits)
     await this.#store.revokeUser(sub, before, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: before + this.#sessionTtlS })
+    this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: now + this.#sessionTtlS })
     return before
   }
 
   async everyone (): Promise<number> {
-    const before = nowSeconds(this.#now)
+    const now = nowSeconds(this.#now)
+    const before = revokedBefore(now, this.#limits)
     await this.#store.revokeAll(before, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'global', before, expiresAt: before + this.#sessionTtlS })
+    this.#checker.remember({ kind: 'global', before, expiresAt: now + this.#sessionTtlS })
     return before
   }
 

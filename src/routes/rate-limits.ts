@@ -28,6 +28,7 @@ export interface RateLimits {
   readonly logout: Limiter
   readonly revoke: Limiter
   readonly admin: Limiter
+  /** Refresh attempts that failed (no usable refresh token), per address; a verified one never counts. */
   readonly refreshPerAddress: Limiter
   /** Refresh, per subject once the refresh token verified. */
   readonly refreshPerSubject: Limiter

@@ -82,12 +82,14 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     app.post<{ Body: TokenBody }>(`${prefix}/refresh`, {
       schema: bodySchema(maxTokenBytes, ['refresh_token'])
     }, async (request, reply) => {
-      if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
       const auth = await authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
         if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
         else security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
+        // Only failed attempts count per address (issue 16): a flood of bad refreshes from a NAT's
+        // address must not lock the users behind it out of rotation.
+        if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims

@@ -35,6 +35,18 @@ function issuedInFuture (payload: Record<string, unknown>, toleranceS: number): 
   return typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + toleranceS
 }
 
+/**
+ * Every mark whose token's exp is unknown (session, user, global) lives from
+ * JWT_MAX_TOKEN_LIFETIME (see revocation/mark-lifetime.ts): a token living longer would pass
+ * again once the mark that revoked it expired. `exp - now` is checked too, so the rule holds
+ * whatever iat says, and no accepted exp reaches 2^32 (the 32-bit expiries of the state).
+ * Written so that a non-number refuses.
+ */
+function livesTooLong (payload: Record<string, unknown>, jwt: JwtConfig): boolean {
+  const { exp, iat } = payload as { exp: number, iat: number }
+  return !(exp - iat <= jwt.maxTokenLifetimeS && exp - Date.now() / 1000 <= jwt.maxTokenLifetimeS + jwt.clockToleranceS)
+}
+
 /** The payload of a token whose signature fast-jwt already verified; null when it is not a JSON object. */
 function payloadOf (token: string): Record<string, unknown> | null {
   try {
@@ -72,7 +84,8 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
       Error.stackTraceLimit = 0
       try {
         const payload: Record<string, unknown> = verifier(token)
-        return issuedInFuture(payload, jwt.clockToleranceS) ? new AuthenticRefusal(Failures.TOKEN_NOT_YET_VALID, payload) : payload
+        if (issuedInFuture(payload, jwt.clockToleranceS)) return new AuthenticRefusal(Failures.TOKEN_NOT_YET_VALID, payload)
+        return livesTooLong(payload, jwt) ? new AuthenticRefusal(Failures.TOKEN_LIFETIME, payload) : payload
       } catch (err) {
         const failure = failureFromJwtError(err)
         const payload = refusedAfterSignature(err) ? payloadOf(token) : null

@@ -13,6 +13,8 @@ const ADMIT_PER_ENTRY = 4
  * string (V8 hashes it natively; fast-jwt's own cache hashes every token with
  * SHA-256, which cost as much as the HMAC it saved). An entry is served only
  * inside the token's own validity window; revocation is never cached here.
+ * The lifetime rule (key-verifier.ts) needs no second look: `exp - iat` never
+ * changes and `exp - now` only shrinks, so a token that passed it still does.
  *
  * A token is admitted on its second verification within a minute (its jti
  * remembered from the first): a stream of tokens that are each used once (a

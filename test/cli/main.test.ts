@@ -84,6 +84,15 @@ t.test('tokengate token refuses a bad --ttl or --claims', async (t) => {
   t.equal(claims.stdout, '', 'no token printed')
 })
 
+t.test('issue 16: tokengate token refuses a --ttl the gateway would refuse (JWT_MAX_TOKEN_LIFETIME)', async (t) => {
+  const long = await run(['token', '--sub', 'svc', '--ttl', '90d'], { JWT_SECRET: SECRET })
+  t.not(long.code, 0)
+  t.match(long.stderr, /--ttl is longer than JWT_MAX_TOKEN_LIFETIME \(604800s\)/)
+  t.equal(long.stdout, '', 'no token printed')
+  const raised = await run(['token', '--sub', 'svc', '--ttl', '90d'], { JWT_SECRET: SECRET, JWT_MAX_TOKEN_LIFETIME: '90d' })
+  t.equal(raised.code, 0, raised.stderr)
+})
+
 t.test('a minted token is accepted by a gateway with the same secret', async (t) => {
   const minted = await run(['token', '--sub', 'alice'], { JWT_SECRET: SECRET })
   const gw = await startGateway(t)

@@ -184,6 +184,22 @@ for (const [name, env, variable, message] of cases) {
   })
 }
 
+t.test('issue 16: JWT_MAX_TOKEN_LIFETIME defaults to the longest lifetime tokengate issues; a shorter one stops start-up naming it', async (t) => {
+  const DAY = 86_400
+  t.equal(loadConfig(BASE).jwt.maxTokenLifetimeS, 7 * DAY, 'default: the refresh lifetime')
+  t.equal(loadConfig({ ...BASE, SESSION_MAX_LIFETIME: '30d' }).jwt.maxTokenLifetimeS, 30 * DAY, 'or SESSION_MAX_LIFETIME when longer')
+  t.equal(loadConfig({ ...BASE, SESSION_MAX_LIFETIME: '12h' }).jwt.maxTokenLifetimeS, 7 * DAY, 'never below the refresh lifetime')
+  t.equal(loadConfig({ ...BASE, JWT_MAX_TOKEN_LIFETIME: '90d' }).jwt.maxTokenLifetimeS, 90 * DAY)
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ SESSION_MAX_LIFETIME: '30d', JWT_MAX_TOKEN_LIFETIME: '8d' }, /^JWT_MAX_TOKEN_LIFETIME: .*shorter than SESSION_MAX_LIFETIME/],
+    [{ REFRESH_TOKEN_EXPIRE_DAYS: '14', SESSION_MAX_LIFETIME: '1d', JWT_MAX_TOKEN_LIFETIME: '10d' }, /^JWT_MAX_TOKEN_LIFETIME: .*shorter than the refresh lifetime REFRESH_TOKEN_EXPIRE_DAYS/],
+    [{ JWT_MAX_TOKEN_LIFETIME: '1h' }, /^JWT_MAX_TOKEN_LIFETIME: .*shorter than SESSION_MAX_LIFETIME/],
+    [{ JWT_MAX_TOKEN_LIFETIME: '90' }, /^JWT_MAX_TOKEN_LIFETIME: "90" is not a duration/],
+    [{ JWT_MAX_TOKEN_LIFETIME: '3651d' }, /^JWT_MAX_TOKEN_LIFETIME: "3651d" is not a duration from 60s to 3650d/]
+  ]
+  for (const [env, message] of refused) t.match(problems({ ...BASE, ...env }), [message], JSON.stringify(env))
+})
+
 t.test('production without key material is an error, never an ephemeral key', async (t) => {
   const found = problems({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1' })
   t.match(found.join('\n'), /JWT_SECRET: NODE_ENV=production needs key material/)

@@ -65,6 +65,18 @@ t.test('refresh rotation abuse is limited per subject; other accounts at the add
   t.equal((await gw.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refresh }, remoteAddress: '198.51.100.7' })).statusCode, 429, 'still the subject\'s limit, not reuse')
 })
 
+t.test('issue 16 §3: a flood of bad refreshes from one address locks none of its users out of rotation; failures still meet the budget', async (t) => {
+  const gw = await redisGateway(t, { RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN: '5' })
+  const refresh = async (token: string): Promise<number> => (await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: token } })).status
+  const users = await Promise.all(Array.from({ length: 12 }, async (_, i) => await refresh(sign({ claims: { sub: `nat-user-${i}`, token_type: 'refresh' } }))))
+  t.same(users, Array(12).fill(200), '12 users behind one address all rotate: a verified refresh uses no address budget')
+  const flood: number[] = []
+  for (let i = 0; i < 8; i++) flood.push(await refresh(i % 2 === 0 ? 'garbage' : sign({ key: 'forged-secret-forged-secret-forged-secret', claims: { token_type: 'refresh' } })))
+  t.same(flood, [401, 401, 401, 401, 401, 429, 429, 429], 'failed attempts are counted per address')
+  t.equal(await refresh(sign({ claims: { sub: 'nat-user-late', token_type: 'refresh' } })), 200, 'a valid refresh from the flooded address still rotates')
+  t.equal(await refresh('garbage'), 429, 'and the flood stays limited')
+})
+
 t.test('refresh, introspection and RFC 7009 revocation are limited per address; IPv6 by /64', async (t) => {
   const gw = await redisGateway(t, {
     RATE_LIMIT_REFRESH_PER_ADDRESS_PER_MIN: '3',

@@ -199,7 +199,8 @@ t.test('issue 11 item 5: past SESSION_MAX_LIFETIME from auth_time, refresh is 40
 })
 
 t.test('issue 11 item 5: without auth_time the session starts at the first token\'s iat', async (t) => {
-  const gw = await startGateway(t)
+  // A token older than the session whose own lifetime is still accepted (issue 16: JWT_MAX_TOKEN_LIFETIME).
+  const gw = await startGateway(t, { JWT_MAX_TOKEN_LIFETIME: '30d' })
   const stale = sign({ claims: { token_type: 'refresh', iat: nowS() - 7 * DAY_S - 5, exp: nowS() + 600 } })
   t.equal((await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: stale } })).body.error, 'invalid_grant')
   const longer = await startGateway(t, { SESSION_MAX_LIFETIME: '30d' })
