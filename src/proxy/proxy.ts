@@ -5,6 +5,7 @@ import { Failures } from '../errors.js'
 import type { Authorizer } from '../decision/authorize.js'
 import { sendContinue } from '../server/expect-continue.js'
 import { normalisePath, pathOf } from '../decision/paths.js'
+import { hasQueryOverride } from '../decision/query-override.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
@@ -70,6 +71,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     // One path, decided once: what is authorised below is what the upstream receives.
     const path = normalisePath(raw)
     if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
+    if (hasQueryOverride(request.url)) return refuse(reply, Failures.METHOD_OVERRIDE, undefined, bodyLimits.bufferBytes)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path)
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
