@@ -98,7 +98,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
-  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security })
+  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
   const revoker = new Revoker(store, checker, config)
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   const services: GatewayServices = { store, checker, revoker, authenticator, issuer, security }

@@ -13,6 +13,8 @@ import type { TrustedProxies } from '../decision/trusted-proxies.js'
 import type { Claims } from '../tokens/claims.js'
 
 const QUERY = 63 // '?'
+// The original request's body never reaches tokengate: any POST may carry `_method` in it.
+const ORIGINAL_BODY_UNSEEN = true
 
 // An allow is an empty 200 with an explicit length: nginx drops its keep-alive
 // connection to an auth endpoint whose answer has a body, and a chunked empty
@@ -101,7 +103,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log 
       writeFailure(res, original)
       return
     }
-    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
       .then((decision) => { answer(res, decision) }, (err: unknown) => { failed(res, err) })
   }
 

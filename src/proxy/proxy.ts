@@ -73,7 +73,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
     if (hasQueryOverride(request.url)) return refuse(reply, Failures.METHOD_OVERRIDE, undefined, bodyLimits.bufferBytes)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
-    const decision = await authorize(request, request.method, path)
+    const decision = await authorize(request, request.method, path, hasBody(request.raw))
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })
