@@ -121,7 +121,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { store, checker, failMode: config.failMode })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
-  fastRoutes.route(createForwardAuth({ authorize, trustedProxies, authPrefix: config.authPrefix, log: app.log }))
+  fastRoutes.route(createForwardAuth({
+    authorize,
+    trustedProxies,
+    authPrefix: config.authPrefix,
+    log: app.log,
+    originalUriRequired: config.publicPaths.length > 0 || config.accessRules.length > 0
+  }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).

@@ -77,9 +77,11 @@ export interface ForwardAuthOptions {
   readonly trustedProxies: TrustedProxies
   readonly authPrefix: string
   readonly log: FastifyBaseLogger
+  /** PUBLIC_PATHS or ACCESS_RULES_FILE is set: a trusted proxy's request without the original URI cannot be decided. */
+  readonly originalUriRequired: boolean
 }
 
-export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log }: ForwardAuthOptions): FastRoute {
+export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log, originalUriRequired }: ForwardAuthOptions): FastRoute {
   const path = `${authPrefix}/verify`
   const trust = trustedProxies.address
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
@@ -101,6 +103,11 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log 
     const original = originalRequest(headers, trusted)
     if (original !== null && 'code' in original) {
       writeFailure(res, original)
+      return
+    }
+    // Decided without it, the request would skip every public path and rule, silently.
+    if (original === null && trusted && originalUriRequired) {
+      writeFailure(res, Failures.ORIGINAL_URI_MISSING)
       return
     }
     authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
