@@ -7,6 +7,7 @@ import { createAuthorizer } from './decision/authorize.js'
 import { installErrorHandlers } from './server/error-handler.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
+import { RefusalReport } from './server/refusal-report.js'
 import { requestIdOf } from './server/request-ids.js'
 import { serverLimits } from './server/server-limits.js'
 import { FastRouteServer } from './server/fast-route-server.js'
@@ -100,6 +101,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
   const revoker = new Revoker(store, checker, config)
+  const refusals = new RefusalReport({ counter: metrics.requestRefusals, log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   const services: GatewayServices = { store, checker, revoker, authenticator, issuer, security }
   app.decorate('tokengate', services)
@@ -126,7 +128,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     trustedProxies,
     authPrefix: config.authPrefix,
     log: app.log,
-    originalUriRequired: config.publicPaths.length > 0 || config.accessRules.length > 0
+    originalUriRequired: config.publicPaths.length > 0 || config.accessRules.length > 0,
+    refusals
   }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
@@ -173,7 +176,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         uploadConnections: config.upstreamUploadConnections
       },
       bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
-      metrics
+      metrics,
+      refusals
     })
   }
   return app
