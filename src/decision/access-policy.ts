@@ -33,19 +33,20 @@ export function createAccessPolicy (publicPaths: readonly string[], rules: reado
     .map((rule) => ({ rule, methods: methodsOf(rule), prefix: rule.pathPrefix.toLowerCase() }))
     .sort((a, b) => b.prefix.length - a.prefix.length)
   const named = [...new Set([...ordered.flatMap(({ methods }) => methods), UNNAMED_METHOD])]
+  function ruleFor (method: string, path: string): AccessRule | null {
+    if (ordered.length === 0) return null
+    const folded = path.toLowerCase()
+    return ordered.find(({ methods, prefix }) => underPrefix(folded, prefix) &&
+      (methods.length === 0 || methods.includes(method)))?.rule ?? null
+  }
   return {
     isPublic: (path) => publicPaths.length > 0 && publicPaths.some((prefix) => underPrefix(path, prefix)),
-    ruleFor (method, path) {
-      if (ordered.length === 0) return null
-      const folded = path.toLowerCase()
-      return ordered.find(({ methods, prefix }) => underPrefix(folded, prefix) &&
-        (methods.length === 0 || methods.includes(method)))?.rule ?? null
-    },
+    ruleFor,
     rulesForAnyMethod (path) {
       if (ordered.length === 0) return []
       const rules = new Set<AccessRule>()
       for (const method of named) {
-        const rule = this.ruleFor(method, path)
+        const rule = ruleFor(method, path)
         if (rule !== null) rules.add(rule)
       }
       return [...rules]
