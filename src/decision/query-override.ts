@@ -71,26 +71,41 @@ export function isOverrideName (raw: string): boolean {
   return (array === -1 ? php : php.slice(0, array)).replace(/[. ]/g, '_') === OVERRIDE_NAME
 }
 
-// Without an escape or `+`, a name can only be read as `_method` if it spells "method" itself.
-const CANNOT_MATCH = /^[^%+]*$/
+const AMPERSAND = 38
+const SEMICOLON = 59
+const EQUALS = 61
+const METHOD = /method/i
 
 /**
  * Whether a request target (or a bare query string after `?`) carries a
  * method override parameter. Parameters are split on `&` and `;` (Go before
  * 1.17, Rack 2, Perl CGI and Python before 3.9.2 also split on `;`); a name
- * ends at the first `=`, or at `]=` as qs reads it.
+ * ends at the first `=` (qs's `]=` rule only ever makes a name longer, and the
+ * longer name reads as `_method` only if its start does). A name without an
+ * escape or `+` is decoded only if it spells "method": one pass over the
+ * query, no allocation for the usual one.
  */
 export function hasQueryOverride (target: string): boolean {
   const q = target.indexOf('?')
   if (q === -1) return false
-  const query = target.slice(q + 1)
-  if (CANNOT_MATCH.test(query) && !/method/i.test(query)) return false
-  for (const part of query.split(/[&;]/)) {
-    const equals = part.indexOf('=')
-    const name = equals === -1 ? part : part.slice(0, equals)
-    if (isOverrideName(name)) return true
-    const bracketEquals = part.indexOf(']=')
-    if (bracketEquals !== -1 && isOverrideName(part.slice(0, bracketEquals + 1))) return true
+  const length = target.length
+  let i = q + 1
+  while (i < length) {
+    const start = i
+    let end = -1
+    let escaped = false
+    for (; i < length; i++) {
+      const c = target.charCodeAt(i)
+      if (c === AMPERSAND || c === SEMICOLON) break
+      if (end !== -1) continue
+      if (c === EQUALS) end = i
+      else if (c === PERCENT || c === PLUS) escaped = true
+    }
+    if (end === -1) end = i
+    i++
+    if (end - start < OVERRIDE_NAME.length - 1) continue
+    const name = target.slice(start, end)
+    if ((escaped || METHOD.test(name)) && isOverrideName(name)) return true
   }
   return false
 }
