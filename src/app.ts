@@ -8,6 +8,7 @@ import { installErrorHandlers } from './server/error-handler.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
 import { LOG_REDACT } from './server/log-redact.js'
+import { RefusalReport } from './server/refusal-report.js'
 import { requestIdOf } from './server/request-ids.js'
 import { serverLimits } from './server/server-limits.js'
 import { FastRouteServer } from './server/fast-route-server.js'
@@ -97,8 +98,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
-  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security })
+  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
   const revoker = new Revoker(store, checker, config)
+  const refusals = new RefusalReport({ counter: metrics.requestRefusals, log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   const services: GatewayServices = { store, checker, revoker, authenticator, issuer, security }
   app.decorate('tokengate', services)
@@ -120,7 +122,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { store, checker, failMode: config.failMode })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
-  fastRoutes.route(createForwardAuth({ authorize, trustedProxies, authPrefix: config.authPrefix, log: app.log }))
+  fastRoutes.route(createForwardAuth({
+    authorize,
+    trustedProxies,
+    authPrefix: config.authPrefix,
+    log: app.log,
+    originalUriRequired: config.publicPaths.length > 0 || config.accessRules.length > 0,
+    refusals
+  }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)
   // Token routes take JSON or form bodies (RFC 7662/7009 clients send forms).
@@ -166,7 +175,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         uploadConnections: config.upstreamUploadConnections
       },
       bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
-      metrics
+      metrics,
+      refusals
     })
   }
   return app

@@ -51,6 +51,8 @@ export const Failures = Object.freeze({
   PATH_AMBIGUOUS: failure('TG_ERR_PATH_AMBIGUOUS', 400, 'invalid_request', 'ambiguous_path', 'The request path cannot be normalised without ambiguity (dot segments, encoded separators, path parameters or invalid escapes)'),
   PATH_NOT_NORMAL: failure('TG_ERR_PATH_NOT_NORMAL', 400, 'invalid_request', 'path_not_normal', 'The original URI is not in normal form (RFC 3986 section 6.2.2); the proxy would forward it as sent'),
   HEADER_AMBIGUOUS: failure('TG_ERR_HEADER_AMBIGUOUS', 400, 'invalid_request', 'ambiguous_header', 'The request carries a method or URL override header, or an identity or forwarding header spelled with underscores'),
+  METHOD_OVERRIDE: failure('TG_ERR_METHOD_OVERRIDE', 400, 'invalid_request', 'method_override', 'The query string carries a method override parameter (_method); the upstream could act on another method than the one decided'),
+  ORIGINAL_URI_MISSING: failure('TG_ERR_ORIGINAL_URI_MISSING', 400, 'invalid_request', 'original_uri_missing', 'The trusted proxy sent no original URI (X-Original-URI or X-Forwarded-Uri), which public paths and access rules need'),
   BAD_REQUEST: failure('TG_ERR_BAD_REQUEST', 400, 'invalid_request', 'bad_request', 'The request is malformed'),
   HTTP_MALFORMED: failure('TG_ERR_HTTP_MALFORMED', 400, 'invalid_request', 'malformed_http', 'The request is not valid HTTP'),
   REQUEST_TIMEOUT: failure('TG_ERR_REQUEST_TIMEOUT', 408, 'invalid_request', 'request_timeout', 'The request was not received in time'),

@@ -160,6 +160,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     clientBodyTimeoutMs: r.int('CLIENT_BODY_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     publicPaths: readPublicPaths(r),
     accessRules: readAccessRules(r),
+    upstreamMethodOverride: r.oneOf('UPSTREAM_METHOD_OVERRIDE', ['body', 'none'], 'body'),
     trustedProxies: readTrustedProxies(r),
     authPrefix: readAuthPrefix(r),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 1_073_741_824 }),

@@ -1,6 +1,8 @@
 import type { RolesClaim } from '../tokens/claims.js'
 
 export type FailMode = 'open' | 'closed'
+/** UPSTREAM_METHOD_OVERRIDE: whether the upstream may honour `_method` in a body tokengate does not read. */
+export type UpstreamMethodOverride = 'body' | 'none'
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
 export type AsymmetricAlgorithm =
@@ -131,6 +133,8 @@ export interface Config {
   readonly clientBodyTimeoutMs: number
   readonly publicPaths: readonly string[]
   readonly accessRules: readonly AccessRule[]
+  /** `body`: a POST with a body is decided as every method an override could name; `none`: the operator declares the upstream honours no body override. */
+  readonly upstreamMethodOverride: UpstreamMethodOverride
   readonly trustedProxies: readonly string[]
   readonly authPrefix: string
   readonly bodyLimitBytes: number

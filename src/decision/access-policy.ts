@@ -14,7 +14,15 @@ export interface AccessPolicy {
    * may match more, never less.
    */
   ruleFor: (method: string, path: string) => AccessRule | null
+  /**
+   * The rules `path` gets under every method a method override could name:
+   * each method some rule names, and any other (whose rules are the `"*"` ones).
+   */
+  rulesForAnyMethod: (path: string) => readonly AccessRule[]
 }
+
+// Named by no rule (a method is a token: never empty), so only rules for every method match it.
+const UNNAMED_METHOD = ''
 
 function methodsOf (rule: AccessRule): readonly string[] {
   return rule.methods.includes('GET') && !rule.methods.includes('HEAD') ? [...rule.methods, 'HEAD'] : rule.methods
@@ -24,13 +32,24 @@ export function createAccessPolicy (publicPaths: readonly string[], rules: reado
   const ordered = [...rules]
     .map((rule) => ({ rule, methods: methodsOf(rule), prefix: rule.pathPrefix.toLowerCase() }))
     .sort((a, b) => b.prefix.length - a.prefix.length)
+  const named = [...new Set([...ordered.flatMap(({ methods }) => methods), UNNAMED_METHOD])]
+  function ruleFor (method: string, path: string): AccessRule | null {
+    if (ordered.length === 0) return null
+    const folded = path.toLowerCase()
+    return ordered.find(({ methods, prefix }) => underPrefix(folded, prefix) &&
+      (methods.length === 0 || methods.includes(method)))?.rule ?? null
+  }
   return {
     isPublic: (path) => publicPaths.length > 0 && publicPaths.some((prefix) => underPrefix(path, prefix)),
-    ruleFor (method, path) {
-      if (ordered.length === 0) return null
-      const folded = path.toLowerCase()
-      return ordered.find(({ methods, prefix }) => underPrefix(folded, prefix) &&
-        (methods.length === 0 || methods.includes(method)))?.rule ?? null
+    ruleFor,
+    rulesForAnyMethod (path) {
+      if (ordered.length === 0) return []
+      const rules = new Set<AccessRule>()
+      for (const method of named) {
+        const rule = ruleFor(method, path)
+        if (rule !== null) rules.add(rule)
+      }
+      return [...rules]
     }
   }
 }

@@ -3,7 +3,9 @@ import type { AuthResult, Authenticator } from '../auth/authenticator.js'
 import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import { satisfies, type AccessPolicy } from './access-policy.js'
+import type { UpstreamMethodOverride } from '../config/types.js'
+import type { AccessPolicy } from './access-policy.js'
+import { createRuleCheck } from './body-override.js'
 import { identityOf } from './identity.js'
 
 export type Authorization =
@@ -22,25 +24,29 @@ export interface AuthorizerOptions {
   readonly policy: AccessPolicy
   readonly authenticator: Authenticator
   readonly security: SecuritySink
+  /** UPSTREAM_METHOD_OVERRIDE (see body-override.ts). */
+  readonly methodOverride: UpstreamMethodOverride
 }
 
 /**
  * The whole decision for one request: public paths, token, revocation, access
  * rules. Shared by forward-auth and the proxy. `path` is the normalised path
  * (normalisePath: the caller has refused what cannot be normalised), or null
- * when forward-auth was not told the original one.
+ * when forward-auth was not told the original one. `mayCarryBody`: the
+ * request may carry a body tokengate does not read (see body-override.ts).
  */
-export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null) => Promise<Authorization>
+export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Promise<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security }: AuthorizerOptions): Authorizer {
-  function decide (request: AuthorizationRequest, method: string, path: string | null, auth: AuthResult): Authorization {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride }: AuthorizerOptions): Authorizer {
+  const unmetRule = createRuleCheck(policy, methodOverride)
+  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult): Authorization {
     if (!auth.ok) {
       security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
       return { kind: 'denied', failure: auth.failure, auth }
     }
     if (path !== null) {
-      const rule = policy.ruleFor(method, path)
-      if (rule !== null && !satisfies(auth.claims, rule)) {
+      const rule = unmetRule(auth.claims, method, path, mayCarryBody)
+      if (rule !== null) {
         security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, request)
         return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
       }
@@ -54,8 +60,8 @@ export function createAuthorizer ({ policy, authenticator, security }: Authorize
     return { kind: 'allowed', claims: auth.claims }
   }
 
-  return async (request, method, path) => {
+  return async (request, method, path, mayCarryBody) => {
     if (path !== null && policy.isPublic(path)) return PUBLIC
-    return decide(request, method, path, await authenticator.fromHeader(request.headers.authorization))
+    return decide(request, method, path, mayCarryBody, await authenticator.fromHeader(request.headers.authorization))
   }
 }

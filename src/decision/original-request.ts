@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { Failures, withDescription, type Failure } from '../errors.js'
 import { normalisePath } from './paths.js'
+import { hasQueryOverride } from './query-override.js'
 
 export interface OriginalRequest {
   readonly method: string
@@ -41,6 +42,7 @@ export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean)
   const uri = pick(headers['x-forwarded-uri'], headers['x-original-uri'])
   if (uri === undefined) return null
   if (uri === CONFLICT || !PATH.test(uri)) return CONFLICTING_ORIGINAL
+  if (hasQueryOverride(uri)) return Failures.METHOD_OVERRIDE
   const method = pick(headers['x-forwarded-method'], headers['x-original-method'])
   if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return CONFLICTING_ORIGINAL
   const q = uri.search(/[?#]/)

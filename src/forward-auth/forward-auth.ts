@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
-import { Failures } from '../errors.js'
+import { Failures, type Failure } from '../errors.js'
 import type { Authorization, AuthorizationRequest, Authorizer } from '../decision/authorize.js'
 import { writeFailure } from '../server/failure-reply.js'
+import type { RefusalReport } from '../server/refusal-report.js'
+import { pathOf } from '../decision/paths.js'
 import type { FastRoute } from '../server/fast-route-server.js'
 import { ambiguousHeader } from '../decision/header-names.js'
 import { identityOf } from '../decision/identity.js'
@@ -13,6 +15,8 @@ import type { TrustedProxies } from '../decision/trusted-proxies.js'
 import type { Claims } from '../tokens/claims.js'
 
 const QUERY = 63 // '?'
+// The original request's body never reaches tokengate: any POST may carry `_method` in it.
+const ORIGINAL_BODY_UNSEEN = true
 
 // An allow is an empty 200 with an explicit length: nginx drops its keep-alive
 // connection to an auth endpoint whose answer has a body, and a chunked empty
@@ -75,9 +79,12 @@ export interface ForwardAuthOptions {
   readonly trustedProxies: TrustedProxies
   readonly authPrefix: string
   readonly log: FastifyBaseLogger
+  /** PUBLIC_PATHS or ACCESS_RULES_FILE is set: a trusted proxy's request without the original URI cannot be decided. */
+  readonly originalUriRequired: boolean
+  readonly refusals: RefusalReport
 }
 
-export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log }: ForwardAuthOptions): FastRoute {
+export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log, originalUriRequired, refusals }: ForwardAuthOptions): FastRoute {
   const path = `${authPrefix}/verify`
   const trust = trustedProxies.address
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
@@ -93,16 +100,29 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log 
     }
     // The proxy passes the client's headers on to the upstream as they are: refuse what tokengate cannot strip.
     if (ambiguousHeader(headers) !== null) {
-      writeFailure(res, Failures.HEADER_AMBIGUOUS)
+      refusedEarly(req, res, trusted, Failures.HEADER_AMBIGUOUS)
       return
     }
     const original = originalRequest(headers, trusted)
     if (original !== null && 'code' in original) {
-      writeFailure(res, original)
+      refusedEarly(req, res, trusted, original)
       return
     }
-    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null)
+    // Decided without it, the request would skip every public path and rule, silently.
+    if (original === null && trusted && originalUriRequired) {
+      refusedEarly(req, res, trusted, Failures.ORIGINAL_URI_MISSING)
+      return
+    }
+    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
       .then((decision) => { answer(res, decision) }, (err: unknown) => { failed(res, err) })
+  }
+
+  // Counted and logged (rate-limited): a scanner probing spellings through the proxy shows.
+  function refusedEarly (req: IncomingMessage, res: ServerResponse, trusted: boolean, failure: Failure): void {
+    const uri = trusted ? req.headers['x-original-uri'] ?? req.headers['x-forwarded-uri'] : undefined
+    const path = typeof uri === 'string' ? pathOf(uri) : ''
+    refusals.refused('forward_auth', failure, { ip: new ForwardAuthRequest(req, trust, trusted).ip, path })
+    writeFailure(res, failure)
   }
 
   function failed (res: ServerResponse, err: unknown): void {

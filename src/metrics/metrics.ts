@@ -39,6 +39,7 @@ export class GatewayMetrics {
   readonly alerts: Counter<'severity' | 'type'>
   readonly webhookDeliveries: Counter<'result'>
   readonly clientAuthFailures: Counter<'endpoint' | 'reason'>
+  readonly requestRefusals: Counter<'mode' | 'reason'>
   readonly upstreamDuration: BufferedHistogram<'route' | 'status_class'>
   readonly upstreamResponses: BufferedCounter<'route' | 'status_class'>
   readonly #upstreamCells = new Map<string, UpstreamCells>()
@@ -69,6 +70,7 @@ export class GatewayMetrics {
     this.alerts = new Counter({ name: 'tokengate_security_alerts_total', help: 'Security alerts raised, by severity and rule', labelNames: ['severity', 'type'], registers })
     this.webhookDeliveries = new Counter({ name: 'tokengate_alert_webhook_deliveries_total', help: 'Alert webhook outcomes: delivered, failed (after retries), dropped (queue full)', labelNames: ['result'], registers })
     this.clientAuthFailures = new Counter({ name: 'tokengate_oauth_client_auth_failures_total', help: 'Failed client authentications on /oauth/* by endpoint and reason (missing, malformed, multiple_methods, rejected, rate_limited)', labelNames: ['endpoint', 'reason'], registers })
+    this.requestRefusals = new Counter({ name: 'tokengate_request_refusals_total', help: 'Requests refused before the decision (path, override, original URI, request target), by mode (proxy, forward_auth) and reason', labelNames: ['mode', 'reason'], registers })
     this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
     this.upstreamResponses = new BufferedCounter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['route', 'status_class'], registers })
     const breaker = (): BreakerState => this.#breaker()

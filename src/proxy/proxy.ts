@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { Failures } from '../errors.js'
+import { Failures, type Failure } from '../errors.js'
 import type { Authorizer } from '../decision/authorize.js'
 import { sendContinue } from '../server/expect-continue.js'
 import { normalisePath, pathOf } from '../decision/paths.js'
+import { hasQueryOverride } from '../decision/query-override.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
+import type { RefusalReport } from '../server/refusal-report.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
 import { refuse } from './refusal.js'
@@ -33,6 +35,7 @@ export interface ProxyOptions {
   readonly pool: UpstreamPoolOptions
   readonly bodyLimits: BodyLimits
   readonly metrics: GatewayMetrics
+  readonly refusals: RefusalReport
 }
 
 /**
@@ -41,7 +44,7 @@ export interface ProxyOptions {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals }) => {
   const upstreamTimeoutMs = poolOptions.timeoutMs
   const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
@@ -63,15 +66,21 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
   })
 
   const basePath = upstream.pathname.replace(/\/$/, '')
+  // Refused before the decision: counted and logged (rate-limited), so that a scanner probing spellings shows.
+  const refusedEarly = (request: FastifyRequest, reply: FastifyReply, failure: Failure, raw: string): FastifyReply => {
+    refusals.refused('proxy', failure, { ip: request.ip, path: raw })
+    return refuse(reply, failure, undefined, bodyLimits.bufferBytes)
+  }
   app.addHook('onRequest', async (request, reply) => {
     const raw = pathOf(request.url)
     // Origin-form only: an absolute-form target such as `http://other.host/x` would name another host.
-    if (raw.charCodeAt(0) !== 47 /* / */) return refuse(reply, Failures.BAD_REQUEST, undefined, bodyLimits.bufferBytes)
+    if (raw.charCodeAt(0) !== 47 /* / */) return refusedEarly(request, reply, Failures.BAD_REQUEST, raw)
     // One path, decided once: what is authorised below is what the upstream receives.
     const path = normalisePath(raw)
-    if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
+    if (path === null) return refusedEarly(request, reply, Failures.PATH_AMBIGUOUS, raw)
+    if (hasQueryOverride(request.url)) return refusedEarly(request, reply, Failures.METHOD_OVERRIDE, raw)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
-    const decision = await authorize(request, request.method, path)
+    const decision = await authorize(request, request.method, path, hasBody(request.raw))
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
     if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
   })

@@ -45,6 +45,7 @@ t.test('defaults of the optional variables beyond the design table', async (t) =
     requestTimeoutMs: 300_000,
     shutdownGraceMs: 10_000,
     accessRules: [],
+    upstreamMethodOverride: 'body',
     introspectionClients: [],
     alertWebhookUrl: null,
     localCacheSize: 20_000
@@ -146,6 +147,7 @@ const cases: Array<[string, Record<string, string>, string, RegExp]> = [
   ['an unreadable private key', { JWT_PRIVATE_KEY: '/nonexistent/private.pem' }, 'JWT_PRIVATE_KEY', /cannot read/],
   ['an unreadable rules file', { ACCESS_RULES_FILE: '/nonexistent/rules.json' }, 'ACCESS_RULES_FILE', /cannot read/],
   ['FAIL_MODE=maybe', { FAIL_MODE: 'maybe' }, 'FAIL_MODE', /expected one of open, closed/],
+  ['UPSTREAM_METHOD_OVERRIDE=off', { UPSTREAM_METHOD_OVERRIDE: 'off' }, 'UPSTREAM_METHOD_OVERRIDE', /expected one of body, none/],
   ['a negative timeout', { REVOCATION_CHECK_TIMEOUT_MS: '-5' }, 'REVOCATION_CHECK_TIMEOUT_MS', /out of range; expected an integer from 1/],
   ['a non-numeric timeout', { REVOCATION_CHECK_TIMEOUT_MS: '50ms' }, 'REVOCATION_CHECK_TIMEOUT_MS', /"50ms" is not an integer/],
   ['a fractional timeout', { UPSTREAM_TIMEOUT_MS: '1.5' }, 'UPSTREAM_TIMEOUT_MS', /not an integer/],

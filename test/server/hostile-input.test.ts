@@ -59,9 +59,9 @@ t.test('forward-auth ignores the body and its content type (nginx passes the ori
   const { gw } = await gatewayWithUpstream(t)
   const token = sign()
   for (const type of ['application/xml', 'multipart/form-data; boundary=x', 'application/json']) {
-    const res = await rawRequest(gw.url, buildRequest('POST', '/auth/verify', [['Authorization', `Bearer ${token}`], ['Content-Type', type]]))
+    const res = await rawRequest(gw.url, buildRequest('POST', '/auth/verify', [['Authorization', `Bearer ${token}`], ['Content-Type', type], ['X-Original-URI', '/accounts']]))
     t.equal(res.status, 200, `${type} without a body`)
-    const withBody = await call(`${gw.url}/auth/verify`, { method: 'POST', token, body: '{not json', headers: { 'content-type': type } })
+    const withBody = await call(`${gw.url}/auth/verify`, { method: 'POST', token, body: '{not json', headers: { 'content-type': type, 'x-original-uri': '/accounts' } })
     t.equal(withBody.status, 200, `${type} with a body`)
   }
 })
@@ -79,8 +79,9 @@ t.test('an oversized token is a 400 and oversized headers a 431, both in our err
   const { gw, upstream } = await gatewayWithUpstream(t)
   const huge = 'a'.repeat(10_000) + '.b.c'
   for (const path of ['/auth/verify', '/accounts', '/auth/token/validate']) {
-    const res = await call(`${gw.url}${path}`, { token: huge })
+    const res = await call(`${gw.url}${path}`, { token: huge, headers: { 'x-original-uri': '/accounts' } })
     t.equal(res.status, 400, path)
+    t.match(res.body.error_description, /too large/, path)
     t.equal(res.body.error, 'invalid_request')
   }
   const overflow = await rawRequest(gw.url, buildRequest('GET', '/accounts', [['X-Filler', 'z'.repeat(20_000)]]))

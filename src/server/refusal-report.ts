@@ -1,0 +1,72 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Counter } from 'prom-client'
+import type { Failure } from '../errors.js'
+
+export type RefusalMode = 'proxy' | 'forward_auth'
+
+/** What a refusal line may say about the request: never the token, never query values. */
+export interface RefusedRequest {
+  readonly ip: string
+  /** The path as sent (or the original URI's), query excluded; cut to PATH_CHARS. */
+  readonly path: string
+}
+
+export interface RefusalReportOptions {
+  readonly counter: Counter<'mode' | 'reason'>
+  readonly log: FastifyBaseLogger
+  /** Log lines per reason per second; past it lines are counted and reported as `suppressed` on the next line. */
+  readonly linesPerSecond?: number
+  readonly now?: () => number
+}
+
+// Enough to tell the spelling a scanner probes, too little to carry a payload or a secret.
+const PATH_CHARS = 48
+const DEFAULT_LINES_PER_SECOND = 5
+
+interface Window { second: number, lines: number, suppressed: number }
+
+/**
+ * Requests refused before the decision (ambiguous or not-normal paths,
+ * override headers or parameters, a missing original URI, a bad request
+ * target): counted by mode and reason, and logged at warn, at most
+ * `linesPerSecond` lines per reason, so that a scanner probing encodings is
+ * visible without flooding the log. Reasons come from the error registry:
+ * the map and the label set stay bounded.
+ */
+export class RefusalReport {
+  readonly #counter: Counter<'mode' | 'reason'>
+  readonly #log: FastifyBaseLogger
+  readonly #linesPerSecond: number
+  readonly #now: () => number
+  readonly #windows = new Map<string, Window>()
+
+  constructor ({ counter, log, linesPerSecond = DEFAULT_LINES_PER_SECOND, now = Date.now }: RefusalReportOptions) {
+    this.#counter = counter
+    this.#log = log
+    this.#linesPerSecond = linesPerSecond
+    this.#now = now
+  }
+
+  refused (mode: RefusalMode, failure: Failure, request: RefusedRequest): void {
+    const reason = failure.reason
+    this.#counter.inc({ mode, reason })
+    const second = Math.floor(this.#now() / 1000)
+    let window = this.#windows.get(reason)
+    if (window === undefined) {
+      window = { second, lines: 0, suppressed: 0 }
+      this.#windows.set(reason, window)
+    } else if (window.second !== second) {
+      window.second = second
+      window.lines = 0
+    }
+    if (window.lines >= this.#linesPerSecond) {
+      window.suppressed++
+      return
+    }
+    window.lines++
+    const suppressed = window.suppressed
+    window.suppressed = 0
+    this.#log.warn({ mode, reason, code: failure.code, ip: request.ip, path: request.path.slice(0, PATH_CHARS), suppressed },
+      'request refused before the decision')
+  }
+}
