@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici'
 import { Failures } from '../errors.js'
 import type { Authorizer } from '../decision/authorize.js'
 import { sendContinue } from '../server/expect-continue.js'
-import { normalisePath, pathOf } from '../decision/paths.js'
+import { canonicalPath, pathOf } from '../decision/paths.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import { UpstreamExchange } from './exchange.js'
 import { hasBody, upstreamHeaders } from './forward-headers.js'
@@ -68,8 +68,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     // Origin-form only: an absolute-form target such as `http://other.host/x` would name another host.
     if (raw.charCodeAt(0) !== 47 /* / */) return refuse(reply, Failures.BAD_REQUEST, undefined, bodyLimits.bufferBytes)
     // One path, decided once: what is authorised below is what the upstream receives.
-    const path = normalisePath(raw)
-    if (path === null) return refuse(reply, Failures.PATH_AMBIGUOUS, undefined, bodyLimits.bufferBytes)
+    const path = canonicalPath(raw)
+    if (typeof path !== 'string') return refuse(reply, path, undefined, bodyLimits.bufferBytes)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path)
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
