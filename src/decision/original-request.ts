@@ -12,8 +12,9 @@ export const CONFLICTING_ORIGINAL = withDescription(Failures.BAD_REQUEST,
   'The original request is ambiguous: repeated or conflicting X-Forwarded-Uri/X-Original-URI/-Method headers, or a URI that is not a path')
 
 const CONFLICT = Symbol('conflict')
-// Node joins a repeated header into "a, b": a real request target has no whitespace.
-const PATH = /^\/\S*$/
+// Node joins a repeated header into "a, b": a real request target has no ASCII
+// whitespace (raw UTF-8 arrives as latin1: U+00A0 is the second byte of `à`, not a space).
+const PATH = /^\/[^\0- \x7f]*$/
 const METHOD = /^[A-Za-z]{1,20}$/
 
 /** One value from two header conventions; repeated or disagreeing values are a conflict. */

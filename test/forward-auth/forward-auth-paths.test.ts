@@ -47,6 +47,16 @@ t.test('forward-auth: escapes are decoded, a doubled slash is refused as not can
   t.match((await verify(gw.url, 'POST', '/%E2%84%AAyc', token)).description, /NFC/)
 })
 
+t.test('forward-auth: raw UTF-8 in the original URI (as nginx passes it) is decided as its escaped spelling is', async (t) => {
+  const gw = await startGateway(t, { ACCESS_RULES_FILE: tempFile(t, 'utf8-rules.json', JSON.stringify([{ method: 'GET', path: '/voilà', scopes: ['fr'] }])) })
+  // `à` is C3 A0 in UTF-8: the header arrives as latin1, its second byte U+00A0 (a space to \s).
+  const raw = Buffer.from('/voilà/x', 'utf8').toString('latin1')
+  for (const uri of [raw, '/voil%C3%A0/x', '/VOIL%C3%80/x']) {
+    t.equal((await verify(gw.url, 'GET', uri, sign({ claims: { scope: 'fr' } }))).status, 200, uri)
+    t.equal((await verify(gw.url, 'GET', uri, sign())).status, 403, `${uri} without the scope`)
+  }
+})
+
 t.test('forward-auth: a rule for GET also covers HEAD', async (t) => {
   const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
   t.equal((await verify(gw.url, 'HEAD', '/reports', sign())).status, 403)
