@@ -5,7 +5,7 @@ import { startExpressUpstream } from '../helpers/express-upstream.js'
 import { startFastifyUpstream } from '../helpers/fastify-upstream.js'
 import { flaskMissing, startFlaskUpstream } from '../helpers/flask-upstream.js'
 import { startGateway } from '../helpers/gateway.js'
-import { ask, FILES, PROTECTED, routesFor, RULES, strongToken, weakToken, type Framework } from '../helpers/protected-routes.js'
+import { ask, FILES, PROTECTED, routesFor, RULES, spelledAs, strongToken, weakToken, type Framework } from '../helpers/protected-routes.js'
 import { lookalikes, segment, spellingsOf } from '../helpers/spellings.js'
 import { tempFile } from '../helpers/temp-dir.js'
 
@@ -53,7 +53,7 @@ for (const { framework, name, decodes, skip, start } of UPSTREAMS) {
       return answer.route !== p[framework]
     }), {
       numRuns: 300,
-      examples: [[{ p: PROTECTED[0] as never, target: '/v1/accounts%3Aclose' }], [{ p: PROTECTED[3] as never, target: '/%E2%84%AAyc' }]]
+      examples: [spelledAs(0, '/v1/accounts%3Aclose'), spelledAs(3, '/%E2%84%AAyc')]
     })
   })
 

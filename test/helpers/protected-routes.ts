@@ -22,6 +22,9 @@ export const PROTECTED: readonly Protected[] = [
   { method: 'GET', path: '/kyc/documents', flask: 'GET /kyc/documents', fastify: 'GET /kyc/documents', express: 'GET /kyc/documents' }
 ]
 
+/** A fast-check example: the protected route at `index`, spelled as `target`. */
+export const spelledAs = (index: number, target: string): [{ p: Protected, target: string }] => [{ p: PROTECTED[index] as Protected, target }]
+
 export const FILES = { flask: 'GET /files/<name>', fastify: 'GET /files/:name', express: 'GET /files/:name' } as const
 export type Framework = keyof typeof FILES
 
