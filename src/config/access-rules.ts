@@ -1,4 +1,4 @@
-import { normaliseConfiguredPath } from '../decision/paths.js'
+import { canonicalConfiguredPath } from '../decision/paths.js'
 import type { EnvReader } from './env-reader.js'
 import type { AccessRule } from './types.js'
 
@@ -49,16 +49,16 @@ export function readAccessRules (r: EnvReader): AccessRule[] {
       r.fail(VAR, `rule ${index} in ${path} requires neither scopes nor roles`)
       return
     }
-    // In the normal form request paths are decided on: `/%70ayments` and `/payments` are one rule.
-    const normal = normaliseConfiguredPath(prefix)
-    if (normal === null) {
-      r.fail(VAR, `rule ${index} in ${path}: "path" must normalise without ambiguity (no dot segments, ";", encoded "/" or "." or invalid escapes)`)
+    // In the canonical form request paths are decided on: `/v1/a%3Ab` and `/v1/a:b` are one rule.
+    const canonical = canonicalConfiguredPath(prefix)
+    if (typeof canonical !== 'string') {
+      r.fail(VAR, `rule ${index} in ${path}: "path" must be a path a request could carry: ${canonical.description}`)
       return
     }
     const upper = methods.map((m) => m.toUpperCase())
     rules.push(Object.freeze({
       methods: upper.includes('*') ? [] : upper,
-      pathPrefix: normal,
+      pathPrefix: canonical,
       scopes,
       roles
     }))

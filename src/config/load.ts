@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import proxyAddr from 'proxy-addr'
 import { ConfigError } from '../errors.js'
-import { normaliseConfiguredPath } from '../decision/paths.js'
+import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readJwtConfig } from './jwt.js'
@@ -73,13 +73,13 @@ function readAuthPrefix (r: EnvReader): string {
 
 function readPublicPaths (r: EnvReader): string[] {
   return r.list('PUBLIC_PATHS').flatMap((path) => {
-    // In the normal form request paths are decided on (Path rules in the README).
-    const normal = normaliseConfiguredPath(path)
-    if (normal === null) {
-      r.fail('PUBLIC_PATHS', `"${path}" must be a path prefix starting with "/" that normalises without ambiguity (no dot segments, ";", encoded "/" or "." or invalid escapes)`)
+    // In the canonical form request paths are decided on (docs/security.md, Paths).
+    const canonical = canonicalConfiguredPath(path)
+    if (typeof canonical !== 'string') {
+      r.fail('PUBLIC_PATHS', `"${path}" must be a path prefix starting with "/" that a request could carry: ${canonical.description}`)
       return []
     }
-    return [normal]
+    return [canonical]
   })
 }
 

@@ -2,14 +2,16 @@ import type { AccessRule } from '../config/types.js'
 import type { Claims } from '../tokens/claims.js'
 import { rolesOf, scopesOf } from '../tokens/claims.js'
 import { underPrefix } from './paths.js'
+import { foldCase } from './unicode.js'
 
-/** Both take the normalised path (normalisePath), the one the upstream acts on. */
+/** Both take the canonical path (canonicalPath), the one the upstream acts on. */
 export interface AccessPolicy {
   /** Public paths match letter for letter: `/Public` is not public (a public path may match less, never more). */
   isPublic: (path: string) => boolean
   /**
    * The rule for a request: the longest matching prefix. Rules ignore letter
-   * case (`/ADMIN` is `/admin` to a case-insensitive upstream), and a rule for
+   * case as case-insensitive upstreams do (foldCase: `/ADMIN` is `/admin`; a
+   * character whose case mapping reaches ASCII never gets here), and a rule for
    * GET also covers HEAD (servers answer HEAD with the GET handler): a rule
    * may match more, never less.
    */
@@ -30,12 +32,12 @@ function methodsOf (rule: AccessRule): readonly string[] {
 
 export function createAccessPolicy (publicPaths: readonly string[], rules: readonly AccessRule[]): AccessPolicy {
   const ordered = [...rules]
-    .map((rule) => ({ rule, methods: methodsOf(rule), prefix: rule.pathPrefix.toLowerCase() }))
+    .map((rule) => ({ rule, methods: methodsOf(rule), prefix: foldCase(rule.pathPrefix) }))
     .sort((a, b) => b.prefix.length - a.prefix.length)
   const named = [...new Set([...ordered.flatMap(({ methods }) => methods), UNNAMED_METHOD])]
   function ruleFor (method: string, path: string): AccessRule | null {
     if (ordered.length === 0) return null
-    const folded = path.toLowerCase()
+    const folded = foldCase(path)
     return ordered.find(({ methods, prefix }) => underPrefix(folded, prefix) &&
       (methods.length === 0 || methods.includes(method)))?.rule ?? null
   }

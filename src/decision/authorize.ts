@@ -30,8 +30,8 @@ export interface AuthorizerOptions {
 
 /**
  * The whole decision for one request: public paths, token, revocation, access
- * rules. Shared by forward-auth and the proxy. `path` is the normalised path
- * (normalisePath: the caller has refused what cannot be normalised), or null
+ * rules. Shared by forward-auth and the proxy. `path` is the canonical path
+ * (canonicalPath: the caller has refused what cannot be decoded), or null
  * when forward-auth was not told the original one. `mayCarryBody`: the
  * request may carry a body tokengate does not read (see body-override.ts).
  */

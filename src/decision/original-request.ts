@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { Failures, withDescription, type Failure } from '../errors.js'
-import { normalisePath } from './paths.js'
+import { canonicalPath } from './paths.js'
 import { hasQueryOverride } from './query-override.js'
 
 export interface OriginalRequest {
   readonly method: string
-  /** Normal already (normalisePath): anything else was refused. */
+  /** Canonical (canonicalPath): anything that is not canonical was refused. */
   readonly path: string
 }
 
@@ -13,8 +13,9 @@ export const CONFLICTING_ORIGINAL = withDescription(Failures.BAD_REQUEST,
   'The original request is ambiguous: repeated or conflicting X-Forwarded-Uri/X-Original-URI/-Method headers, or a URI that is not a path')
 
 const CONFLICT = Symbol('conflict')
-// Node joins a repeated header into "a, b": a real request target has no whitespace.
-const PATH = /^\/\S*$/
+// Node joins a repeated header into "a, b": a real request target has no ASCII
+// whitespace (raw UTF-8 arrives as latin1: U+00A0 is the second byte of `à`, not a space).
+const PATH = /^\/[^\0- \x7f]*$/
 const METHOD = /^[A-Za-z]{1,20}$/
 
 /** One value from two header conventions; repeated or disagreeing values are a conflict. */
@@ -33,9 +34,13 @@ function pick (a: string | string[] | undefined, b: string | string[] | undefine
  * through to the auth request unless told not to, and Traefik a client's
  * X-Original-URI, so preferring either one would let a client choose the path.
  *
- * The path must be normal already (RFC 3986 section 6.2.2, see normalisePath):
- * the proxy forwards the URI as the client sent it, so a decision on any other
- * spelling would be a decision on another path than the upstream's.
+ * The decision is made on the canonical path (canonicalPath: every escape
+ * decoded, as most upstreams decode before routing). The proxy forwards the URI
+ * as the client sent it, so a spelling is accepted only when a raw-routing
+ * upstream (Express) and a decoding one (Werkzeug) cannot route it apart:
+ * escapes of characters that change no structure (`%3A`, `%40`, `%C3%A9`, what
+ * encodeURIComponent writes) are; repeated slashes (merged by nginx and
+ * Werkzeug, not by Express) and whatever canonicalPath refuses are not.
  */
 export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean): OriginalRequest | null | Failure {
   if (!trusted) return null
@@ -47,8 +52,8 @@ export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean)
   if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return CONFLICTING_ORIGINAL
   const q = uri.search(/[?#]/)
   const raw = q === -1 ? uri : uri.slice(0, q)
-  const path = normalisePath(raw)
-  if (path === null) return Failures.PATH_AMBIGUOUS
-  if (path !== raw) return Failures.PATH_NOT_NORMAL
+  const path = canonicalPath(raw)
+  if (typeof path !== 'string') return path
+  if (raw.includes('//')) return Failures.PATH_NOT_NORMAL
   return { method: method === undefined ? 'GET' : method.toUpperCase(), path }
 }

@@ -1,3 +1,6 @@
+import { Failures, type Failure } from '../errors.js'
+import { refusedUnicode } from './unicode.js'
+
 /** The path part of a request target, without query or fragment. */
 export function pathOf (url: string): string {
   const q = url.indexOf('?')
@@ -18,18 +21,9 @@ function escape (byte: number): string {
   return '%' + HEX[byte >> 4] + HEX[byte & 15]
 }
 
-/** What a raw byte becomes in the normal form. */
-type Kind = 'keep' | 'encode' | 'refuse'
-
-// RFC 3986 section 2.3: unreserved characters are decoded.
-function isUnreserved (byte: number): boolean {
-  return (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) ||
-    byte === 45 /* - */ || byte === 46 /* . */ || byte === 95 /* _ */ || byte === 126 /* ~ */
-}
-
 /**
- * Bytes no normal form can hold, raw or encoded, because servers disagree on
- * them: NUL and control characters (some servers cut the path there; nginx
+ * Bytes no canonical path can hold, raw or encoded, because servers disagree
+ * on them: NUL and control characters (some servers cut the path there; nginx
  * regex locations end at a newline), backslash (a separator on Windows
  * servers, and to browsers and Spring), `;` (Tomcat and Spring strip path
  * parameters before routing, so `/admin;x` is `/admin` to them and `..;` is
@@ -39,37 +33,32 @@ function isRefused (byte: number): boolean {
   return byte < 0x20 || byte === 0x7f || byte === 92 /* \ */ || byte === 59 /* ; */
 }
 
-// Printable ASCII that RFC 3986 does not allow raw in a path; browsers send some
-// of them unencoded (`|`, `^`, `[`). Every decoder reads them and their escapes alike.
-const ENCODED_RAW = new Set('"<>[]^`{|}'.split('').map((c) => c.charCodeAt(0)))
-
-function rawKind (code: number): Kind {
-  if (isRefused(code)) return 'refuse'
-  // A header value (forward-auth) reaches us as latin1: bytes above 0x7f are UTF-8 bytes sent raw.
-  if (code >= 0x80 || ENCODED_RAW.has(code)) return 'encode'
-  return 'keep'
-}
-
-// Already normal: the characters RFC 3986 allows raw in a path (minus `;`), no escape, no `//`, no dot segment.
+// Already canonical: the characters RFC 3986 allows raw in a path (minus `;`), no escape, no `//`, no dot segment.
 const PLAIN = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,=:@]*)+$/
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/
+// An escape left after decoding: a server that decodes twice reads another path.
+const ESCAPE = /%[0-9A-Fa-f]{2}/
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
- * The one path a decision is made on, normalised as RFC 3986 section 6.2.2
- * says: escapes of unreserved characters decoded (`/%61dmin` is `/admin`),
- * other escapes upper-cased (`%c3%a9` is `%C3%A9`), repeated slashes collapsed
- * (as nginx `merge_slashes` and Envoy `merge_slashes` do). Null when the path
- * cannot be normalised without ambiguity, because servers decode or route it
- * differently (see the rule for each byte above):
+ * The one path a decision is made on: every escape decoded, as upstreams
+ * decode it before routing (Werkzeug, Django, Spring, Go; Express and Fastify
+ * for parameters), so `/v1/accounts%3Aclose` is `/v1/accounts:close`;
+ * repeated slashes collapsed (as nginx `merge_slashes` and Envoy
+ * `merge_slashes` do). A Failure when servers could read the path differently
+ * (see the rule for each byte above):
  * - an encoded `/` `\` `.` or `;`, an encoded control character or NUL;
  * - dot segments (`..` `.`), after decoding;
- * - a double encoding (`%252e`: decoded once more by some servers, it is `.`);
+ * - a double encoding (`%252e`, or `%25%32%65`: decoded once more, it is `.`);
  * - an escape that is not two hex digits, or bytes that are not UTF-8
  *   (overlong forms such as `%C0%AE` included);
- * - a raw `;` (path parameters), backslash or control character.
- * `path` must start with `/` (origin-form).
+ * - a raw `;` (path parameters), backslash or control character;
+ * - non-ASCII that is not NFC or that an upstream could read as ASCII
+ *   (refusedUnicode): PATH_UNICODE.
+ * `path` must start with `/` (origin-form); bytes above 0x7f arrive as latin1
+ * characters (raw UTF-8, as Node passes a request target or header value).
  */
-export function normalisePath (path: string): string | null {
+export function canonicalPath (path: string): string | Failure {
   if (PLAIN.test(path) && !path.includes('//') && !DOT_SEGMENT.test(path)) return path
   let out = ''
   let nonAscii = false
@@ -78,53 +67,62 @@ export function normalisePath (path: string): string | null {
     if (code === 37 /* % */) {
       const hi = hexValue(path.charCodeAt(i + 1))
       const lo = hexValue(path.charCodeAt(i + 2))
-      if (hi === -1 || lo === -1) return null
+      if (hi === -1 || lo === -1) return Failures.PATH_AMBIGUOUS
       const byte = hi * 16 + lo
       i += 2
-      if (byte === 46 /* . */ || byte === 47 /* / */ || isRefused(byte)) return null
-      // `%25` followed by hex digits is an escape of an escape.
-      if (byte === 37 && hexValue(path.charCodeAt(i + 1)) !== -1 && hexValue(path.charCodeAt(i + 2)) !== -1) return null
-      if (isUnreserved(byte)) out += String.fromCharCode(byte)
-      else {
-        if (byte >= 0x80) nonAscii = true
-        out += escape(byte)
-      }
+      if (byte === 46 /* . */ || byte === 47 /* / */ || isRefused(byte)) return Failures.PATH_AMBIGUOUS
+      if (byte >= 0x80) nonAscii = true
+      out += String.fromCharCode(byte)
       continue
     }
-    if (code > 0xff) return null
-    const kind = rawKind(code)
-    if (kind === 'refuse') return null
-    if (kind === 'encode') {
-      if (code >= 0x80) nonAscii = true
-      out += escape(code)
-    } else if (code !== 47 || out.charCodeAt(out.length - 1) !== 47) out += path[i]
+    if (code > 0xff || isRefused(code)) return Failures.PATH_AMBIGUOUS
+    if (code >= 0x80) nonAscii = true
+    if (code !== 47 || out.charCodeAt(out.length - 1) !== 47) out += path[i]
   }
-  if (DOT_SEGMENT.test(out)) return null
-  if (nonAscii && !isUtf8(out)) return null
+  if (nonAscii) {
+    try {
+      out = UTF8.decode(Buffer.from(out, 'latin1'))
+    } catch {
+      return Failures.PATH_AMBIGUOUS
+    }
+  }
+  if (DOT_SEGMENT.test(out) || (out.includes('%') && ESCAPE.test(out))) return Failures.PATH_AMBIGUOUS
+  if (nonAscii && refusedUnicode(out)) return Failures.PATH_UNICODE
   return out
 }
 
-/** Whether the escapes of a path decode as UTF-8 (decodeURIComponent refuses overlong forms and surrogates). */
-function isUtf8 (path: string): boolean {
-  try {
-    decodeURIComponent(path)
-    return true
-  } catch {
-    return false
+// RFC 3986 pchar (unreserved, sub-delims, `:` `@`) and the separator `/`: sent as they are.
+const PCHAR = new Uint8Array(128)
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/") PCHAR[c.charCodeAt(0)] = 1
+
+/**
+ * A canonical path as a request target: everything outside RFC 3986 `pchar`
+ * (and `%` itself) percent-encoded as UTF-8, so what the upstream decodes is
+ * exactly the path that was decided (`/a%3Fb` stays a path, `/100%25` stays `%`).
+ */
+export function encodePath (path: string): string {
+  if (PLAIN.test(path)) return path
+  let out = ''
+  for (const ch of path) {
+    const code = ch.charCodeAt(0)
+    if (code < 0x80) out += PCHAR[code] === 1 ? ch : escape(code)
+    else out += encodeURIComponent(ch)
   }
+  return out
 }
 
 /**
  * A path from configuration (PUBLIC_PATHS, ACCESS_RULES_FILE) in the same
- * normal form as request paths, so that `/caf%c3%a9`, `/café` and `/%63afé`
- * name the same prefix. Null when it cannot be normalised.
+ * canonical form as request paths, so that `/caf%c3%a9`, `/café` and
+ * `/%63afé` name the same prefix, without a trailing `/`. A Failure when it
+ * would be refused as a request path.
  */
-export function normaliseConfiguredPath (path: string): string | null {
-  if (!path.startsWith('/')) return null
+export function canonicalConfiguredPath (path: string): string | Failure {
+  if (!path.startsWith('/')) return Failures.BAD_REQUEST
   // A configured string is Unicode: its UTF-8 bytes as latin1 characters, as a raw request would carry them.
-  const bytes = Buffer.from(path, 'utf8').toString('latin1')
-  const normal = normalisePath(bytes)
-  return normal === null ? null : normal.length > 1 ? normal.replace(/\/$/, '') : normal
+  const canonical = canonicalPath(Buffer.from(path, 'utf8').toString('latin1'))
+  if (typeof canonical !== 'string') return canonical
+  return canonical.length > 1 ? canonical.replace(/\/$/, '') : canonical
 }
 
 /** Whole-segment prefix match: `/public` covers `/public` and `/public/x`, never `/publicity`. */

@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici'
 import { Failures, type Failure } from '../errors.js'
 import type { Authorizer } from '../decision/authorize.js'
 import { sendContinue } from '../server/expect-continue.js'
-import { normalisePath, pathOf } from '../decision/paths.js'
+import { canonicalPath, pathOf } from '../decision/paths.js'
 import { hasQueryOverride } from '../decision/query-override.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { RefusalReport } from '../server/refusal-report.js'
@@ -76,8 +76,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     // Origin-form only: an absolute-form target such as `http://other.host/x` would name another host.
     if (raw.charCodeAt(0) !== 47 /* / */) return refusedEarly(request, reply, Failures.BAD_REQUEST, raw)
     // One path, decided once: what is authorised below is what the upstream receives.
-    const path = normalisePath(raw)
-    if (path === null) return refusedEarly(request, reply, Failures.PATH_AMBIGUOUS, raw)
+    const path = canonicalPath(raw)
+    if (typeof path !== 'string') return refusedEarly(request, reply, path, raw)
     if (hasQueryOverride(request.url)) return refusedEarly(request, reply, Failures.METHOD_OVERRIDE, raw)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path, hasBody(request.raw))

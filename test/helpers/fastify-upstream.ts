@@ -18,13 +18,15 @@ export interface FastifyUpstream {
  * A real Fastify app as the API behind tokengate: its router decodes
  * percent-escapes and matches case-sensitively, as an API's would. `routes`
  * are `METHOD /path` patterns; everything else lands in a catch-all.
+ * `caseSensitive: false` makes its router lower-case paths (JavaScript's
+ * Unicode toLowerCase: KELVIN SIGN U+212A becomes `k`).
  */
-export async function startFastifyUpstream (t: { teardown: (fn: () => unknown) => void }, routes: readonly string[]): Promise<FastifyUpstream> {
-  const app = Fastify({ exposeHeadRoutes: true })
+export async function startFastifyUpstream (t: { teardown: (fn: () => unknown) => void }, routes: readonly string[], { caseSensitive = true } = {}): Promise<FastifyUpstream> {
+  const app = Fastify({ exposeHeadRoutes: true, routerOptions: { caseSensitive } })
   const reached: Reached[] = []
-  const record = (route: string) => async (request: { method: string, url: string, headers: Record<string, string | string[] | undefined> }) => {
+  const record = (route: string) => async (request: { method: string, url: string, headers: Record<string, string | string[] | undefined>, params: unknown }) => {
     reached.push({ route, method: request.method, url: request.url, headers: request.headers })
-    return { route, url: request.url }
+    return { route, url: request.url, params: request.params }
   }
   for (const spec of routes) {
     const [method, path] = spec.split(' ')

@@ -6,8 +6,8 @@ import { sign } from '../helpers/tokens.js'
 import { buildRequest, rawRequest } from '../helpers/raw-http.js'
 import { tempFile } from '../helpers/temp-dir.js'
 
-// Issue 11 item 1: the decision is made on the path the upstream acts on
-// (RFC 3986 section 6.2.2), and in proxy mode that is the path forwarded.
+// Issues 11 and 16 item 1: the decision is made on the path the upstream acts
+// on (every escape decoded), and in proxy mode that is the path forwarded.
 
 const RULES = tempFile(t, 'rules.json', JSON.stringify([
   { method: 'POST', path: '/payments', scopes: ['payments:write'] },
@@ -18,7 +18,7 @@ const JSON_TYPE: [string, string] = ['Content-Type', 'application/json']
 const reader = (): string => sign({ claims: { scope: 'payments:read' } })
 const writer = (): string => sign({ claims: { scope: 'payments:write' } })
 
-t.test('proxy mode: every path variant reaches a real Fastify upstream as the normalised path that was authorised', async (t) => {
+t.test('proxy mode: every path variant reaches a real Fastify upstream as the canonical path that was authorised', async (t) => {
   const api = await startFastifyUpstream(t, ['POST /payments', 'POST /payments/*'])
   const gw = await startGateway(t, { UPSTREAM_URL: api.url, ACCESS_RULES_FILE: RULES })
   for (const [path, expected] of VARIANTS) {
@@ -30,7 +30,7 @@ t.test('proxy mode: every path variant reaches a real Fastify upstream as the no
       t.equal(api.reached.length, before, `${path}: nothing forwarded`)
     } else {
       t.equal(res.status, 200, path)
-      t.equal(api.reached.at(-1)?.url, `${expected}?q=%2e1`, `${path}: the upstream received the normalised path and the query as sent`)
+      t.equal(api.reached.at(-1)?.url, `${expected}?q=%2e1`, `${path}: the upstream received the canonical path and the query as sent`)
     }
   }
 })
@@ -58,7 +58,7 @@ t.test('proxy mode: a rule for GET also covers HEAD', async (t) => {
   t.equal(api.reached[0]?.route, 'GET /reports', 'Fastify answers HEAD with the GET handler')
 })
 
-t.test('proxy mode: public paths are decided on the normalised path, letter case kept', async (t) => {
+t.test('proxy mode: public paths are decided on the canonical path, letter case kept', async (t) => {
   const api = await startFastifyUpstream(t, ['GET /public/*'])
   const gw = await startGateway(t, { UPSTREAM_URL: api.url, PUBLIC_PATHS: '/public' })
   for (const [path, status] of [['/%70ublic/x', 200], ['//public/x', 200], ['/Public/x', 401], ['/public;x/y', 400], ['/public/%2e%2e/private', 400]] as const) {
