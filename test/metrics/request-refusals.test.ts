@@ -20,11 +20,13 @@ t.test('proxy mode: ambiguous paths, query overrides and absolute-form targets a
   const token = sign()
   for (const path of ['/a/%2e%2e/b', '/a%2fb', '/a;x=1']) t.equal((await rawRequest(gw.url, buildRequest('GET', path, [['Authorization', `Bearer ${token}`]]))).status, 400, path)
   for (const query of ['_method=DELETE', '%5Fmethod=PUT']) t.equal((await call(`${gw.url}/orders?${query}`, { method: 'POST', token })).status, 400, query)
+  t.equal((await call(`${gw.url}/%E2%84%AAyc`, { token })).status, 400, 'KELVIN SIGN')
   t.equal((await rawRequest(gw.url, buildRequest('GET', 'http://other.example/x', [['Authorization', `Bearer ${token}`]]))).status, 400)
   t.equal((await call(`${gw.url}/fine`, { token })).status, 200)
   const samples = await scrape(gw.url)
   t.equal(valueOf(samples, FAMILY, { mode: 'proxy', reason: 'ambiguous_path' }), 3)
   t.equal(valueOf(samples, FAMILY, { mode: 'proxy', reason: 'method_override' }), 2)
+  t.equal(valueOf(samples, FAMILY, { mode: 'proxy', reason: 'ambiguous_unicode' }), 1)
   t.equal(valueOf(samples, FAMILY, { mode: 'proxy', reason: 'bad_request' }), 1)
   t.equal(valueOf(samples, FAMILY, { mode: 'forward_auth' }), 0)
   t.equal(upstream.seen.length, 1, 'only the allowed request reached the upstream')
@@ -34,7 +36,8 @@ t.test('forward-auth mode: every refusal before the decision is counted by reaso
   const gw = await startGateway(t, { ACCESS_RULES_FILE: RULES })
   const token = sign()
   const verify = async (headers: Record<string, string>): Promise<number> => (await call(`${gw.url}/auth/verify`, { token, headers })).status
-  t.equal(await verify({ 'x-original-uri': '/%70ayments' }), 400)
+  t.equal(await verify({ 'x-original-uri': '//payments' }), 400)
+  t.equal(await verify({ 'x-original-uri': '/%E2%84%AAyc' }), 400)
   t.equal(await verify({ 'x-original-uri': '/x/%2e%2e/payments' }), 400)
   t.equal(await verify({ 'x-original-uri': '/payments?_method=DELETE' }), 400)
   t.equal(await verify({ 'x-original-uri': '/payments', 'x-http-method-override': 'DELETE' }), 400)
@@ -42,7 +45,7 @@ t.test('forward-auth mode: every refusal before the decision is counted by reaso
   t.equal(await verify({ 'x-original-uri': '/a', 'x-forwarded-uri': '/b' }), 400)
   t.equal(await verify({ 'x-original-uri': '/accounts' }), 200)
   const samples = await scrape(gw.url)
-  for (const reason of ['path_not_normal', 'ambiguous_path', 'method_override', 'ambiguous_header', 'original_uri_missing', 'bad_request']) {
+  for (const reason of ['path_not_normal', 'ambiguous_unicode', 'ambiguous_path', 'method_override', 'ambiguous_header', 'original_uri_missing', 'bad_request']) {
     t.equal(valueOf(samples, FAMILY, { mode: 'forward_auth', reason }), 1, reason)
   }
   t.equal(valueOf(samples, FAMILY, { mode: 'proxy' }), 0)
