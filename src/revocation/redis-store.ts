@@ -6,6 +6,7 @@ import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
 import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
+import { RollForward, type RollForwardStats, type Step } from './roll-forward.js'
 import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
@@ -35,9 +36,11 @@ export interface RedisStoreOptions {
   readonly logRetentionS?: number
   /** Stamps the expiry of each log entry; Redis' own TTLs keep real time whatever it says. */
   readonly now?: Clock
+  /** Cluster writes answered 503 that may still roll forward in the background (see RollForward). */
+  readonly maxPendingRollForwards?: number
 }
 
-interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
+interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void, error?: (obj: object, msg: string) => void }
 
 /**
  * Redis-backed revocation state shared by every replica. Three connections:
@@ -57,6 +60,7 @@ export class RedisStore implements RevocationStore {
   readonly #retentionMs: string
   readonly #retentionS: number
   readonly #now: Clock
+  readonly #rollForward: RollForward
   #follower: { client: RedisClient, follower: LogFollower } | null = null
 
   constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
@@ -64,6 +68,7 @@ export class RedisStore implements RevocationStore {
     this.#log = log
     this.#retentionS = options.logRetentionS ?? DEFAULT_LOG_RETENTION_S
     this.#now = options.now ?? Date.now
+    this.#rollForward = new RollForward(log, { maxPending: options.maxPendingRollForwards })
     this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
@@ -122,27 +127,44 @@ export class RedisStore implements RevocationStore {
     const bucketKey = this.keys.index(bucket)
     const record = indexRecord(event)
     const expireAt = String(bucketExpiry(bucket, event.expiresAt))
-    if (!this.#cluster) return await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, bucketKey, mode, value, ttl, ...entry, record, expireAt))
+    if (!this.#cluster) return confirmed(await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, bucketKey, mode, value, ttl, ...entry, record, expireAt))).fresh
     // Cluster: the log, the index and the mark live in different slots, so no script can write
-    // them all. The log goes first: once it holds the entry every replica enforces it; then the
-    // index, which a later full load reads. A write that fails after the log answers 503 and the
-    // client's retry is harmless (all three merge).
-    await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry))
-    await this.#exec(this.#write.pipeline().tgIndex(bucketKey, record, expireAt))
-    return await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+    // them all. The log goes first (once it holds the entry every replica enforces it), then the
+    // index (a full load reads it), then the mark (a lookup reads it); see RollForward.
+    const steps: Array<Step<Executed>> = [
+      async () => await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry)),
+      async () => await this.#exec(this.#write.pipeline().tgIndex(bucketKey, record, expireAt)),
+      async () => await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+    ]
+    const started = performance.now()
+    const results: Executed[] = []
+    try {
+      results.push(await steps[0]())
+    } catch (err) {
+      // Redis refused the script before it wrote: nothing is stored anywhere, every replica agrees.
+      if ((err as Error).name === 'ReplyError') throw err
+      // Timed out or the connection dropped: the entry may exist, so the whole write rolls forward.
+    }
+    const budgetMs = Math.max(0, WRITE_TIMEOUT_MS - (performance.now() - started))
+    results.push(...await this.#rollForward.complete(steps.slice(results.length), budgetMs, event.expiresAt, { kind: event.kind, expiresAt: event.expiresAt },
+      () => new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation not completely stored within the write budget; its steps are retried in the background') })))
+    for (const result of results) confirmed(result)
+    return results.length === steps.length && results[steps.length - 1].fresh
   }
 
-  async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<boolean> {
+  async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<Executed> {
     const replicas = this.#config.minReplicasAck
     // WAIT rides in the same pipeline so that, in a cluster, it reaches the node that took the write.
     if (replicas > 0) pipeline.wait(replicas, WAIT_TIMEOUT_MS)
     const results = await pipeline.exec()
     if (results === null) throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation write was not executed') })
     for (const [err] of results) if (err !== null) throw err
-    if (replicas > 0 && Number(results[1][1]) < replicas) {
-      throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error(`revocation reached ${String(results[1][1])} of ${replicas} required replicas`) })
-    }
-    return results[0][1] === 1
+    return { fresh: results[0][1] === 1, replicas: replicas > 0 ? Number(results[1][1]) : 0, required: replicas }
+  }
+
+  /** Pending and dropped Cluster roll-forwards (see RollForward), for the metrics. */
+  get rollForwardStats (): RollForwardStats {
+    return this.#rollForward.stats
   }
 
   follow (listener: LogListener): void {
@@ -192,10 +214,22 @@ export class RedisStore implements RevocationStore {
     // The follower's connection is blocked in XREAD: a QUIT would wait for it.
     this.#follower?.follower.close()
     this.#follower?.client.disconnect()
+    await this.#rollForward.close()
     await Promise.allSettled([this.#lookup, this.#write]
       .filter((client): client is RedisClient => client !== null)
       .map(async (client) => await client.quit().catch(() => client.disconnect())))
   }
+}
+
+/** One write Redis executed: the script's reply, and how many replicas confirmed it (WAIT). */
+interface Executed { readonly fresh: boolean, readonly replicas: number, readonly required: number }
+
+/** REDIS_MIN_REPLICAS_ACK: executed is not stored until enough replicas hold it (the caller answers 503). */
+function confirmed (result: Executed): Executed {
+  if (result.replicas < result.required) {
+    throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error(`revocation reached ${result.replicas} of ${result.required} required replicas`) })
+  }
+  return result
 }
 
 async function countKeys (node: Redis, match: string): Promise<number> {
