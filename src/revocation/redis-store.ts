@@ -7,6 +7,8 @@ import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
 import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
 import { RollForward, type RollForwardStats, type Step } from './roll-forward.js'
+import { LogAcks } from './log-acks.js'
+import { LogRecovery, ROLL_FORWARD_GROUP, type LogRecoveryOptions } from './log-recovery.js'
 import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
@@ -16,7 +18,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     tgMark: (key: string, mode: MarkMode, value: string, ttl: number, ...entry: string[]) => Result<number, Context>
     tgMarkLogged: (key: string, log: string, bucket: string, mode: MarkMode, value: string, ttl: number, ...entry: Array<string | Buffer>) => Result<number, Context>
-    tgLog: (log: string, ...entry: string[]) => Result<number, Context>
+    tgLog: (log: string, ...entry: string[]) => Result<string, Context>
     tgIndex: (bucket: string, record: Buffer, expireAt: string) => Result<number, Context>
   }
 }
@@ -30,6 +32,11 @@ const LOOKUP_TIMEOUT_MS = 1000
 /** XREAD BLOCK of the log follower: the replica proves itself current at least this often. */
 export const LOG_BLOCK_MS = 250
 const DEFAULT_LOG_RETENTION_S = 8 * 86_400
+/** Far past a write's budget and a normal background roll-forward: a pending entry this old lost its writer. */
+const RECOVERY_MIN_IDLE_MS = 60_000
+const RECOVERY_EVERY_MS = 30_000
+/** Completed Cluster writes are acknowledged with the next log write, or alone after this. */
+const ACK_DELAY_MS = 1000
 
 export interface RedisStoreOptions {
   /** How long log entries are kept: the longest lifetime of any mark (the refresh token's). */
@@ -38,6 +45,8 @@ export interface RedisStoreOptions {
   readonly now?: Clock
   /** Cluster writes answered 503 that may still roll forward in the background (see RollForward). */
   readonly maxPendingRollForwards?: number
+  /** Cluster: when a log entry left pending counts as abandoned by its writer, and how often replicas look (see LogRecovery). */
+  readonly recovery?: Partial<LogRecoveryOptions>
 }
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void, error?: (obj: object, msg: string) => void }
@@ -61,6 +70,9 @@ export class RedisStore implements RevocationStore {
   readonly #retentionS: number
   readonly #now: Clock
   readonly #rollForward: RollForward
+  readonly #acks: LogAcks
+  readonly #recovery: LogRecoveryOptions
+  #recovering: LogRecovery | null = null
   #follower: { client: RedisClient, follower: LogFollower } | null = null
 
   constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
@@ -69,6 +81,7 @@ export class RedisStore implements RevocationStore {
     this.#retentionS = options.logRetentionS ?? DEFAULT_LOG_RETENTION_S
     this.#now = options.now ?? Date.now
     this.#rollForward = new RollForward(log, { maxPending: options.maxPendingRollForwards })
+    this.#recovery = { minIdleMs: options.recovery?.minIdleMs ?? RECOVERY_MIN_IDLE_MS, everyMs: options.recovery?.everyMs ?? RECOVERY_EVERY_MS }
     this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
@@ -81,6 +94,7 @@ export class RedisStore implements RevocationStore {
     this.#write.defineCommand('tgMarkLogged', { numberOfKeys: 3, lua: MARK_SCRIPT })
     this.#write.defineCommand('tgLog', { numberOfKeys: 1, lua: LOG_SCRIPT })
     this.#write.defineCommand('tgIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
+    this.#acks = new LogAcks(async (ids) => await this.#write.xack(this.keys.log, ROLL_FORWARD_GROUP, ...ids), ACK_DELAY_MS)
     for (const client of [this.#lookup, this.#write]) {
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'))
@@ -104,37 +118,61 @@ export class RedisStore implements RevocationStore {
   }
 
   async revokeToken (jti: string, ttlS: number): Promise<boolean> {
-    const event: RevocationEvent = { kind: 'jti', id: jti, expiresAt: nowSeconds(this.#now) + ttlS }
-    return await this.#mark(this.keys.jti(jti), 'nx', '1', ttlS, event)
+    return await this.#mark({ kind: 'jti', id: jti, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
   async revokeSession (sid: string, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.session(sid), 'set', '1', ttlS, { kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS })
+    await this.#mark({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
   async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.user(sub), 'max', String(before), ttlS, { kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS })
+    await this.#mark({ kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
   async revokeAll (before: number, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.global, 'max', String(before), ttlS, { kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS })
+    await this.#mark({ kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
-  async #mark (key: string, mode: MarkMode, value: string, ttlS: number, event: RevocationEvent): Promise<boolean> {
-    const ttl = Math.max(1, Math.ceil(ttlS))
+  /** What one revocation writes: its mark (key, merge mode, value, TTL), its log entry and its index record. */
+  #writeOf (event: RevocationEvent, ttlS: number): Write {
     const entry = [...entryArgs(event), this.#retentionMs]
     const bucket = bucketOf(event.expiresAt, nowSeconds(this.#now), this.#retentionS)
-    const bucketKey = this.keys.index(bucket)
-    const record = indexRecord(event)
-    const expireAt = String(bucketExpiry(bucket, event.expiresAt))
-    if (!this.#cluster) return confirmed(await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, bucketKey, mode, value, ttl, ...entry, record, expireAt))).fresh
+    const index = { key: this.keys.index(bucket), record: indexRecord(event), expireAt: String(bucketExpiry(bucket, event.expiresAt)) }
+    const ttl = Math.max(1, Math.ceil(ttlS))
+    switch (event.kind) {
+      case 'jti': return { key: this.keys.jti(event.id), mode: 'nx', value: '1', ttl, entry, index }
+      case 'session': return { key: this.keys.session(event.id), mode: 'set', value: '1', ttl, entry, index }
+      case 'user': return { key: this.keys.user(event.id), mode: 'max', value: String(event.before), ttl, entry, index }
+      case 'global': return { key: this.keys.global, mode: 'max', value: String(event.before), ttl, entry, index }
+    }
+  }
+
+  async #mark (event: RevocationEvent, ttlS: number): Promise<boolean> {
+    const { key, mode, value, ttl, entry, index } = this.#writeOf(event, ttlS)
+    if (!this.#cluster) return confirmed(await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, index.key, mode, value, ttl, ...entry, index.record, index.expireAt))).reply === 1
     // Cluster: the log, the index and the mark live in different slots, so no script can write
     // them all. The log goes first (once it holds the entry every replica enforces it), then the
-    // index (a full load reads it), then the mark (a lookup reads it); see RollForward.
+    // index (a full load reads it), then the mark (a lookup reads it); see RollForward. The entry
+    // stays pending in the log's group until the mark is stored (see LOG_SCRIPT, LogRecovery).
+    let entryId: string | null = null
     const steps: Array<Step<Executed>> = [
-      async () => await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry)),
-      async () => await this.#exec(this.#write.pipeline().tgIndex(bucketKey, record, expireAt)),
-      async () => await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+      async () => {
+        const acks = this.#acks.take()
+        try {
+          const done = await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry, ROLL_FORWARD_GROUP, ...acks))
+          entryId = String(done.reply)
+          return done
+        } catch (err) {
+          this.#acks.restore(acks)
+          throw err
+        }
+      },
+      async () => await this.#exec(this.#write.pipeline().tgIndex(index.key, index.record, index.expireAt)),
+      async () => {
+        const done = await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+        if (entryId !== null) this.#acks.add(entryId)
+        return done
+      }
     ]
     const started = performance.now()
     const results: Executed[] = []
@@ -149,7 +187,16 @@ export class RedisStore implements RevocationStore {
     results.push(...await this.#rollForward.complete(steps.slice(results.length), budgetMs, event.expiresAt, { kind: event.kind, expiresAt: event.expiresAt },
       () => new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation not completely stored within the write budget; its steps are retried in the background') })))
     for (const result of results) confirmed(result)
-    return results.length === steps.length && results[steps.length - 1].fresh
+    return results.length === steps.length && results[steps.length - 1].reply === 1
+  }
+
+  /** Recovery (Cluster): the index record and mark of a log entry whose writer stopped before storing them. */
+  async #finish (event: RevocationEvent): Promise<void> {
+    const ttlS = event.expiresAt - nowSeconds(this.#now)
+    if (ttlS <= 0) return
+    const { key, mode, value, ttl, entry, index } = this.#writeOf(event, ttlS)
+    await this.#exec(this.#write.pipeline().tgIndex(index.key, index.record, index.expireAt))
+    await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
   }
 
   async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<Executed> {
@@ -159,7 +206,7 @@ export class RedisStore implements RevocationStore {
     const results = await pipeline.exec()
     if (results === null) throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation write was not executed') })
     for (const [err] of results) if (err !== null) throw err
-    return { fresh: results[0][1] === 1, replicas: replicas > 0 ? Number(results[1][1]) : 0, required: replicas }
+    return { reply: results[0][1], replicas: replicas > 0 ? Number(results[1][1]) : 0, required: replicas }
   }
 
   /** Pending and dropped Cluster roll-forwards (see RollForward), for the metrics. */
@@ -174,6 +221,11 @@ export class RedisStore implements RevocationStore {
     this.#follower = { client, follower }
     connectClient(client).catch((err: Error) => this.#log.warn({ err: err.message }, 'redis log follower connect failed'))
     follower.start()
+    if (this.#cluster) {
+      this.#recovering = new LogRecovery(this.#write, this.keys.log, async (event) => { await this.#finish(event) },
+        async (ids) => await this.#write.xack(this.keys.log, ROLL_FORWARD_GROUP, ...ids), this.#log, this.#recovery)
+      this.#recovering.start()
+    }
   }
 
   async ping (): Promise<void> {
@@ -214,7 +266,11 @@ export class RedisStore implements RevocationStore {
     // The follower's connection is blocked in XREAD: a QUIT would wait for it.
     this.#follower?.follower.close()
     this.#follower?.client.disconnect()
+    this.#recovering?.close()
     await this.#rollForward.close()
+    this.#acks.close()
+    const acks = this.#acks.take()
+    if (acks.length > 0) await this.#write.xack(this.keys.log, ROLL_FORWARD_GROUP, ...acks).catch(() => {})
     await Promise.allSettled([this.#lookup, this.#write]
       .filter((client): client is RedisClient => client !== null)
       .map(async (client) => await client.quit().catch(() => client.disconnect())))
@@ -222,7 +278,16 @@ export class RedisStore implements RevocationStore {
 }
 
 /** One write Redis executed: the script's reply, and how many replicas confirmed it (WAIT). */
-interface Executed { readonly fresh: boolean, readonly replicas: number, readonly required: number }
+interface Executed { readonly reply: unknown, readonly replicas: number, readonly required: number }
+
+interface Write {
+  readonly key: string
+  readonly mode: MarkMode
+  readonly value: string
+  readonly ttl: number
+  readonly entry: string[]
+  readonly index: { readonly key: string, readonly record: Buffer, readonly expireAt: string }
+}
 
 /** REDIS_MIN_REPLICAS_ACK: executed is not stored until enough replicas hold it (the caller answers 503). */
 function confirmed (result: Executed): Executed {

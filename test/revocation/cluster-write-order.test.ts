@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { createRedisClient, connectClient } from '../../src/redis/redis-client.js'
@@ -6,12 +8,13 @@ import { bucketOf } from '../../src/revocation/load-index.js'
 import { RedisKeys } from '../../src/revocation/redis-keys.js'
 import type { RevocationEvent } from '../../src/revocation/store.js'
 import { BASE_ENV, startGateway, type Gateway } from '../helpers/gateway.js'
+import { MAIN } from '../helpers/cli.js'
 import { call } from '../helpers/http.js'
-import type { RedisServer } from '../helpers/redis.js'
+import { freePort, type RedisServer } from '../helpers/redis.js'
 import { startCluster } from '../helpers/redis-topologies.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
 import { nowS, sign } from '../helpers/tokens.js'
-import { until } from '../helpers/until.js'
+import { until, waitFor } from '../helpers/until.js'
 import { redisStore } from './fixtures.js'
 
 // In a Cluster a revocation is three writes in three slots: the log entry (every running replica
@@ -143,4 +146,42 @@ t.test('the log node holds the entry past the budget (it may exist): the whole w
 
 t.test('index and mark refused for less than the write budget: 2xx, and all three are stored', async (t) => {
   await run(t, { fault: (at) => refuseWrites(at.others), status: 200, healAfterMs: 300, followerAtOnce: true })
+})
+
+t.test('the writer is killed between the steps: a replica rolls the write forward', async (t) => {
+  const exp = nowS() + 900
+  const at = await layout(exp)
+  const env = { ...ENV, REDIS_KEY_PREFIX: at.prefix }
+  const follower = await startGateway(t, env)
+  const port = await freePort()
+  const writer = spawn(process.execPath, [MAIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ...BASE_ENV, ...env, PORT: String(port) }, stdio: 'ignore' })
+  const exited = once(writer, 'exit')
+  t.teardown(() => { writer.kill('SIGKILL') })
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, 'the writer to be ready')
+  const token = sign({ claims: { sub: 'u-1', sid: `s-${at.jti}`, jti: at.jti, exp } })
+
+  const fault = refuseWrites(at.others)
+  await fault.ready
+  t.teardown(() => fault.heal())
+  const answer = call(`${url}/auth/logout`, { method: 'POST', token }).then((res) => res.status, () => 'no answer')
+  t.ok(await until(async () => (await call(`${follower.url}/auth/verify`, { token })).status === 401), 'the log entry is written: the follower enforces it')
+  writer.kill('SIGKILL')
+  await exited
+  t.equal(await answer, 'no answer', 'the client got no answer (its retry is harmless)')
+  await fault.heal()
+
+  const query = { jti: at.jti, sid: 'other', sub: 'other', iat: nowS() - 1 }
+  const lookups = await redisStore(t, topology, { keyPrefix: at.prefix })
+  t.equal(await lookups.lookup(query), null, 'nobody finished the write yet')
+  // A replica that starts (its store follows the log) finds the entry pending past the idle time.
+  const replica = await redisStore(t, topology, { keyPrefix: at.prefix, store: { recovery: { minIdleMs: 300, everyMs: 100 } } })
+  const seen: RevocationEvent[] = []
+  replica.follow({ onEvent: (event) => seen.push(event), onCurrent: () => {} })
+  t.ok(await until(async () => await lookups.lookup(query) === 'jti', 10_000, 50), '(a) a Redis lookup reports it revoked')
+  t.ok((await indexed(at.prefix)).some((event) => event.kind === 'jti' && event.id === at.jti), '(b) the load index holds it')
+  t.ok(seen.some((event) => event.kind === 'jti' && event.id === at.jti), 'the replica enforces it')
+  t.equal((await call(`${follower.url}/auth/verify`, { token })).status, 401, '(c) the follower enforced it throughout')
+  const pending = await cluster.nodes.find((node) => node === at.logNode)?.client.xpending(`${at.prefix}log`, 'tokengate-rollforward') as [number]
+  t.equal(pending[0], 0, 'nothing is left pending in the log')
 })
