@@ -169,6 +169,15 @@ t.test('the writer is killed between the steps: a replica rolls the write forwar
   writer.kill('SIGKILL')
   await exited
   t.not(await answer, 200, `the client was not told it is stored (${String(await answer)}): its retry is harmless`)
+  // A replica that starts now loads the index (no record yet) and replays the log from 5 s before
+  // its last entry: once a later write moved that past the entry, only the pending entry reaches it.
+  const lastEntry = async (): Promise<number> => Number((await at.logNode.client.xrevrange(`${at.prefix}log`, '+', '-', 'COUNT', 1))[0][0].split('-')[0])
+  const entryAt = await lastEntry()
+  await until(() => Date.now() > entryAt + 5500, 10_000, 50)
+  follower.app.tokengate.store.revokeSession('a-later-write', 60).catch(() => {})
+  t.ok(await until(async () => await lastEntry() > entryAt + 5000), 'a later write appended its entry')
+  const late = await startGateway(t, env)
+  t.equal((await call(`${late.url}/auth/verify`, { token })).status, 401, 'a replica that starts while the write is incomplete, long after its entry, enforces it')
   await fault.heal()
 
   const query = { jti: at.jti, sid: 'other', sub: 'other', iat: nowS() - 1 }
