@@ -129,7 +129,7 @@ export class GatewayMetrics {
     // eslint-disable-next-line no-new
     new Counter({
       name: 'tokengate_revocation_rollforward_dropped_total',
-      help: 'Cluster revocations whose remaining steps were abandoned (queue full, shutdown): replicas may disagree on them until they are repeated',
+      help: 'Cluster revocations whose remaining steps this process gave up (queue full, shutdown); replicas finish them from the log after 60 s',
       registers,
       collect () {
         const now = rollForward().dropped

@@ -102,7 +102,7 @@ export class RollForward {
     this.#dropped++
     const log = this.#log.error ?? this.#log.warn
     log.call(this.#log, { ...write.describe, reason, remainingSteps: write.steps.length - write.results.length },
-      'revocation roll-forward DROPPED: running replicas enforce this revocation but a reloading replica or a Redis lookup may not; repeat the revocation')
+      'revocation roll-forward DROPPED: running replicas enforce it; a Redis lookup may not until a replica finishes it from the log (pending over 60 s) or it is repeated')
   }
 
   async #drive<T> (write: Write<T>): Promise<T[]> {

@@ -6,6 +6,7 @@ import { createRedisClient, connectClient } from '../../src/redis/redis-client.j
 import { loadIndex } from '../../src/revocation/index-loader.js'
 import { bucketOf } from '../../src/revocation/load-index.js'
 import { RedisKeys } from '../../src/revocation/redis-keys.js'
+import { RedisStore } from '../../src/revocation/redis-store.js'
 import type { RevocationEvent } from '../../src/revocation/store.js'
 import { BASE_ENV, startGateway, type Gateway } from '../helpers/gateway.js'
 import { MAIN } from '../helpers/cli.js'
@@ -193,4 +194,33 @@ t.test('the writer is killed between the steps: a replica rolls the write forwar
   t.equal((await call(`${follower.url}/auth/verify`, { token })).status, 401, '(c) the follower enforced it throughout')
   const pending = await cluster.nodes.find((node) => node === at.logNode)?.client.xpending(`${at.prefix}log`, 'tokengate-rollforward') as [number]
   t.equal(pending[0], 0, 'nothing is left pending in the log')
+})
+
+t.test('past its bound the queue gives a write up (error log, counted) and a replica finishes it', async (t) => {
+  const at = await layout(nowS() + 900)
+  const keys = new RedisKeys(at.prefix)
+  let second = ''
+  for (let i = 0; second === ''; i++) if (await nodeOf(keys.jti(`${at.jti}-${i}`)) !== at.logNode) second = `${at.jti}-${i}`
+  const errors: string[] = []
+  const logger = { warn: () => {}, info: () => {}, error: (_obj: object, msg: string) => { errors.push(msg) } }
+  const store = new RedisStore({ topology, password: null, keyPrefix: at.prefix, minReplicasAck: 0 }, logger, { maxPendingRollForwards: 1 })
+  t.teardown(() => store.close())
+  await store.connect(5000)
+
+  const fault = refuseWrites(at.others)
+  await fault.ready
+  t.teardown(() => fault.heal())
+  const writes = await Promise.allSettled([store.revokeToken(at.jti, 900), store.revokeToken(second, 900)])
+  t.same(writes.map((write) => write.status), ['rejected', 'rejected'], 'both answered 503')
+  t.same(store.rollForwardStats, { pending: 1, dropped: 1 }, 'one rolls forward, the other is given up')
+  t.match(errors, [/roll-forward DROPPED/], 'the drop is logged at error level')
+  await fault.heal()
+
+  const replica = await redisStore(t, topology, { keyPrefix: at.prefix, store: { recovery: { minIdleMs: 300, everyMs: 100 } } })
+  replica.follow({ onEvent: () => {}, onCurrent: () => {} })
+  for (const jti of [at.jti, second]) {
+    t.ok(await until(async () => await replica.lookup({ jti, sid: 'x', sub: 'x', iat: nowS() }) === 'jti', 10_000, 50), `${jti}: a Redis lookup reports it revoked`)
+  }
+  t.ok((await indexed(at.prefix)).filter((event) => event.kind === 'jti').length >= 2, 'the load index holds both')
+  t.ok(await until(() => store.rollForwardStats.pending === 0, 10_000, 50), 'the writer finished its own')
 })
