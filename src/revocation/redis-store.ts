@@ -6,9 +6,9 @@ import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
 import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
-import { RollForward, type RollForwardStats, type Step } from './roll-forward.js'
-import { LogAcks } from './log-acks.js'
-import { LogRecovery, ROLL_FORWARD_GROUP, type LogRecoveryOptions } from './log-recovery.js'
+import type { RollForwardStats } from './roll-forward.js'
+import type { LogRecoveryOptions } from './log-recovery.js'
+import { ClusterWriter, type Executed, type MarkMode, type Write } from './cluster-write.js'
 import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
@@ -22,8 +22,6 @@ declare module 'ioredis' {
     tgIndex: (bucket: string, record: Buffer, expireAt: string) => Result<number, Context>
   }
 }
-
-type MarkMode = 'nx' | 'set' | 'max'
 
 const WRITE_TIMEOUT_MS = 2000
 const WAIT_TIMEOUT_MS = 1000
@@ -65,14 +63,10 @@ export class RedisStore implements RevocationStore {
   readonly #config: RedisConfig
   readonly #log: Logger
   readonly #batcher: MgetBatcher | null
-  readonly #cluster: boolean
   readonly #retentionMs: string
   readonly #retentionS: number
   readonly #now: Clock
-  readonly #rollForward: RollForward
-  readonly #acks: LogAcks
-  readonly #recovery: LogRecoveryOptions
-  #recovering: LogRecovery | null = null
+  readonly #clusterWriter: ClusterWriter | null
   #follower: { client: RedisClient, follower: LogFollower } | null = null
 
   constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
@@ -80,12 +74,9 @@ export class RedisStore implements RevocationStore {
     this.#log = log
     this.#retentionS = options.logRetentionS ?? DEFAULT_LOG_RETENTION_S
     this.#now = options.now ?? Date.now
-    this.#rollForward = new RollForward(log, { maxPending: options.maxPendingRollForwards })
-    this.#recovery = { minIdleMs: options.recovery?.minIdleMs ?? RECOVERY_MIN_IDLE_MS, everyMs: options.recovery?.everyMs ?? RECOVERY_EVERY_MS }
     this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
-    this.#cluster = cluster
     // Concurrent lookups share round trips: one batched MGET (standalone, Sentinel) or auto-pipelined GETs (cluster).
     this.#lookup = createRedisClient(config, { name: 'lookup', autoPipelining: cluster, commandTimeoutMs: LOOKUP_TIMEOUT_MS })
     this.#batcher = this.#lookup instanceof Redis ? new MgetBatcher(this.#lookup, this.keys) : null
@@ -94,7 +85,14 @@ export class RedisStore implements RevocationStore {
     this.#write.defineCommand('tgMarkLogged', { numberOfKeys: 3, lua: MARK_SCRIPT })
     this.#write.defineCommand('tgLog', { numberOfKeys: 1, lua: LOG_SCRIPT })
     this.#write.defineCommand('tgIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
-    this.#acks = new LogAcks(async (ids) => await this.#write.xack(this.keys.log, ROLL_FORWARD_GROUP, ...ids), ACK_DELAY_MS)
+    this.#clusterWriter = cluster
+      ? new ClusterWriter(this.#write, this.keys, async (pipeline) => await this.#exec(pipeline), log, {
+        budgetMs: WRITE_TIMEOUT_MS,
+        maxPending: options.maxPendingRollForwards,
+        recovery: { minIdleMs: options.recovery?.minIdleMs ?? RECOVERY_MIN_IDLE_MS, everyMs: options.recovery?.everyMs ?? RECOVERY_EVERY_MS },
+        ackDelayMs: ACK_DELAY_MS
+      })
+      : null
     for (const client of [this.#lookup, this.#write]) {
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'))
@@ -148,55 +146,13 @@ export class RedisStore implements RevocationStore {
   }
 
   async #mark (event: RevocationEvent, ttlS: number): Promise<boolean> {
-    const { key, mode, value, ttl, entry, index } = this.#writeOf(event, ttlS)
-    if (!this.#cluster) return confirmed(await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, index.key, mode, value, ttl, ...entry, index.record, index.expireAt))).reply === 1
-    // Cluster: the log, the index and the mark live in different slots, so no script can write
-    // them all. The log goes first (once it holds the entry every replica enforces it), then the
-    // index (a full load reads it), then the mark (a lookup reads it); see RollForward. The entry
-    // stays pending in the log's group until the mark is stored (see LOG_SCRIPT, LogRecovery).
-    let entryId: string | null = null
-    const steps: Array<Step<Executed>> = [
-      async () => {
-        const acks = this.#acks.take()
-        try {
-          const done = await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry, ROLL_FORWARD_GROUP, ...acks))
-          entryId = String(done.reply)
-          return done
-        } catch (err) {
-          this.#acks.restore(acks)
-          throw err
-        }
-      },
-      async () => await this.#exec(this.#write.pipeline().tgIndex(index.key, index.record, index.expireAt)),
-      async () => {
-        const done = await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
-        if (entryId !== null) this.#acks.add(entryId)
-        return done
-      }
-    ]
-    const started = performance.now()
-    const results: Executed[] = []
-    try {
-      results.push(await steps[0]())
-    } catch (err) {
-      // Redis refused the script before it wrote: nothing is stored anywhere, every replica agrees.
-      if ((err as Error).name === 'ReplyError') throw err
-      // Timed out or the connection dropped: the entry may exist, so the whole write rolls forward.
+    const write = this.#writeOf(event, ttlS)
+    if (this.#clusterWriter !== null) {
+      const results = (await this.#clusterWriter.write(write, event)).map(confirmed)
+      return results[results.length - 1].reply === 1
     }
-    const budgetMs = Math.max(0, WRITE_TIMEOUT_MS - (performance.now() - started))
-    results.push(...await this.#rollForward.complete(steps.slice(results.length), budgetMs, event.expiresAt, { kind: event.kind, expiresAt: event.expiresAt },
-      () => new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation not completely stored within the write budget; its steps are retried in the background') })))
-    for (const result of results) confirmed(result)
-    return results.length === steps.length && results[steps.length - 1].reply === 1
-  }
-
-  /** Recovery (Cluster): the index record and mark of a log entry whose writer stopped before storing them. */
-  async #finish (event: RevocationEvent): Promise<void> {
-    const ttlS = event.expiresAt - nowSeconds(this.#now)
-    if (ttlS <= 0) return
-    const { key, mode, value, ttl, entry, index } = this.#writeOf(event, ttlS)
-    await this.#exec(this.#write.pipeline().tgIndex(index.key, index.record, index.expireAt))
-    await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+    const { key, mode, value, ttl, entry, index } = write
+    return confirmed(await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, index.key, mode, value, ttl, ...entry, index.record, index.expireAt))).reply === 1
   }
 
   async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<Executed> {
@@ -211,7 +167,7 @@ export class RedisStore implements RevocationStore {
 
   /** Pending and dropped Cluster roll-forwards (see RollForward), for the metrics. */
   get rollForwardStats (): RollForwardStats {
-    return this.#rollForward.stats
+    return this.#clusterWriter?.stats ?? { pending: 0, dropped: 0 }
   }
 
   follow (listener: LogListener): void {
@@ -221,11 +177,10 @@ export class RedisStore implements RevocationStore {
     this.#follower = { client, follower }
     connectClient(client).catch((err: Error) => this.#log.warn({ err: err.message }, 'redis log follower connect failed'))
     follower.start()
-    if (this.#cluster) {
-      this.#recovering = new LogRecovery(this.#write, this.keys.log, async (event) => { await this.#finish(event) },
-        async (ids) => await this.#write.xack(this.keys.log, ROLL_FORWARD_GROUP, ...ids), this.#log, this.#recovery)
-      this.#recovering.start()
-    }
+    this.#clusterWriter?.recover((event) => {
+      const ttlS = event.expiresAt - nowSeconds(this.#now)
+      return ttlS > 0 ? this.#writeOf(event, ttlS) : null
+    })
   }
 
   async ping (): Promise<void> {
@@ -266,27 +221,11 @@ export class RedisStore implements RevocationStore {
     // The follower's connection is blocked in XREAD: a QUIT would wait for it.
     this.#follower?.follower.close()
     this.#follower?.client.disconnect()
-    this.#recovering?.close()
-    await this.#rollForward.close()
-    this.#acks.close()
-    const acks = this.#acks.take()
-    if (acks.length > 0) await this.#write.xack(this.keys.log, ROLL_FORWARD_GROUP, ...acks).catch(() => {})
+    await this.#clusterWriter?.close()
     await Promise.allSettled([this.#lookup, this.#write]
       .filter((client): client is RedisClient => client !== null)
       .map(async (client) => await client.quit().catch(() => client.disconnect())))
   }
-}
-
-/** One write Redis executed: the script's reply, and how many replicas confirmed it (WAIT). */
-interface Executed { readonly reply: unknown, readonly replicas: number, readonly required: number }
-
-interface Write {
-  readonly key: string
-  readonly mode: MarkMode
-  readonly value: string
-  readonly ttl: number
-  readonly entry: string[]
-  readonly index: { readonly key: string, readonly record: Buffer, readonly expireAt: string }
 }
 
 /** REDIS_MIN_REPLICAS_ACK: executed is not stored until enough replicas hold it (the caller answers 503). */
