@@ -88,6 +88,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }, metrics.checks)
   metrics.watchBreaker(() => checker.breakerState)
   metrics.watchState(checker)
+  if (store instanceof RedisStore) metrics.watchRollForward(() => store.rollForwardStats)
   // Listening before the state is loaded would decide every token by a lookup (or by FAIL_MODE).
   if (!await checker.whenLoaded(options.redisConnectTimeoutMs ?? 5000)) {
     app.log.error({}, `revocation state not loaded at start; deciding by lookup or FAIL_MODE=${config.failMode} until it is (/readyz says 503)`)

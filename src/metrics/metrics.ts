@@ -3,6 +3,7 @@ import { BufferedCounter, type CounterCell } from './buffered-counter.js'
 import { BufferedHistogram, type HistogramCell } from './buffered-histogram.js'
 import { CheckStats } from './check-stats.js'
 import type { BreakerState } from '../revocation/breaker.js'
+import type { RollForwardStats } from '../revocation/roll-forward.js'
 
 /** What the revocation state gauges read at scrape time (the checker). */
 export interface StateView {
@@ -45,6 +46,7 @@ export class GatewayMetrics {
   readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
   #state: StateView | null = null
+  #rollForward: () => RollForwardStats = () => ({ pending: 0, dropped: 0 })
 
   constructor () {
     const registers = [this.registry]
@@ -115,6 +117,31 @@ export class GatewayMetrics {
       registers,
       collect () { this.set(state()?.reloads ?? 0) }
     })
+    const rollForward = (): RollForwardStats => this.#rollForward()
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_revocation_rollforward_pending',
+      help: 'Cluster revocations answered 503 after their log entry was written, whose index record and mark are still being retried',
+      registers,
+      collect () { this.set(rollForward().pending) }
+    })
+    let dropped = 0
+    // eslint-disable-next-line no-new
+    new Counter({
+      name: 'tokengate_revocation_rollforward_dropped_total',
+      help: 'Cluster revocations whose remaining steps this process gave up (queue full, shutdown); replicas finish them from the log after 60 s',
+      registers,
+      collect () {
+        const now = rollForward().dropped
+        this.inc(now - dropped)
+        dropped = now
+      }
+    })
+  }
+
+  /** Where the Cluster roll-forward families read at scrape time (the Redis store). */
+  watchRollForward (read: () => RollForwardStats): void {
+    this.#rollForward = read
   }
 
   /** Where the revocation state gauges read at scrape time. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { loadIndex } from './index-loader.js'
+import { loadPending } from './pending-entries.js'
 import { compareIds, decodeEntry, idBefore } from './log-entry.js'
 import type { RedisClient } from '../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
@@ -13,8 +14,9 @@ const READ_COUNT = 10_000
 const WATCHDOG_SLACK_MS = 750
 /**
  * After a full load the log is replayed from this long before its last id:
- * in a Cluster a write appends its entry before it stores its mark, so a mark
- * still in flight during the SCAN (writes time out after 2 s) comes from the log.
+ * in a Cluster a write appends its entry before its index record, so one in
+ * flight during the load comes from the log (and one rolling forward for
+ * longer, from the log's pending entries: pending-entries.ts).
  */
 const RELOAD_OVERLAP_MS = 5000
 const MAX_BACKOFF_MS = 250
@@ -119,7 +121,8 @@ export class LogFollower {
   async #reload (reason: ReloadReason): Promise<void> {
     const started = performance.now()
     const head = await this.#watch(this.#head())
-    const marks = await loadIndex(this.#client, this.#keys, this.#retentionS, this.#listener, async (p) => await this.#watch(p))
+    const pending = await loadPending(this.#client, this.#keys.log, this.#listener, async (p) => await this.#watch(p))
+    const marks = pending + await loadIndex(this.#client, this.#keys, this.#retentionS, this.#listener, async (p) => await this.#watch(p))
     this.#position = idBefore(head.lastId, RELOAD_OVERLAP_MS)
     this.#through = head.lastId
     this.#verify = false

@@ -9,9 +9,10 @@ const APPEND = `
 local function append(log, kind, id, before, expires, retention)
   local t = redis.call('TIME')
   local minid = math.max(0, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(retention))
-  redis.call('XADD', log, 'MINID', '~', minid, '*', 'k', kind, 'i', id, 'v', before, 'e', expires)
+  local entry = redis.call('XADD', log, 'MINID', '~', minid, '*', 'k', kind, 'i', id, 'v', before, 'e', expires)
   -- A log idle for longer than the longest mark holds nothing live: it expires like the marks.
   redis.call('PEXPIRE', log, retention)
+  return entry
 end
 -- The load index (see load-index.ts): a bucket lives at least as long as its latest mark.
 local function index(bucket, record, expireat)
@@ -53,10 +54,26 @@ end
 return fresh
 `
 
-/** Cluster: the log entry alone, written before the mark (see README "Key layout"). KEYS[1] log; ARGV kind, id, before, expires, retention ms. */
+/**
+ * Cluster: the log entry alone, written before the index record and the mark
+ * (see docs/scaling.md "Key layout"). The entry is also made pending in the
+ * log's consumer group ARGV[6] (XCLAIM ... FORCE: no new key, so the same
+ * slot) until the writer acknowledges it, which it does once the mark is
+ * stored (XACK, batched into its next log write); an entry left pending
+ * because its writer died is rolled forward by any replica (see
+ * log-recovery.ts). KEYS[1] log; ARGV kind, id, before, expires, retention
+ * ms, group, ids to acknowledge. Returns the entry's id.
+ */
 export const LOG_SCRIPT = APPEND + `
-append(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
-return 1
+local log, group = KEYS[1], ARGV[6]
+local entry = append(log, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+local claimed = redis.pcall('XCLAIM', log, group, 'writer', 0, entry, 'FORCE', 'JUSTID')
+if type(claimed) == 'table' and claimed.err then
+  redis.call('XGROUP', 'CREATE', log, group, '$')
+  redis.call('XCLAIM', log, group, 'writer', 0, entry, 'FORCE', 'JUSTID')
+end
+if #ARGV > 6 then redis.call('XACK', log, group, unpack(ARGV, 7)) end
+return entry
 `
 
 /** Cluster: the index record alone, written after the log entry and before the mark. KEYS[1] bucket; ARGV record, bucket expiry. */

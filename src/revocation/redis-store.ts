@@ -6,6 +6,9 @@ import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
 import { INDEX_SCRIPT, LOG_SCRIPT, MARK_SCRIPT } from './mark-script.js'
 import { MgetBatcher } from './mget-batch.js'
+import type { RollForwardStats } from './roll-forward.js'
+import type { LogRecoveryOptions } from './log-recovery.js'
+import { ClusterWriter, type Executed, type MarkMode, type Write } from './cluster-write.js'
 import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
@@ -15,12 +18,10 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     tgMark: (key: string, mode: MarkMode, value: string, ttl: number, ...entry: string[]) => Result<number, Context>
     tgMarkLogged: (key: string, log: string, bucket: string, mode: MarkMode, value: string, ttl: number, ...entry: Array<string | Buffer>) => Result<number, Context>
-    tgLog: (log: string, ...entry: string[]) => Result<number, Context>
+    tgLog: (log: string, ...entry: string[]) => Result<string, Context>
     tgIndex: (bucket: string, record: Buffer, expireAt: string) => Result<number, Context>
   }
 }
-
-type MarkMode = 'nx' | 'set' | 'max'
 
 const WRITE_TIMEOUT_MS = 2000
 const WAIT_TIMEOUT_MS = 1000
@@ -29,15 +30,24 @@ const LOOKUP_TIMEOUT_MS = 1000
 /** XREAD BLOCK of the log follower: the replica proves itself current at least this often. */
 export const LOG_BLOCK_MS = 250
 const DEFAULT_LOG_RETENTION_S = 8 * 86_400
+/** Far past a write's budget and a normal background roll-forward: a pending entry this old lost its writer. */
+const RECOVERY_MIN_IDLE_MS = 60_000
+const RECOVERY_EVERY_MS = 30_000
+/** Completed Cluster writes are acknowledged with the next log write, or alone after this. */
+const ACK_DELAY_MS = 1000
 
 export interface RedisStoreOptions {
   /** How long log entries are kept: the longest lifetime of any mark (markLifetimeS, mark-lifetime.ts). */
   readonly logRetentionS?: number
   /** Stamps the expiry of each log entry; Redis' own TTLs keep real time whatever it says. */
   readonly now?: Clock
+  /** Cluster writes answered 503 that may still roll forward in the background (see RollForward). */
+  readonly maxPendingRollForwards?: number
+  /** Cluster: when a log entry left pending counts as abandoned by its writer, and how often replicas look (see LogRecovery). */
+  readonly recovery?: Partial<LogRecoveryOptions>
 }
 
-interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
+interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void, error?: (obj: object, msg: string) => void }
 
 /**
  * Redis-backed revocation state shared by every replica. Three connections:
@@ -53,10 +63,10 @@ export class RedisStore implements RevocationStore {
   readonly #config: RedisConfig
   readonly #log: Logger
   readonly #batcher: MgetBatcher | null
-  readonly #cluster: boolean
   readonly #retentionMs: string
   readonly #retentionS: number
   readonly #now: Clock
+  readonly #clusterWriter: ClusterWriter | null
   #follower: { client: RedisClient, follower: LogFollower } | null = null
 
   constructor (config: RedisConfig, log: Logger, options: RedisStoreOptions = {}) {
@@ -67,7 +77,6 @@ export class RedisStore implements RevocationStore {
     this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
-    this.#cluster = cluster
     // Concurrent lookups share round trips: one batched MGET (standalone, Sentinel) or auto-pipelined GETs (cluster).
     this.#lookup = createRedisClient(config, { name: 'lookup', autoPipelining: cluster, commandTimeoutMs: LOOKUP_TIMEOUT_MS })
     this.#batcher = this.#lookup instanceof Redis ? new MgetBatcher(this.#lookup, this.keys) : null
@@ -76,6 +85,14 @@ export class RedisStore implements RevocationStore {
     this.#write.defineCommand('tgMarkLogged', { numberOfKeys: 3, lua: MARK_SCRIPT })
     this.#write.defineCommand('tgLog', { numberOfKeys: 1, lua: LOG_SCRIPT })
     this.#write.defineCommand('tgIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
+    this.#clusterWriter = cluster
+      ? new ClusterWriter(this.#write, this.keys, async (pipeline) => await this.#exec(pipeline), log, {
+        budgetMs: WRITE_TIMEOUT_MS,
+        maxPending: options.maxPendingRollForwards,
+        recovery: { minIdleMs: options.recovery?.minIdleMs ?? RECOVERY_MIN_IDLE_MS, everyMs: options.recovery?.everyMs ?? RECOVERY_EVERY_MS },
+        ackDelayMs: ACK_DELAY_MS
+      })
+      : null
     for (const client of [this.#lookup, this.#write]) {
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'))
@@ -99,50 +116,58 @@ export class RedisStore implements RevocationStore {
   }
 
   async revokeToken (jti: string, ttlS: number): Promise<boolean> {
-    const event: RevocationEvent = { kind: 'jti', id: jti, expiresAt: nowSeconds(this.#now) + ttlS }
-    return await this.#mark(this.keys.jti(jti), 'nx', '1', ttlS, event)
+    return await this.#mark({ kind: 'jti', id: jti, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
   async revokeSession (sid: string, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.session(sid), 'set', '1', ttlS, { kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS })
+    await this.#mark({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
   async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.user(sub), 'max', String(before), ttlS, { kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS })
+    await this.#mark({ kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
   async revokeAll (before: number, ttlS: number): Promise<void> {
-    await this.#mark(this.keys.global, 'max', String(before), ttlS, { kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS })
+    await this.#mark({ kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
   }
 
-  async #mark (key: string, mode: MarkMode, value: string, ttlS: number, event: RevocationEvent): Promise<boolean> {
-    const ttl = Math.max(1, Math.ceil(ttlS))
+  /** What one revocation writes: its mark (key, merge mode, value, TTL), its log entry and its index record. */
+  #writeOf (event: RevocationEvent, ttlS: number): Write {
     const entry = [...entryArgs(event), this.#retentionMs]
     const bucket = bucketOf(event.expiresAt, nowSeconds(this.#now), this.#retentionS)
-    const bucketKey = this.keys.index(bucket)
-    const record = indexRecord(event)
-    const expireAt = String(bucketExpiry(bucket, event.expiresAt))
-    if (!this.#cluster) return await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, bucketKey, mode, value, ttl, ...entry, record, expireAt))
-    // Cluster: the log, the index and the mark live in different slots, so no script can write
-    // them all. The log goes first: once it holds the entry every replica enforces it; then the
-    // index, which a later full load reads. A write that fails after the log answers 503 and the
-    // client's retry is harmless (all three merge).
-    await this.#exec(this.#write.pipeline().tgLog(this.keys.log, ...entry))
-    await this.#exec(this.#write.pipeline().tgIndex(bucketKey, record, expireAt))
-    return await this.#exec(this.#write.pipeline().tgMark(key, mode, value, ttl, ...entry))
+    const index = { key: this.keys.index(bucket), record: indexRecord(event), expireAt: String(bucketExpiry(bucket, event.expiresAt)) }
+    const ttl = Math.max(1, Math.ceil(ttlS))
+    switch (event.kind) {
+      case 'jti': return { key: this.keys.jti(event.id), mode: 'nx', value: '1', ttl, entry, index }
+      case 'session': return { key: this.keys.session(event.id), mode: 'set', value: '1', ttl, entry, index }
+      case 'user': return { key: this.keys.user(event.id), mode: 'max', value: String(event.before), ttl, entry, index }
+      case 'global': return { key: this.keys.global, mode: 'max', value: String(event.before), ttl, entry, index }
+    }
   }
 
-  async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<boolean> {
+  async #mark (event: RevocationEvent, ttlS: number): Promise<boolean> {
+    const write = this.#writeOf(event, ttlS)
+    if (this.#clusterWriter !== null) {
+      const results = (await this.#clusterWriter.write(write, event)).map(confirmed)
+      return results[results.length - 1].reply === 1
+    }
+    const { key, mode, value, ttl, entry, index } = write
+    return confirmed(await this.#exec(this.#write.pipeline().tgMarkLogged(key, this.keys.log, index.key, mode, value, ttl, ...entry, index.record, index.expireAt))).reply === 1
+  }
+
+  async #exec (pipeline: ReturnType<RedisClient['pipeline']>): Promise<Executed> {
     const replicas = this.#config.minReplicasAck
     // WAIT rides in the same pipeline so that, in a cluster, it reaches the node that took the write.
     if (replicas > 0) pipeline.wait(replicas, WAIT_TIMEOUT_MS)
     const results = await pipeline.exec()
     if (results === null) throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error('revocation write was not executed') })
     for (const [err] of results) if (err !== null) throw err
-    if (replicas > 0 && Number(results[1][1]) < replicas) {
-      throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error(`revocation reached ${String(results[1][1])} of ${replicas} required replicas`) })
-    }
-    return results[0][1] === 1
+    return { reply: results[0][1], replicas: replicas > 0 ? Number(results[1][1]) : 0, required: replicas }
+  }
+
+  /** Pending and dropped Cluster roll-forwards (see RollForward), for the metrics. */
+  get rollForwardStats (): RollForwardStats {
+    return this.#clusterWriter?.stats ?? { pending: 0, dropped: 0 }
   }
 
   follow (listener: LogListener): void {
@@ -152,6 +177,10 @@ export class RedisStore implements RevocationStore {
     this.#follower = { client, follower }
     connectClient(client).catch((err: Error) => this.#log.warn({ err: err.message }, 'redis log follower connect failed'))
     follower.start()
+    this.#clusterWriter?.recover((event) => {
+      const ttlS = event.expiresAt - nowSeconds(this.#now)
+      return ttlS > 0 ? this.#writeOf(event, ttlS) : null
+    })
   }
 
   async ping (): Promise<void> {
@@ -192,10 +221,19 @@ export class RedisStore implements RevocationStore {
     // The follower's connection is blocked in XREAD: a QUIT would wait for it.
     this.#follower?.follower.close()
     this.#follower?.client.disconnect()
+    await this.#clusterWriter?.close()
     await Promise.allSettled([this.#lookup, this.#write]
       .filter((client): client is RedisClient => client !== null)
       .map(async (client) => await client.quit().catch(() => client.disconnect())))
   }
+}
+
+/** REDIS_MIN_REPLICAS_ACK: executed is not stored until enough replicas hold it (the caller answers 503). */
+function confirmed (result: Executed): Executed {
+  if (result.replicas < result.required) {
+    throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: new Error(`revocation reached ${result.replicas} of ${result.required} required replicas`) })
+  }
+  return result
 }
 
 async function countKeys (node: Redis, match: string): Promise<number> {

@@ -1,4 +1,4 @@
-import { RedisStore } from '../../src/revocation/redis-store.js'
+import { RedisStore, type RedisStoreOptions } from '../../src/revocation/redis-store.js'
 import type { RedisTopology } from '../../src/config/types.js'
 
 export const silent = { warn: () => {}, info: () => {} }
@@ -6,13 +6,13 @@ export const silent = { warn: () => {}, info: () => {} }
 interface Teardown { teardown: (fn: () => unknown) => void }
 
 /** A connected RedisStore on the given topology, closed when the test ends. */
-export async function redisStore (t: Teardown, topology: RedisTopology | string, options: { keyPrefix?: string, minReplicasAck?: number } = {}): Promise<RedisStore> {
+export async function redisStore (t: Teardown, topology: RedisTopology | string, options: { keyPrefix?: string, minReplicasAck?: number, store?: RedisStoreOptions } = {}): Promise<RedisStore> {
   const store = new RedisStore({
     topology: typeof topology === 'string' ? { mode: 'standalone', url: topology } : topology,
     password: null,
     keyPrefix: options.keyPrefix ?? 'revoked:',
     minReplicasAck: options.minReplicasAck ?? 0
-  }, silent)
+  }, silent, options.store)
   t.teardown(() => store.close())
   await store.connect(5000)
   return store
