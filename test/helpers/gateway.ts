@@ -23,8 +23,8 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'info'
 }
 
-/** Builds and listens on a free port; closed when the test ends. */
-export async function startGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Gateway> {
+/** Builds without listening (drive it with `app.inject()` or `injectServer()`); closed when the test ends. */
+export async function buildGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Omit<Gateway, 'url'>> {
   const merged: Record<string, string | undefined> = { ...BASE_ENV, ...env }
   const config = loadConfig(merged)
   const logs: string[] = []
@@ -33,6 +33,12 @@ export async function startGateway (t: Teardown, env: Record<string, string | un
   })
   const app = await buildApp(config, { logger: { level: config.logLevel, stream }, redisConnectTimeoutMs: 2000 })
   t.teardown(() => app.close())
+  return { app, config, logs }
+}
+
+/** Builds and listens on a free port; closed when the test ends. */
+export async function startGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Gateway> {
+  const { app, config, logs } = await buildGateway(t, env)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
