@@ -247,7 +247,10 @@ async function main () {
   const selected = new Set(scenarios.map((s) => s.key))
   const comparisons = compare(comparisonList({ nginx }).filter((c) => selected.has(c.subject) && selected.has(c.baseline)), rows, perRound)
   const checks = extraChecks(rows, propagation, quick ? null : readMemoryResult())
-  const heading = `load average at start ${loadAtStart?.join(' ')}, at end ${loadAtEnd?.join(' ')}; ${rounds} round(s), medians (min-max); CPU from /proc/<pid>/stat (${CLOCK_TICKS} ticks/s)`
+  const placed = Object.entries(where).map(([key, cpu]) => `${key} ${cpu}`).join(', ')
+  const heading = `${machine.date.slice(0, 16).replace('T', ' ')} UTC, ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, nginx ${machine.nginx ?? '-'}, tokengate ${machine.tokengate}; ` +
+    `load average at start ${loadAtStart?.join(' ')}, at end ${loadAtEnd?.join(' ')}; ${rounds} round(s) of ${warmupS} s warm-up + ${durationS} s, medians (min-max); ` +
+    `server CPU from /proc/<pid>/stat (${CLOCK_TICKS} ticks/s); ${pin ? `pinned (cpu): generator ${CORES.load}, ${placed}` : 'not pinned'}`
   process.stdout.write(`\n${heading}\n\n${scenarioTable(rows)}\n\n${budgetTable(comparisons)}\n\n${checksTable(checks)}\n`)
   const markdown = `${heading}\n\n${scenarioMarkdown(rows)}\n\n${budgetMarkdown(comparisons)}\n\n${checksMarkdown(checks)}\n`
   const report = {
