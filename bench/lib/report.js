@@ -15,12 +15,12 @@ function markdown (header, body, align) {
   return [`| ${header.join(' | ')} |`, `|${align.map((a) => a === 'l' ? '---' : '--:').join('|')}|`, ...body.map((row) => `| ${row.join(' | ')} |`)].join('\n')
 }
 
-const SCENARIO_HEADER = ['scenario', 'req/s', 'req/s min-max', 'server µs/req', 'µs min-max', 'p50 ms', 'p99 ms', 'p99.9 ms', 'generator µs/req', 'generator core (max)', 'generator-bound', 'cores busy (load/server)']
+const SCENARIO_HEADER = ['scenario', 'req/s', 'req/s min-max', 'server µs/req', 'µs min-max', 'p50 ms', 'p99 ms', 'p99.9 ms', 'server core', 'generator µs/req', 'generator core (max)', 'generator-bound', 'cores busy (load/server)']
 
 function scenarioRows (rows, md) {
   return rows.map((r) => [
     r.scenario, cell(r.rps, 0), range(r.rpsSpread, 0), cell(r.cpuUs, 1), range(r.cpuUsSpread, 1), cell(r.p50), cell(r.p99), cell(r.p999),
-    cell(r.generatorUs, 1), percent(r.generatorCore),
+    percent(r.serverCore), cell(r.generatorUs, 1), percent(r.generatorCore),
     r.generatorBoundRounds > 0 ? `${md ? '**' : ''}yes, ${r.generatorBoundRounds}/${r.rounds}${md ? '**' : ''}` : 'no',
     r.coreBusy === null ? '-' : `${percent(r.coreBusy[0])} / ${percent(r.coreBusy[1])}`
   ])
@@ -28,7 +28,7 @@ function scenarioRows (rows, md) {
 
 /** Every scenario: medians over the rounds, spreads, the server's CPU per request and the generator's own load. */
 export function scenarioTable (rows) { return pad([SCENARIO_HEADER, ...scenarioRows(rows, false)]) }
-export function scenarioMarkdown (rows) { return markdown(SCENARIO_HEADER, scenarioRows(rows, true), SCENARIO_HEADER.map((_, i) => i === 0 || i === 10 ? 'l' : 'r')) }
+export function scenarioMarkdown (rows) { return markdown(SCENARIO_HEADER, scenarioRows(rows, true), SCENARIO_HEADER.map((_, i) => i === 0 || i === 11 ? 'l' : 'r')) }
 
 const BUDGET_HEADER = ['budget', 'µs/req subject / baseline', 'CPU ratio', 'min-max', 'req/s ratio', 'min-max', 'target', 'CPU met', 'req/s met', 'short by (CPU)']
 

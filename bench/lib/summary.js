@@ -25,6 +25,7 @@ export function summariseScenarios (scenarios, perRound) {
       p99: round(median(pick('p99')), 3),
       p999: round(median(pick('p999')), 3),
       generatorCore: round(Math.max(...pick('generatorCore')), 3),
+      serverCore: round(median(pick('serverCore')), 3),
       generatorUs: round(median(pick('generatorUs')), 2),
       generatorBoundRounds: bound,
       rounds: runs.length,
