@@ -115,7 +115,8 @@ export async function tokenStocks (needs, dir, { reuse = true } = {}) {
     const key = keyFor(algorithm, dir, saved)
     const have = saved?.count ?? 0
     const exp = saved?.exp ?? now + STOCK_TTL_S
-    entries[algorithm] = { key, meta, file, exp, have, minted: 0 }
+    entries[algorithm] = { key, meta, file, exp, have, count, minted: 0 }
+    if (count === 0) continue
     if (saved === null) writeFileSync(file, '')
     if (have < count) jobs.push({ key, count: count - have })
   }
@@ -130,7 +131,9 @@ export async function tokenStocks (needs, dir, { reuse = true } = {}) {
   }
   const out = {}
   for (const [algorithm, entry] of Object.entries(entries)) {
-    out[algorithm] = { key: entry.key, stock: new TokenStock(readFileSync(entry.file)), minted: entry.minted }
+    // No cold scenario of this algorithm: its key (for the warm token), no stock read.
+    const tokens = entry.count === 0 ? Buffer.alloc(0) : readFileSync(entry.file)
+    out[algorithm] = { key: entry.key, stock: new TokenStock(tokens), minted: entry.minted }
   }
   return out
 }
