@@ -35,7 +35,7 @@ const BUDGET_HEADER = ['budget', 'µs/req subject / baseline', 'CPU ratio', 'min
 function budgetRows (comparisons, md) {
   return comparisons.map((c) => [
     c.id, `${cell(c.subjectCpuUs, 1)} / ${cell(c.baselineCpuUs, 1)}`, cell(c.cpuRatio, 3), range(c.cpuRatioSpread, 3),
-    cell(c.rpsRatio, 3) + (c.generatorBoundRounds > 0 ? ' (generator-bound)' : ''), range(c.rpsRatioSpread, 3),
+    cell(c.rpsRatio, 3) + (c.generatorBoundRounds > 0 ? ' (generator-bound)' : c.sharedCoreRounds > 0 ? ` (core shared ${c.sharedCoreRounds}/${c.rounds})` : ''), range(c.rpsRatioSpread, 3),
     c.target === null ? '-' : `>= ${c.target}`, yes(c.cpuMet, md), yes(c.rpsMet, md),
     c.shortByUs === null ? '-' : c.shortByUs > 0 ? `${cell(c.shortByUs, 1)} µs` : '-'
   ])

@@ -2,6 +2,8 @@ import { median, round } from './stats.js'
 
 /** A throughput figure is the generator's, not the server's, when the generator used this much of its core. */
 export const GENERATOR_BOUND = 0.9
+/** A saturated server that used less of its core than this shared it: its throughput is not its own. */
+export const SERVER_SHARED = 0.9
 
 const spread = (values, digits) => {
   const usable = values.filter((v) => v !== null && Number.isFinite(v))
@@ -61,13 +63,17 @@ export function compare (comparisons, rows, perRound) {
     const cpu = []
     const rps = []
     let bound = 0
+    let shared = 0
+    let paired = 0
     for (const round of perRound) {
       const a = round[c.subject]
       const b = round[c.baseline]
       if (a === undefined || b === undefined) continue
+      paired++
       if (a.cpuUs > 0 && b.cpuUs > 0) cpu.push(b.cpuUs / a.cpuUs)
       if (a.rps > 0 && b.rps > 0) rps.push(a.rps / b.rps)
       if (a.generatorBound || b.generatorBound) bound++
+      if (a.serverCore < SERVER_SHARED || b.serverCore < SERVER_SHARED) shared++
     }
     const cpuRatio = round(median(cpu), 3)
     const rpsRatio = round(median(rps), 3)
@@ -86,7 +92,9 @@ export function compare (comparisons, rows, perRound) {
       cpuMet: met(cpuRatio),
       rpsMet: met(rpsRatio),
       shortByUs: c.target === null || subject.cpuUs === null || baseline.cpuUs === null ? null : round(Math.max(0, subject.cpuUs - baseline.cpuUs / c.target), 1),
-      generatorBoundRounds: bound
+      generatorBoundRounds: bound,
+      sharedCoreRounds: shared,
+      rounds: paired
     })
   }
   return out
