@@ -2,13 +2,16 @@
 // ENTRY is a tokengate build's main.js (served with an HS256 key, a known token on
 // AUTH_PREFIX/verify) or a bench/servers/*.js file. Each round starts every server
 // in turn, discards a warm-up, then reads utime+stime from /proc/<pid>/stat around
-// N requests: rounds alternate the servers so that a busy neighbour hits them alike.
+// N requests: rounds alternate the servers so that a busy neighbour hits them alike. Servers run
+// pinned to CPU 1 and autocannon (this process) to CPU 0 when taskset is there, as in npm run bench.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { pinSelf } from './lib/pinning.js'
 import { startNode, stopAll } from './lib/processes.js'
+import { CORES } from './lib/scenarios.js'
 import { keyFor, mintOne } from './lib/tokens.js'
 
 const CLOCK_TICKS = 100 // USER_HZ on Linux
@@ -36,12 +39,13 @@ const work = mkdtempSync(join(tmpdir(), 'tg-cpu-'))
 const key = keyFor('HS256', work)
 const token = mintOne(key)
 const results = Object.fromEntries(servers.map(({ name }) => [name, []]))
+const pinned = pinSelf(CORES.load)
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
     const order = round % 2 === 0 ? servers : [...servers].reverse()
     for (const { name, entry } of order) {
       const env = { NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ALLOW_MEMORY_STORE: 'true', ...key.env }
-      const server = await startNode(name, entry, env)
+      const server = await startNode(name, entry, env, [], { cpu: pinned ? CORES.server : null })
       await drive(server.url, token, Math.round(requests / 5))
       const before = cpuSeconds(server.pid)
       const run = await drive(server.url, token, requests)

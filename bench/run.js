@@ -1,41 +1,52 @@
-// npm run bench: every server spawned here in its own process, measured with
-// autocannon from this process, torn down at the end. See docs/performance.md.
+// npm run bench: every server spawned here in its own process pinned to one core, the load
+// generator (this process) pinned to the other, torn down at the end. See docs/performance.md.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { load } from './lib/load.js'
+import { CLOCK_TICKS, coreBusy, coreTimes, loadAverage, processTree, treeCpuSeconds } from './lib/cpu.js'
+import { buildRequest, generate } from './lib/generator.js'
 import { describeMachine } from './lib/machine.js'
 import { NGINX, authRequestConfig, proxyConfig, startNginx } from './lib/nginx.js'
+import { canPin, pinSelf } from './lib/pinning.js'
 import { startNode, stopAll } from './lib/processes.js'
 import { measurePropagation } from './lib/propagation.js'
 import { startRedis } from './lib/redis.js'
 import { CommandCounter } from './lib/redis-commands.js'
-import { checksTable, coldTable, markdownChecks, markdownCold, markdownTable, textTable } from './lib/report.js'
-import { COLD_RPS_ESTIMATE, FIXED_RATE, WORKERS, scenarioList } from './lib/scenarios.js'
-import { mean, round } from './lib/stats.js'
-import { ALGORITHMS, TokenPool, keyFor, mintOne, mintPools } from './lib/tokens.js'
+import { budgetMarkdown, budgetTable, checksMarkdown, checksTable, scenarioMarkdown, scenarioTable } from './lib/report.js'
+import { COLD_RPS_ESTIMATE, CORES, FIXED_RATE, comparisonList, scenarioList } from './lib/scenarios.js'
+import { GENERATOR_BOUND, compare, summariseScenarios } from './lib/summary.js'
+import { round } from './lib/stats.js'
+import { ALGORITHMS, mintOne, tokenStocks } from './lib/tokens.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '2' },
-    duration: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
     connections: { type: 'string', default: '50' },
-    trials: { type: 'string', default: '200' },
+    trials: { type: 'string' },
     only: { type: 'string' },
-    out: { type: 'string', default: join(root, 'bench/results/latest.json') },
-    'no-nginx': { type: 'boolean', default: false }
+    out: { type: 'string' },
+    'no-nginx': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false }
   }
 })
-const rounds = Number(opts.rounds)
-const durationS = Number(opts.duration)
-const warmupS = Number(opts.warmup)
+// --quick: every scenario once, briefly: a smoke run (about a minute and a half), not figures.
+const quick = opts.quick
+const rounds = Number(opts.rounds ?? (quick ? 1 : 3))
+const durationS = Number(opts.duration ?? (quick ? 0.8 : 3))
+const warmupS = Number(opts.warmup ?? (quick ? 0.3 : 1))
+const trials = Number(opts.trials ?? (quick ? 20 : 200))
 const connections = Number(opts.connections)
 const only = opts.only === undefined ? null : new RegExp(opts.only, 'i')
+const out = opts.out ?? (quick ? join(tmpdir(), 'tokengate-bench-quick.json') : join(root, 'bench/results/latest.json'))
 const nginx = !opts['no-nginx'] && existsSync(NGINX)
+const pin = !opts['no-pin'] && canPin()
+const cpuOf = (role) => pin ? CORES[role] : null
 const log = (line) => process.stderr.write(line + '\n')
 
 const work = mkdtempSync(join(tmpdir(), 'tokengate-bench-'))
@@ -46,90 +57,108 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 const MAIN = join(root, 'dist/main.js')
 const SERVERS = join(root, 'bench/servers')
 
-async function startServers (keys) {
-  const redis = await startRedis(work)
-  const gatewayEnv = (key, extra = {}) => ({
-    NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: redis.redisUrl, RATE_LIMIT_LOGOUT_PER_MIN: '0', ...key.env, ...extra
+/**
+ * The servers, started on first use. The measured servers (and nginx in
+ * front of an auth backend: it is part of what is measured there) run on the
+ * server core; Redis and the upstream behind the proxies, which are not what
+ * a figure is about, share the load core with the generator.
+ */
+function serverDefinitions (keys) {
+  const server = cpuOf('server')
+  const load = cpuOf('load')
+  const gateway = (key, extra = {}) => async (need) => ({
+    NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: (await need('redis')).redisUrl, RATE_LIMIT_LOGOUT_PER_MIN: '0', ...key.env, ...extra
   })
-  const servers = { redis }
-  servers.bare = await startNode('bare', join(SERVERS, 'bare.js'), {})
-  for (const alg of ALGORITHMS) servers[`verify-${alg}`] = await startNode(`fast-jwt ${alg}`, join(SERVERS, 'verify.js'), keys[alg].env)
-  for (const alg of ALGORITHMS) servers[`tg-${alg}`] = await startNode(`tokengate ${alg}`, MAIN, gatewayEnv(keys[alg]))
-  servers['tg-HS256-workers'] = await startNode(`tokengate HS256 x${WORKERS}`, MAIN, gatewayEnv(keys.HS256, { WORKERS: String(WORKERS) }))
-  servers.upstream = await startNode('upstream', join(SERVERS, 'upstream.js'), {})
-  servers['tg-proxy'] = await startNode('tokengate proxy', MAIN, gatewayEnv(keys.HS256, { UPSTREAM_URL: servers.upstream.url }))
-  servers['tg-proxy-workers'] = await startNode(`tokengate proxy x${WORKERS}`, MAIN, gatewayEnv(keys.HS256, { UPSTREAM_URL: servers.upstream.url, WORKERS: String(WORKERS) }))
-  servers['reply-from'] = await startNode('reply-from', join(SERVERS, 'reply-from.js'), { UPSTREAM_URL: servers.upstream.url })
-  if (nginx) {
-    servers['nginx-proxy'] = await startNginx('nginx-proxy', work, proxyConfig(servers.upstream.port))
-    servers['nginx-auth-bare'] = await startNginx('nginx-auth-bare', work, authRequestConfig(servers.bare.port, '/auth/verify'))
-    servers['nginx-auth-tokengate'] = await startNginx('nginx-auth-tokengate', work, authRequestConfig(servers['tg-HS256'].port, '/auth/verify'))
+  const defs = {
+    redis: { cpu: load, start: () => startRedis(work, { cpu: load }) },
+    'node-http': { cpu: server, start: () => startNode('node:http', join(SERVERS, 'node-http.js'), {}, [], { cpu: server }) },
+    bare: { cpu: server, start: () => startNode('bare Fastify', join(SERVERS, 'bare.js'), {}, [], { cpu: server }) },
+    upstream: { cpu: load, start: () => startNode('upstream', join(SERVERS, 'upstream.js'), {}, [], { cpu: load }) },
+    'tg-proxy': { cpu: server, start: async (need) => startNode('tokengate proxy', MAIN, await gateway(keys.HS256, { UPSTREAM_URL: (await need('upstream')).url })(need), [], { cpu: server }) },
+    'reply-from': { cpu: server, start: async (need) => startNode('reply-from', join(SERVERS, 'reply-from.js'), { UPSTREAM_URL: (await need('upstream')).url }, [], { cpu: server }) },
+    'nginx-proxy': { cpu: server, start: async (need) => startNginx('nginx-proxy', work, proxyConfig((await need('upstream')).port), { cpu: server }) },
+    'nginx-auth-bare': { cpu: server, start: async (need) => startNginx('nginx-auth-bare', work, authRequestConfig((await need('bare')).port, '/auth/verify'), { cpu: server }) },
+    'nginx-auth-tokengate': { cpu: server, start: async (need) => startNginx('nginx-auth-tokengate', work, authRequestConfig((await need('tg-HS256')).port, '/auth/verify'), { cpu: server }) }
   }
-  return servers
-}
-
-function coldPoolSizes () {
-  return Object.fromEntries(ALGORITHMS.map((alg) => {
-    const perSecond = COLD_RPS_ESTIMATE[alg]
-    return [alg, { warmup: Math.ceil(perSecond * warmupS * 0.6), measure: Math.ceil(perSecond * durationS * 1.3) }]
-  }))
-}
-
-async function runScenario (scenario, servers, warmTokens, pools, round, commands) {
-  const server = servers[scenario.server]
-  const base = { url: server.url, path: scenario.path, connections: scenario.connections ?? connections, rate: scenario.rate ?? null }
-  const token = scenario.auth === 'warm' ? warmTokens[scenario.alg] : null
-  const take = (phase) => pools[scenario.key][phase].shift()
-  if (warmupS > 0) {
-    await load({ ...base, token, pool: scenario.auth === 'cold' ? new TokenPool(take('warmup')) : null, durationS: warmupS })
+  for (const alg of ALGORITHMS) {
+    defs[`verify-${alg}`] = { cpu: server, start: () => startNode(`fast-jwt ${alg}`, join(SERVERS, 'verify.js'), keys[alg].env, [], { cpu: server }) }
+    defs[`tg-${alg}`] = { cpu: server, start: async (need) => startNode(`tokengate ${alg}`, MAIN, await gateway(keys[alg])(need), [], { cpu: server }) }
   }
-  const before = scenario.countRedis === true ? await commands.snapshot() : null
-  const result = await load({ ...base, token, pool: scenario.auth === 'cold' ? new TokenPool(take('measure')) : null, durationS })
-  if (before !== null) result.redis = CommandCounter.perRequest(before, await commands.snapshot(), result.tokensSent ?? result.requests + result.non2xx)
-  const redis = result.redis === undefined ? '' : `  Redis per request: decision ${result.redis.decision}, monitoring ${result.redis.monitoring}`
-  log(`  round ${round + 1}  ${scenario.id.padEnd(40)} ${String(result.rps).padStart(7)} req/s  p99 ${result.p99} ms${result.non2xx > 0 ? `  non-2xx ${result.non2xx}` : ''}${result.poolExhausted ? '  (token pool used up: shorter run)' : ''}${redis}`)
-  return result
+  return defs
 }
 
-function summarise (scenarios, perRound) {
-  const agg = new Map()
+function serverPool (defs) {
+  const started = new Map()
+  const need = async (key) => {
+    if (!started.has(key)) started.set(key, defs[key].start(need))
+    return await started.get(key)
+  }
+  return { need, placement: async () => Object.fromEntries(await Promise.all([...started].map(async ([k, p]) => [k, (await p).cpu ?? 'any']))) }
+}
+
+/** Which scenario's tokens a cold scenario sends: its own, or those of the scenario it shares with. */
+function tokenOwner (scenario, scenarios) {
+  return scenario.tokensOf !== undefined && scenarios.some((o) => o.key === scenario.tokensOf) ? scenario.tokensOf : scenario.key
+}
+
+function tokenNeeds (scenarios) {
+  const needs = {}
   for (const s of scenarios) {
-    const runs = perRound.map((r) => r[s.key]).filter(Boolean)
-    agg.set(s.key, {
-      rps: round(mean(runs.map((r) => r.rps)), 0),
-      p50: round(mean(runs.map((r) => r.p50)), 3),
-      p99: round(mean(runs.map((r) => r.p99)), 3),
-      p999: round(mean(runs.map((r) => r.p999)), 3),
-      non2xx: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
-      redis: s.countRedis === true ? meanCommands(runs.map((r) => r.redis)) : null
-    })
-  }
-  return scenarios.map((s) => {
-    const a = agg.get(s.key)
-    const base = s.baseline === undefined ? null : agg.get(s.baseline)
-    const ratio = base?.rps ? round(a.rps / base.rps, 3) : null
-    const target = s.target ?? null
-    const other = s.alsoAgainst === undefined ? null : agg.get(s.alsoAgainst.baseline)
-    const alsoAgainst = other?.rps ? { baseline: s.alsoAgainst.baseline, ratio: round(a.rps / other.rps, 3), target: s.alsoAgainst.target } : null
-    return {
-      key: s.key,
-      scenario: s.id,
-      ...a,
-      baseline: s.baseline ?? null,
-      ratio,
-      target,
-      met: target === null || ratio === null ? null : ratio >= target,
-      alsoAgainst,
-      runs: perRound.map((r) => r[s.key]).filter(Boolean)
+    if (s.auth === 'cold' && tokenOwner(s, scenarios) === s.key) {
+      needs[s.alg] = (needs[s.alg] ?? 0) + Math.ceil(rounds * COLD_RPS_ESTIMATE[s.alg] * (warmupS + durationS) * 1.25)
     }
-  })
+  }
+  return needs
 }
 
-function meanCommands (perRun) {
-  const runs = perRun.filter(Boolean)
-  if (runs.length === 0) return null
-  const avg = (part) => round(mean(runs.map((r) => r[part])), 4)
-  return { decision: avg('decision'), monitoring: avg('monitoring'), other: avg('other'), requests: runs.reduce((n, r) => n + r.requests, 0) }
+async function runScenario (scenario, ctx, roundIndex) {
+  const server = await ctx.need(scenario.server)
+  const host = `127.0.0.1:${server.port}`
+  const pids = []
+  for (const key of scenario.cpu ?? [scenario.server]) pids.push(...processTree((await ctx.need(key)).pid))
+  const base = { port: server.port, connections: scenario.connections ?? connections, rate: scenario.rate ?? null }
+  const requestsFor = (phase) => {
+    if (scenario.auth === null) return buildRequest({ host, path: scenario.path })
+    if (scenario.auth === 'warm') return buildRequest({ host, path: scenario.path, token: ctx.warmTokens[scenario.alg] })
+    const owner = tokenOwner(scenario, ctx.scenarios)
+    const slot = `${owner} ${roundIndex} ${phase}`
+    if (!ctx.ranges.has(slot)) {
+      const seconds = phase === 'warmup' ? warmupS : durationS
+      ctx.ranges.set(slot, ctx.stocks[scenario.alg].stock.take(Math.ceil(COLD_RPS_ESTIMATE[scenario.alg] * seconds * 1.25)))
+    }
+    return ctx.stocks[scenario.alg].stock.requests(ctx.ranges.get(slot), `GET ${scenario.path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer `)
+  }
+  if (warmupS > 0) await generate({ ...base, requests: requestsFor('warmup'), durationS: warmupS })
+  const requests = requestsFor('measure')
+  const measureAround = {
+    before: async () => ({ redis: scenario.countRedis === true ? await ctx.commands().snapshot() : null, cores: coreTimes(), cpu: treeCpuSeconds(pids) }),
+    after: async () => ({ cpu: treeCpuSeconds(pids), cores: coreTimes(), redis: scenario.countRedis === true ? await ctx.commands().snapshot() : null })
+  }
+  const r = await generate({ ...base, requests, durationS, measureAround })
+  const answered = r.requests + r.non2xx
+  const result = {
+    rps: r.rps,
+    requests: r.requests,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    seconds: r.seconds,
+    p50: r.p50,
+    p99: r.p99,
+    p999: r.p999,
+    poolExhausted: r.poolExhausted,
+    cpuUs: answered > 0 ? round((r.after.cpu - r.before.cpu) * 1e6 / answered, 2) : null,
+    serverCpuS: round(r.after.cpu - r.before.cpu, 3),
+    serverCore: r.seconds > 0 ? round((r.after.cpu - r.before.cpu) / r.seconds, 3) : null,
+    generatorUs: answered > 0 ? round(r.generatorCpuS * 1e6 / answered, 2) : null,
+    generatorCore: r.seconds > 0 ? round(r.generatorCpuS / r.seconds, 3) : null,
+    coreBusy: coreBusy(r.before.cores, r.after.cores),
+    pids: pids.length
+  }
+  result.generatorBound = result.generatorCore !== null && result.generatorCore >= GENERATOR_BOUND
+  if (r.before.redis !== null) result.redis = CommandCounter.perRequest(r.before.redis, r.after.redis, r.sent)
+  const redis = result.redis === undefined ? '' : `  Redis/req: decision ${result.redis.decision}, monitoring ${result.redis.monitoring}`
+  log(`  round ${roundIndex + 1}  ${scenario.id.padEnd(44)} ${String(result.rps).padStart(7)} req/s  ${String(result.cpuUs).padStart(6)} µs/req  p99 ${result.p99} ms  generator ${Math.round(result.generatorCore * 100)}%${result.generatorBound ? ' (GENERATOR-BOUND)' : ''}${r.non2xx + r.errors > 0 ? `  non-2xx ${r.non2xx}, errors ${r.errors}` : ''}${r.poolExhausted ? '  (token share used up: shorter run)' : ''}${redis}`)
+  return result
 }
 
 function extraChecks (rows, propagation, memory) {
@@ -140,21 +169,14 @@ function extraChecks (rows, propagation, memory) {
     checks.push({ check: `${row.scenario}: Redis commands per request, decision path`, measured: String(row.redis.decision), target: '<= 0.01', met: row.redis.decision <= 0.01 })
     checks.push({ check: `${row.scenario}: Redis commands per request, monitoring`, measured: String(row.redis.monitoring), target: '<= 1', met: row.redis.monitoring <= 1 })
   }
-  const tg = byKey['proxy-tokengate']
-  const rf = byKey['proxy-reply-from']
-  const direct = byKey.direct
-  if (tg !== undefined && rf !== undefined) {
-    checks.push({ check: 'proxy: tokengate req/s vs bare reply-from proxy', measured: `${round(tg.rps / rf.rps, 3)}x`, target: '>= 1x', met: tg.rps >= rf.rps })
-  }
-  if (tg !== undefined && direct !== undefined) {
-    checks.push({ check: 'proxy: p99 added over direct, saturated (queueing)', measured: `${round(tg.p99 - direct.p99, 3)} ms`, target: '-', met: null })
-  }
   const tgFixed = byKey['proxy-tokengate-fixed']
   const directFixed = byKey['direct-fixed']
   if (tgFixed !== undefined && directFixed !== undefined) {
     const added = round(tgFixed.p99 - directFixed.p99, 3)
     checks.push({ check: `proxy: p99 added over direct at ${FIXED_RATE} req/s (p50 ${round(tgFixed.p50 - directFixed.p50, 3)} ms)`, measured: `${added} ms`, target: '< 1 ms', met: added < 1 })
   }
+  const bound = rows.filter((r) => r.generatorBoundRounds > 0)
+  checks.push({ check: `generator below ${GENERATOR_BOUND * 100}% of its core in every run`, measured: bound.length === 0 ? 'all' : `bound: ${bound.map((r) => r.scenario).join(', ')}`, target: 'all', met: bound.length === 0 })
   if (propagation !== null) {
     checks.push({ check: `revocation propagation p50 / p99 (${propagation.trials} trials)`, measured: `${propagation.p50} / ${propagation.p99} ms`, target: 'p99 < 10 ms', met: propagation.neverDenied === 0 && propagation.p99 < 10 })
   }
@@ -169,79 +191,84 @@ function readMemoryResult () {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null
 }
 
+function selectScenarios () {
+  const all = scenarioList({ nginx })
+  if (only === null) return all
+  const picked = new Set(all.filter((s) => only.test(s.id)).map((s) => s.key))
+  // A subject brings its baseline along.
+  for (const c of comparisonList({ nginx })) if (picked.has(c.subject) && c.target !== null) picked.add(c.baseline)
+  return all.filter((s) => picked.has(s.key))
+}
+
 async function main () {
   const machine = describeMachine()
-  log(`tokengate bench: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, nginx ${machine.nginx ?? 'not installed'}`)
-  const scenarios = scenarioList({ nginx }).filter((s) => only === null || only.test(s.id) || s.key === 'bare' || scenarioListHasBaseline(s))
-  const keys = Object.fromEntries(ALGORITHMS.map((alg) => [alg, keyFor(alg, work)]))
-  const sizes = coldPoolSizes()
-  // One pool of distinct tokens per cold scenario and round: no token is ever sent twice.
-  // A baseline that sends another scenario's tokens mints none of its own (unless that scenario is not run).
-  const sharing = scenarios.filter((s) => s.tokensOf !== undefined && scenarios.some((o) => o.key === s.tokensOf))
-  const coldScenarios = scenarios.filter((s) => s.auth === 'cold' && !sharing.includes(s))
-  const perAlg = new Map()
-  for (const s of coldScenarios) perAlg.set(s.alg, (perAlg.get(s.alg) ?? 0) + 1)
+  const loadAtStart = loadAverage()
+  log(`tokengate bench${quick ? ' (quick: a smoke run, not figures)' : ''}: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, nginx ${machine.nginx ?? 'not installed'}, load average ${loadAtStart?.join(' ')}`)
+  const scenarios = selectScenarios()
+  const needs = tokenNeeds(scenarios)
   const mintStart = performance.now()
-  const jobs = [...perAlg].map(([alg, count]) => ({ key: keys[alg], count: count * rounds * (sizes[alg].warmup + sizes[alg].measure) }))
-  const minted = await mintPools(jobs)
-  const pools = {}
-  const used = new Map()
-  for (const s of coldScenarios) {
-    const all = minted.get(s.alg)
-    const { warmup, measure } = sizes[s.alg]
-    let at = used.get(s.alg) ?? 0
-    pools[s.key] = { warmup: [], measure: [] }
-    for (let r = 0; r < rounds; r++) {
-      pools[s.key].warmup.push(all.slice(at, at += warmup))
-      pools[s.key].measure.push(all.slice(at, at += measure))
-    }
-    used.set(s.alg, at)
-  }
-  for (const s of sharing) pools[s.key] = { warmup: [...pools[s.tokensOf].warmup], measure: [...pools[s.tokensOf].measure] }
-  log(`minted ${jobs.reduce((n, j) => n + j.count, 0)} distinct tokens in ${((performance.now() - mintStart) / 1000).toFixed(1)} s`)
+  const stocks = await tokenStocks(Object.fromEntries(ALGORITHMS.map((alg) => [alg, needs[alg] ?? 0])), work)
+  const minted = Object.values(stocks).reduce((n, s) => n + s.minted, 0)
+  log(`token stock: ${Object.entries(stocks).map(([alg, s]) => `${alg} ${s.stock.size}`).join(', ')}${minted > 0 ? ` (${minted} minted in ${((performance.now() - mintStart) / 1000).toFixed(1)} s)` : ''}`)
+  const keys = Object.fromEntries(ALGORITHMS.map((alg) => [alg, stocks[alg].key]))
   const warmTokens = Object.fromEntries(ALGORITHMS.map((alg) => [alg, mintOne(keys[alg])]))
 
-  const servers = await startServers(keys)
-  const commands = new CommandCounter(servers.redis.port)
-  log(`servers up; ${rounds} round(s) of ${scenarios.length} scenarios, ${warmupS} s warm-up + ${durationS} s each, ${connections} connections`)
+  // After minting (which uses every core): from here on this process is the load generator.
+  if (pin) pinSelf(CORES.load)
+  const { need, placement } = serverPool(serverDefinitions(keys))
+  let counter = null
+  const ctx = { need, scenarios, stocks, warmTokens, ranges: new Map(), commands: () => counter }
+  for (const s of scenarios) await need(s.server)
+  if (scenarios.some((s) => s.countRedis === true)) counter = new CommandCounter((await need('redis')).port)
+  log(`servers up${pin ? `, pinned: servers on cpu ${CORES.server}, generator on cpu ${CORES.load}` : ', not pinned (no taskset or one core)'}; ${rounds} round(s) of ${scenarios.length} scenarios, ${warmupS} s warm-up + ${durationS} s each, ${connections} connections`)
   const perRound = []
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? scenarios : [...scenarios].reverse()
     const results = {}
-    for (const scenario of order) results[scenario.key] = await runScenario(scenario, servers, warmTokens, pools, r, commands)
+    for (const scenario of scenarios) results[scenario.key] = await runScenario(scenario, ctx, r)
     perRound.push(results)
   }
 
   let propagation = null
-  if (Number(opts.trials) > 0 && (only === null || only.test('propagation'))) {
-    const replicaB = await startNode('tokengate replica B', MAIN, {
-      NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: servers.redis.redisUrl, ...keys.HS256.env
-    })
+  if (trials > 0 && (only === null || only.test('propagation'))) {
+    const a = await need('tg-HS256')
+    const b = await startNode('tokengate replica B', MAIN, {
+      NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: (await need('redis')).redisUrl, ...keys.HS256.env
+    }, [], { cpu: cpuOf('server') })
     log('revocation propagation: logout on replica A, poll replica B until 401')
-    propagation = await measurePropagation({ a: servers['tg-HS256'], b: replicaB, key: keys.HS256, trials: Number(opts.trials) })
+    propagation = await measurePropagation({ a, b, key: keys.HS256, trials })
     log(`  p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`)
   }
 
-  commands.close()
+  const where = await placement()
+  counter?.close()
   await stopAll()
-  const rows = summarise(scenarios, perRound)
-  const checks = extraChecks(rows, propagation, readMemoryResult())
-  process.stdout.write(`\n${textTable(rows)}\n\n${coldTable(rows)}\n\n${checksTable(checks)}\n`)
+  const loadAtEnd = loadAverage()
+  const rows = summariseScenarios(scenarios, perRound)
+  const selected = new Set(scenarios.map((s) => s.key))
+  const comparisons = compare(comparisonList({ nginx }).filter((c) => selected.has(c.subject) && selected.has(c.baseline)), rows, perRound)
+  const checks = extraChecks(rows, propagation, quick ? null : readMemoryResult())
+  const placed = Object.entries(where).map(([key, cpu]) => `${key} ${cpu}`).join(', ')
+  const heading = `${machine.date.slice(0, 16).replace('T', ' ')} UTC, ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, nginx ${machine.nginx ?? '-'}, tokengate ${machine.tokengate}; ` +
+    `load average at start ${loadAtStart?.join(' ')}, at end ${loadAtEnd?.join(' ')}; ${rounds} round(s) of ${warmupS} s warm-up + ${durationS} s, medians (min-max); ` +
+    `server CPU from /proc/<pid>/stat (${CLOCK_TICKS} ticks/s); ${pin ? `pinned (cpu): generator ${CORES.load}, ${placed}` : 'not pinned'}`
+  process.stdout.write(`\n${heading}\n\n${scenarioTable(rows)}\n\n${budgetTable(comparisons)}\n\n${checksTable(checks)}\n`)
+  const markdown = `${heading}\n\n${scenarioMarkdown(rows)}\n\n${budgetMarkdown(comparisons)}\n\n${checksMarkdown(checks)}\n`
   const report = {
     machine,
-    settings: { rounds, durationS, warmupS, connections, coldPoolSizes: sizes },
+    quick,
+    loadAverage: { start: loadAtStart, end: loadAtEnd },
+    settings: { rounds, durationS, warmupS, connections, generator: 'bench/lib/generator.js (node:net, pre-built requests)', generatorBoundAt: GENERATOR_BOUND, clockTicks: CLOCK_TICKS },
+    pinning: pin ? { generator: CORES.load, servers: where } : null,
     scenarios: rows,
+    comparisons,
     propagation,
     checks,
-    markdown: `${markdownTable(rows)}\n\n${markdownCold(rows)}\n\n${markdownChecks(checks)}`
+    markdown
   }
   mkdirSync(join(root, 'bench/results'), { recursive: true })
-  writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n')
-  log(`\nwrote ${opts.out}`)
-}
-
-function scenarioListHasBaseline (candidate) {
-  return scenarioList({ nginx }).some((s) => only.test(s.id) && s.baseline === candidate.key)
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
+  writeFileSync(out.replace(/\.json$/, '') + '.md', markdown)
+  log(`\nwrote ${out} and ${out.replace(/\.json$/, '')}.md`)
 }
 
 try {

@@ -73,11 +73,11 @@ export function authRequestConfig (authPort, authPath) {
 }
 
 /** Writes the configuration into its own directory under `root` and runs nginx in the foreground. */
-export async function startNginx (name, root, render) {
+export async function startNginx (name, root, render, { cpu = null } = {}) {
   const dir = join(root, name)
   mkdirSync(dir, { recursive: true })
   const port = await freePort()
   const file = join(dir, 'nginx.conf')
   writeFileSync(file, render(dir, port))
-  return await startProcess(name, NGINX, ['-p', dir, '-c', file, '-e', join(dir, 'error.log')], { port })
+  return await startProcess(name, NGINX, ['-p', dir, '-c', file, '-e', join(dir, 'error.log')], { port, cpu })
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { canPin } from './pinning.js'
 import { connect, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -29,8 +30,12 @@ const running = new Set()
  * Spawns one server process and waits until its port accepts connections.
  * stderr is kept (last 4 KB) so that a server dying at start says why.
  */
-export async function startProcess (name, command, args, { port, env = {}, timeoutMs = 15_000 } = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+export async function startProcess (name, command, args, { port, env = {}, cpu = null, timeoutMs = 15_000 } = {}) {
+  // taskset execs the command: the pid is the server's own.
+  const pin = cpu !== null && canPin()
+  const child = pin
+    ? spawn('taskset', ['-c', String(cpu), command, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4096) })
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
@@ -38,6 +43,7 @@ export async function startProcess (name, command, args, { port, env = {}, timeo
     name,
     port,
     pid: child.pid,
+    cpu: pin ? cpu : null,
     url: `http://127.0.0.1:${port}`,
     get stderr () { return stderr },
     exited,
@@ -70,8 +76,8 @@ export async function stopAll () {
   for (const handle of [...running].reverse()) await handle.stop()
 }
 
-/** node with the given script, PORT set; extra node flags before the script. */
-export async function startNode (name, script, env, nodeFlags = []) {
+/** node with the given script, PORT set; extra node flags before the script; `cpu`: pin it there (taskset). */
+export async function startNode (name, script, env, nodeFlags = [], { cpu = null } = {}) {
   const port = await freePort()
-  return await startProcess(name, process.execPath, [...nodeFlags, script], { port, env: { ...env, PORT: String(port) } })
+  return await startProcess(name, process.execPath, [...nodeFlags, script], { port, cpu, env: { ...env, PORT: String(port) } })
 }
