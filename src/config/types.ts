@@ -1,57 +1,8 @@
-import type { RolesClaim } from '../tokens/claims.js'
+import type { JwtConfig } from '../tokens/options.js'
 
 export type FailMode = 'open' | 'closed'
 /** UPSTREAM_METHOD_OVERRIDE: whether the upstream may honour `_method` in a body tokengate does not read. */
 export type UpstreamMethodOverride = 'body' | 'none'
-
-export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
-export type AsymmetricAlgorithm =
-  | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'ES512'
-  | 'EdDSA'
-  /** RFC 9864 §2.2: EdDSA on Ed25519 keys only, under its fully-specified name. */
-  | 'Ed25519'
-export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm
-
-export interface PublicKeyConfig {
-  /** Key id matched against the token header's `kid`; null when the file gave none. */
-  readonly kid: string | null
-  readonly pem: string
-  readonly source: string
-}
-
-export interface SigningKeyConfig {
-  readonly algorithm: Algorithm
-  /** HMAC secret or private key PEM. */
-  readonly key: string
-  readonly kid: string | null
-}
-
-export interface JwtConfig {
-  readonly algorithms: readonly Algorithm[]
-  readonly secret: string | null
-  readonly previousSecret: string | null
-  readonly publicKeys: readonly PublicKeyConfig[]
-  readonly jwksUrl: Readonly<URL> | null
-  readonly jwksCooldownMs: number
-  readonly jwksTimeoutMs: number
-  readonly signing: SigningKeyConfig | null
-  readonly issuer: string | null
-  readonly audience: string | null
-  readonly clockToleranceS: number
-  /** JWT_MAX_TOKEN_LIFETIME: the longest `exp - iat` (and `exp - now`, plus tolerance) accepted; sizes every mark. */
-  readonly maxTokenLifetimeS: number
-  readonly maxTokenBytes: number
-  /** Entries in the signature-verification cache (0 disables it). */
-  readonly verifyCacheSize: number
-  /** JWT_REQUIRED_TYP lower-cased without `application/` (RFC 7515 §4.1.9); null accepts any typ. */
-  readonly requiredTyp: string | null
-  /** ROLES_CLAIM: where roles are read (access rules and ADMIN_ROLE alike). */
-  readonly rolesClaim: RolesClaim
-  /** True when the key is an ephemeral development secret. */
-  readonly ephemeral: boolean
-}
 
 export type RedisTopology =
   | { readonly mode: 'standalone', readonly url: string }
