@@ -1,8 +1,8 @@
+import type { AccessRule } from '../decision/access-policy.js'
+import type { UpstreamMethodOverride } from '../decision/body-override.js'
 import type { JwtConfig } from '../tokens/options.js'
 
 export type FailMode = 'open' | 'closed'
-/** UPSTREAM_METHOD_OVERRIDE: whether the upstream may honour `_method` in a body tokengate does not read. */
-export type UpstreamMethodOverride = 'body' | 'none'
 
 export type RedisTopology =
   | { readonly mode: 'standalone', readonly url: string }
@@ -16,16 +16,6 @@ export interface RedisConfig {
   readonly password: string | null
   readonly keyPrefix: string
   readonly minReplicasAck: number
-}
-
-export interface AccessRule {
-  /** Upper-case methods; empty = any method. */
-  readonly methods: readonly string[]
-  readonly pathPrefix: string
-  /** Every listed scope is required. */
-  readonly scopes: readonly string[]
-  /** Any one listed role suffices. */
-  readonly roles: readonly string[]
 }
 
 export interface IntrospectionClient {
