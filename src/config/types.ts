@@ -1,57 +1,11 @@
 import type { AccessRule } from '../decision/access-policy.js'
 import type { UpstreamMethodOverride } from '../decision/body-override.js'
 import type { JwtConfig } from '../tokens/options.js'
-
-export type FailMode = 'open' | 'closed'
-
-export type RedisTopology =
-  | { readonly mode: 'standalone', readonly url: string }
-  | { readonly mode: 'cluster', readonly nodes: readonly HostPort[] }
-  | { readonly mode: 'sentinel', readonly sentinels: readonly HostPort[], readonly name: string }
-
-export interface HostPort { readonly host: string, readonly port: number }
-
-export interface RedisConfig {
-  readonly topology: RedisTopology
-  readonly password: string | null
-  readonly keyPrefix: string
-  readonly minReplicasAck: number
-}
-
-export interface IntrospectionClient {
-  readonly id: string
-  readonly secret: string
-  /** REVOCATION_PRIVILEGED_CLIENTS: may revoke (RFC 7009) tokens issued to any client, not only its own. */
-  readonly privileged: boolean
-}
-
-/** Per minute; 0 disables a limit. */
-export interface RateLimitConfig {
-  /** Per verified subject (and client). */
-  readonly logoutPerMinute: number
-  readonly revokePerMinute: number
-  readonly adminPerMinute: number
-  /** Refused bearer attempts (no, bad or revoked token) per address. */
-  readonly unauthenticatedPerMinute: number
-  readonly refreshPerMinute: number
-  /** Failed refresh attempts per address. */
-  readonly refreshPerAddressPerMinute: number
-  readonly oauthPerAddressPerMinute: number
-  /** Failed client authentications on /oauth/* per address and client id. */
-  readonly clientAuthFailuresPerMinute: number
-}
-
-/** Security monitor thresholds; 0 disables a rule. */
-export interface MonitorConfig {
-  readonly userFailuresPerHour: number
-  readonly userTokenRequestsPerHour: number
-  readonly ipFailuresPerHour: number
-  /** More distinct client addresses than this for one jti within tokenIpWindowS: possible theft. */
-  readonly tokenMaxIps: number
-  readonly tokenIpWindowS: number
-  /** Tokens whose last client address is remembered (LOCAL_CACHE_SIZE): reuse from the same address is not sent again. */
-  readonly trackedTokens: number
-}
+import type { RedisConfig } from '../redis/redis-client.js'
+import type { FailMode } from '../revocation/checker.js'
+import type { IntrospectionClient } from '../routes/client-auth.js'
+import type { RateLimitConfig } from '../routes/rate-limits.js'
+import type { MonitorConfig } from '../security/monitor.js'
 
 export interface Config {
   readonly production: boolean

@@ -5,6 +5,8 @@ import t from 'tap'
 const SRC = resolve(import.meta.dirname, '../../src')
 const RUNNER = 'serve.ts'
 const APP = 'app.ts'
+// config/ maps the environment onto each component's own options type: only these read it.
+const READ_CONFIG = new Set(['config/', 'main.ts', RUNNER, APP, 'cluster/', 'cli/'])
 
 // `import … from`, `import type … from`, `export … from` (over several lines), `import '…'`, `import('…')`.
 const IMPORT = /^[ \t]*(?:import|export)[\w$\s{},*]*?\bfrom\s*['"]([^'"]+)['"]|^[ \t]*import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm
@@ -81,4 +83,9 @@ t.test('no two folders of src/ import each other, type-only imports included', a
 t.test('nothing imports the composition root but the process runner', async (t) => {
   const importers = edges().filter((edge) => edge.target === APP && edge.file !== RUNNER).map((edge) => edge.file)
   t.same([...new Set(importers)], [], `files importing src/${APP}`)
+})
+
+t.test('components receive their options: only the runners and the composition root import config/', async (t) => {
+  const readers = edges().filter((edge) => edge.to === 'config/' && !READ_CONFIG.has(edge.from)).map((edge) => edge.file)
+  t.same([...new Set(readers)], [], 'components importing src/config/')
 })
