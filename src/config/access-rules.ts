@@ -1,6 +1,6 @@
 import { canonicalConfiguredPath } from '../decision/paths.js'
 import type { EnvReader } from './env-reader.js'
-import type { AccessRule } from './types.js'
+import type { AccessRule } from '../decision/access-policy.js'
 
 const VAR = 'ACCESS_RULES_FILE'
 const EXAMPLE = '[{"method":"POST","path":"/payments","scopes":["payments:write"],"roles":["customer"]}]'

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { HostPort } from './types.js'
+import type { HostPort } from '../redis/redis-client.js'
 
 export type Env = Readonly<Record<string, string | undefined>>
 

@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
-import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac } from '../tokens/algorithms.js'
+import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac, type Algorithm } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
 import type { RolesClaim } from '../tokens/claims.js'
-import type { Algorithm, JwtConfig, PublicKeyConfig, SigningKeyConfig } from './types.js'
+import type { JwtConfig, PublicKeyConfig, SigningKeyConfig } from '../tokens/options.js'
 
 const MIN_SECRET_LENGTH = 32
 

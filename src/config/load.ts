@@ -5,7 +5,9 @@ import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readJwtConfig } from './jwt.js'
-import type { Config, IntrospectionClient, RedisConfig, RedisTopology } from './types.js'
+import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
+import type { IntrospectionClient } from '../routes/client-auth.js'
+import type { Config } from './types.js'
 
 const DAY_S = 86_400
 

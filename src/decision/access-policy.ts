@@ -1,8 +1,17 @@
-import type { AccessRule } from '../config/types.js'
 import type { Claims } from '../tokens/claims.js'
 import { rolesOf, scopesOf } from '../tokens/claims.js'
 import { underPrefix } from './paths.js'
 import { foldCase } from './unicode.js'
+
+export interface AccessRule {
+  /** Upper-case methods; empty = any method. */
+  readonly methods: readonly string[]
+  readonly pathPrefix: string
+  /** Every listed scope is required. */
+  readonly scopes: readonly string[]
+  /** Any one listed role suffices. */
+  readonly roles: readonly string[]
+}
 
 /** Both take the canonical path (canonicalPath), the one the upstream acts on. */
 export interface AccessPolicy {

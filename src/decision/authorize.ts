@@ -3,9 +3,8 @@ import type { AuthResult, Authenticator } from '../auth/authenticator.js'
 import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import type { UpstreamMethodOverride } from '../config/types.js'
 import type { AccessPolicy } from './access-policy.js'
-import { createRuleCheck } from './body-override.js'
+import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
 import { identityOf } from './identity.js'
 
 export type Authorization =

@@ -1,6 +1,8 @@
-import type { AccessRule, UpstreamMethodOverride } from '../config/types.js'
 import type { Claims } from '../tokens/claims.js'
-import { satisfies, type AccessPolicy } from './access-policy.js'
+import { satisfies, type AccessPolicy, type AccessRule } from './access-policy.js'
+
+/** UPSTREAM_METHOD_OVERRIDE: whether the upstream may honour `_method` in a body tokengate does not read. */
+export type UpstreamMethodOverride = 'body' | 'none'
 
 /**
  * The access rule a request fails, if any. Rails (Rack::MethodOverride),

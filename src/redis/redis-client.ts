@@ -1,5 +1,18 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
-import type { RedisConfig } from '../config/types.js'
+
+export type RedisTopology =
+  | { readonly mode: 'standalone', readonly url: string }
+  | { readonly mode: 'cluster', readonly nodes: readonly HostPort[] }
+  | { readonly mode: 'sentinel', readonly sentinels: readonly HostPort[], readonly name: string }
+
+export interface HostPort { readonly host: string, readonly port: number }
+
+export interface RedisConfig {
+  readonly topology: RedisTopology
+  readonly password: string | null
+  readonly keyPrefix: string
+  readonly minReplicasAck: number
+}
 
 export type RedisClient = Redis | Cluster
 

@@ -1,8 +1,9 @@
-import type { FailMode } from '../config/types.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { RevocationState } from './revocation-state.js'
 import type { Clock, LookupQuery, MarkKind, ReloadReason, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
+
+export type FailMode = 'open' | 'closed'
 
 /**
  * `ok`: not revoked. `degraded`: the local state may be stale, the store could

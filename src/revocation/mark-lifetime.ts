@@ -1,6 +1,8 @@
-import type { JwtConfig } from '../config/types.js'
-
-type Limits = Pick<JwtConfig, 'maxTokenLifetimeS' | 'clockToleranceS'>
+/** The token limits every mark's lifetime follows (JWT_MAX_TOKEN_LIFETIME, JWT_CLOCK_TOLERANCE). */
+export interface MarkLimits {
+  readonly maxTokenLifetimeS: number
+  readonly clockToleranceS: number
+}
 
 /**
  * How long every revocation is kept, computed here and nowhere else (issue 16).
@@ -13,7 +15,7 @@ type Limits = Pick<JwtConfig, 'maxTokenLifetimeS' | 'clockToleranceS'>
  * A mark whose token's exp is unknown lives that long; so does the revocation
  * log, whose entries must outlive the marks they describe.
  */
-export function markLifetimeS (limits: Limits): number {
+export function markLifetimeS (limits: MarkLimits): number {
   return limits.maxTokenLifetimeS + 2 * limits.clockToleranceS
 }
 
@@ -27,7 +29,7 @@ export function markLifetimeS (limits: Limits): number {
  * Stored in the mark itself, so the memory store, the Redis lookup, every
  * replica's state and the mark script need no rule of their own.
  */
-export function revokedBefore (nowS: number, limits: Limits): number {
+export function revokedBefore (nowS: number, limits: MarkLimits): number {
   return nowS + limits.clockToleranceS
 }
 
@@ -37,6 +39,6 @@ export function revokedBefore (nowS: number, limits: Limits): number {
  * more, and an exp given by hand (the admin route) at or past 2^32 would not
  * fit the 32-bit expiries of the load index and the mark table.
  */
-export function tokenMarkExpiry (exp: number, nowS: number, limits: Limits): number {
+export function tokenMarkExpiry (exp: number, nowS: number, limits: MarkLimits): number {
   return Math.min(exp + limits.clockToleranceS, nowS + markLifetimeS(limits))
 }

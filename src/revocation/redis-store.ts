@@ -1,5 +1,5 @@
 import { Redis, type Result } from 'ioredis'
-import type { RedisConfig } from '../config/types.js'
+import type { RedisConfig } from '../redis/redis-client.js'
 import { Failures, GatewayError } from '../errors.js'
 import { entryArgs } from './log-entry.js'
 import { LogFollower } from './log-follower.js'

@@ -1,8 +1,12 @@
-import type { Config, JwtConfig } from '../config/types.js'
 import type { RevocationChecker } from './checker.js'
-import { markLifetimeS, revokedBefore, tokenMarkExpiry } from './mark-lifetime.js'
+import { markLifetimeS, revokedBefore, tokenMarkExpiry, type MarkLimits } from './mark-lifetime.js'
 import type { Clock, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
+
+/** What the revoker reads of the configuration. */
+export interface RevokerOptions {
+  readonly jwt: MarkLimits
+}
 
 /**
  * Writes revocations with the lifetimes the design prescribes and teaches this
@@ -13,11 +17,11 @@ import { nowSeconds } from './store.js'
 export class Revoker {
   readonly #store: RevocationStore
   readonly #checker: RevocationChecker
-  readonly #limits: Pick<JwtConfig, 'maxTokenLifetimeS' | 'clockToleranceS'>
+  readonly #limits: MarkLimits
   readonly #sessionTtlS: number
   readonly #now: Clock
 
-  constructor (store: RevocationStore, checker: RevocationChecker, config: Config, options: { readonly now?: Clock } = {}) {
+  constructor (store: RevocationStore, checker: RevocationChecker, config: RevokerOptions, options: { readonly now?: Clock } = {}) {
     this.#now = options.now ?? Date.now
     this.#store = store
     this.#checker = checker

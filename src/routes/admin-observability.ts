@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { request as httpRequest } from 'undici'
 import type { Authenticator } from '../auth/authenticator.js'
-import type { FailMode } from '../config/types.js'
+import type { FailMode } from '../revocation/checker.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { RevocationChecker } from '../revocation/checker.js'

@@ -1,5 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { IntrospectionClient } from '../config/types.js'
+
+export interface IntrospectionClient {
+  readonly id: string
+  readonly secret: string
+  /** REVOCATION_PRIVILEGED_CLIENTS: may revoke (RFC 7009) tokens issued to any client, not only its own. */
+  readonly privileged: boolean
+}
 
 /** Bounded reasons, for the tokengate_oauth_client_auth_failures_total metric. */
 export type ClientAuthFailure = 'missing' | 'malformed' | 'multiple_methods' | 'rejected'

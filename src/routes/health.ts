@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { within } from '../async/within.js'
-import type { FailMode } from '../config/types.js'
+import type { FailMode } from '../revocation/checker.js'
 import type { RevocationChecker } from '../revocation/checker.js'
 import type { RevocationStore } from '../revocation/store.js'
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../auth/authenticator.js'
-import type { IntrospectionClient } from '../config/types.js'
+import type { IntrospectionClient } from './client-auth.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'

@@ -1,12 +1,33 @@
 import { createHash } from 'node:crypto'
 import rateLimitPlugin, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Config } from '../config/types.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
-import { createRedisClient, type RedisClient } from '../redis/redis-client.js'
+import { createRedisClient, type RedisClient, type RedisConfig } from '../redis/redis-client.js'
 import type { Claims } from '../tokens/claims.js'
 import { within } from '../async/within.js'
+
+/** Per minute; 0 disables a limit. */
+export interface RateLimitConfig {
+  /** Per verified subject (and client). */
+  readonly logoutPerMinute: number
+  readonly revokePerMinute: number
+  readonly adminPerMinute: number
+  /** Refused bearer attempts (no, bad or revoked token) per address. */
+  readonly unauthenticatedPerMinute: number
+  readonly refreshPerMinute: number
+  /** Failed refresh attempts per address. */
+  readonly refreshPerAddressPerMinute: number
+  readonly oauthPerAddressPerMinute: number
+  /** Failed client authentications on /oauth/* per address and client id. */
+  readonly clientAuthFailuresPerMinute: number
+}
+
+/** What the rate limits read of the configuration. */
+export interface RateLimitOptions {
+  readonly redis: RedisConfig | null
+  readonly rateLimits: RateLimitConfig
+}
 
 const MINUTE_MS = 60_000
 const CONNECT_WAIT_MS = 2000
@@ -82,7 +103,7 @@ function createLimiter (app: FastifyInstance, name: string, perMinute: number): 
  * logouts: revocation writes fail safely on their own. Addresses come from
  * X-Forwarded-For only behind TRUSTED_PROXIES, subjects only from verified tokens.
  */
-export async function registerRateLimits (app: FastifyInstance, config: Config): Promise<void> {
+export async function registerRateLimits (app: FastifyInstance, config: RateLimitOptions): Promise<void> {
   let redis: RedisClient | null = null
   if (config.redis !== null) {
     redis = createRedisClient(config.redis, { name: 'ratelimit', commandTimeoutMs: 250 })

@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { GenerationalMap } from '../cache/generational-map.js'
-import type { MonitorConfig } from '../config/types.js'
 import { Failures } from '../errors.js'
 import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
 import type { MonitorState } from './monitor-state.js'
 import { cutJti, type RequestFacts } from './sink.js'
+
+/** Security monitor thresholds; 0 disables a rule. */
+export interface MonitorConfig {
+  readonly userFailuresPerHour: number
+  readonly userTokenRequestsPerHour: number
+  readonly ipFailuresPerHour: number
+  /** More distinct client addresses than this for one jti within tokenIpWindowS: possible theft. */
+  readonly tokenMaxIps: number
+  readonly tokenIpWindowS: number
+  /** Tokens whose last client address is remembered (LOCAL_CACHE_SIZE): reuse from the same address is not sent again. */
+  readonly trackedTokens: number
+}
 
 export const HOUR_S = 3600
 const MAX_PENDING = 10_000

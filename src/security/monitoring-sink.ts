@@ -1,6 +1,6 @@
 import type { CounterCell } from '../metrics/buffered-counter.js'
-import type { Config } from '../config/types.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
+import type { RedisConfig } from '../redis/redis-client.js'
 import type { MarkKind } from '../revocation/store.js'
 import { SEVERITY_OF, type Alert, type AlertType, type Severity } from './alert.js'
 import { groupByType, type AlertGroup } from './alert-groups.js'
@@ -8,7 +8,7 @@ import { AuditLog, type AuditLogger, type AuditTrail } from './audit-log.js'
 import type { AuditFields } from './audit-chain.js'
 import { MemoryMonitorState } from './memory-state.js'
 import type { MonitorState } from './monitor-state.js'
-import { SecurityMonitor, type ActivityEvent } from './monitor.js'
+import { SecurityMonitor, type ActivityEvent, type MonitorConfig } from './monitor.js'
 import { RedisMonitorState } from './redis-state.js'
 import { cutJti, type AuditEntry, type RequestFacts, type SecuritySink } from './sink.js'
 import { AlertWebhook, type WebhookState } from './webhook.js'
@@ -31,6 +31,14 @@ const MARKS_OF: ReadonlyMap<string, readonly MarkKind[]> = new Map([
   ['admin_user_revoked', ['user']],
   ['admin_revoke_all', ['global']]
 ])
+
+/** What the sink reads of the configuration. */
+export interface MonitoringSinkOptions {
+  readonly auditLogFile: string | null
+  readonly redis: RedisConfig | null
+  readonly alertWebhookUrl: Readonly<URL> | null
+  readonly monitor: MonitorConfig
+}
 
 export interface Logger extends AuditLogger {
   warn: (obj: object, msg: string) => void
@@ -64,7 +72,7 @@ export class MonitoringSink implements SecuritySink {
   #lastStateError = 0
 
   /** `audit`: where records are chained; a cluster worker hands them to the primary, which owns the one chain. */
-  constructor (config: Config, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log)) {
+  constructor (config: MonitoringSinkOptions, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log)) {
     this.#metrics = metrics
     // Exported at 0 from the start, as the store error counters: a series born at 1 hides
     // its first event from increase(), and so the first CRITICAL alert from the alert rules.

@@ -1,6 +1,6 @@
 import type { Result } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import type { RedisConfig } from '../config/types.js'
+import type { RedisConfig } from '../redis/redis-client.js'
 import { createRedisClient, type RedisClient } from '../redis/redis-client.js'
 import { BUCKET_S, MAX_MEMBERS, bucketOf, type MonitorState } from './monitor-state.js'
 

@@ -1,5 +1,14 @@
 import type { KeyObject } from 'node:crypto'
-import type { Algorithm, HmacAlgorithm } from '../config/types.js'
+
+export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
+export type AsymmetricAlgorithm =
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512'
+  | 'EdDSA'
+  /** RFC 9864 §2.2: EdDSA on Ed25519 keys only, under its fully-specified name. */
+  | 'Ed25519'
+export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm
 
 export const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['HS256', 'HS384', 'HS512']
 

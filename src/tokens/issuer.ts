@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
-import type { Algorithm, SigningKeyConfig } from '../config/types.js'
+import type { Algorithm } from './algorithms.js'
+import type { SigningKeyConfig } from './options.js'
 
 export interface MintOptions {
   readonly sub: string

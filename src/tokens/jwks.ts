@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import { request } from 'undici'
-import type { Algorithm, JwtConfig } from '../config/types.js'
-import { algorithmsForKey } from './algorithms.js'
+import type { JwtConfig } from './options.js'
+import { algorithmsForKey, type Algorithm } from './algorithms.js'
 import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
 
 const MAX_JWKS_BYTES = 512 * 1024

@@ -1,5 +1,6 @@
 import { createVerifier } from 'fast-jwt'
-import type { Algorithm, JwtConfig } from '../config/types.js'
+import type { Algorithm } from './algorithms.js'
+import type { JwtConfig } from './options.js'
 import { failureFromJwtError, refusedAfterSignature } from './failures.js'
 import { Failures, type Failure } from '../errors.js'
 import { peekHeader } from './header.js'

@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto'
-import type { JwtConfig } from '../config/types.js'
+import type { JwtConfig } from './options.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
 import { hasUsableClaims, NOT_ACCESS_TYP, withRoles, type Claims } from './claims.js'

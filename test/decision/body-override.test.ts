@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import type { AccessRule } from '../../src/config/types.js'
+import type { AccessRule } from '../../src/decision/access-policy.js'
 import { createAccessPolicy } from '../../src/decision/access-policy.js'
 import { createRuleCheck } from '../../src/decision/body-override.js'
 import { ROLES, type Claims } from '../../src/tokens/claims.js'

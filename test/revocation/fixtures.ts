@@ -1,5 +1,5 @@
 import { RedisStore, type RedisStoreOptions } from '../../src/revocation/redis-store.js'
-import type { RedisTopology } from '../../src/config/types.js'
+import type { RedisTopology } from '../../src/redis/redis-client.js'
 
 export const silent = { warn: () => {}, info: () => {} }
 

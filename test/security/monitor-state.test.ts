@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MemoryMonitorState } from '../../src/security/memory-state.js'
-import type { MonitorConfig, RedisTopology } from '../../src/config/types.js'
+import type { RedisTopology } from '../../src/redis/redis-client.js'
+import type { MonitorConfig } from '../../src/security/monitor.js'
 import type { Alert } from '../../src/security/alert.js'
 import type { MonitorState } from '../../src/security/monitor-state.js'
 import { SecurityMonitor } from '../../src/security/monitor.js'
