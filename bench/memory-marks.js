@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { RevocationChecker } from '../dist/revocation/checker.js'
-import { bucketExpiry, bucketOf, indexRecord } from '../dist/revocation/load-index.js'
-import { RedisStore } from '../dist/revocation/redis-store.js'
+import { bucketExpiry, bucketOf, indexRecord } from '../dist/revocation/redis/load-index.js'
+import { RedisStore } from '../dist/revocation/redis/redis-store.js'
 
 const MARKS = Number(process.argv[2] ?? 1_000_000)
 const PORT = 20_000 + Math.floor(Math.random() * 20_000)

@@ -3,7 +3,6 @@ import { BufferedCounter, type CounterCell } from './buffered-counter.js'
 import { BufferedHistogram, type HistogramCell } from './buffered-histogram.js'
 import { CheckStats } from './check-stats.js'
 import type { BreakerState } from '../revocation/breaker.js'
-import type { RollForwardStats } from '../revocation/roll-forward.js'
 
 /** What the revocation state gauges read at scrape time (the checker). */
 export interface StateView {
@@ -11,6 +10,9 @@ export interface StateView {
   readonly reloads: number
   readonly state: { size: (now: number) => number, readonly bytes: number }
 }
+
+/** What the Cluster roll-forward gauges read at scrape time (the Redis store). */
+export interface RollForwardStats { readonly pending: number, readonly dropped: number }
 
 export interface UpstreamCells { readonly duration: HistogramCell, readonly responses: CounterCell }
 

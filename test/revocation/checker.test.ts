@@ -4,7 +4,7 @@ import { RevocationChecker, type CheckerOptions } from '../../src/revocation/che
 import type { LookupQuery } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
-import { LOG_BLOCK_MS } from '../../src/revocation/redis-store.js'
+import { LOG_BLOCK_MS } from '../../src/revocation/redis/redis-store.js'
 import { jumpingClock, manualClock } from '../helpers/clock.js'
 import { startRedis } from '../helpers/redis.js'
 import { until } from '../helpers/until.js'

@@ -1,4 +1,4 @@
-import { RedisStore, type RedisStoreOptions } from '../../src/revocation/redis-store.js'
+import { RedisStore, type RedisStoreOptions } from '../../src/revocation/redis/redis-store.js'
 import type { RedisTopology } from '../../src/config/types.js'
 
 export const silent = { warn: () => {}, info: () => {} }

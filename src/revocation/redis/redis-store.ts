@@ -1,6 +1,6 @@
 import { Redis, type Result } from 'ioredis'
-import type { RedisConfig } from '../config/types.js'
-import { Failures, GatewayError } from '../errors.js'
+import type { RedisConfig } from '../../config/types.js'
+import { Failures, GatewayError } from '../../errors.js'
 import { entryArgs } from './log-entry.js'
 import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
@@ -9,10 +9,10 @@ import { MgetBatcher } from './mget-batch.js'
 import type { RollForwardStats } from './roll-forward.js'
 import type { LogRecoveryOptions } from './log-recovery.js'
 import { ClusterWriter, type Executed, type MarkMode, type Write } from './cluster-write.js'
-import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
+import { connectClient, createRedisClient, type RedisClient } from '../../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
-import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
-import { nowSeconds } from './store.js'
+import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from '../store.js'
+import { nowSeconds } from '../store.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

@@ -1,8 +1,8 @@
-import type { RedisClient } from '../redis/redis-client.js'
+import type { RedisClient } from '../../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
 import { KIND_OF_CODE, liveBuckets, RECORD_HEADER } from './load-index.js'
-import type { LogListener } from './store.js'
-import { nowSeconds } from './store.js'
+import type { LogListener } from '../store.js'
+import { nowSeconds } from '../store.js'
 
 /**
  * Reads every live mark from the load index (the lengths of a few hundred

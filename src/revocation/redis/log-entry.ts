@@ -1,4 +1,4 @@
-import type { MarkKind, RevocationEvent } from './store.js'
+import type { MarkKind, RevocationEvent } from '../store.js'
 
 const KINDS: ReadonlySet<string> = new Set<MarkKind>(['jti', 'session', 'user', 'global'])
 

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { loadIndex } from './index-loader.js'
 import { loadPending } from './pending-entries.js'
 import { compareIds, decodeEntry, idBefore } from './log-entry.js'
-import type { RedisClient } from '../redis/redis-client.js'
+import type { RedisClient } from '../../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { LogListener, ReloadReason } from './store.js'
+import type { LogListener, ReloadReason } from '../store.js'
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
 

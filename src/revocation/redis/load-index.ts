@@ -1,4 +1,4 @@
-import type { MarkKind, RevocationEvent } from './store.js'
+import type { MarkKind, RevocationEvent } from '../store.js'
 
 /**
  * The load index: every mark write also appends one record to a string key
