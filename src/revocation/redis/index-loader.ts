@@ -1,6 +1,8 @@
 import type { RedisClient } from '../../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
-import { KIND_OF_CODE, liveBuckets, RECORD_HEADER } from './load-index.js'
+import { isIdKind, kindOfCode } from '../mark-kind.js'
+import { FORMAT_VERSION, UnknownFormatError } from './format-version.js'
+import { liveBuckets, RECORD_HEADER, RECORD_HEADER_V1, VERSIONED } from './load-index.js'
 import type { LogListener } from '../store.js'
 import { nowSeconds } from '../store.js'
 
@@ -38,27 +40,60 @@ export async function loadIndex (
   return count
 }
 
-function readRecords (buffer: Buffer, listener: LogListener): number {
+/** One record's fields, read in place (one object for the whole load). */
+interface Cursor { kind: number, before: number, expiresAt: number, start: number, end: number, issuerEnd: number }
+
+/**
+ * Reads the record at `at` into `c`; returns where the next one starts, or -1
+ * when the buffer ends inside its header. Throws UnknownFormatError for a
+ * version it does not know: stopping beats skipping a revocation.
+ */
+function readRecord (buffer: Buffer, at: number, c: Cursor, known: number): number {
+  const first = buffer[at]
+  if (first < VERSIONED) {
+    if (at + RECORD_HEADER_V1 > buffer.length) return -1
+    c.kind = first
+    c.before = buffer.readUInt32BE(at + 1)
+    c.expiresAt = buffer.readUInt32BE(at + 5)
+    c.start = at + RECORD_HEADER_V1
+    c.end = c.start + buffer.readUInt16BE(at + 9)
+    c.issuerEnd = c.end
+    return c.end
+  }
+  const version = first & ~VERSIONED
+  if (version < 2 || version > known) throw new UnknownFormatError(version, 'load index record', known)
+  if (at + RECORD_HEADER > buffer.length) return -1
+  c.kind = buffer[at + 1]
+  c.before = buffer.readUInt32BE(at + 2)
+  c.expiresAt = buffer.readUInt32BE(at + 6)
+  c.start = at + RECORD_HEADER
+  c.end = c.start + buffer.readUInt16BE(at + 10)
+  c.issuerEnd = c.end + buffer.readUInt16BE(at + 12)
+  return c.issuerEnd
+}
+
+export function readRecords (buffer: Buffer, listener: Pick<LogListener, 'onEvent' | 'onAsciiMark'>, known = FORMAT_VERSION): number {
   const now = nowSeconds()
+  const c: Cursor = { kind: 0, before: 0, expiresAt: 0, start: 0, end: 0, issuerEnd: 0 }
   let count = 0
   let at = 0
-  while (at + RECORD_HEADER <= buffer.length) {
-    const kind = KIND_OF_CODE[buffer[at]]
-    const before = buffer.readUInt32BE(at + 1)
-    const expiresAt = buffer.readUInt32BE(at + 5)
-    const start = at + RECORD_HEADER
-    const end = start + buffer.readUInt16BE(at + 9)
-    at = end
+  while (at < buffer.length) {
+    const next = readRecord(buffer, at, c, known)
+    if (next < 0) break
+    at = next
+    const kind = kindOfCode(c.kind)
     // A truncated record (never written so) or an unknown kind is skipped, not guessed.
-    if (end > buffer.length || kind === undefined) continue
+    if (c.issuerEnd > buffer.length || kind === undefined) continue
     count++
+    const { before, expiresAt, start, end } = c
     if (expiresAt <= now) continue
-    if ((kind === 'jti' || kind === 'session') && listener.onAsciiMark !== undefined && isAscii(buffer, start, end)) {
+    if (isIdKind(kind) && listener.onAsciiMark !== undefined && isAscii(buffer, start, end)) {
       listener.onAsciiMark(kind, buffer, start, end, expiresAt)
       continue
     }
     const id = buffer.toString('utf8', start, end)
-    listener.onEvent(kind === 'global' ? { kind, before, expiresAt } : kind === 'user' ? { kind, id, before, expiresAt } : { kind, id, expiresAt })
+    const issuer = end === c.issuerEnd ? '' : buffer.toString('utf8', end, c.issuerEnd)
+    listener.onEvent(isIdKind(kind) ? { kind, id, issuer, expiresAt } : kind === 'user' ? { kind, id, issuer, before, expiresAt } : { kind, issuer, before, expiresAt })
   }
   return count
 }
@@ -69,7 +104,8 @@ function isAscii (bytes: Uint8Array, start: number, end: number): boolean {
 }
 
 function countRecords (buffer: Buffer): number {
+  const c: Cursor = { kind: 0, before: 0, expiresAt: 0, start: 0, end: 0, issuerEnd: 0 }
   let records = 0
-  for (let at = 0; at + RECORD_HEADER <= buffer.length; records++) at += RECORD_HEADER + buffer.readUInt16BE(at + 9)
+  for (let at = 0; at >= 0 && at < buffer.length; records++) at = readRecord(buffer, at, c, FORMAT_VERSION)
   return records
 }
