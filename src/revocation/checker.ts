@@ -1,3 +1,4 @@
+import { within } from '../async/within.js'
 import type { FailMode } from '../config/types.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import type { ReplicaState } from './replica-state.js'
@@ -99,13 +100,7 @@ export class RevocationChecker {
     else this.#breaker.success()
   }
 
-  #lookupWithin (query: LookupQuery): Promise<MarkKind | null | typeof TIMED_OUT | typeof FAILED> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.#options.timeoutMs, TIMED_OUT)
-      this.#store.lookup(query).then(
-        (kind) => { clearTimeout(timer); resolve(kind) },
-        () => { clearTimeout(timer); resolve(FAILED) }
-      )
-    })
+  async #lookupWithin (query: LookupQuery): Promise<MarkKind | null | typeof TIMED_OUT | typeof FAILED> {
+    return await within(this.#store.lookup(query).catch(() => FAILED), this.#options.timeoutMs, TIMED_OUT)
   }
 }

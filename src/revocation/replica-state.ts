@@ -1,3 +1,4 @@
+import { within } from '../async/within.js'
 import { RevocationState } from './revocation-state.js'
 import type { Clock, LookupQuery, MarkKind, ReloadReason, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
@@ -75,13 +76,7 @@ export class ReplicaState {
 
   /** Resolves true once the state is loaded, false when `ms` passed first. */
   async whenLoaded (ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false) })
-    try {
-      return await Promise.race([this.#loaded.then(() => true), late])
-    } finally {
-      clearTimeout(timer)
-    }
+    return await within(this.#loaded.then(() => true), ms, false)
   }
 
   /** How old the state may be, in milliseconds; Infinity before it was loaded. */

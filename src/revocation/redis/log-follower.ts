@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { loadIndex } from './index-loader.js'
 import { loadPending } from './pending-entries.js'
 import { compareIds, decodeEntry, idBefore } from './log-entry.js'
+import { within } from '../../async/within.js'
 import type { RedisClient } from '../../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
 import type { LogListener, ReloadReason } from '../store.js'
@@ -21,6 +22,7 @@ const WATCHDOG_SLACK_MS = 750
  */
 const RELOAD_OVERLAP_MS = 5000
 const MAX_BACKOFF_MS = 250
+const DEAD = Symbol('dead path')
 
 interface StreamHead { readonly lastId: string, readonly firstId: string | null, readonly trimmed: boolean }
 
@@ -163,17 +165,12 @@ export class LogFollower {
   }
 
   async #watch<T> (command: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const dead = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        this.#client.disconnect(true)
-        reject(new Error('revocation log read did not answer'))
-      }, this.#blockMs + WATCHDOG_SLACK_MS)
-    })
-    try {
-      return await Promise.race([command, dead])
-    } finally {
-      clearTimeout(timer)
+    const answer = await within(command.then((value) => ({ value }), (err: unknown) => ({ err })), this.#blockMs + WATCHDOG_SLACK_MS, DEAD)
+    if (answer === DEAD) {
+      this.#client.disconnect(true)
+      throw new Error('revocation log read did not answer')
     }
+    if ('err' in answer) throw answer.err
+    return answer.value
   }
 }
