@@ -8,7 +8,7 @@ import { createSigner } from 'fast-jwt'
 import { bearerToken } from '../dist/auth/bearer.js'
 import { GenerationalMap } from '../dist/cache/generational-map.js'
 import { loadConfig } from '../dist/config/load.js'
-import { RevocationChecker } from '../dist/revocation/checker.js'
+import { ReplicaState } from '../dist/revocation/replica-state.js'
 import { MemoryStore } from '../dist/revocation/memory-store.js'
 import { createTokenVerifier } from '../dist/tokens/verifier.js'
 
@@ -55,10 +55,10 @@ for (const size of sizes) {
   // The "not revoked" cache is gone (issue 12): every replica holds the complete state instead, in typed
   // arrays outside the JS heap (bytes per mark: bench/memory-marks.js).
   const marks = await perEntry(size, async (n) => {
-    const checker = new RevocationChecker(new MemoryStore(), { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 })
-    for (let i = 0; i < n; i++) checker.remember({ kind: 'jti', id: jti(), expiresAt: now + 900 })
-    checker.close()
-    return checker
+    const replica = new ReplicaState(new MemoryStore(), { maxStalenessMs: 1000 })
+    for (let i = 0; i < n; i++) replica.remember({ kind: 'jti', id: jti(), expiresAt: now + 900 })
+    replica.close()
+    return replica
   })
   const lastAddress = await perEntry(size, async (n) => {
     // The monitor's jti -> last client address map (its jti strings are shared with the caches above in the gateway).

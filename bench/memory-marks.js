@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { RevocationChecker } from '../dist/revocation/checker.js'
-import { bucketExpiry, bucketOf, indexRecord } from '../dist/revocation/load-index.js'
-import { RedisStore } from '../dist/revocation/redis-store.js'
+import { ReplicaState } from '../dist/revocation/replica-state.js'
+import { bucketExpiry, bucketOf, indexRecord } from '../dist/revocation/redis/load-index.js'
+import { RedisStore } from '../dist/revocation/redis/redis-store.js'
 
 const MARKS = Number(process.argv[2] ?? 1_000_000)
 const PORT = 20_000 + Math.floor(Math.random() * 20_000)
@@ -47,13 +47,13 @@ try {
   const redisBefore = await redisCpuMs(client)
   const cpuBefore = process.cpuUsage()
   const started = performance.now()
-  const checker = new RevocationChecker(store, { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 })
-  if (!await checker.whenLoaded(60_000)) throw new Error('not loaded')
+  const replica = new ReplicaState(store, { maxStalenessMs: 1000 })
+  if (!await replica.whenLoaded(60_000)) throw new Error('not loaded')
   const loadMs = performance.now() - started
   const loadCpu = cpuMs(process.cpuUsage(cpuBefore))
   const redisCpu = await redisCpuMs(client) - redisBefore
   const after = rss()
-  const held = checker.state.size(Math.floor(Date.now() / 1000))
+  const held = replica.marks.size(Math.floor(Date.now() / 1000))
   process.stdout.write(JSON.stringify({
     node: process.version,
     marks: held,
@@ -63,10 +63,10 @@ try {
     load_target_met: loadMs < 3000,
     rss_growth_mb: Math.round((after - before) / 1e5) / 10,
     rss_target_met: after - before <= 40e6,
-    table_mb: Math.round(checker.state.bytes / 1e5) / 10,
+    table_mb: Math.round(replica.marks.bytes / 1e5) / 10,
     bytes_per_mark: Math.round((after - before) / held)
   }, null, 2) + '\n')
-  checker.close()
+  replica.close()
   await store.close()
   client.disconnect()
 } finally {

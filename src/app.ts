@@ -15,8 +15,9 @@ import { FastRouteServer } from './server/fast-route-server.js'
 import { compileTrustedProxies } from './decision/trusted-proxies.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
+import { ReplicaState } from './revocation/replica-state.js'
 import { MemoryStore } from './revocation/memory-store.js'
-import { RedisStore } from './revocation/redis-store.js'
+import { RedisStore } from './revocation/redis/redis-store.js'
 import { markLifetimeS } from './revocation/mark-lifetime.js'
 import { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
@@ -81,16 +82,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
   const metrics = new GatewayMetrics()
-  const checker = new RevocationChecker(store, {
-    timeoutMs: config.revocationCheckTimeoutMs,
-    failMode: config.failMode,
-    maxStalenessMs: config.maxStalenessMs
-  }, metrics.checks)
+  const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs })
+  const checker = new RevocationChecker(replica, store, { timeoutMs: config.revocationCheckTimeoutMs, failMode: config.failMode }, metrics.checks)
   metrics.watchBreaker(() => checker.breakerState)
-  metrics.watchState(checker)
+  metrics.watchState(replica)
   if (store instanceof RedisStore) metrics.watchRollForward(() => store.rollForwardStats)
   // Listening before the state is loaded would decide every token by a lookup (or by FAIL_MODE).
-  if (!await checker.whenLoaded(options.redisConnectTimeoutMs ?? 5000)) {
+  if (!await replica.whenLoaded(options.redisConnectTimeoutMs ?? 5000)) {
     app.log.error({}, `revocation state not loaded at start; deciding by lookup or FAIL_MODE=${config.failMode} until it is (/readyz says 503)`)
   }
   const worker = options.worker ?? null
@@ -100,16 +98,17 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
-  const revoker = new Revoker(store, checker, config)
+  const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
-  const services: GatewayServices = { store, checker, revoker, authenticator, issuer, security }
+  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security }
   app.decorate('tokengate', services)
   // Every request property is declared up front: one object shape for all requests.
   app.decorateRequest('tokengateClaims', null)
   app.decorateRequest('tokengateForwardedAt', 0)
   app.addHook('onClose', async () => {
     checker.close()
+    replica.close()
     await security.close()
     await store.close()
   })
@@ -121,7 +120,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
-  await app.register(healthRoutes, { store, checker, failMode: config.failMode })
+  await app.register(healthRoutes, { store, replica, failMode: config.failMode })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize,
@@ -156,7 +155,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(adminObservabilityRoutes, {
       authenticator,
       store,
-      checker,
+      replica,
       metrics,
       security,
       adminRole: config.adminRole,

@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/authenticator.js'
 import type { RevocationChecker } from './revocation/checker.js'
+import type { ReplicaState } from './revocation/replica-state.js'
 import type { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import type { MonitoringSink } from './security/monitoring-sink.js'
@@ -12,6 +13,7 @@ import type { TokenIssuer } from './tokens/issuer.js'
  */
 export interface GatewayServices {
   readonly store: RevocationStore
+  readonly replica: ReplicaState
   readonly checker: RevocationChecker
   readonly revoker: Revoker
   readonly authenticator: Authenticator

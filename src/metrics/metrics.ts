@@ -3,14 +3,16 @@ import { BufferedCounter, type CounterCell } from './buffered-counter.js'
 import { BufferedHistogram, type HistogramCell } from './buffered-histogram.js'
 import { CheckStats } from './check-stats.js'
 import type { BreakerState } from '../revocation/breaker.js'
-import type { RollForwardStats } from '../revocation/roll-forward.js'
 
-/** What the revocation state gauges read at scrape time (the checker). */
+/** What the revocation state gauges read at scrape time (the replica's state). */
 export interface StateView {
   readonly stalenessMs: number
   readonly reloads: number
-  readonly state: { size: (now: number) => number, readonly bytes: number }
+  readonly marks: { size: (now: number) => number, readonly bytes: number }
 }
+
+/** What the Cluster roll-forward gauges read at scrape time (the Redis store). */
+export interface RollForwardStats { readonly pending: number, readonly dropped: number }
 
 export interface UpstreamCells { readonly duration: HistogramCell, readonly responses: CounterCell }
 
@@ -100,7 +102,7 @@ export class GatewayMetrics {
       help: 'Live revocation marks held by this replica',
       registers,
       aggregator: 'max',
-      collect () { this.set(state()?.state.size(Math.floor(Date.now() / 1000)) ?? 0) }
+      collect () { this.set(state()?.marks.size(Math.floor(Date.now() / 1000)) ?? 0) }
     })
     // eslint-disable-next-line no-new
     new Gauge({
@@ -108,7 +110,7 @@ export class GatewayMetrics {
       help: 'Memory held by the local revocation state',
       registers,
       aggregator: 'max',
-      collect () { this.set(state()?.state.bytes ?? 0) }
+      collect () { this.set(state()?.marks.bytes ?? 0) }
     })
     // eslint-disable-next-line no-new
     new Gauge({

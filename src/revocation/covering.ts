@@ -1,3 +1,4 @@
+import { isIdKind } from './mark-kind.js'
 import type { LookupQuery, MarkKind } from './store.js'
 
 /** The "revoked before" of a jti or session mark: it covers every token it names, whatever its iat. */
@@ -24,5 +25,5 @@ export function coveringMark (query: LookupQuery, read: MarkReader): MarkKind | 
 
 /** "revoked before" as a mark's stored value says it: jti and session marks cover all. */
 export function beforeOf (kind: MarkKind, value: string | number): number {
-  return kind === 'jti' || kind === 'session' ? COVERS_ALL : Number(value)
+  return isIdKind(kind) ? COVERS_ALL : Number(value)
 }

@@ -1,8 +1,9 @@
 import { beforeOf, coveringMark } from './covering.js'
+import { isIdKind, MARK_KINDS } from './mark-kind.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
 
-interface Mark { before: number, expiresAt: number }
+interface Mark { before: number, expiresAt: number, issuer: string }
 
 const SWEEP_INTERVAL_MS = 60_000
 
@@ -12,12 +13,7 @@ const SWEEP_INTERVAL_MS = 60_000
  */
 export class MemoryStore implements RevocationStore {
   readonly name = 'memory'
-  readonly #marks: Record<MarkKind, Map<string, Mark>> = {
-    jti: new Map(),
-    session: new Map(),
-    user: new Map(),
-    global: new Map()
-  }
+  readonly #marks = Object.fromEntries(MARK_KINDS.map((kind) => [kind, new Map<string, Mark>()])) as Record<MarkKind, Map<string, Mark>>
 
   readonly #listeners: LogListener[] = []
   readonly #sweeper: NodeJS.Timeout
@@ -36,24 +32,19 @@ export class MemoryStore implements RevocationStore {
     })
   }
 
-  async revokeToken (jti: string, ttlS: number): Promise<boolean> {
-    const now = nowSeconds(this.#now)
-    const current = this.#marks.jti.get(jti)
-    if (current !== undefined && current.expiresAt > now) return false
-    this.#write({ kind: 'jti', id: jti, expiresAt: now + ttlS })
+  // Same merge as Redis' mark script: the later "before" and the longer lifetime win; a live jti mark stays as it is.
+  async write (event: RevocationEvent): Promise<boolean> {
+    const id = event.kind === 'global' ? '' : event.id
+    const before = event.kind === 'user' || event.kind === 'global' ? event.before : beforeOf(event.kind, 1)
+    const map = this.#marks[event.kind]
+    const current = map.get(id)
+    const live = current !== undefined && current.expiresAt > nowSeconds(this.#now)
+    if (live && event.kind === 'jti') return false
+    map.set(id, live
+      ? { before: Math.max(before, current.before), expiresAt: Math.max(event.expiresAt, current.expiresAt), issuer: event.issuer }
+      : { before, expiresAt: event.expiresAt, issuer: event.issuer })
+    for (const listener of this.#listeners) listener.onEvent(event)
     return true
-  }
-
-  async revokeSession (sid: string, ttlS: number): Promise<void> {
-    this.#write({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS })
-  }
-
-  async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    this.#write({ kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS })
-  }
-
-  async revokeAll (before: number, ttlS: number): Promise<void> {
-    this.#write({ kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS })
   }
 
   /** Replays the live marks, then every write as it happens: this process sees them all. */
@@ -70,8 +61,8 @@ export class MemoryStore implements RevocationStore {
 
   async stats (): Promise<StoreStats> {
     this.sweep()
-    const { jti, session, user, global } = this.#marks
-    return { marks: { jti: jti.size, session: session.size, user: user.size, global: global.size }, memoryBytes: null }
+    const marks = Object.fromEntries(MARK_KINDS.map((kind) => [kind, this.#marks[kind].size])) as Record<MarkKind, number>
+    return { marks, memoryBytes: null }
   }
 
   /** Drops expired marks; lookups ignore them anyway. */
@@ -85,21 +76,9 @@ export class MemoryStore implements RevocationStore {
   async close (): Promise<void> {
     clearInterval(this.#sweeper)
   }
-
-  // Same merge as Redis' mark script: the later "before" and the longer lifetime win.
-  #write (event: RevocationEvent): void {
-    const id = event.kind === 'global' ? '' : event.id
-    const before = event.kind === 'user' || event.kind === 'global' ? event.before : beforeOf(event.kind, 1)
-    const map = this.#marks[event.kind]
-    const current = map.get(id)
-    const live = current !== undefined && current.expiresAt > nowSeconds(this.#now)
-    map.set(id, live ? { before: Math.max(before, current.before), expiresAt: Math.max(event.expiresAt, current.expiresAt) } : { before, expiresAt: event.expiresAt })
-    for (const listener of this.#listeners) listener.onEvent(event)
-  }
 }
 
-function eventOf (kind: MarkKind, id: string, mark: Mark): RevocationEvent {
-  if (kind === 'global') return { kind, before: mark.before, expiresAt: mark.expiresAt }
-  if (kind === 'user') return { kind, id, before: mark.before, expiresAt: mark.expiresAt }
-  return { kind, id, expiresAt: mark.expiresAt }
+function eventOf (kind: MarkKind, id: string, { before, expiresAt, issuer }: Mark): RevocationEvent {
+  if (isIdKind(kind)) return { kind, id, issuer, expiresAt }
+  return kind === 'user' ? { kind, id, issuer, before, expiresAt } : { kind, issuer, before, expiresAt }
 }

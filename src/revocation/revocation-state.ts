@@ -1,8 +1,7 @@
 import { beforeOf, COVERS_ALL, coveringMark, type MarkReader } from './covering.js'
 import { MarkTable } from './mark-table.js'
+import { CODE_OF as TAG, isIdKind, type IdMarkKind } from './mark-kind.js'
 import type { LookupQuery, MarkKind, RevocationEvent } from './store.js'
-
-const TAG: Readonly<Record<MarkKind, number>> = { jti: 1, session: 2, user: 3, global: 4 }
 
 /**
  * Every live revocation mark, held by this replica: it answers "revoked or
@@ -15,7 +14,7 @@ export class RevocationState {
   readonly #ids: MarkTable
   readonly #befores: MarkTable
   #now = 0
-  readonly #read: MarkReader = (kind, id) => (kind === 'jti' || kind === 'session' ? this.#ids : this.#befores).before(TAG[kind], id, this.#now)
+  readonly #read: MarkReader = (kind, id) => (isIdKind(kind) ? this.#ids : this.#befores).before(TAG[kind], id, this.#now)
 
   constructor (ids = new MarkTable(false, COVERS_ALL), befores = new MarkTable(true, COVERS_ALL, 16)) {
     this.#ids = ids
@@ -36,7 +35,7 @@ export class RevocationState {
   }
 
   /** apply() for a jti or session mark whose id is ASCII bytes of a load reply. */
-  applyAscii (kind: 'jti' | 'session', bytes: Uint8Array, start: number, end: number, expiresAt: number, now: number): void {
+  applyAscii (kind: IdMarkKind, bytes: Uint8Array, start: number, end: number, expiresAt: number, now: number): void {
     this.#ids.putAscii(TAG[kind], bytes, start, end, COVERS_ALL, expiresAt, now)
   }
 

@@ -1,72 +1,107 @@
-import type { RevocationChecker } from './checker.js'
+import { Failures, GatewayError } from '../errors.js'
+import type { MarkKind } from './mark-kind.js'
 import { markLifetimeS, revokedBefore, tokenMarkExpiry, type MarkLimits } from './mark-lifetime.js'
-import type { Clock, RevocationStore } from './store.js'
+import type { ReplicaState } from './replica-state.js'
+import type { Clock, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
+/** The operation a revocation belongs to: the `reason` label of tokengate_revocations_total (bounded). */
+export type RevocationReason =
+  | 'logout'
+  | 'token_refreshed'
+  | 'refresh_reuse'
+  | 'token_revoked'
+  | 'admin_token_revoked'
+  | 'admin_user_revoked'
+  | 'admin_revoke_all'
+
+/** Counts every mark this replica wrote (tokengate_revocations_total). */
+export interface RevocationCounter {
+  inc: (labels: { kind: MarkKind, reason: RevocationReason }) => void
+}
+
 /** What the revoker reads of the configuration. */
+export interface RevokerConfig {
+  readonly jwt: MarkLimits & { readonly issuer: string | null }
+}
+
 export interface RevokerOptions {
-  readonly jwt: MarkLimits
+  readonly now?: Clock
+  readonly counter?: RevocationCounter
 }
 
 /**
- * Writes revocations with the lifetimes the design prescribes and teaches this
- * replica's checker at once (other replicas learn from the store's log). Every
- * method resolves only after the store acknowledged the write; a rejection
- * means "not revoked yet": the route answers 503 and the caller retries.
+ * Builds each revocation once (kind, id, issuer, expiry), with the lifetimes
+ * the design prescribes, writes it, teaches this replica's state at once
+ * (other replicas learn from the store's log) and counts it. Every method
+ * resolves only after the store acknowledged the write; a rejection is the
+ * registry's 503 (STORE_UNAVAILABLE): "not revoked yet", the caller retries.
  */
 export class Revoker {
   readonly #store: RevocationStore
-  readonly #checker: RevocationChecker
+  readonly #replica: ReplicaState
   readonly #limits: MarkLimits
   readonly #sessionTtlS: number
+  readonly #issuer: string
   readonly #now: Clock
+  readonly #counter: RevocationCounter | null
 
-  constructor (store: RevocationStore, checker: RevocationChecker, config: RevokerOptions, options: { readonly now?: Clock } = {}) {
+  constructor (store: RevocationStore, replica: ReplicaState, config: RevokerConfig, options: RevokerOptions = {}) {
     this.#now = options.now ?? Date.now
+    this.#counter = options.counter ?? null
     this.#store = store
-    this.#checker = checker
+    this.#replica = replica
     this.#limits = config.jwt
+    // One issuer today; the marks carry it so that several can share a store later.
+    this.#issuer = config.jwt.issuer ?? ''
     // A session, user or global mark must outlive every token it could match (see mark-lifetime.ts).
     this.#sessionTtlS = markLifetimeS(config.jwt)
   }
 
   /** Revokes one token until its exp (plus tolerance); false when it already was revoked. */
-  async token (jti: string, exp: number): Promise<boolean> {
+  async token (jti: string, exp: number, reason: RevocationReason): Promise<boolean> {
     const now = nowSeconds(this.#now)
-    const expiresAt = tokenMarkExpiry(exp, now, this.#limits)
-    const ttl = Math.max(1, expiresAt - now)
-    const fresh = await this.#store.revokeToken(jti, ttl)
-    this.#checker.remember({ kind: 'jti', id: jti, expiresAt })
-    return fresh
+    return await this.#write({ kind: 'jti', id: jti, issuer: this.#issuer, expiresAt: tokenMarkExpiry(exp, now, this.#limits) }, reason)
   }
 
-  async session (sid: string): Promise<void> {
-    await this.#store.revokeSession(sid, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS })
+  async session (sid: string, reason: RevocationReason): Promise<void> {
+    await this.#write({ kind: 'session', id: sid, issuer: this.#issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS }, reason)
   }
 
   /**
    * Every token of `sub` issued up to now plus the clock tolerance (same-second tokens
    * included: safety first); returns that "revoked before".
    */
-  async user (sub: string): Promise<number> {
+  async user (sub: string, reason: RevocationReason): Promise<number> {
     const now = nowSeconds(this.#now)
     const before = revokedBefore(now, this.#limits)
-    await this.#store.revokeUser(sub, before, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'user', id: sub, before, expiresAt: now + this.#sessionTtlS })
+    await this.#write({ kind: 'user', id: sub, issuer: this.#issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
     return before
   }
 
-  async everyone (): Promise<number> {
+  async everyone (reason: RevocationReason): Promise<number> {
     const now = nowSeconds(this.#now)
     const before = revokedBefore(now, this.#limits)
-    await this.#store.revokeAll(before, this.#sessionTtlS)
-    this.#checker.remember({ kind: 'global', before, expiresAt: now + this.#sessionTtlS })
+    await this.#write({ kind: 'global', issuer: this.#issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
     return before
   }
 
   /** Lifetime of a jti mark when the token's exp is unknown (admin revocation by bare jti). */
   get longestLifetimeS (): number {
     return this.#sessionTtlS
+  }
+
+  async #write (event: RevocationEvent, reason: RevocationReason): Promise<boolean> {
+    let fresh: boolean
+    try {
+      fresh = await this.#store.write(event)
+    } catch (err) {
+      // Never a false 2xx. The store's own refusal (too few replicas confirmed) is already the registry's 503.
+      if (err instanceof GatewayError && err.failure === Failures.STORE_UNAVAILABLE) throw err
+      throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: err })
+    }
+    this.#replica.remember(event)
+    if (fresh) this.#counter?.inc({ kind: event.kind, reason })
+    return fresh
   }
 }

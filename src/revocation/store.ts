@@ -1,5 +1,6 @@
-/** Which mark revoked a token. */
-export type MarkKind = 'jti' | 'session' | 'user' | 'global'
+import type { IdMarkKind, MarkKind } from './mark-kind.js'
+
+export type { MarkKind } from './mark-kind.js'
 
 export interface LookupQuery {
   readonly jti: string
@@ -10,11 +11,16 @@ export interface LookupQuery {
   readonly iat: number
 }
 
-/** A revocation written by any replica, as every replica receives it. */
+/**
+ * One revocation: built once by the Revoker, written as is by the store,
+ * and delivered as is to every replica. `issuer` is the issuer the mark
+ * belongs to ('' when JWT_ISSUER is not set); `expiresAt` (seconds) is when
+ * no token the mark could match is alive any more (mark-lifetime.ts).
+ */
 export type RevocationEvent =
-  | { readonly kind: 'jti' | 'session', readonly id: string, readonly expiresAt: number }
-  | { readonly kind: 'user', readonly id: string, readonly before: number, readonly expiresAt: number }
-  | { readonly kind: 'global', readonly before: number, readonly expiresAt: number }
+  | { readonly kind: IdMarkKind, readonly id: string, readonly issuer: string, readonly expiresAt: number }
+  | { readonly kind: 'user', readonly id: string, readonly issuer: string, readonly before: number, readonly expiresAt: number }
+  | { readonly kind: 'global', readonly issuer: string, readonly before: number, readonly expiresAt: number }
 
 export interface StoreStats {
   readonly marks: Readonly<Record<MarkKind, number>>
@@ -37,7 +43,9 @@ export interface LogListener {
    * A full load's jti or session mark whose id is ASCII, as bytes of the load
    * reply (no string or object per mark); without it the mark comes as an event.
    */
-  onAsciiMark?: (kind: 'jti' | 'session', bytes: Uint8Array, start: number, end: number, expiresAt: number) => void
+  onAsciiMark?: (kind: IdMarkKind, bytes: Uint8Array, start: number, end: number, expiresAt: number) => void
+  /** The log can no longer be followed (written in a format this replica does not know): nothing more will come. */
+  onStop?: (reason: string) => void
   /** A full load is about to deliver about n more marks (sizes the state once). */
   onLoadSize?: (n: number) => void
 }
@@ -51,12 +59,13 @@ export interface RevocationStore {
   readonly name: 'memory' | 'redis'
   /** One round trip: the first mark (jti, session, user, global) that covers the token, or null (see covering.ts). */
   lookup: (query: LookupQuery) => Promise<MarkKind | null>
-  /** Revokes one token until ttlS from now; resolves false when it was already revoked. */
-  revokeToken: (jti: string, ttlS: number) => Promise<boolean>
-  revokeSession: (sid: string, ttlS: number) => Promise<void>
-  /** Revokes every token of `sub` issued at or before `before` (seconds). */
-  revokeUser: (sub: string, before: number, ttlS: number) => Promise<void>
-  revokeAll: (before: number, ttlS: number) => Promise<void>
+  /**
+   * Stores one revocation until its `expiresAt`, merged with a live mark of
+   * the same kind and id (the later "revoked before", the longer lifetime).
+   * Resolves false only for a jti mark that was already there (a refresh
+   * token consumed twice); true otherwise.
+   */
+  write: (event: RevocationEvent) => Promise<boolean>
   /** Delivers the complete state, then every later revocation, to one listener (the checker). */
   follow: (listener: LogListener) => void
   ping: () => Promise<void>

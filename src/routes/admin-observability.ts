@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { FailMode } from '../revocation/checker.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
-import type { RevocationChecker } from '../revocation/checker.js'
+import type { ReplicaState } from '../revocation/replica-state.js'
 import type { RevocationStore, StoreStats } from '../revocation/store.js'
 import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
@@ -17,7 +17,7 @@ const PROBE_BUDGET_MS = 1000
 export interface ObservabilityOptions {
   readonly authenticator: Authenticator
   readonly store: RevocationStore
-  readonly checker: RevocationChecker
+  readonly replica: ReplicaState
   readonly metrics: GatewayMetrics
   readonly security: MonitoringSink
   readonly adminRole: string
@@ -58,20 +58,20 @@ async function upstreamReachable (url: Readonly<URL>): Promise<{ reachable: bool
 
 const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 }
 
-function revocationState (checker: RevocationChecker): object {
-  const staleness = checker.stalenessMs
+function revocationState (replica: ReplicaState): object {
+  const staleness = replica.stalenessMs
   return {
-    loaded: checker.loaded,
-    current: checker.current,
+    loaded: replica.loaded,
+    current: replica.current,
     staleness_ms: Number.isFinite(staleness) ? Math.round(staleness) : null,
-    max_staleness_ms: checker.maxStalenessMs,
-    marks: checker.state.size(Math.floor(Date.now() / 1000)),
-    reloads: checker.reloads
+    max_staleness_ms: replica.maxStalenessMs,
+    marks: replica.size(),
+    reloads: replica.reloads
   }
 }
 
 /** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
-export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, checker, metrics, security: sink, adminRole, failMode, upstreamUrl }) => {
+export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, replica, metrics, security: sink, adminRole, failMode, upstreamUrl }) => {
   const options = { preHandler: [requireToken({ authenticator, security: sink }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
 
   app.get('/admin/blacklist/status', options, async (_request, reply) => {
@@ -95,13 +95,13 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
     const storeMs = Math.round((performance.now() - started) * 1000) / 1000
     const upstream = upstreamUrl === null ? null : await upstreamReachable(upstreamUrl)
     const breaker = metrics.breakerState()
-    const current = checker.current
+    const current = replica.current
     const healthy = storeUp && current && breaker === 'closed' && (upstream?.reachable ?? true)
     reply.header('cache-control', 'no-store')
     return {
       status: healthy ? 'ok' : 'degraded',
       store: { name: store.name, reachable: storeUp, latency_ms: storeUp ? storeMs : null, fail_mode: failMode },
-      revocation_state: revocationState(checker),
+      revocation_state: revocationState(replica),
       breaker: { state: breaker },
       upstream: upstream === null ? { configured: false } : { configured: true, ...upstream },
       alert_sink: { monitor_state: sink.stateName, webhook: sink.webhookState() }
@@ -109,7 +109,7 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
   })
 
   app.post('/admin/cleanup', options, async (request: FastifyRequest, reply) => {
-    const pruned = checker.prune()
+    const pruned = replica.prune()
     const stats = await within(store.stats(), PROBE_BUDGET_MS, null)
     sink.audit({ event_type: 'admin_cleanup', reason: 'maintenance', ip: request.ip, actor: request.tokengateClaims?.sub ?? 'unknown', request_id: request.id })
     reply.header('cache-control', 'no-store')

@@ -4,7 +4,6 @@ import { Failures, GatewayError, withDescription } from '../errors.js'
 import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
-import { storeWrite } from './store-write.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { SecuritySink } from '../security/sink.js'
 
@@ -47,7 +46,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
-    const before = await storeWrite(async () => await revoker.user(request.params.id))
+    const before = await revoker.user(request.params.id, 'admin_user_revoked')
     audit(request, 'admin_user_revoked', reason, request.params.id, null)
     return { revoked: 'user', user_id: request.params.id, revoked_before: before }
   })
@@ -57,7 +56,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
     preHandler: guard
   }, async (request) => {
     const reason = reasonOf(request.body)
-    const before = await storeWrite(async () => await revoker.everyone())
+    const before = await revoker.everyone('admin_revoke_all')
     audit(request, 'admin_revoke_all', reason, null, null)
     return { revoked: 'all', revoked_before: before }
   })
@@ -80,14 +79,14 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
         throw new GatewayError(Failures.TOKEN_PARAM_INVALID)
       }
       const claims = verified.claims
-      await storeWrite(async () => await revoker.token(claims.jti, claims.exp))
+      await revoker.token(claims.jti, claims.exp, 'admin_token_revoked')
       audit(request, 'admin_token_revoked', reason, claims.sub, claims.jti)
       return { revoked: 'token', jti: claims.jti.slice(0, 8) }
     }
     if (jti === undefined) throw new GatewayError(withDescription(Failures.BAD_REQUEST, 'Name the token: "token", or "jti" (with "exp" when known)'))
     // Without exp the mark lives as long as any token can.
     const until = exp ?? Math.floor(Date.now() / 1000) + revoker.longestLifetimeS
-    await storeWrite(async () => await revoker.token(jti, until))
+    await revoker.token(jti, until, 'admin_token_revoked')
     audit(request, 'admin_token_revoked', reason, null, jti)
     return { revoked: 'token', jti: jti.slice(0, 8) }
   })

@@ -11,7 +11,6 @@ import { isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { authenticateClient, type CredentialParams } from './client-auth.js'
 import { addressKey } from './rate-limits.js'
-import { storeWrite } from './store-write.js'
 
 interface OAuthBody extends CredentialParams { token: string, token_type_hint?: string }
 
@@ -119,11 +118,9 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { authe
     // RFC 7009 section 2.1: the server verifies the token was issued to the client asking;
     // only REVOCATION_PRIVILEGED_CLIENTS may revoke other clients' (and user) tokens.
     if (!caller.privileged && clientOf(claims) !== caller.id) return sendFailure(reply, Failures.TOKEN_NOT_CLIENTS)
-    await storeWrite(async () => {
-      await revoker.token(claims.jti, claims.exp)
-      // Revoking a refresh token ends its grant, access tokens included (section 2.1).
-      if (isRefreshToken(claims)) await revoker.session(sessionOf(claims))
-    })
+    await revoker.token(claims.jti, claims.exp, 'token_revoked')
+    // Revoking a refresh token ends its grant, access tokens included (section 2.1).
+    if (isRefreshToken(claims)) await revoker.session(sessionOf(claims), 'token_revoked')
     security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
     return reply.code(200).send()
   })

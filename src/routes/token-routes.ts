@@ -11,7 +11,6 @@ import { rotationWindow, type RotationLimits } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { addressKey, countRefusedPerAddress, perSubject, subjectKey } from './rate-limits.js'
-import { storeWrite } from './store-write.js'
 
 interface TokenBody { refresh_token?: string, token?: string }
 
@@ -65,14 +64,12 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const claims = claimsOf(request)
     const refreshToken = request.body.refresh_token
     const refresh = refreshToken === undefined ? null : await ownedBodyToken(authenticator, refreshToken, claims)
-    await storeWrite(async () => {
-      await revoker.token(claims.jti, claims.exp)
-      await revoker.session(sessionOf(claims))
-      if (refresh !== null) {
-        await revoker.token(refresh.jti, refresh.exp)
-        if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(sessionOf(refresh))
-      }
-    })
+    await revoker.token(claims.jti, claims.exp, 'logout')
+    await revoker.session(sessionOf(claims), 'logout')
+    if (refresh !== null) {
+      await revoker.token(refresh.jti, refresh.exp, 'logout')
+      if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(sessionOf(refresh), 'logout')
+    }
     security.audit({ event_type: 'logout', user_id: claims.sub, jti: claims.jti, reason: 'user_logout', ip: request.ip, actor: claims.sub, request_id: request.id })
     return { status: 'logged_out', session_revoked: true, refresh_token_revoked: refresh !== null }
   })
@@ -102,7 +99,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
         return sendFailure(reply, Failures.SESSION_EXPIRED)
       }
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
-      const consumed = await storeWrite(async () => await revoker.token(old.jti, old.exp))
+      const consumed = await revoker.token(old.jti, old.exp, 'token_refreshed')
       if (!consumed) {
         await onReuse(old, request)
         return sendFailure(reply, Failures.TOKEN_REVOKED)
@@ -120,7 +117,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
       const sid = sessionOf(claims)
-      await storeWrite(async () => await revoker.session(sid))
+      await revoker.session(sid, 'refresh_reuse')
       security.refreshReuse(claims.sub, sid, claims.jti, facts)
       security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.id })
     }
@@ -136,11 +133,9 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const named = request.body.token
     const target = named === undefined ? bearerClaims : await ownedBodyToken(authenticator, named, bearerClaims)
     if (target !== null) {
-      await storeWrite(async () => {
-        await revoker.token(target.jti, target.exp)
-        // A refresh token stands for its whole grant (RFC 7009 section 2.1).
-        if (isRefreshToken(target)) await revoker.session(sessionOf(target))
-      })
+      await revoker.token(target.jti, target.exp, 'token_revoked')
+      // A refresh token stands for its whole grant (RFC 7009 section 2.1).
+      if (isRefreshToken(target)) await revoker.session(sessionOf(target), 'token_revoked')
       security.audit({ event_type: 'token_revoked', user_id: target.sub, jti: target.jti, reason: 'user_request', ip: request.ip, actor: bearerClaims.sub, request_id: request.id })
     }
     return { status: 'revoked' }

@@ -1,7 +1,6 @@
 import type { CounterCell } from '../metrics/buffered-counter.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { RedisConfig } from '../redis/redis-client.js'
-import type { MarkKind } from '../revocation/store.js'
 import { SEVERITY_OF, type Alert, type AlertType, type Severity } from './alert.js'
 import { groupByType, type AlertGroup } from './alert-groups.js'
 import { AuditLog, type AuditLogger, type AuditTrail } from './audit-log.js'
@@ -20,17 +19,6 @@ const ALERTS_KEPT_PER_TYPE = 1000
 const ALERT_TYPES = Object.keys(SEVERITY_OF) as AlertType[]
 const ACTIVITY_KEPT = 100
 const AUDIT_KEPT = 10_000
-
-/** Revocation marks each audited operation writes, for tokengate_revocations_total (a Map: no inherited keys). */
-const MARKS_OF: ReadonlyMap<string, readonly MarkKind[]> = new Map([
-  ['logout', ['jti', 'session']],
-  ['token_refreshed', ['jti']],
-  ['refresh_reuse', ['session']],
-  ['token_revoked', ['jti']],
-  ['admin_token_revoked', ['jti']],
-  ['admin_user_revoked', ['user']],
-  ['admin_revoke_all', ['global']]
-])
 
 /** What the sink reads of the configuration. */
 export interface MonitoringSinkOptions {
@@ -108,7 +96,6 @@ export class MonitoringSink implements SecuritySink {
       request_id: entry.request_id ?? null
     }
     this.#audit.append(fields)
-    for (const kind of MARKS_OF.get(entry.event_type) ?? []) this.#metrics.revocations.inc({ kind, reason: entry.event_type })
     this.#keep(fields)
   }
 

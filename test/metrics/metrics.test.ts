@@ -29,6 +29,17 @@ t.test('decisions are counted by result and reason as traffic flows', async (t) 
   t.equal(valueOf(samples, 'tokengate_revocations_total', { kind: 'session', reason: 'logout' }), 1)
 })
 
+t.test('tokengate_revocations_total counts every mark written: a logout that ends a second session counts two of each', async (t) => {
+  const gw = await startGateway(t)
+  const access = sign({ claims: { sid: 'a' } })
+  const refresh = sign({ claims: { sid: 'b', token_type: 'refresh' } })
+  const res = await call(`${gw.url}/auth/logout`, { method: 'POST', token: access, json: { refresh_token: refresh } })
+  t.equal(res.status, 200)
+  const samples = await scrape(gw.url)
+  t.equal(valueOf(samples, 'tokengate_revocations_total', { kind: 'jti', reason: 'logout' }), 2, 'the access and the refresh token')
+  t.equal(valueOf(samples, 'tokengate_revocations_total', { kind: 'session', reason: 'logout' }), 2, 'both sessions')
+})
+
 t.test('a current replica answers every check from its local state: hits, no store lookup (Redis)', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())

@@ -1,16 +1,18 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RevocationChecker, type CheckerOptions } from '../../src/revocation/checker.js'
+import type { CheckerOptions } from '../../src/revocation/checker.js'
+import type { ReplicaStateOptions } from '../../src/revocation/replica-state.js'
 import type { LookupQuery } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
-import { LOG_BLOCK_MS } from '../../src/revocation/redis-store.js'
+import { LOG_BLOCK_MS } from '../../src/revocation/redis/redis-store.js'
 import { jumpingClock, manualClock } from '../helpers/clock.js'
 import { startRedis } from '../helpers/redis.js'
 import { until } from '../helpers/until.js'
-import { commandCalls, redisStore } from './fixtures.js'
+import { commandCalls, redisStore, replicaOn } from './fixtures.js'
+import { marks } from './marks.js'
 
-const OPTIONS: CheckerOptions = { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 }
+const OPTIONS: CheckerOptions & ReplicaStateOptions = { timeoutMs: 50, failMode: 'open', maxStalenessMs: 1000 }
 
 let serial = 0
 function query (over: Partial<LookupQuery> = {}): LookupQuery {
@@ -24,15 +26,14 @@ async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number }
   return { value, ms: performance.now() - started }
 }
 
-async function setup (t: Parameters<typeof redisStore>[0], options: Partial<CheckerOptions> = {}) {
+async function setup (t: Parameters<typeof redisStore>[0], options: Partial<CheckerOptions & ReplicaStateOptions> = {}) {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const store = await redisStore(t, redis.url)
   const clock = jumpingClock()
-  const checker = new RevocationChecker(store, { ...OPTIONS, now: clock.now, ...options })
-  t.teardown(() => checker.close())
-  if (!await checker.whenLoaded(3000)) throw new Error('state not loaded')
-  return { redis, store, checker, clock }
+  const { replica, checker } = replicaOn(t, store, { ...OPTIONS, now: clock.now, ...options })
+  if (!await replica.whenLoaded(3000)) throw new Error('state not loaded')
+  return { redis, store, replica, checker, clock }
 }
 
 t.test('a current state answers never-seen tokens with no Redis command (issue 12: <= 0.01 per cold request)', async (t) => {
@@ -50,23 +51,23 @@ t.test('a current state answers never-seen tokens with no Redis command (issue 1
 
 for (const failMode of ['open', 'closed'] as const) {
   t.test(`FAIL_MODE=${failMode}: past MAX_STALENESS_MS a lookup confirms; against a paused Redis it answers within its budget`, async (t) => {
-    const { redis, checker, clock } = await setup(t, { failMode })
+    const { redis, replica, checker, clock } = await setup(t, { failMode })
     await redis.client.client('PAUSE', 1000, 'ALL')
     // Redis time, not ours: the follower's read in flight when the pause began (BLOCK
     // LOG_BLOCK_MS) has answered by now and cannot make the state current after the jump.
     await sleep(LOG_BLOCK_MS + 150)
     t.equal(await checker.check(query()), 'ok', 'within MAX_STALENESS_MS the local state decides')
     clock.jump(2000)
-    t.notOk(checker.current, 'the state may now be older than MAX_STALENESS_MS')
+    t.notOk(replica.current, 'the state may now be older than MAX_STALENESS_MS')
     const { value, ms } = await timed(async () => await checker.check(query()))
     t.equal(value, failMode === 'open' ? 'degraded' : 'unavailable')
     t.ok(ms >= 45 && ms < 400, `answered after ${ms.toFixed(1)} ms with a 50 ms budget`)
-    t.ok(await until(() => checker.current, 3000), 'current again once Redis answers')
+    t.ok(await until(() => replica.current, 3000), 'current again once Redis answers')
   })
 }
 
 t.test('a stale state and a dead Redis open the breaker; while open no lookup is tried; the log follower brings the state back', async (t) => {
-  const { redis, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 1000 } })
+  const { redis, replica, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 1000 } })
   await redis.kill()
   clock.jump(2000)
   for (let i = 0; i < 4; i++) t.equal(await checker.check(query()), 'degraded')
@@ -78,13 +79,13 @@ t.test('a stale state and a dead Redis open the breaker; while open no lookup is
   t.ok(ms < 20, `at once (${ms.toFixed(2)} ms)`)
 
   await redis.restart()
-  t.ok(await until(() => checker.current, 3000), 'the follower reconnected and proved the state current')
+  t.ok(await until(() => replica.current, 3000), 'the follower reconnected and proved the state current')
   t.equal(await checker.check(query()), 'ok', 'decided locally again, whatever the breaker')
   t.ok(await until(() => checker.breakerState === 'closed', 5000), 'the half-open probe closed it without any traffic')
 })
 
 t.test('FAIL_MODE=closed: an open breaker refuses at once instead of spending the budget on a slow Redis', async (t) => {
-  const { redis, checker, clock } = await setup(t, { failMode: 'closed', breaker: { failureThreshold: 3, coolDownMs: 300 } })
+  const { redis, replica, checker, clock } = await setup(t, { failMode: 'closed', breaker: { failureThreshold: 3, coolDownMs: 300 } })
   await redis.client.client('PAUSE', 1000, 'ALL')
   await sleep(LOG_BLOCK_MS + 150)
   clock.jump(2000)
@@ -93,7 +94,7 @@ t.test('FAIL_MODE=closed: an open breaker refuses at once instead of spending th
   const { value, ms } = await timed(async () => await checker.check(query()))
   t.equal(value, 'unavailable')
   t.ok(ms < 20, `refused in ${ms.toFixed(2)} ms instead of 50`)
-  t.ok(await until(() => checker.current, 5000), 'current once the pause is over')
+  t.ok(await until(() => replica.current, 5000), 'current once the pause is over')
   t.equal(await checker.check(query()), 'ok')
 })
 
@@ -102,8 +103,8 @@ for (const failMode of ['open', 'closed'] as const) {
     const { redis, store, checker, clock } = await setup(t, { failMode, breaker: { failureThreshold: 1, coolDownMs: 5000 } })
     const revoked = query()
     const user = query()
-    await store.revokeToken(revoked.jti, 60)
-    await store.revokeUser(user.sub, nowSeconds(), 60)
+    await marks(store).token(revoked.jti, 60)
+    await marks(store).user(user.sub, nowSeconds(), 60)
     t.ok(await until(async () => await checker.check(revoked) === 'jti' && await checker.check(user) === 'user', 1000, 1), 'learnt from the log')
     await redis.kill()
     clock.jump(2000)
@@ -118,14 +119,13 @@ t.test('a mark leaves the local state when it expires: denied up to its expiry, 
   const clock = manualClock()
   const store = new MemoryStore({ now: clock.now })
   t.teardown(() => store.close())
-  const checker = new RevocationChecker(store, { ...OPTIONS, now: clock.now })
-  t.teardown(() => checker.close())
+  const { replica, checker } = replicaOn(t, store, { ...OPTIONS, now: clock.now })
   const revoked = query({ iat: nowSeconds(clock.now) - 1 })
-  await store.revokeToken(revoked.jti, 60)
+  await marks(store).token(revoked.jti, 60)
   t.equal(await checker.check(revoked), 'jti')
   clock.advance(59_000)
   t.equal(await checker.check(revoked), 'jti', 'one second before its expiry: still denied')
   clock.advance(1000)
   t.equal(await checker.check(revoked), 'ok', 'expired: the token\'s own exp decides again')
-  t.equal(checker.prune(), 1, 'and the sweep drops it')
+  t.equal(replica.prune(), 1, 'and the sweep drops it')
 })

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { RevocationChecker } from '../../src/revocation/checker.js'
+import { replicaOn, type Replica } from './fixtures.js'
 import { markLifetimeS } from '../../src/revocation/mark-lifetime.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
-import { RedisStore } from '../../src/revocation/redis-store.js'
+import { RedisStore } from '../../src/revocation/redis/redis-store.js'
 import { Revoker } from '../../src/revocation/revoker.js'
 import type { LookupQuery, RevocationStore } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
@@ -25,18 +25,17 @@ const OPTIONS = { timeoutMs: 50, failMode: 'closed', maxStalenessMs: 1000 } as c
 
 type OpenStore = (t: Test, clock: ManualClock) => Promise<RevocationStore>
 
-async function replica (t: Test, store: RevocationStore, clock: ManualClock): Promise<RevocationChecker> {
-  const checker = new RevocationChecker(store, { ...OPTIONS, now: clock.now })
-  t.teardown(() => checker.close())
-  t.ok(await checker.whenLoaded(5000), 'state loaded')
-  await until(() => checker.current, 3000)
-  return checker
+async function replica (t: Test, store: RevocationStore, clock: ManualClock): Promise<Replica> {
+  const { replica, checker } = replicaOn(t, store, { ...OPTIONS, now: clock.now })
+  t.ok(await replica.whenLoaded(5000), 'state loaded')
+  await until(() => replica.current, 3000)
+  return { replica, checker }
 }
 
 /** Every place a decision is made: the replica that wrote, one that loads the state later, a store lookup. */
-async function everywhere (t: Test, open: OpenStore, store: RevocationStore, writer: RevocationChecker, clock: ManualClock, token: LookupQuery): Promise<string[]> {
+async function everywhere (t: Test, open: OpenStore, store: RevocationStore, writer: Replica, clock: ManualClock, token: LookupQuery): Promise<string[]> {
   const later = await replica(t, await open(t, clock), clock)
-  return [await writer.check(token), await later.check(token), String(await store.lookup(token))]
+  return [await writer.checker.check(token), await later.checker.check(token), String(await store.lookup(token))]
 }
 
 function skewTests (name: string, open: OpenStore): void {
@@ -44,13 +43,13 @@ function skewTests (name: string, open: OpenStore): void {
     const clock = manualClock()
     const store = await open(t, clock)
     const writer = await replica(t, store, clock)
-    const revoker = new Revoker(store, writer, config, { now: clock.now })
+    const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
     const now = nowSeconds(clock.now)
     const ahead: LookupQuery = { jti: 'ahead', sid: 'ahead', sub: 'sub-1', iat: now + TOL }
-    await revoker.user('sub-1')
+    await revoker.user('sub-1', 'admin_user_revoked')
     t.same(await everywhere(t, open, store, writer, clock, ahead), ['user', 'user', 'user'], 'user-wide: the writer, a later replica, a lookup')
     const other: LookupQuery = { jti: 'other', sid: 'other', sub: 'sub-2', iat: now + TOL }
-    await revoker.everyone()
+    await revoker.everyone('admin_revoke_all')
     t.same(await everywhere(t, open, store, writer, clock, other), ['global', 'global', 'global'], 'global: the same')
   })
 
@@ -58,8 +57,8 @@ function skewTests (name: string, open: OpenStore): void {
     const clock = manualClock()
     const store = await open(t, clock)
     const writer = await replica(t, store, clock)
-    const revoker = new Revoker(store, writer, config, { now: clock.now })
-    await revoker.user('sub-1')
+    const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
+    await revoker.user('sub-1', 'admin_user_revoked')
     clock.advance(1000)
     const early: LookupQuery = { jti: 'early', sid: 'early', sub: 'sub-1', iat: nowSeconds(clock.now) }
     t.same(await everywhere(t, open, store, writer, clock, early), ['user', 'user', 'user'], 'a login one second after the revocation is refused (the documented window)')

@@ -3,10 +3,10 @@ import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { createRedisClient, connectClient } from '../../src/redis/redis-client.js'
-import { loadIndex } from '../../src/revocation/index-loader.js'
-import { bucketOf } from '../../src/revocation/load-index.js'
-import { RedisKeys } from '../../src/revocation/redis-keys.js'
-import { RedisStore } from '../../src/revocation/redis-store.js'
+import { loadIndex } from '../../src/revocation/redis/index-loader.js'
+import { bucketOf } from '../../src/revocation/redis/load-index.js'
+import { RedisKeys } from '../../src/revocation/redis/redis-keys.js'
+import { RedisStore } from '../../src/revocation/redis/redis-store.js'
 import type { RevocationEvent } from '../../src/revocation/store.js'
 import { BASE_ENV, startGateway, type Gateway } from '../helpers/gateway.js'
 import { MAIN } from '../helpers/cli.js'
@@ -17,6 +17,7 @@ import { scrape, valueOf } from '../helpers/scrape.js'
 import { nowS, sign } from '../helpers/tokens.js'
 import { until, waitFor } from '../helpers/until.js'
 import { redisStore } from './fixtures.js'
+import { marks } from './marks.js'
 
 // In a Cluster a revocation is three writes in three slots: the log entry (every running replica
 // follows it), the load-index record (a starting replica reads it) and the mark (a stale replica's
@@ -103,7 +104,7 @@ async function run (t: Test, scenario: Scenario): Promise<void> {
   const env = { ...ENV, REDIS_KEY_PREFIX: at.prefix }
   const writer = await startGateway(t, env)
   const follower = await startGateway(t, env)
-  t.ok(await until(() => writer.app.tokengate.checker.current && follower.app.tokengate.checker.current), 'both follow the log')
+  t.ok(await until(() => writer.app.tokengate.replica.current && follower.app.tokengate.replica.current), 'both follow the log')
   const token = sign({ claims: { sub: 'u-1', sid: `s-${at.jti}`, jti: at.jti, exp } })
   t.equal((await call(`${follower.url}/auth/verify`, { token })).status, 200, 'the token passes before the revocation')
 
@@ -175,7 +176,7 @@ t.test('the writer is killed between the steps: a replica rolls the write forwar
   const lastEntry = async (): Promise<number> => Number((await at.logNode.client.xrevrange(`${at.prefix}log`, '+', '-', 'COUNT', 1))[0][0].split('-')[0])
   const entryAt = await lastEntry()
   await until(() => Date.now() > entryAt + 5500, 10_000, 50)
-  follower.app.tokengate.store.revokeSession('a-later-write', 60).catch(() => {})
+  marks(follower.app.tokengate.store).session('a-later-write', 60).catch(() => {})
   t.ok(await until(async () => await lastEntry() > entryAt + 5000), 'a later write appended its entry')
   const late = await startGateway(t, env)
   t.equal((await call(`${late.url}/auth/verify`, { token })).status, 401, 'a replica that starts while the write is incomplete, long after its entry, enforces it')
@@ -210,7 +211,7 @@ t.test('past its bound the queue gives a write up (error log, counted) and a rep
   const fault = refuseWrites(at.others)
   await fault.ready
   t.teardown(() => fault.heal())
-  const writes = await Promise.allSettled([store.revokeToken(at.jti, 900), store.revokeToken(second, 900)])
+  const writes = await Promise.allSettled([marks(store).token(at.jti, 900), marks(store).token(second, 900)])
   t.same(writes.map((write) => write.status), ['rejected', 'rejected'], 'both answered 503')
   t.same(store.rollForwardStats, { pending: 1, dropped: 1 }, 'one rolls forward, the other is given up')
   t.match(errors, [/roll-forward DROPPED/], 'the drop is logged at error level')

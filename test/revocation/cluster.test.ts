@@ -7,6 +7,7 @@ import { sign } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
 import { redisStore } from './fixtures.js'
 import { realTime, storeContract } from './store-contract.js'
+import { marks } from './marks.js'
 
 const cluster = await startCluster(3)
 t.teardown(() => cluster.stop())
@@ -18,13 +19,13 @@ storeContract(t, 'cluster', async (t) => ({ store: await redisStore(t, topology,
 
 t.test('cluster: marks spread over the primaries and one lookup reads them all', async (t) => {
   const store = await redisStore(t, topology, { keyPrefix: 'spread:' })
-  for (let i = 0; i < 30; i++) await store.revokeToken(`t-${i}`, 60)
+  for (let i = 0; i < 30; i++) await marks(store).token(`t-${i}`, 60)
   const holding = await Promise.all(cluster.nodes.map(async (node) => (await node.client.keys('spread:*')).length))
   t.ok(holding.filter((count) => count > 0).length > 1, `keys on several primaries: ${holding.join(', ')}`)
   const now = nowSeconds()
-  await store.revokeSession('s', 60)
-  await store.revokeUser('u', now, 60)
-  await store.revokeAll(now - 50, 60)
+  await marks(store).session('s', 60)
+  await marks(store).user('u', now, 60)
+  await marks(store).everyone(now - 50, 60)
   t.equal(await store.lookup({ jti: 't-7', sid: 'x', sub: 'x', iat: now }), 'jti')
   t.equal(await store.lookup({ jti: 'x', sid: 's', sub: 'x', iat: now }), 'session')
   t.equal(await store.lookup({ jti: 'x', sid: 'x', sub: 'u', iat: now }), 'user')
@@ -37,7 +38,7 @@ t.test('cluster: two gateways, a revocation through A is denied by B', async (t)
   const env = { ...cluster.env, REDIS_KEY_PREFIX: 'gw:', FAIL_MODE: 'closed', REVOCATION_CHECK_TIMEOUT_MS: '1000', LOG_LEVEL: 'warn' }
   const a = await startGateway(t, env)
   const b = await startGateway(t, env)
-  t.ok(await until(() => a.app.tokengate.checker.current && b.app.tokengate.checker.current), 'both follow the log')
+  t.ok(await until(() => a.app.tokengate.replica.current && b.app.tokengate.replica.current), 'both follow the log')
   const iat = nowSeconds() - 1
   const tokens = {
     jti: sign({ claims: { sub: 'c-1', sid: 'c-s1', iat } }),
@@ -49,9 +50,9 @@ t.test('cluster: two gateways, a revocation through A is denied by B', async (t)
   }
   const store = a.app.tokengate.store
   const jti = JSON.parse(Buffer.from(tokens.jti.split('.')[1], 'base64url').toString()).jti as string
-  await store.revokeToken(jti, 60)
-  await store.revokeSession('c-s2', 60)
-  await store.revokeUser('c-3', nowSeconds(), 60)
+  await marks(store).token(jti, 60)
+  await marks(store).session('c-s2', 60)
+  await marks(store).user('c-3', nowSeconds(), 60)
   for (const [kind, token] of Object.entries(tokens)) {
     t.ok(await until(async () => (await call(`${b.url}/auth/verify`, { token })).status === 401, 1000, 1), `${kind}: B denies it`)
   }

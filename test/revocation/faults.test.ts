@@ -19,7 +19,7 @@ async function setup (t: Parameters<typeof startGateway>[0], env: Record<string,
   t.teardown(() => proxy.close())
   const a = await startGateway(t, { ...ENV, ...env, REDIS_URL: redis.url })
   const b = await startGateway(t, { ...ENV, ...env, REDIS_URL: proxy.url })
-  if (!await until(() => b.app.tokengate.checker.current)) throw new Error('B did not load its state')
+  if (!await until(() => b.app.tokengate.replica.current)) throw new Error('B did not load its state')
   return { redis, proxy, a, b }
 }
 
@@ -29,7 +29,7 @@ function claimsOf (token: string): { jti: string, exp: number } {
 
 async function revokeThrough (gw: Gateway, token: string): Promise<void> {
   const { jti, exp } = claimsOf(token)
-  await gw.app.tokengate.revoker.token(jti, exp)
+  await gw.app.tokengate.revoker.token(jti, exp, 'admin_token_revoked')
 }
 
 async function status (gw: Gateway, token: string): Promise<number> {
@@ -68,7 +68,7 @@ t.test('FAIL_MODE=open during a blackhole decides from the last complete state: 
   await revokeThrough(a, before)
   t.ok(await until(async () => await status(b, before) === 401, 1000, 5), 'B learnt it from the log')
   proxy.blackhole()
-  t.ok(await until(() => !b.app.tokengate.checker.current, MAX_STALENESS_MS + 500), 'B knows its state may be stale')
+  t.ok(await until(() => !b.app.tokengate.replica.current, MAX_STALENESS_MS + 500), 'B knows its state may be stale')
   t.equal(await status(b, before), 401, 'a revocation from before the fault: denied')
   t.equal(await status(b, sign()), 200, 'an unknown token: allowed (open)')
   const health = await call(`${b.url}/admin/health`, { token: sign({ claims: { roles: ['admin'] } }) })
@@ -108,7 +108,7 @@ t.test('a log trimmed past B\'s position during a fault: B reloads the full stat
   proxy.heal()
   const all = await msUntil(async () => (await Promise.all(during.map(async (token) => await status(b, token)))).every((s) => s === 401), 1000)
   t.ok(all <= 1000, `B denies all ${during.length} within ${all.toFixed(0)} ms`)
-  t.equal(b.app.tokengate.checker.reloads, 1, 'by one full reload')
+  t.equal(b.app.tokengate.replica.reloads, 1, 'by one full reload')
 })
 
 t.test('a position ahead of the primary\'s last id (a failover lost entries): B reloads and follows the new log', async (t) => {
@@ -124,7 +124,7 @@ t.test('a position ahead of the primary\'s last id (a failover lost entries): B 
   for (const line of clients.split('\n').filter((l) => l.includes('name=tokengate-follower'))) {
     await redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)?.[1] ?? '0')
   }
-  t.ok(await until(() => b.app.tokengate.checker.reloads >= 1, 2000), 'B reloaded')
+  t.ok(await until(() => b.app.tokengate.replica.reloads >= 1, 2000), 'B reloaded')
   const after = sign()
   await revokeThrough(a, after)
   t.ok(await until(async () => await status(b, after) === 401, 1000, 5), 'a later revocation reaches B')
@@ -138,12 +138,12 @@ t.test('a flood of 50,000 revocations does not make any replica forget an earlie
   const jtis = Array.from({ length: 50_000 }, (_, i) => `flood-${i}`)
   const exp = Math.floor(Date.now() / 1000) + 600
   for (let i = 0; i < jtis.length; i += 1000) {
-    await Promise.all(jtis.slice(i, i + 1000).map(async (jti) => await a.app.tokengate.revoker.token(jti, exp)))
+    await Promise.all(jtis.slice(i, i + 1000).map(async (jti) => await a.app.tokengate.revoker.token(jti, exp, 'admin_token_revoked')))
   }
-  t.ok(await until(() => b.app.tokengate.checker.state.size(Math.floor(Date.now() / 1000)) >= 50_001, 5000), 'B holds all 50,001 marks')
+  t.ok(await until(() => b.app.tokengate.replica.marks.size(Math.floor(Date.now() / 1000)) >= 50_001, 5000), 'B holds all 50,001 marks')
   // The next Redis stall: every replica decides from its own state (FAIL_MODE=open).
   await redis.kill()
-  t.ok(await until(() => !a.app.tokengate.checker.current && !b.app.tokengate.checker.current, MAX_STALENESS_MS + 500), 'both know their state may be stale')
+  t.ok(await until(() => !a.app.tokengate.replica.current && !b.app.tokengate.replica.current, MAX_STALENESS_MS + 500), 'both know their state may be stale')
   t.equal(await status(a, stolen), 401, 'A still denies the stolen token')
   t.equal(await status(b, stolen), 401, 'and so does B')
 })

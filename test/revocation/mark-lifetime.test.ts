@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { RevocationChecker } from '../../src/revocation/checker.js'
+import { replicaOn, type Replica } from './fixtures.js'
 import { markLifetimeS } from '../../src/revocation/mark-lifetime.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
-import { RedisStore } from '../../src/revocation/redis-store.js'
+import { RedisStore } from '../../src/revocation/redis/redis-store.js'
 import { Revoker } from '../../src/revocation/revoker.js'
 import type { LookupQuery, RevocationStore } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
@@ -24,30 +24,29 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 /** A store on the shared state: the memory store itself, or a new Redis connection. */
 type OpenStore = (t: Teardown, clock: ManualClock) => Promise<RevocationStore>
 
-async function replica (t: Test, store: RevocationStore, clock: ManualClock): Promise<RevocationChecker> {
-  const checker = new RevocationChecker(store, { ...OPTIONS, now: clock.now })
-  t.teardown(() => checker.close())
-  t.ok(await checker.whenLoaded(5000), 'state loaded')
-  return checker
+async function replica (t: Test, store: RevocationStore, clock: ManualClock): Promise<Replica> {
+  const { replica, checker } = replicaOn(t, store, { ...OPTIONS, now: clock.now })
+  t.ok(await replica.whenLoaded(5000), 'state loaded')
+  return { replica, checker }
 }
 
 async function serviceTokenScenario (t: Test, open: OpenStore, redis: RedisServer | null): Promise<void> {
   const clock = manualClock()
   const store = await open(t, clock)
   const writer = await replica(t, store, clock)
-  const revoker = new Revoker(store, writer, config, { now: clock.now })
+  const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
   const token: LookupQuery = { jti: 'svc-jti', sid: 'svc-jti', sub: 'svc-1', iat: nowSeconds(clock.now) }
   const start = clock.now()
   clock.advance(DAY_MS)
-  await revoker.user('svc-1')
+  await revoker.user('svc-1', 'admin_user_revoked')
   for (const day of [8, 89]) {
     clock.advance(start + day * DAY_MS - clock.now())
     // A jump of days makes the Redis replica stale until its follower's next read.
-    await until(() => writer.current, 3000)
-    t.equal(await writer.check(token), 'user', `day ${day}: the replica that revoked`)
+    await until(() => writer.replica.current, 3000)
+    t.equal(await writer.checker.check(token), 'user', `day ${day}: the replica that revoked`)
     const later = await replica(t, await open(t, clock), clock)
-    await until(() => later.current, 3000)
-    t.equal(await later.check(token), 'user', `day ${day}: a replica that loads the state now`)
+    await until(() => later.replica.current, 3000)
+    t.equal(await later.checker.check(token), 'user', `day ${day}: a replica that loads the state now`)
     t.equal(await store.lookup(token), 'user', `day ${day}: a store lookup`)
   }
   if (redis !== null) {
@@ -56,7 +55,7 @@ async function serviceTokenScenario (t: Test, open: OpenStore, redis: RedisServe
     t.ok(await redis.client.ttl('revoked:log') > 89 * 86_400, 'and the log that replicas follow')
   } else {
     clock.advance(start + DAY_MS + markLifetimeS(config.jwt) * 1000 - clock.now())
-    t.equal(await writer.check(token), 'ok', 'the mark expires by itself once no token it covers can be alive')
+    t.equal(await writer.checker.check(token), 'ok', 'the mark expires by itself once no token it covers can be alive')
   }
 }
 

@@ -2,15 +2,16 @@ import t from 'tap'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { startRedis } from '../helpers/redis.js'
 import { commandCalls, redisStore } from './fixtures.js'
+import { marks } from './marks.js'
 
 t.test('concurrent lookups share MGETs and each gets its own answer', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const store = await redisStore(t, redis.url)
   const iat = nowSeconds() - 10
-  await store.revokeToken('jti-7', 60)
-  await store.revokeSession('sid-11', 60)
-  await store.revokeUser('sub-13', iat, 60)
+  await marks(store).token('jti-7', 60)
+  await marks(store).session('sid-11', 60)
+  await marks(store).user('sub-13', iat, 60)
   const before = commandCalls(await redis.client.info('commandstats'), 'mget')
 
   // More lookups than one MGET carries (128): answers must still line up with their queries.
@@ -22,7 +23,7 @@ t.test('concurrent lookups share MGETs and each gets its own answer', async (t) 
   const mgets = commandCalls(await redis.client.info('commandstats'), 'mget') - before
   t.ok(mgets >= 3 && mgets <= 10, `300 concurrent lookups took ${mgets} MGETs`)
 
-  await store.revokeAll(iat, 60)
+  await marks(store).everyone(iat, 60)
   const afterGlobal = await Promise.all([1, 2, 3].map(async (i) => await store.lookup({ jti: `x-${i}`, sid: `y-${i}`, sub: `z-${i}`, iat })))
   t.same(afterGlobal, ['global', 'global', 'global'], 'the global mark, read once per batch, covers every lookup in it')
 })

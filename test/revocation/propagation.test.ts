@@ -7,6 +7,7 @@ import { call } from '../helpers/http.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { msUntil, until } from '../helpers/until.js'
+import { marks } from './marks.js'
 
 const TRIALS = 200
 
@@ -18,7 +19,7 @@ async function twoGateways (t: Parameters<typeof startGateway>[0]): Promise<Pair
   const env = { REDIS_URL: redis.url, LOG_LEVEL: 'warn' }
   const a = await startGateway(t, env)
   const b = await startGateway(t, env)
-  const current = await until(() => a.app.tokengate.checker.current && b.app.tokengate.checker.current)
+  const current = await until(() => a.app.tokengate.replica.current && b.app.tokengate.replica.current)
   if (!current) throw new Error('gateways did not load the revocation state')
   return { redis, a, b }
 }
@@ -45,9 +46,9 @@ t.test(`a revocation written through A is denied by B within milliseconds (${TRI
       if ((await call(`${b.url}/auth/verify`, { token })).status !== 200) throw new Error('B refused a valid token')
     }
     const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string, exp: number }
-    if (kind === 'jti') await store.revokeToken(payload.jti, 60)
-    else if (kind === 'session') await store.revokeSession(claims.sid, 60)
-    else await store.revokeUser(claims.sub, nowSeconds(), 60)
+    if (kind === 'jti') await marks(store).token(payload.jti, 60)
+    else if (kind === 'session') await marks(store).session(claims.sid, 60)
+    else await marks(store).user(claims.sub, nowSeconds(), 60)
     latencies.push(await msUntilDenied(b.app.tokengate.checker, { jti: payload.jti, sid: claims.sid, sub: claims.sub, iat: claims.iat }))
     if ((await call(`${b.url}/auth/verify`, { token })).status !== 401) notDenied.push(`${kind} ${i}`)
   }
@@ -64,6 +65,6 @@ t.test('a global revocation through A reaches B at once', async (t) => {
   const token = sign({ claims: { iat: nowSeconds() - 1 } })
   t.equal((await call(`${b.url}/auth/verify`, { token })).status, 200)
   t.equal((await call(`${b.url}/auth/verify`, { token })).status, 200)
-  await a.app.tokengate.store.revokeAll(nowSeconds(), 60)
+  await marks(a.app.tokengate.store).everyone(nowSeconds(), 60)
   t.ok(await until(async () => (await call(`${b.url}/auth/verify`, { token })).status === 401, 1000, 1))
 })

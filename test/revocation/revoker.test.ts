@@ -1,6 +1,7 @@
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { RevocationChecker } from '../../src/revocation/checker.js'
+import type { RevocationChecker } from '../../src/revocation/checker.js'
+import { replicaOn } from './fixtures.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
 import { Revoker } from '../../src/revocation/revoker.js'
 import type { LookupQuery } from '../../src/revocation/store.js'
@@ -20,9 +21,8 @@ function setup (t: { teardown: (fn: () => unknown) => void }): Setup {
   const clock = manualClock()
   const store = new MemoryStore({ now: clock.now })
   t.teardown(() => store.close())
-  const checker = new RevocationChecker(store, { timeoutMs: 50, failMode: 'closed', maxStalenessMs: 1000, now: clock.now })
-  t.teardown(() => checker.close())
-  return { clock, store, checker, revoker: new Revoker(store, checker, config, { now: clock.now }) }
+  const { replica, checker } = replicaOn(t, store, { timeoutMs: 50, failMode: 'closed', maxStalenessMs: 1000, now: clock.now })
+  return { clock, store, checker, revoker: new Revoker(store, replica, config, { now: clock.now }) }
 }
 
 const token = (over: Partial<LookupQuery>): LookupQuery => ({ jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: 0, ...over })
@@ -30,8 +30,8 @@ const token = (over: Partial<LookupQuery>): LookupQuery => ({ jti: 'jti-1', sid:
 t.test('a revoked token stays revoked until its exp plus the clock tolerance, on this replica and in the store', async (t) => {
   const { clock, store, checker, revoker } = setup(t)
   const revoked = token({ iat: nowSeconds(clock.now) - 60 })
-  t.equal(await revoker.token(revoked.jti, nowSeconds(clock.now) + 300), true)
-  t.equal(await revoker.token(revoked.jti, nowSeconds(clock.now) + 300), false, 'a second revocation says it already was')
+  t.equal(await revoker.token(revoked.jti, nowSeconds(clock.now) + 300, 'token_revoked'), true)
+  t.equal(await revoker.token(revoked.jti, nowSeconds(clock.now) + 300, 'token_revoked'), false, 'a second revocation says it already was')
   clock.advance(300_000 + toleranceMs - 1000)
   t.equal(await checker.check(revoked), 'jti', 'still denied while a tolerant verifier would accept the token')
   t.equal(await store.lookup(revoked), 'jti')
@@ -41,9 +41,9 @@ t.test('a revoked token stays revoked until its exp plus the clock tolerance, on
 })
 
 for (const [kind, revoke] of [
-  ['session', async (r: Revoker) => { await r.session('sid-1') }],
-  ['user', async (r: Revoker) => { await r.user('sub-1') }],
-  ['global', async (r: Revoker) => { await r.everyone() }]
+  ['session', async (r: Revoker) => { await r.session('sid-1', 'logout') }],
+  ['user', async (r: Revoker) => { await r.user('sub-1', 'admin_user_revoked') }],
+  ['global', async (r: Revoker) => { await r.everyone('admin_revoke_all') }]
 ] as const) {
   t.test(`a ${kind} mark lives as long as the longest token it could match (JWT_MAX_TOKEN_LIFETIME plus twice the tolerance), then expires`, async (t) => {
     const { clock, checker, revoker } = setup(t)
@@ -60,11 +60,11 @@ for (const [kind, revoke] of [
 
 t.test('a user or global mark covers tokens issued up to the revocation plus the clock tolerance, not later ones', async (t) => {
   const { clock, checker, revoker } = setup(t)
-  const before = await revoker.user('sub-1')
+  const before = await revoker.user('sub-1', 'admin_user_revoked')
   t.equal(before, nowSeconds(clock.now) + config.jwt.clockToleranceS)
   t.equal(await checker.check(token({ iat: before })), 'user')
   t.equal(await checker.check(token({ iat: before + 1 })), 'ok', 'a token issued after the revocation (a new login) passes')
-  const all = await revoker.everyone()
+  const all = await revoker.everyone('admin_revoke_all')
   t.equal(await checker.check(token({ sub: 'other', iat: all })), 'global')
   t.equal(await checker.check(token({ sub: 'other', iat: all + 1 })), 'ok')
 })

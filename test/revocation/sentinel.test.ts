@@ -6,6 +6,7 @@ import { call } from '../helpers/http.js'
 import { startSentinelGroup } from '../helpers/redis-topologies.js'
 import { sign } from '../helpers/tokens.js'
 import { until, untilValue } from '../helpers/until.js'
+import { marks } from './marks.js'
 
 function jtiOf (token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string }).jti
@@ -29,8 +30,8 @@ t.test('Sentinel failover with REDIS_MIN_REPLICAS_ACK=1: no acknowledged revocat
   const iat = nowSeconds() - 1
   const sessionToken = sign({ claims: { sub: 'fo-session', sid: 'fo-sid', iat } })
   const userToken = sign({ claims: { sub: 'fo-user', iat } })
-  await store.revokeSession('fo-sid', 60)
-  await store.revokeUser('fo-user', nowSeconds(), 60)
+  await marks(store).session('fo-sid', 60)
+  await marks(store).user('fo-user', nowSeconds(), 60)
   acknowledged.push(sessionToken, userToken)
 
   // Revocations keep coming while the primary dies; only the acknowledged ones are owed.
@@ -40,7 +41,7 @@ t.test('Sentinel failover with REDIS_MIN_REPLICAS_ACK=1: no acknowledged revocat
     while (writing.on) {
       const token = sign()
       try {
-        await store.revokeToken(jtiOf(token), 60)
+        await marks(store).token(jtiOf(token), 60)
         acknowledged.push(token)
       } catch {
         refused++
@@ -57,11 +58,11 @@ t.test('Sentinel failover with REDIS_MIN_REPLICAS_ACK=1: no acknowledged revocat
   t.not(newPort, oldPort)
 
   // The promoted replica has no replica of its own: a revocation cannot be acknowledged yet.
-  t.ok(await until(async () => await store.revokeToken('needs-a-replica', 60).then(() => false, (err: unknown) => refusedForReplicas(err)), 10_000, 100),
+  t.ok(await until(async () => await marks(store).token('needs-a-replica', 60).then(() => false, (err: unknown) => refusedForReplicas(err)), 10_000, 100),
     'without a replica to confirm it, a revocation is refused, never falsely acknowledged')
   // The old primary returns as a replica of the new one, as an operator would bring it back.
   await group.servers.get(oldPort)?.restart(['--replicaof', '127.0.0.1', String(newPort)])
-  t.ok(await until(async () => await store.revokeToken(jtiOf(sign()), 60).then(() => true, () => false), 5000, 100),
+  t.ok(await until(async () => await marks(store).token(jtiOf(sign()), 60).then(() => true, () => false), 5000, 100),
     'once the old primary is back (as a replica), revocations are acknowledged again')
   writing.on = false
   await writer
@@ -76,14 +77,14 @@ t.test('Sentinel failover with REDIS_MIN_REPLICAS_ACK=1: no acknowledged revocat
 
   const late = sign()
   t.equal((await call(`${gw.url}/auth/verify`, { token: late })).status, 200)
-  await store.revokeToken(jtiOf(late), 60)
+  await marks(store).token(jtiOf(late), 60)
   t.equal((await call(`${fresh.url}/auth/verify`, { token: late })).status, 401, 'a revocation after the failover reaches the other gateway')
 
-  t.ok(await until(() => gw.app.tokengate.checker.current), 'the first gateway follows the log on the new primary')
+  t.ok(await until(() => gw.app.tokengate.replica.current), 'the first gateway follows the log on the new primary')
   const cached = sign()
   t.equal((await call(`${gw.url}/auth/verify`, { token: cached })).status, 200)
   t.equal((await call(`${gw.url}/auth/verify`, { token: cached })).status, 200)
-  await fresh.app.tokengate.store.revokeToken(jtiOf(cached), 60)
+  await marks(fresh.app.tokengate.store).token(jtiOf(cached), 60)
   t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token: cached })).status === 401, 1000, 5),
     'an event from the other gateway reaches it')
 })

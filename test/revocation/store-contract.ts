@@ -1,7 +1,8 @@
-import type { RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
+import type { Clock, RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { until } from '../helpers/until.js'
+import { marks } from './marks.js'
 
 interface TapLike {
   test: (name: string, fn: (t: any) => Promise<void>) => unknown
@@ -11,6 +12,8 @@ interface TapLike {
 export interface StoreUnderTest {
   readonly store: RevocationStore
   pass: (ms: number) => Promise<void>
+  /** The store's clock, when it keeps its own time (the memory store); real time otherwise. */
+  readonly clock?: Clock
 }
 
 /** Redis' TTLs run on Redis' clock: only real time moves them. */
@@ -30,24 +33,24 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a revoked jti is found, once`, async (t) => {
-    const { store } = await makeStore(t)
-    t.equal(await store.revokeToken('jti-1', 60), true)
-    t.equal(await store.revokeToken('jti-1', 60), false, 'second revocation reports it was already revoked')
+    const { store, clock } = await makeStore(t)
+    t.equal(await marks(store, clock).token('jti-1', 60), true)
+    t.equal(await marks(store, clock).token('jti-1', 60), false, 'second revocation reports it was already revoked')
     t.equal(await store.lookup(query()), 'jti')
     t.equal(await store.lookup(query({ jti: 'jti-2' })), null)
   })
 
   t.test(`${name}: a revoked session covers every token in it`, async (t) => {
-    const { store } = await makeStore(t)
-    await store.revokeSession('sid-1', 60)
+    const { store, clock } = await makeStore(t)
+    await marks(store, clock).session('sid-1', 60)
     t.equal(await store.lookup(query({ jti: 'any' })), 'session')
     t.equal(await store.lookup(query({ sid: 'sid-2' })), null)
   })
 
   t.test(`${name}: a user mark covers tokens issued at or before it, not after`, async (t) => {
-    const { store } = await makeStore(t)
+    const { store, clock } = await makeStore(t)
     const before = nowSeconds()
-    await store.revokeUser('sub-1', before, 60)
+    await marks(store, clock).user('sub-1', before, 60)
     t.equal(await store.lookup(query({ iat: before - 1 })), 'user')
     t.equal(await store.lookup(query({ iat: before })), 'user', 'same second counts as revoked')
     t.equal(await store.lookup(query({ iat: before + 1 })), null)
@@ -55,38 +58,38 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a user mark keeps the later time`, async (t) => {
-    const { store } = await makeStore(t)
+    const { store, clock } = await makeStore(t)
     const now = nowSeconds()
-    await store.revokeUser('sub-1', now, 60)
-    await store.revokeUser('sub-1', now - 100, 60)
+    await marks(store, clock).user('sub-1', now, 60)
+    await marks(store, clock).user('sub-1', now - 100, 60)
     t.equal(await store.lookup(query({ iat: now })), 'user', 'an older revocation does not move the mark back')
   })
 
   t.test(`${name}: a global mark covers everyone issued at or before it`, async (t) => {
-    const { store } = await makeStore(t)
+    const { store, clock } = await makeStore(t)
     const before = nowSeconds()
-    await store.revokeAll(before, 60)
+    await marks(store, clock).everyone(before, 60)
     t.equal(await store.lookup(query({ sub: 'anyone', iat: before })), 'global')
     t.equal(await store.lookup(query({ sub: 'anyone', iat: before + 1 })), null)
   })
 
   t.test(`${name}: marks expire by themselves`, async (t) => {
-    const { store, pass } = await makeStore(t)
-    await store.revokeToken('short', 1)
+    const { store, pass, clock } = await makeStore(t)
+    await marks(store, clock).token('short', 1)
     t.equal(await store.lookup(query({ jti: 'short' })), 'jti')
     await pass(1100)
     t.equal(await store.lookup(query({ jti: 'short' })), null)
   })
 
   t.test(`${name}: user and global marks keep the later time and the longer lifetime`, async (t) => {
-    const { store, pass } = await makeStore(t)
+    const { store, pass, clock } = await makeStore(t)
     const now = nowSeconds()
-    await store.revokeUser('older-short', now, 60)
-    await store.revokeUser('older-short', now - 100, 1)
-    await store.revokeUser('later-short', now - 100, 60)
-    await store.revokeUser('later-short', now, 1)
-    await store.revokeAll(now - 100, 60)
-    await store.revokeAll(now, 1)
+    await marks(store, clock).user('older-short', now, 60)
+    await marks(store, clock).user('older-short', now - 100, 1)
+    await marks(store, clock).user('later-short', now - 100, 60)
+    await marks(store, clock).user('later-short', now, 1)
+    await marks(store, clock).everyone(now - 100, 60)
+    await marks(store, clock).everyone(now, 1)
     await pass(1100)
     t.equal(await store.lookup(query({ sub: 'older-short', iat: now })), 'user', 'an older, shorter mark changed nothing')
     t.equal(await store.lookup(query({ sub: 'later-short', iat: now })), 'user', 'a later, shorter mark moved the time but kept the lifetime')
@@ -95,19 +98,19 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: a follower receives the marks written before it, then every revocation, and learns it is current`, async (t) => {
-    const { store } = await makeStore(t)
-    await store.revokeToken('early-jti', 60)
-    await store.revokeUser('early-sub', 100, 60)
+    const { store, clock } = await makeStore(t)
+    await marks(store, clock).token('early-jti', 60)
+    await marks(store, clock).user('early-sub', 100, 60)
     const events: RevocationEvent[] = []
     const follower = { current: false }
     store.follow({ onEvent: (event) => events.push(event), onCurrent: () => { follower.current = true } })
     t.ok(await until(() => follower.current, 3000), 'the follower reports it is current')
     t.match(events.find((e) => e.kind === 'jti'), { kind: 'jti', id: 'early-jti' }, 'a mark written before following is loaded')
     t.match(events.find((e) => e.kind === 'user'), { kind: 'user', id: 'early-sub', before: 100 })
-    await store.revokeToken('e-jti', 60)
-    await store.revokeSession('e-sid', 60)
-    await store.revokeUser('e-sub', 100, 60)
-    await store.revokeAll(100, 60)
+    await marks(store, clock).token('e-jti', 60)
+    await marks(store, clock).session('e-sid', 60)
+    await marks(store, clock).user('e-sub', 100, 60)
+    await marks(store, clock).everyone(100, 60)
     const later = (): RevocationEvent[] => events.filter((e) => e.kind === 'global' || e.id.startsWith('e-'))
     await until(() => later().length >= 4, 3000)
     t.same(later().map((e) => e.kind), ['jti', 'session', 'user', 'global'], 'in the order they were written (one log)')
@@ -115,14 +118,14 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
   })
 
   t.test(`${name}: stats count marks by kind`, async (t) => {
-    const { store } = await makeStore(t)
-    await store.revokeToken('s1', 60)
-    await store.revokeToken('s2', 60)
-    await store.revokeSession('s', 60)
-    await store.revokeUser('u', 1, 60)
+    const { store, clock } = await makeStore(t)
+    await marks(store, clock).token('s1', 60)
+    await marks(store, clock).token('s2', 60)
+    await marks(store, clock).session('s', 60)
+    await marks(store, clock).user('u', 1, 60)
     t.same((await store.stats()).marks, { jti: 2, session: 1, user: 1, global: 0 })
-    await store.revokeAll(1, 60)
-    await store.revokeAll(2, 60)
+    await marks(store, clock).everyone(1, 60)
+    await marks(store, clock).everyone(2, 60)
     t.same((await store.stats()).marks, { jti: 2, session: 1, user: 1, global: 1 })
   })
 }

@@ -2,6 +2,7 @@ import t from 'tap'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { startRedis } from '../helpers/redis.js'
 import { redisStore } from './fixtures.js'
+import { marks } from './marks.js'
 
 async function settleWithin<T> (promise: Promise<T>): Promise<{ rejected: boolean, ms: number, error: string }> {
   const started = performance.now()
@@ -19,10 +20,10 @@ t.test('writes to a dead Redis reject at once: no revocation is reported that wa
   const store = await redisStore(t, redis.url)
   await redis.kill()
   for (const [name, write] of [
-    ['revokeToken', store.revokeToken('jti-1', 60)],
-    ['revokeSession', store.revokeSession('sid-1', 60)],
-    ['revokeUser', store.revokeUser('sub-1', nowSeconds(), 60)],
-    ['revokeAll', store.revokeAll(nowSeconds(), 60)]
+    ['revokeToken', marks(store).token('jti-1', 60)],
+    ['revokeSession', marks(store).session('sid-1', 60)],
+    ['revokeUser', marks(store).user('sub-1', nowSeconds(), 60)],
+    ['revokeAll', marks(store).everyone(nowSeconds(), 60)]
   ] as const) {
     const { rejected, ms } = await settleWithin<unknown>(write)
     t.ok(rejected, `${name} rejected`)
@@ -36,8 +37,8 @@ t.test('writes to a Redis that stopped answering reject within the 2 s write bud
   const store = await redisStore(t, redis.url)
   await redis.client.client('PAUSE', 3000, 'WRITE')
   const [token, user] = await Promise.all([
-    settleWithin(store.revokeToken('jti-1', 60)),
-    settleWithin(store.revokeUser('sub-1', nowSeconds(), 60))
+    settleWithin(marks(store).token('jti-1', 60)),
+    settleWithin(marks(store).user('sub-1', nowSeconds(), 60))
   ])
   for (const [name, result] of [['revokeToken', token], ['revokeUser', user]] as const) {
     t.ok(result.rejected, `${name} rejected (${result.error})`)
@@ -49,14 +50,14 @@ t.test('a full Redis (noeviction) refuses revocations, and existing marks surviv
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const store = await redisStore(t, redis.url)
-  t.equal(await store.revokeToken('kept', 60), true)
+  t.equal(await marks(store).token('kept', 60), true)
   await redis.client.set('filler', 'x'.repeat(512 * 1024))
   // An idle Redis already uses about 1 MB: with these 512 KB on top, 1 MB of maxmemory is full.
   await redis.client.config('SET', 'maxmemory', '1mb')
   await t.rejects(redis.client.set('probe', '1'), /OOM/, 'Redis is full')
-  const token = await settleWithin(store.revokeToken('new', 60))
+  const token = await settleWithin(marks(store).token('new', 60))
   t.ok(token.rejected, `revokeToken rejected: ${token.error}`)
-  const user = await settleWithin(store.revokeUser('sub-1', nowSeconds(), 60))
+  const user = await settleWithin(marks(store).user('sub-1', nowSeconds(), 60))
   t.ok(user.rejected, `revokeUser rejected: ${user.error}`)
   t.equal(await store.lookup({ jti: 'kept', sid: 'kept', sub: 'u', iat: 1 }), 'jti', 'the mark written before is still enforced')
   t.equal(await store.lookup({ jti: 'new', sid: 'new', sub: 'u', iat: 1 }), null, 'and nothing pretends the refused one exists')

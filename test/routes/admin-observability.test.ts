@@ -49,7 +49,7 @@ t.test('health reports store, revocation state, breaker, upstream and alert sink
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url })
   // The log follower proves itself current in the background: health says "degraded" until it has.
-  await until(() => gw.app.tokengate.checker.current, 5000, 20)
+  await until(() => gw.app.tokengate.replica.current, 5000, 20)
   const ok = await call(`${gw.url}/admin/health`, { token: admin() })
   t.match(ok.body, {
     status: 'ok',
@@ -71,7 +71,7 @@ t.test('health shows an unreachable Redis without failing the call', async (t) =
   const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url })
   await redis.kill()
   // Past MAX_STALENESS_MS the local state no longer decides alone: checks go to the dead store.
-  await until(() => !gw.app.tokengate.checker.current, 3000, 20)
+  await until(() => !gw.app.tokengate.replica.current, 3000, 20)
   const res = await call(`${gw.url}/admin/health`, { token: admin() })
   t.equal(res.status, 200)
   t.match(res.body, { status: 'degraded', store: { reachable: false, latency_ms: null } })

@@ -1,5 +1,5 @@
-import { beforeOf, coveringMark } from './covering.js'
-import type { LookupQuery, MarkKind } from './store.js'
+import { beforeOf, coveringMark } from '../covering.js'
+import type { LookupQuery, MarkKind } from '../store.js'
 
 /**
  * Key layout: `<prefix>jti:<jti>`, `<prefix>sid:<sid>`, `<prefix>sub:<sub>`

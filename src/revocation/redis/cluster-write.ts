@@ -1,10 +1,10 @@
-import { Failures, GatewayError } from '../errors.js'
-import type { RedisClient } from '../redis/redis-client.js'
+import { Failures, GatewayError } from '../../errors.js'
+import type { RedisClient } from '../../redis/redis-client.js'
 import { LogAcks } from './log-acks.js'
 import { LogRecovery, ROLL_FORWARD_GROUP, type LogRecoveryOptions } from './log-recovery.js'
 import type { RedisKeys } from './redis-keys.js'
 import { RollForward, type RollForwardStats, type Step } from './roll-forward.js'
-import type { RevocationEvent } from './store.js'
+import type { RevocationEvent } from '../store.js'
 
 export type MarkMode = 'nx' | 'set' | 'max'
 

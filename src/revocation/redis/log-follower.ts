@@ -2,11 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { loadIndex } from './index-loader.js'
 import { loadPending } from './pending-entries.js'
 import { compareIds, decodeEntry, idBefore } from './log-entry.js'
-import type { RedisClient } from '../redis/redis-client.js'
+import { within } from '../../async/within.js'
+import type { RedisClient } from '../../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { LogListener, ReloadReason } from './store.js'
+import type { LogListener, ReloadReason } from '../store.js'
+import { UnknownFormatError } from './format-version.js'
 
-interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
+interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void, error?: (obj: object, msg: string) => void }
 
 /** Entries per XREAD: a full answer says nothing about currency, the next read follows at once. */
 const READ_COUNT = 10_000
@@ -20,6 +22,7 @@ const WATCHDOG_SLACK_MS = 750
  */
 const RELOAD_OVERLAP_MS = 5000
 const MAX_BACKOFF_MS = 250
+const DEAD = Symbol('dead path')
 
 interface StreamHead { readonly lastId: string, readonly firstId: string | null, readonly trimmed: boolean }
 
@@ -76,12 +79,25 @@ export class LogFollower {
         failures = 0
       } catch (err) {
         if (this.#closed) return
+        if (err instanceof UnknownFormatError) {
+          this.#stop(err)
+          return
+        }
         if (failures === 0) this.#log.warn({ err: (err as Error).message }, 'revocation log unreadable; deciding within MAX_STALENESS_MS, then by lookup or FAIL_MODE')
         failures++
         this.#verify = true
         await sleep(Math.min(25 * 2 ** failures, MAX_BACKOFF_MS))
       }
     }
+  }
+
+  // Skipping what it cannot read could skip a revocation: the replica stops and says why.
+  #stop (err: UnknownFormatError): void {
+    this.#closed = true
+    const fields = { version: err.version, err: err.message }
+    if (this.#log.error !== undefined) this.#log.error(fields, 'revocation log written in a newer format: this replica stops following it and is not ready; upgrade it (docs/scaling.md)')
+    else this.#log.warn(fields, 'revocation log written in a newer format: this replica stops following it and is not ready; upgrade it (docs/scaling.md)')
+    this.#listener.onStop?.(err.message)
   }
 
   async #read (): Promise<void> {
@@ -149,17 +165,12 @@ export class LogFollower {
   }
 
   async #watch<T> (command: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const dead = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        this.#client.disconnect(true)
-        reject(new Error('revocation log read did not answer'))
-      }, this.#blockMs + WATCHDOG_SLACK_MS)
-    })
-    try {
-      return await Promise.race([command, dead])
-    } finally {
-      clearTimeout(timer)
+    const answer = await within(command.then((value) => ({ value }), (err: unknown) => ({ err })), this.#blockMs + WATCHDOG_SLACK_MS, DEAD)
+    if (answer === DEAD) {
+      this.#client.disconnect(true)
+      throw new Error('revocation log read did not answer')
     }
+    if ('err' in answer) throw answer.err
+    return answer.value
   }
 }

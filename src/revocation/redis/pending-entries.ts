@@ -1,7 +1,7 @@
-import type { RedisClient } from '../redis/redis-client.js'
+import type { RedisClient } from '../../redis/redis-client.js'
 import { decodeEntry } from './log-entry.js'
 import { ROLL_FORWARD_GROUP } from './log-recovery.js'
-import type { LogListener } from './store.js'
+import type { LogListener } from '../store.js'
 
 const PAGE = 1000
 

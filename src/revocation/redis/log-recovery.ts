@@ -1,6 +1,6 @@
-import type { RedisClient } from '../redis/redis-client.js'
+import type { RedisClient } from '../../redis/redis-client.js'
 import { decodeEntry } from './log-entry.js'
-import type { RevocationEvent } from './store.js'
+import type { RevocationEvent } from '../store.js'
 
 /** The log's consumer group in which a Cluster write's entry stays pending until its mark is stored. */
 export const ROLL_FORWARD_GROUP = 'tokengate-rollforward'

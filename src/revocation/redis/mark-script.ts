@@ -2,14 +2,14 @@
  * Appends one revocation to the log, trimmed by age only (XADD ... MINID ~):
  * entries written more than retentionMs ago belong to marks that have expired.
  * The log key itself expires retentionMs after the last write.
- * Fields: k kind, i id, v "revoked before" (user and global), e expiry
- * (seconds). Room for later fields (an `iss`) without touching old entries.
+ * Fields (see log-entry.ts): f format version, s issuer, k kind, i id,
+ * v "revoked before" (user and global), e expiry (seconds).
  */
 const APPEND = `
-local function append(log, kind, id, before, expires, retention)
+local function append(log, format, issuer, kind, id, before, expires, retention)
   local t = redis.call('TIME')
   local minid = math.max(0, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(retention))
-  local entry = redis.call('XADD', log, 'MINID', '~', minid, '*', 'k', kind, 'i', id, 'v', before, 'e', expires)
+  local entry = redis.call('XADD', log, 'MINID', '~', minid, '*', 'f', format, 's', issuer, 'k', kind, 'i', id, 'v', before, 'e', expires)
   -- A log idle for longer than the longest mark holds nothing live: it expires like the marks.
   redis.call('PEXPIRE', log, retention)
   return entry
@@ -30,7 +30,7 @@ end
  * (keep the later "revoked before" time and the longer TTL). Without KEYS[2]
  * (Cluster: the log and the index live in other slots) only the mark is written.
  * KEYS[1] mark, KEYS[2] log, KEYS[3] index bucket; ARGV mode, value, ttl seconds,
- * kind, id, before, expires, retention ms, index record, bucket expiry.
+ * format, issuer, kind, id, before, expires, retention ms, index record, bucket expiry.
  */
 export const MARK_SCRIPT = APPEND + `
 local key, mode, value, ttl = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -48,8 +48,8 @@ end
 if fresh == 1 then redis.call('SET', key, value, 'EX', ttl) end
 -- A kept mark whose lifetime grew is logged too: followers merge by max, as the script does.
 if KEYS[2] then
-  append(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
-  index(KEYS[3], ARGV[9], ARGV[10])
+  append(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
+  index(KEYS[3], ARGV[11], ARGV[12])
 end
 return fresh
 `
@@ -57,22 +57,22 @@ return fresh
 /**
  * Cluster: the log entry alone, written before the index record and the mark
  * (see docs/scaling.md "Key layout"). The entry is also made pending in the
- * log's consumer group ARGV[6] (XCLAIM ... FORCE: no new key, so the same
+ * log's consumer group ARGV[8] (XCLAIM ... FORCE: no new key, so the same
  * slot) until the writer acknowledges it, which it does once the mark is
  * stored (XACK, batched into its next log write); an entry left pending
  * because its writer died is rolled forward by any replica (see
- * log-recovery.ts). KEYS[1] log; ARGV kind, id, before, expires, retention
- * ms, group, ids to acknowledge. Returns the entry's id.
+ * log-recovery.ts). KEYS[1] log; ARGV format, issuer, kind, id, before,
+ * expires, retention ms, group, ids to acknowledge. Returns the entry's id.
  */
 export const LOG_SCRIPT = APPEND + `
-local log, group = KEYS[1], ARGV[6]
-local entry = append(log, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+local log, group = KEYS[1], ARGV[8]
+local entry = append(log, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 local claimed = redis.pcall('XCLAIM', log, group, 'writer', 0, entry, 'FORCE', 'JUSTID')
 if type(claimed) == 'table' and claimed.err then
   redis.call('XGROUP', 'CREATE', log, group, '$')
   redis.call('XCLAIM', log, group, 'writer', 0, entry, 'FORCE', 'JUSTID')
 end
-if #ARGV > 6 then redis.call('XACK', log, group, unpack(ARGV, 7)) end
+if #ARGV > 8 then redis.call('XACK', log, group, unpack(ARGV, 9)) end
 return entry
 `
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { decide, type RedisKeys } from './redis-keys.js'
-import type { LookupQuery, MarkKind } from './store.js'
+import type { LookupQuery, MarkKind } from '../store.js'
 
 /** Lookups per MGET: 3 keys each, plus the global key once for the whole batch. */
 const MAX_BATCH = 128

@@ -1,4 +1,6 @@
-import type { MarkKind, RevocationEvent } from './store.js'
+import { CODE_OF } from '../mark-kind.js'
+import { FORMAT_VERSION } from './format-version.js'
+import type { RevocationEvent } from '../store.js'
 
 /**
  * The load index: every mark write also appends one record to a string key
@@ -7,26 +9,32 @@ import type { MarkKind, RevocationEvent } from './store.js'
  * these few keys (GET: one bulk reply each, no per-key work in Redis) instead
  * of scanning a million marks.
  *
- * Record: kind (1 byte), before (u32, user and global), expires (u32,
- * seconds), id length (u16), id (UTF-8); big-endian. A later issuer is one
- * more kind or a field after the id without touching old records.
+ * Record, big-endian, version 2: 0x80 | version (1 byte), kind (1 byte),
+ * before (u32, user and global), expires (u32, seconds), id length (u16),
+ * issuer length (u16), id (UTF-8), issuer (UTF-8). Version 1 records
+ * (written before the version existed) have no version byte, so their first
+ * byte, the kind, is below 0x80; no issuer: kind, before, expires, id length, id.
  */
-export const RECORD_HEADER = 11
-const CODES: Readonly<Record<MarkKind, number>> = { jti: 1, session: 2, user: 3, global: 4 }
-export const KIND_OF_CODE: ReadonlyArray<MarkKind | undefined> = [undefined, 'jti', 'session', 'user', 'global']
+export const VERSIONED = 0x80
+export const RECORD_HEADER = 14
+export const RECORD_HEADER_V1 = 11
 const HOUR_S = 3600
-/** Ids longer than this are refused at the edge long before; a record must stay parseable. */
+/** Ids (and issuers) longer than this are refused at the edge long before; a record must stay parseable. */
 const MAX_ID_BYTES = 0xFFFF
 
 export function indexRecord (event: RevocationEvent): Buffer {
   const id = Buffer.from(event.kind === 'global' ? '' : event.id, 'utf8')
-  if (id.length > MAX_ID_BYTES) throw new RangeError('revocation id too long')
-  const record = Buffer.allocUnsafe(RECORD_HEADER + id.length)
-  record.writeUInt8(CODES[event.kind], 0)
-  record.writeUInt32BE(event.kind === 'user' || event.kind === 'global' ? event.before : 0, 1)
-  record.writeUInt32BE(event.expiresAt, 5)
-  record.writeUInt16BE(id.length, 9)
+  const issuer = Buffer.from(event.issuer, 'utf8')
+  if (id.length > MAX_ID_BYTES || issuer.length > MAX_ID_BYTES) throw new RangeError('revocation id or issuer too long')
+  const record = Buffer.allocUnsafe(RECORD_HEADER + id.length + issuer.length)
+  record.writeUInt8(VERSIONED | FORMAT_VERSION, 0)
+  record.writeUInt8(CODE_OF[event.kind], 1)
+  record.writeUInt32BE(event.kind === 'user' || event.kind === 'global' ? event.before : 0, 2)
+  record.writeUInt32BE(event.expiresAt, 6)
+  record.writeUInt16BE(id.length, 10)
+  record.writeUInt16BE(issuer.length, 12)
   id.copy(record, RECORD_HEADER)
+  issuer.copy(record, RECORD_HEADER + id.length)
   return record
 }
 

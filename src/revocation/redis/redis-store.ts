@@ -1,6 +1,6 @@
 import { Redis, type Result } from 'ioredis'
-import type { RedisConfig } from '../redis/redis-client.js'
-import { Failures, GatewayError } from '../errors.js'
+import type { RedisConfig } from '../../redis/redis-client.js'
+import { Failures, GatewayError } from '../../errors.js'
 import { entryArgs } from './log-entry.js'
 import { LogFollower } from './log-follower.js'
 import { bucketExpiry, bucketOf, indexRecord } from './load-index.js'
@@ -9,10 +9,11 @@ import { MgetBatcher } from './mget-batch.js'
 import type { RollForwardStats } from './roll-forward.js'
 import type { LogRecoveryOptions } from './log-recovery.js'
 import { ClusterWriter, type Executed, type MarkMode, type Write } from './cluster-write.js'
-import { connectClient, createRedisClient, type RedisClient } from '../redis/redis-client.js'
+import { connectClient, createRedisClient, type RedisClient } from '../../redis/redis-client.js'
 import { decide, RedisKeys } from './redis-keys.js'
-import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
-import { nowSeconds } from './store.js'
+import { perKind } from '../mark-kind.js'
+import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from '../store.js'
+import { nowSeconds } from '../store.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -115,20 +116,10 @@ export class RedisStore implements RevocationStore {
     return decide(values, query.iat)
   }
 
-  async revokeToken (jti: string, ttlS: number): Promise<boolean> {
-    return await this.#mark({ kind: 'jti', id: jti, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
-  }
-
-  async revokeSession (sid: string, ttlS: number): Promise<void> {
-    await this.#mark({ kind: 'session', id: sid, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
-  }
-
-  async revokeUser (sub: string, before: number, ttlS: number): Promise<void> {
-    await this.#mark({ kind: 'user', id: sub, before, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
-  }
-
-  async revokeAll (before: number, ttlS: number): Promise<void> {
-    await this.#mark({ kind: 'global', before, expiresAt: nowSeconds(this.#now) + ttlS }, ttlS)
+  async write (event: RevocationEvent): Promise<boolean> {
+    const fresh = await this.#mark(event, event.expiresAt - nowSeconds(this.#now))
+    // Only a jti mark's answer means something: session marks are set, user and global marks merged.
+    return event.kind !== 'jti' || fresh
   }
 
   /** What one revocation writes: its mark (key, merge mode, value, TTL), its log entry and its index record. */
@@ -203,10 +194,10 @@ export class RedisStore implements RevocationStore {
   async stats (): Promise<StoreStats> {
     const patterns = this.keys.patterns()
     const nodes = this.#write instanceof Redis ? [this.#write] : this.#write.nodes('master')
-    const marks = { jti: 0, session: 0, user: 0, global: 0 }
+    const marks = perKind()
     let memoryBytes = 0
     for (const node of nodes) {
-      for (const kind of ['jti', 'session', 'user'] as const) {
+      for (const kind of Object.keys(patterns) as Array<keyof typeof patterns>) {
         marks[kind] += await countKeys(node, patterns[kind])
       }
       const info = await node.info('memory')

@@ -1,0 +1,19 @@
+/**
+ * The version of the log entry and load-index record formats this replica
+ * writes, and the newest it reads. 1: the formats before the version existed
+ * (no version, no issuer). 2: with the version and the issuer.
+ *
+ * A replica that meets a newer version stops following the log and goes
+ * unready instead of skipping what it cannot read: a skipped entry could be
+ * a revocation. Upgrade the readers first, then the writers
+ * (docs/scaling.md, "Upgrading replicas").
+ */
+export const FORMAT_VERSION = 2
+
+/** A log entry or index record written in a format this replica does not know. */
+export class UnknownFormatError extends Error {
+  constructor (readonly version: number, where: 'log entry' | 'load index record', known: number) {
+    super(`revocation ${where} in format version ${Number.isNaN(version) ? 'unreadable' : version}; this replica reads versions up to ${known}`)
+    this.name = 'UnknownFormatError'
+  }
+}
