@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
-import { bearerToken } from '../dist/auth/bearer.js'
+import { bearerToken } from '../dist/decision/bearer.js'
 import { GenerationalMap } from '../dist/cache/generational-map.js'
 import { loadConfig } from '../dist/config/load.js'
 import { RevocationChecker } from '../dist/revocation/checker.js'

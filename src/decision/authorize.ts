@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { AuthResult, Authenticator } from '../auth/authenticator.js'
+import type { AuthResult, Authenticator } from './authenticator.js'
 import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { SecuritySink } from '../security/sink.js'

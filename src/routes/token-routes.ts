@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import { Failures, GatewayError } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { Revoker } from '../revocation/revoker.js'
