@@ -86,7 +86,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
         if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
-        else security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
+        else security.denied(auth.failure.reason, auth.claims, request)
         // Only failed attempts count per address (issue 16): a flood of bad refreshes from a NAT's
         // address must not lock the users behind it out of rotation.
         if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
@@ -98,7 +98,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       const nowS = Math.floor(Date.now() / 1000)
       const window = rotationWindow(old, nowS, rotation)
       if (window === null) {
-        security.denied(Failures.SESSION_EXPIRED.reason, old.sub, old.jti, request)
+        security.denied(Failures.SESSION_EXPIRED.reason, old, request)
         return sendFailure(reply, Failures.SESSION_EXPIRED)
       }
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
