@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
-import { Failures, type Failure } from '../errors.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
 import type { Authorization, AuthorizationRequest, Authorizer } from '../decision/authorize.js'
 import { writeFailure } from '../server/failure-reply.js'
 import type { RefusalReport } from '../server/refusal-report.js'
@@ -87,7 +87,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
       return
     }
     const original = originalRequest(headers, trusted)
-    if (original !== null && 'code' in original) {
+    if (isFailure(original)) {
       refusedEarly(req, res, trusted, original)
       return
     }

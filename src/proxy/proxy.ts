@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { Failures, type Failure } from '../errors.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
 import type { Authorizer } from '../decision/authorize.js'
 import type { IdentityHeaders } from '../decision/identity.js'
 import { sendContinue } from '../server/expect-continue.js'
@@ -81,7 +81,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     if (raw.charCodeAt(0) !== 47 /* / */) return refusedEarly(request, reply, Failures.BAD_REQUEST, raw)
     // One path, decided once: what is authorised below is what the upstream receives.
     const path = canonicalPath(raw)
-    if (typeof path !== 'string') return refusedEarly(request, reply, path, raw)
+    if (isFailure(path)) return refusedEarly(request, reply, path, raw)
     if (hasQueryOverride(request.url)) return refusedEarly(request, reply, Failures.METHOD_OVERRIDE, raw)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path, hasBody(request.raw))
