@@ -31,7 +31,7 @@ t.test('originalRequest returns null, an original request, or a failure isFailur
   t.equal(originalRequest({ 'x-original-uri': ['/a', '/a'] }, true), Failures.ORIGINAL_CONFLICT, 'a repeated header')
 })
 
-t.test('the path functions return a string or a failure isFailure recognises', async (t) => {
+t.test('the path functions return a string or a failure isFailure recognises', async () => {
   fc.assert(fc.property(uri, (path) => {
     const decided = canonicalPath(path.startsWith('/') ? path : '/' + path)
     const configured = canonicalConfiguredPath(path)
