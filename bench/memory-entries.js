@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
-import { bearerToken } from '../dist/auth/bearer.js'
-import { GenerationalMap } from '../dist/cache/generational-map.js'
+import { bearerToken } from '../dist/decision/bearer.js'
+import { FingerprintTable } from '../dist/cache/fingerprint-table.js'
 import { loadConfig } from '../dist/config/load.js'
 import { ReplicaState } from '../dist/revocation/replica-state.js'
 import { MemoryStore } from '../dist/revocation/memory-store.js'
@@ -61,11 +61,11 @@ for (const size of sizes) {
     return replica
   })
   const lastAddress = await perEntry(size, async (n) => {
-    // The monitor's jti -> last client address map (its jti strings are shared with the caches above in the gateway).
-    const map = new GenerationalMap(n, 300_000)
-    const ip = '203.0.113.7'
-    for (let i = 0; i < n; i++) map.set(jti(), ip)
-    return map
+    // The monitor's jti -> last client address table: fingerprints in one typed array, allocated at construction.
+    const table = new FingerprintTable(n, 300_000)
+    const ip = table.fingerprint('203.0.113.7')
+    for (let i = 0; i < n; i++) table.set(jti(), ip)
+    return table
   })
   results.push({ size, verifyCache, marks, lastAddress })
 }

@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { createAuthenticator } from './auth/authenticator.js'
+import { createAuthenticator } from './decision/authenticator.js'
 import type { Config } from './config/types.js'
 import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'

@@ -1,4 +1,4 @@
-import type { Authenticator } from './auth/authenticator.js'
+import type { Authenticator } from './decision/authenticator.js'
 import type { RevocationChecker } from './revocation/checker.js'
 import type { ReplicaState } from './revocation/replica-state.js'
 import type { Revoker } from './revocation/revoker.js'

@@ -54,6 +54,7 @@ export const Failures = Object.freeze({
   HEADER_AMBIGUOUS: failure('TG_ERR_HEADER_AMBIGUOUS', 400, 'invalid_request', 'ambiguous_header', 'The request carries a method or URL override header, or an identity or forwarding header spelled with underscores'),
   METHOD_OVERRIDE: failure('TG_ERR_METHOD_OVERRIDE', 400, 'invalid_request', 'method_override', 'The query string carries a method override parameter (_method); the upstream could act on another method than the one decided'),
   ORIGINAL_URI_MISSING: failure('TG_ERR_ORIGINAL_URI_MISSING', 400, 'invalid_request', 'original_uri_missing', 'The trusted proxy sent no original URI (X-Original-URI or X-Forwarded-Uri), which public paths and access rules need'),
+  ORIGINAL_CONFLICT: failure('TG_ERR_ORIGINAL_CONFLICT', 400, 'invalid_request', 'bad_request', 'The original request is ambiguous: repeated or conflicting X-Forwarded-Uri/X-Original-URI/-Method headers, or a URI that is not a path'),
   BAD_REQUEST: failure('TG_ERR_BAD_REQUEST', 400, 'invalid_request', 'bad_request', 'The request is malformed'),
   HTTP_MALFORMED: failure('TG_ERR_HTTP_MALFORMED', 400, 'invalid_request', 'malformed_http', 'The request is not valid HTTP'),
   REQUEST_TIMEOUT: failure('TG_ERR_REQUEST_TIMEOUT', 408, 'invalid_request', 'request_timeout', 'The request was not received in time'),
@@ -81,15 +82,19 @@ export const Failures = Object.freeze({
 export type FailureName = keyof typeof Failures
 
 const REGISTERED: ReadonlySet<unknown> = new Set(Object.values(Failures))
+// Copies made by withDescription: weakly held, as their descriptions may be per request.
+const DESCRIBED = new WeakSet<Failure>()
 
-/** True for the registry's own Failure values (identity, not shape). */
+/** True for the registry's own Failure values and their described copies (identity, not shape). */
 export function isFailure (value: unknown): value is Failure {
-  return REGISTERED.has(value)
+  return REGISTERED.has(value) || (typeof value === 'object' && value !== null && DESCRIBED.has(value as Failure))
 }
 
-/** A failure with a description specific to one request (never containing a token). */
+/** A failure with a description specific to one request (never containing a token); isFailure knows it. */
 export function withDescription (base: Failure, description: string): Failure {
-  return { ...base, description }
+  const described = Object.freeze({ ...base, description })
+  DESCRIBED.add(described)
+  return described
 }
 
 /** Thrown only where throwing is the natural control flow (route handlers); carries a Failure. */

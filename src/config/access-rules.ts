@@ -1,3 +1,4 @@
+import { isFailure } from '../errors.js'
 import { canonicalConfiguredPath } from '../decision/paths.js'
 import type { EnvReader } from './env-reader.js'
 import type { AccessRule } from '../decision/access-policy.js'
@@ -51,7 +52,7 @@ export function readAccessRules (r: EnvReader): AccessRule[] {
     }
     // In the canonical form request paths are decided on: `/v1/a%3Ab` and `/v1/a:b` are one rule.
     const canonical = canonicalConfiguredPath(prefix)
-    if (typeof canonical !== 'string') {
+    if (isFailure(canonical)) {
       r.fail(VAR, `rule ${index} in ${path}: "path" must be a path a request could carry: ${canonical.description}`)
       return
     }

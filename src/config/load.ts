@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import proxyAddr from 'proxy-addr'
-import { ConfigError } from '../errors.js'
+import { ConfigError, isFailure } from '../errors.js'
 import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
@@ -77,7 +77,7 @@ function readPublicPaths (r: EnvReader): string[] {
   return r.list('PUBLIC_PATHS').flatMap((path) => {
     // In the canonical form request paths are decided on (docs/security.md, Paths).
     const canonical = canonicalConfiguredPath(path)
-    if (typeof canonical !== 'string') {
+    if (isFailure(canonical)) {
       r.fail('PUBLIC_PATHS', `"${path}" must be a path prefix starting with "/" that a request could carry: ${canonical.description}`)
       return []
     }

@@ -1,15 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { AuthResult, Authenticator } from '../auth/authenticator.js'
+import type { AuthResult, Authenticator } from './authenticator.js'
 import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
-import { identityOf } from './identity.js'
+import { identityOf, type Identity } from './identity.js'
 
+/** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
 export type Authorization =
   | { readonly kind: 'public' }
-  | { readonly kind: 'allowed', readonly claims: Claims }
+  | { readonly kind: 'allowed', readonly claims: Claims, readonly identity: Identity }
   | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult }
 
 const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
@@ -38,25 +39,25 @@ export type Authorizer = (request: AuthorizationRequest, method: string, path: s
 
 export function createAuthorizer ({ policy, authenticator, security, methodOverride }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
-  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult): Authorization {
-    if (!auth.ok) {
-      security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
-      return { kind: 'denied', failure: auth.failure, auth }
-    }
+
+  function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
+    if (!auth.ok) return { kind: 'denied', failure: auth.failure, auth }
     if (path !== null) {
       const rule = unmetRule(auth.claims, method, path, mayCarryBody)
-      if (rule !== null) {
-        security.denied(Failures.INSUFFICIENT_SCOPE.reason, auth.claims.sub, auth.claims.jti, request)
-        return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
-      }
+      if (rule !== null) return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
     }
-    // A claim that cannot be encoded unambiguously would give the upstream a forged-looking identity.
-    if (identityOf(auth.claims) === null) {
-      security.denied(Failures.TOKEN_CLAIMS.reason, null, null, request)
-      return { kind: 'denied', failure: Failures.TOKEN_CLAIMS, auth }
-    }
-    security.allowed(auth.claims.sub, auth.claims.jti, request)
-    return { kind: 'allowed', claims: auth.claims }
+    const identity = identityOf(auth.claims)
+    // A claim that cannot be encoded unambiguously would give the upstream a
+    // forged-looking identity; the refusal names no subject.
+    if (identity === null) return { kind: 'denied', failure: Failures.TOKEN_CLAIMS }
+    return { kind: 'allowed', claims: auth.claims, identity }
+  }
+
+  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult): Authorization {
+    const decision = verdict(auth, method, path, mayCarryBody)
+    if (decision.kind === 'allowed') security.allowed(decision.claims.sub, decision.claims.jti, request)
+    else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
+    return decision
   }
 
   return async (request, method, path, mayCarryBody) => {

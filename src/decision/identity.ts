@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { Claims } from '../tokens/claims.js'
 import { rolesOf, scopesOf } from '../tokens/claims.js'
 
@@ -5,6 +6,19 @@ import { rolesOf, scopesOf } from '../tokens/claims.js'
 export const IDENTITY_HEADERS = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles'] as const
 
 export type IdentityHeaders = Readonly<Record<(typeof IDENTITY_HEADERS)[number], string>>
+
+/** A verified token's identity, in the two forms it is written in; built once per verified token. */
+export interface Identity {
+  /** Added to the upstream request (proxy). */
+  readonly headers: IdentityHeaders
+  /** The whole header set of a forward-auth allow: the identity on an empty, uncached 200. */
+  readonly allowAnswer: OutgoingHttpHeaders
+}
+
+// An allow is an empty 200 with an explicit length: nginx drops its keep-alive
+// connection to an auth endpoint whose answer has a body, and a chunked empty
+// body would cost a second write.
+export const ANONYMOUS_ALLOW_ANSWER: OutgoingHttpHeaders = Object.freeze({ 'cache-control': 'no-store', 'content-length': '0' })
 
 // RFC 3986 unreserved characters plus `:` `@` `/`, which every URL decoder
 // (decodeURIComponent, Python's unquote and unquote_plus, Go's PathUnescape)
@@ -27,28 +41,37 @@ function encoded (value: string): string {
     .replace(/%3A/g, ':').replace(/%40/g, '@').replace(/%2F/g, '/')
 }
 
-// Built once per claims object: a known token's claims are the same object on every request.
-const built = new WeakMap<Claims, IdentityHeaders | null>()
+// Kept on the verified claims themselves: a known token's claims are the
+// verified cache's entry, the same object on every request, so the identity is
+// built once per verified token with no side table.
+const IDENTITY: unique symbol = Symbol('tokengate.identity')
+type WithIdentity = Claims & { [IDENTITY]?: Identity | null }
+
+function build (claims: Claims): Identity | null {
+  let headers: IdentityHeaders
+  try {
+    headers = Object.freeze({
+      'x-user-id': encoded(claims.sub),
+      'x-token-jti': encoded(claims.jti),
+      'x-token-scope': scopesOf(claims).map(encoded).join(' '),
+      'x-user-roles': rolesOf(claims).map(encoded).join(',')
+    })
+  } catch {
+    return null
+  }
+  return Object.freeze({ headers, allowAnswer: Object.freeze({ ...ANONYMOUS_ALLOW_ANSWER, ...headers }) })
+}
 
 /**
- * The identity headers of a verified token; null when a claim cannot be
- * encoded unambiguously (a lone surrogate), which the decision refuses.
- * Scopes are space-joined and roles comma-joined after encoding each one.
+ * The identity of a verified token; null when a claim cannot be encoded
+ * unambiguously (a lone surrogate), which the decision refuses. Scopes are
+ * space-joined and roles comma-joined after encoding each one.
  */
-export function identityOf (claims: Claims): IdentityHeaders | null {
-  let headers = built.get(claims)
-  if (headers === undefined) {
-    try {
-      headers = Object.freeze({
-        'x-user-id': encoded(claims.sub),
-        'x-token-jti': encoded(claims.jti),
-        'x-token-scope': scopesOf(claims).map(encoded).join(' '),
-        'x-user-roles': rolesOf(claims).map(encoded).join(',')
-      })
-    } catch {
-      headers = null
-    }
-    built.set(claims, headers)
-  }
-  return headers
+export function identityOf (claims: Claims): Identity | null {
+  const cached = (claims as WithIdentity)[IDENTITY]
+  if (cached !== undefined) return cached
+  const identity = build(claims)
+  // Not enumerable: a copy of the claims (`{ ...claims, jti }`) must not inherit it.
+  if (Object.isExtensible(claims)) Object.defineProperty(claims, IDENTITY, { value: identity })
+  return identity
 }

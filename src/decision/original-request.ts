@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { Failures, withDescription, type Failure } from '../errors.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
 import { canonicalPath } from './paths.js'
 import { hasQueryOverride } from './query-override.js'
 
@@ -8,9 +8,6 @@ export interface OriginalRequest {
   /** Canonical (canonicalPath): anything that is not canonical was refused. */
   readonly path: string
 }
-
-export const CONFLICTING_ORIGINAL = withDescription(Failures.BAD_REQUEST,
-  'The original request is ambiguous: repeated or conflicting X-Forwarded-Uri/X-Original-URI/-Method headers, or a URI that is not a path')
 
 const CONFLICT = Symbol('conflict')
 // Node joins a repeated header into "a, b": a real request target has no ASCII
@@ -42,18 +39,19 @@ function pick (a: string | string[] | undefined, b: string | string[] | undefine
  * encodeURIComponent writes) are; repeated slashes (merged by nginx and
  * Werkzeug, not by Express) and whatever canonicalPath refuses are not.
  */
+/** Null when there is no original request to decide on; a registry Failure (isFailure) when it is refused. */
 export function originalRequest (headers: IncomingHttpHeaders, trusted: boolean): OriginalRequest | null | Failure {
   if (!trusted) return null
   const uri = pick(headers['x-forwarded-uri'], headers['x-original-uri'])
   if (uri === undefined) return null
-  if (uri === CONFLICT || !PATH.test(uri)) return CONFLICTING_ORIGINAL
+  if (uri === CONFLICT || !PATH.test(uri)) return Failures.ORIGINAL_CONFLICT
   if (hasQueryOverride(uri)) return Failures.METHOD_OVERRIDE
   const method = pick(headers['x-forwarded-method'], headers['x-original-method'])
-  if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return CONFLICTING_ORIGINAL
+  if (method === CONFLICT || (method !== undefined && !METHOD.test(method))) return Failures.ORIGINAL_CONFLICT
   const q = uri.search(/[?#]/)
   const raw = q === -1 ? uri : uri.slice(0, q)
   const path = canonicalPath(raw)
-  if (typeof path !== 'string') return path
+  if (isFailure(path)) return path
   if (raw.includes('//')) return Failures.PATH_NOT_NORMAL
   return { method: method === undefined ? 'GET' : method.toUpperCase(), path }
 }

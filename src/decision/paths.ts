@@ -1,4 +1,4 @@
-import { Failures, type Failure } from '../errors.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
 import { refusedUnicode } from './unicode.js'
 
 /** The path part of a request target, without query or fragment. */
@@ -121,7 +121,7 @@ export function canonicalConfiguredPath (path: string): string | Failure {
   if (!path.startsWith('/')) return Failures.BAD_REQUEST
   // A configured string is Unicode: its UTF-8 bytes as latin1 characters, as a raw request would carry them.
   const canonical = canonicalPath(Buffer.from(path, 'utf8').toString('latin1'))
-  if (typeof canonical !== 'string') return canonical
+  if (isFailure(canonical)) return canonical
   return canonical.length > 1 ? canonical.replace(/\/$/, '') : canonical
 }
 

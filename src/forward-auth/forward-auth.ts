@@ -1,42 +1,25 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
-import { Failures, type Failure } from '../errors.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
 import type { Authorization, AuthorizationRequest, Authorizer } from '../decision/authorize.js'
 import { writeFailure } from '../server/failure-reply.js'
 import type { RefusalReport } from '../server/refusal-report.js'
 import { pathOf } from '../decision/paths.js'
 import type { FastRoute } from '../server/fast-route-server.js'
 import { ambiguousHeader } from '../decision/header-names.js'
-import { identityOf } from '../decision/identity.js'
+import { ANONYMOUS_ALLOW_ANSWER } from '../decision/identity.js'
 import { requestIdOf } from '../server/request-ids.js'
 import { originalRequest } from '../decision/original-request.js'
 import type { TrustedProxies } from '../decision/trusted-proxies.js'
-import type { Claims } from '../tokens/claims.js'
 
 const QUERY = 63 // '?'
 // The original request's body never reaches tokengate: any POST may carry `_method` in it.
 const ORIGINAL_BODY_UNSEEN = true
 
-// An allow is an empty 200 with an explicit length: nginx drops its keep-alive
-// connection to an auth endpoint whose answer has a body, and a chunked empty
-// body would cost a second write.
-const PUBLIC_ALLOW: OutgoingHttpHeaders = Object.freeze({ 'cache-control': 'no-store', 'content-length': '0' })
-const allowHeaders = new WeakMap<Claims, OutgoingHttpHeaders>()
-
-function allowHeadersFor (claims: Claims): OutgoingHttpHeaders {
-  let headers = allowHeaders.get(claims)
-  if (headers === undefined) {
-    // Never null here: the decision refuses claims that cannot be encoded.
-    headers = Object.freeze({ ...PUBLIC_ALLOW, ...identityOf(claims) })
-    allowHeaders.set(claims, headers)
-  }
-  return headers
-}
-
 function answer (res: ServerResponse, decision: Authorization): void {
   if (decision.kind === 'denied') writeFailure(res, decision.failure, decision.scope)
-  else res.writeHead(200, decision.kind === 'allowed' ? allowHeadersFor(decision.claims) : PUBLIC_ALLOW).end()
+  else res.writeHead(200, decision.kind === 'allowed' ? decision.identity.allowAnswer : ANONYMOUS_ALLOW_ANSWER).end()
 }
 
 /** The request as the decision and the security monitor see it; the client address and id are worked out only if read. */
@@ -104,7 +87,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
       return
     }
     const original = originalRequest(headers, trusted)
-    if (original !== null && 'code' in original) {
+    if (isFailure(original)) {
       refusedEarly(req, res, trusted, original)
       return
     }

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { canonicalName, isForwardingHeader, isIdentityHeader, REROUTING_HEADERS } from '../decision/header-names.js'
-import { identityOf } from '../decision/identity.js'
-import type { Claims } from '../tokens/claims.js'
+import type { IdentityHeaders } from '../decision/identity.js'
 import { HOP_BY_HOP, connectionNamed } from './hop-by-hop.js'
 
 export type OutgoingHeaders = Record<string, string | string[]>
@@ -61,9 +60,9 @@ function setForwarded (headers: OutgoingHeaders, incoming: IncomingMessage, trus
  * The headers of one upstream request, built in one object: the client's
  * end-to-end headers (Authorization included), then the upstream Host,
  * X-Forwarded-*, X-Request-Id (the id in tokengate's logs and audit records)
- * and the identity from the token when there is one.
+ * and the identity the decision built for the token when there is one.
  */
-export function upstreamHeaders (incoming: IncomingMessage, claims: Claims | null, upstreamHost: string, trusted: boolean, requestId: string): OutgoingHeaders {
+export function upstreamHeaders (incoming: IncomingMessage, identity: IdentityHeaders | null, upstreamHost: string, trusted: boolean, requestId: string): OutgoingHeaders {
   const sent = incoming.headers
   const headers: OutgoingHeaders = {}
   for (const name in sent) {
@@ -75,7 +74,6 @@ export function upstreamHeaders (incoming: IncomingMessage, claims: Claims | nul
   headers.host = upstreamHost
   setForwarded(headers, incoming, trusted)
   headers['x-request-id'] = requestId
-  const identity = claims === null ? null : identityOf(claims)
   if (identity !== null) Object.assign(headers, identity)
   return headers
 }

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { Failures, type Failure } from '../errors.js'
+import { Failures, isFailure, type Failure } from '../errors.js'
 import type { Authorizer } from '../decision/authorize.js'
+import type { IdentityHeaders } from '../decision/identity.js'
 import { sendContinue } from '../server/expect-continue.js'
 import { canonicalPath, pathOf } from '../decision/paths.js'
 import { hasQueryOverride } from '../decision/query-override.js'
@@ -19,6 +20,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The upstream request target, built once by the proxy's onRequest hook from the normalised path. */
     tokengateTarget: string
+    /** The identity headers of an allowed token, from the decision; null on a public path. */
+    tokengateIdentity: IdentityHeaders | null
     /** performance.now() when the request was handed to the upstream (0: it was not). */
     tokengateForwardedAt: number
   }
@@ -54,6 +57,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   app.decorateRequest('tokengateTarget', '')
+  app.decorateRequest('tokengateIdentity', null)
 
   // Upstream latency and status by route pattern (never the raw path). A request
   // refused by the onRequest hook below never reaches preHandler: only forwarded requests count.
@@ -77,12 +81,15 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     if (raw.charCodeAt(0) !== 47 /* / */) return refusedEarly(request, reply, Failures.BAD_REQUEST, raw)
     // One path, decided once: what is authorised below is what the upstream receives.
     const path = canonicalPath(raw)
-    if (typeof path !== 'string') return refusedEarly(request, reply, path, raw)
+    if (isFailure(path)) return refusedEarly(request, reply, path, raw)
     if (hasQueryOverride(request.url)) return refusedEarly(request, reply, Failures.METHOD_OVERRIDE, raw)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path, hasBody(request.raw))
     if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
-    if (decision.kind === 'allowed') request.tokengateClaims = decision.claims
+    if (decision.kind === 'allowed') {
+      request.tokengateClaims = decision.claims
+      request.tokengateIdentity = decision.identity.headers
+    }
   })
 
   const host = upstream.host
@@ -97,7 +104,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     const options: Dispatcher.DispatchOptions = {
       method: request.method,
       path: request.tokengateTarget,
-      headers: upstreamHeaders(raw, request.tokengateClaims, host, isTrustedProxy(raw.socket), request.id),
+      headers: upstreamHeaders(raw, request.tokengateIdentity, host, isTrustedProxy(raw.socket), request.id),
       body: null
     }
     if (!hasBody(raw)) return exchange.start(options, false)

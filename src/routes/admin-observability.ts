@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { request as httpRequest } from 'undici'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import type { FailMode } from '../revocation/checker.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import { requireToken } from './guards.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { SecuritySink } from '../security/sink.js'
@@ -25,12 +25,12 @@ export function requireToken ({ authenticator, security }: GuardOptions, role?: 
   return async (request, reply) => {
     const auth = await authenticator.fromHeader(request.headers.authorization)
     if (!auth.ok) {
-      security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
+      security.denied(auth.failure.reason, auth.claims, request)
       if (onRefused !== undefined && await onRefused(request, reply)) return reply
       return sendFailure(reply, auth.failure)
     }
     if (role !== undefined && !hasRole(auth.claims, role)) {
-      security.denied(Failures.FORBIDDEN.reason, auth.claims.sub, auth.claims.jti, request)
+      security.denied(Failures.FORBIDDEN.reason, auth.claims, request)
       return sendFailure(reply, Failures.FORBIDDEN, role)
     }
     request.tokengateClaims = auth.claims

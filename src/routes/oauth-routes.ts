@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import type { IntrospectionClient } from './client-auth.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../auth/authenticator.js'
+import type { Authenticator } from '../decision/authenticator.js'
 import { Failures, GatewayError } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { Revoker } from '../revocation/revoker.js'
@@ -83,7 +83,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       if (!auth.ok) {
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
         if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
-        else security.denied(auth.failure.reason, auth.claims?.sub ?? null, auth.claims?.jti ?? null, request)
+        else security.denied(auth.failure.reason, auth.claims, request)
         // Only failed attempts count per address (issue 16): a flood of bad refreshes from a NAT's
         // address must not lock the users behind it out of rotation.
         if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
@@ -95,7 +95,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       const nowS = Math.floor(Date.now() / 1000)
       const window = rotationWindow(old, nowS, rotation)
       if (window === null) {
-        security.denied(Failures.SESSION_EXPIRED.reason, old.sub, old.jti, request)
+        security.denied(Failures.SESSION_EXPIRED.reason, old, request)
         return sendFailure(reply, Failures.SESSION_EXPIRED)
       }
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { GenerationalMap } from '../cache/generational-map.js'
+import { FingerprintTable } from '../cache/fingerprint-table.js'
 import { Failures } from '../errors.js'
 import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
 import type { MonitorState } from './monitor-state.js'
@@ -76,14 +76,14 @@ export class SecurityMonitor {
   #ipFailures = new Map<string, number>()
   #uses: Use[] = []
   #activity: Array<[string, ActivityEvent]> = []
-  readonly #lastAddress: GenerationalMap<string>
+  readonly #lastAddress: FingerprintTable
   readonly #raisedHere = new LRUCache<string, true>({ max: MAX_PENDING, ttl: HOUR_S * 1000 })
   #flushing: Promise<void> | null = null
   #unreadySince: number | null = null
 
   constructor (deps: MonitorDeps) {
     this.#deps = deps
-    this.#lastAddress = new GenerationalMap(deps.config.trackedTokens, deps.config.tokenIpWindowS * 1000)
+    this.#lastAddress = new FingerprintTable(deps.config.trackedTokens, deps.config.tokenIpWindowS * 1000)
     this.#timer = setInterval(() => { this.flush().catch(() => {}) }, deps.flushMs).unref()
   }
 
@@ -108,16 +108,18 @@ export class SecurityMonitor {
 
   /**
    * An accepted token: only one seen from a new address (or not seen within
-   * the window) costs more than a map lookup. Keyed by jti alone, holding its
-   * last address: a token that switches addresses is sent on every switch, so
-   * no new address is ever missed.
+   * the window) costs more than a table look-up. Keyed by jti alone, holding a
+   * fingerprint of its last address: a token that switches addresses is sent
+   * on every switch, so no new address is missed (but for a fingerprint
+   * collision, 1 in 2^32 per switch, which the next switch makes up for).
    */
   used (sub: string, jti: string, facts: RequestFacts): void {
     if (this.#deps.config.tokenMaxIps <= 0) return
     // Read only here: the client address costs a proxy-addr walk.
     const ip = facts.ip
-    if (this.#lastAddress.get(jti) === ip) return
-    this.#lastAddress.set(jti, ip)
+    const address = this.#lastAddress.fingerprint(ip)
+    if (this.#lastAddress.get(jti) === address) return
+    this.#lastAddress.set(jti, address)
     if (this.#uses.length < MAX_PENDING) this.#uses.push({ sub, jti, ip })
   }
 

@@ -9,7 +9,7 @@ import { MemoryMonitorState } from './memory-state.js'
 import type { MonitorState } from './monitor-state.js'
 import { SecurityMonitor, type ActivityEvent, type MonitorConfig } from './monitor.js'
 import { RedisMonitorState } from './redis-state.js'
-import { cutJti, type AuditEntry, type RequestFacts, type SecuritySink } from './sink.js'
+import { cutJti, type AuditEntry, type RefusedToken, type RequestFacts, type SecuritySink } from './sink.js'
 import { AlertWebhook, type WebhookState } from './webhook.js'
 
 const FLUSH_MS = 200
@@ -104,14 +104,14 @@ export class MonitoringSink implements SecuritySink {
     this.monitor.used(sub, jti, facts)
   }
 
-  denied (reason: string, sub: string | null, jti: string | null, facts: RequestFacts): void {
+  denied (reason: string, token: RefusedToken | undefined, facts: RequestFacts): void {
     let counter = this.#deny.get(reason)
     if (counter === undefined) {
       counter = this.#metrics.decisions.cell({ result: 'deny', reason })
       this.#deny.set(reason, counter)
     }
     counter.inc()
-    this.monitor.failure(reason, sub, jti, facts.ip)
+    this.monitor.failure(reason, token?.sub ?? null, token?.jti ?? null, facts.ip)
   }
 
   tokenIssued (sub: string, _facts: RequestFacts): void {

@@ -13,6 +13,12 @@ export interface AuditEntry {
  * Who asked: a FastifyRequest satisfies this as it is, so the hot path passes
  * the request itself and `ip` (proxy-addr work) is computed only if read.
  */
+/** The claims a refusal names: the verified token's subject and id. */
+export interface RefusedToken {
+  readonly sub: string
+  readonly jti: string
+}
+
 export interface RequestFacts {
   readonly ip: string
   readonly id: string
@@ -26,8 +32,8 @@ export interface SecuritySink {
   audit: (entry: AuditEntry) => void
   /** A token passed verification and revocation. */
   allowed: (sub: string, jti: string, facts: RequestFacts) => void
-  /** A token was refused; `sub`/`jti` only when its signature was valid. */
-  denied: (reason: string, sub: string | null, jti: string | null, facts: RequestFacts) => void
+  /** A token was refused; `token` (its subject and jti) only when its signature was valid. */
+  denied: (reason: string, token: RefusedToken | undefined, facts: RequestFacts) => void
   /** A token pair was issued to `sub` (refresh). */
   tokenIssued: (sub: string, facts: RequestFacts) => void
   /** A revoked refresh token was presented again: the session has been revoked. */

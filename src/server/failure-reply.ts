@@ -23,12 +23,12 @@ function challenge (failure: Failure, scope: string | undefined): string | null 
 }
 
 /** The headers of a refusal: the RFC 6750 challenge, Retry-After on 503, never cached. */
-function failureHeaders (failure: Failure, scope?: string): Record<string, string> {
+function failureHeaders (failure: Failure, scope: string | undefined): Readonly<Record<string, string>> {
   const headers: Record<string, string> = { 'cache-control': 'no-store' }
   const header = challenge(failure, scope)
   if (header !== null) headers['www-authenticate'] = header
   if (failure.status === 503) headers['retry-after'] = RETRY_AFTER_S
-  return headers
+  return Object.freeze(headers)
 }
 
 /** The OAuth-style error body; the description is ours, never request data. */
@@ -36,35 +36,50 @@ function failureBody (failure: Failure): { error: string, error_description: str
   return { error: failure.error, error_description: failure.description }
 }
 
-export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string): FastifyReply {
-  return reply.code(failure.status).headers(failureHeaders(failure, scope)).send(failureBody(failure))
+interface Refusal {
+  /** For a Fastify reply, which serialises the body itself. */
+  readonly headers: Readonly<Record<string, string>>
+  /** For a bare node:http response: the same with the body's type and length. */
+  readonly rawHeaders: OutgoingHttpHeaders
+  readonly body: string
 }
 
-interface Refusal { readonly headers: OutgoingHttpHeaders, readonly body: string }
-
-// Failures are a fixed registry: each one's raw answer is built once (a scope makes it particular).
-const refusals = new WeakMap<Failure, Refusal>()
+// Every refusal's answer is built once per failure and scope: failures are a
+// fixed registry (described copies weakly held) and scopes come from
+// ACCESS_RULES_FILE and route roles, a bounded set (capped all the same).
+const MAX_SCOPES_PER_FAILURE = 64
+const refusals = new WeakMap<Failure, Map<string | undefined, Refusal>>()
 
 function refusalOf (failure: Failure, scope: string | undefined): Refusal {
-  let refusal = scope === undefined ? refusals.get(failure) : undefined
+  let byScope = refusals.get(failure)
+  if (byScope === undefined) {
+    byScope = new Map()
+    refusals.set(failure, byScope)
+  }
+  let refusal = byScope.get(scope)
   if (refusal === undefined) {
+    const headers = failureHeaders(failure, scope)
     const body = JSON.stringify(failureBody(failure))
-    const headers = { ...failureHeaders(failure, scope), 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) }
-    refusal = Object.freeze({ headers: Object.freeze(headers), body })
-    if (scope === undefined) refusals.set(failure, refusal)
+    const rawHeaders = Object.freeze({ ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) })
+    refusal = Object.freeze({ headers, rawHeaders, body })
+    if (byScope.size < MAX_SCOPES_PER_FAILURE) byScope.set(scope, refusal)
   }
   return refusal
 }
 
+export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string): FastifyReply {
+  return reply.code(failure.status).headers(refusalOf(failure, scope).headers).send(failureBody(failure))
+}
+
 /** The same answer as a complete HTTP/1.1 message that closes the connection, for a socket no request exists on yet. */
 export function rawFailure (failure: Failure): string {
-  const { headers, body } = refusalOf(failure, undefined)
-  const lines = Object.entries({ ...headers, connection: 'close' }).map(([name, value]) => `${name}: ${String(value)}\r\n`)
+  const { rawHeaders, body } = refusalOf(failure, undefined)
+  const lines = Object.entries({ ...rawHeaders, connection: 'close' }).map(([name, value]) => `${name}: ${String(value)}\r\n`)
   return `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n${lines.join('')}\r\n${body}`
 }
 
 /** The same answer as sendFailure, written on a bare node:http response (the fast route server). */
 export function writeFailure (res: ServerResponse, failure: Failure, scope?: string): void {
-  const { headers, body } = refusalOf(failure, scope)
-  res.writeHead(failure.status, headers).end(body)
+  const { rawHeaders, body } = refusalOf(failure, scope)
+  res.writeHead(failure.status, rawHeaders).end(body)
 }

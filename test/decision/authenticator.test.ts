@@ -4,7 +4,7 @@ import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
 
-// src/auth (authenticator.ts, bearer.ts): from an Authorization header to a decision, over real
+// src/decision (authenticator.ts, bearer.ts): from an Authorization header to a decision, over real
 // HTTP in both modes: forward-auth answers /auth/verify, proxy mode guards every upstream path.
 
 interface Mode { readonly gw: Gateway, readonly target: string }
