@@ -85,3 +85,33 @@ export async function startRedis (options: RedisServerOptions = {}): Promise<Red
     }
   }
 }
+
+export interface SharedRedis {
+  readonly port: number
+  readonly url: string
+  /** A plain client for assertions; give it the keys under the test's prefix. */
+  readonly client: Redis
+  /** A key prefix no other test of the file has had: one test's marks, rate limits and monitor state are its own. */
+  prefix: () => string
+  /** REDIS_URL and a fresh REDIS_KEY_PREFIX, to spread into a gateway's environment. */
+  env: () => { REDIS_URL: string, REDIS_KEY_PREFIX: string }
+}
+
+/**
+ * One redis-server for a whole test file, stopped when the file ends (pass the
+ * file's root `t`): starting one per subtest cost a spawn each. A test that
+ * kills or restarts Redis still starts its own with startRedis().
+ */
+export async function sharedRedis (t: { teardown: (fn: () => unknown) => void }): Promise<SharedRedis> {
+  const server = await startRedis()
+  t.teardown(() => server.stop())
+  let tests = 0
+  const prefix = (): string => `t${++tests}:`
+  return {
+    port: server.port,
+    url: server.url,
+    client: server.client,
+    prefix,
+    env: () => ({ REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix() })
+  }
+}

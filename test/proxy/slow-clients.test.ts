@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startGateway } from '../helpers/gateway.js'
+import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sign } from '../helpers/tokens.js'
 import { inTime, waitFor } from '../helpers/until.js'
@@ -33,10 +33,18 @@ function recordingUpstream (upstream: Upstream): Array<{ url: string, at: number
   return arrivals
 }
 
+/** Requests whose head the gateway has read: a client is in, whatever its body does. */
+function requestsSeen (gw: Gateway): { count: number } {
+  const seen = { count: 0 }
+  gw.app.server.on('request', () => { seen.count++ })
+  return seen
+}
+
 t.test('issue 11 item 6: with 130 clients trickling bodies, an innocent request is answered within UPSTREAM_TIMEOUT_MS + 1 s', async (t) => {
   const upstream = await startUpstream(t)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: '1000' })
   const token = sign()
+  const heads = requestsSeen(gw)
   // One byte every 500 ms (never silent for CLIENT_BODY_TIMEOUT_MS), small, large and chunked bodies; each stops by itself after 10 s.
   const framings = [SMALL, LARGE, CHUNKED]
   for (let i = 0; i < 130; i++) {
@@ -44,7 +52,7 @@ t.test('issue 11 item 6: with 130 clients trickling bodies, an innocent request 
     const first = framing === CHUNKED ? '400\r\n{' : '{'
     slowClient(t, gw.url, head('POST', '/upload', token, framing) + first, { chunk: ' ', everyMs: 500, maxChunks: 20 })
   }
-  await new Promise((resolve) => setTimeout(resolve, 600))
+  await waitFor(() => heads.count === 130, 'the 130 slow clients to be reading their bodies in the gateway', 5000, 10)
   const started = Date.now()
   const [get, post] = await inTime(Promise.all([
     call(`${gw.url}/innocent`, { token }),
@@ -78,9 +86,11 @@ t.test('with every connection busy and UPSTREAM_MAX_PENDING requests waiting, th
   const arrivals = recordingUpstream(upstream)
   const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: '2000', UPSTREAM_CONNECTIONS: '2', UPSTREAM_MAX_PENDING: '1' })
   const token = sign()
+  const heads = requestsSeen(gw)
   const held = Array.from({ length: 3 }, async () => await call(`${gw.url}/hang`, { token }))
   await waitFor(() => arrivals.length === 2, 'two requests to hold both connections', 3000, 20)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The third is queued as soon as it is decided, without I/O: it was, once its head was read.
+  await waitFor(() => heads.count === 3, 'the third request to be queued', 3000, 5)
   const started = Date.now()
   const res = await call(`${gw.url}/other`, { token })
   const elapsed = Date.now() - started

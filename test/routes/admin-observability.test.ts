@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis, startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { until, untilValue } from '../helpers/until.js'
 import { startUpstream } from '../helpers/upstream.js'
@@ -12,6 +12,7 @@ const ROUTES: Array<[string, string]> = [
   ['GET', '/admin/blacklist/status'], ['GET', '/admin/health'], ['POST', '/admin/cleanup'],
   ['GET', '/admin/alerts'], ['GET', '/admin/users/u1/activity'], ['GET', '/admin/audit/summary']
 ]
+const shared = await sharedRedis(t)
 
 t.test('operator routes refuse anonymous callers (401) and tokens without ADMIN_ROLE (403)', async (t) => {
   const gw = await startGateway(t, ENV)
@@ -24,13 +25,7 @@ t.test('operator routes refuse anonymous callers (401) and tokens without ADMIN_
 
 for (const name of ['memory', 'redis']) {
   t.test(`${name}: blacklist status has exactly the agreed fields, filled by traffic`, async (t) => {
-    const env: Record<string, string> = { ...ENV }
-    if (name === 'redis') {
-      const redis = await startRedis()
-      t.teardown(() => redis.stop())
-      env.REDIS_URL = redis.url
-    }
-    const gw = await startGateway(t, env)
+    const gw = await startGateway(t, name === 'redis' ? { ...ENV, ...shared.env() } : ENV)
     const token = sign()
     for (let i = 0; i < 4; i++) await call(`${gw.url}/auth/verify`, { token })
     await call(`${gw.url}/auth/logout`, { method: 'POST', token: sign({ claims: { sid: 'one-session' } }) })
@@ -44,10 +39,8 @@ for (const name of ['memory', 'redis']) {
 }
 
 t.test('health reports store, revocation state, breaker, upstream and alert sink', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
   const upstream = await startUpstream(t)
-  const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url, UPSTREAM_URL: upstream.url })
+  const gw = await startGateway(t, { ...ENV, ...shared.env(), UPSTREAM_URL: upstream.url })
   // The log follower proves itself current in the background: health says "degraded" until it has.
   await until(() => gw.app.tokengate.replica.current, 5000, 20)
   const ok = await call(`${gw.url}/admin/health`, { token: admin() })
@@ -81,9 +74,7 @@ t.test('health shows an unreachable Redis without failing the call', async (t) =
 })
 
 t.test('cleanup prunes local entries and reports the store\'s marks by kind and memory', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const gw = await startGateway(t, { ...ENV, REDIS_URL: redis.url })
+  const gw = await startGateway(t, { ...ENV, ...shared.env() })
   await call(`${gw.url}/auth/logout`, { method: 'POST', token: sign({ claims: { sid: 's-1' } }) })
   await call(`${gw.url}/admin/users/u-9/revoke`, { method: 'POST', token: admin(), json: { reason: 'test' } })
   const res = await call(`${gw.url}/admin/cleanup`, { method: 'POST', token: admin() })

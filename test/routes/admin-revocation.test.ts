@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis } from '../helpers/redis.js'
 import { nowS, sign } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
 
@@ -11,10 +11,10 @@ async function verifyStatus (gw: Gateway, token: string): Promise<number> {
   return (await call(`${gw.url}/auth/verify`, { token })).status
 }
 
+const redis = await sharedRedis(t)
+
 async function redisGateway (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<Gateway> {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  return await startGateway(t, { REDIS_URL: redis.url, ...env })
+  return await startGateway(t, { ...redis.env(), ...env })
 }
 
 t.test('admin routes refuse tokens without ADMIN_ROLE (403) and anonymous callers (401)', async (t) => {
@@ -102,15 +102,14 @@ t.test('revoke by token and by jti', async (t) => {
 })
 
 t.test('every mark written through the API carries a TTL matched to what it can cover', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
+  const env = redis.env()
   // Issue 16: session, user and global marks and the log live JWT_MAX_TOKEN_LIFETIME plus twice the tolerance.
-  const gw = await startGateway(t, { REDIS_URL: redis.url, REFRESH_TOKEN_EXPIRE_DAYS: '1', JWT_MAX_TOKEN_LIFETIME: '2d' })
+  const gw = await startGateway(t, { ...env, REFRESH_TOKEN_EXPIRE_DAYS: '1', JWT_MAX_TOKEN_LIFETIME: '2d' })
   const token = sign({ claims: { sid: 'ttl-session', exp: nowS() + 120 } })
   await call(`${gw.url}/auth/logout`, { method: 'POST', token })
   await call(`${gw.url}/admin/users/someone/revoke`, { method: 'POST', token: admin(), json: { reason: 'ttl' } })
   await call(`${gw.url}/admin/revoke-all`, { method: 'POST', token: admin(), json: { reason: 'ttl' } })
-  const keys = (await redis.client.keys('revoked:*')).filter((key) => !key.includes('ratelimit') && !key.includes(':monitor:'))
+  const keys = (await redis.client.keys(`${env.REDIS_KEY_PREFIX}*`)).filter((key) => !key.includes('ratelimit') && !key.includes(':monitor:'))
   t.ok(keys.length >= 4, `marks written: ${keys.join(', ')}`)
   for (const key of keys) {
     const ttl = await redis.client.ttl(key)
@@ -121,6 +120,7 @@ t.test('every mark written through the API carries a TTL matched to what it can 
     else if (key.includes(':jti:')) t.ok(ttl <= 120 + 5 + 1 && ttl > 100, `jti mark lives until exp + tolerance (${ttl})`)
     else t.ok(ttl <= 2 * 86400 + 10 && ttl > 2 * 86400, `${key} lives the maximum token lifetime plus twice the tolerance (${ttl})`)
   }
+  // Every key on the server, this test's and the earlier ones' alike.
   const all = await redis.client.keys('*')
   for (const key of all) t.not(await redis.client.ttl(key), -1, `${key} has an expiry`)
 })

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis, startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
+
+const shared = await sharedRedis(t)
 
 t.test('/healthz answers 200 without a token', async (t) => {
   const gw = await startGateway(t)
@@ -19,9 +21,7 @@ t.test('/readyz with the memory store is ready', async (t) => {
 })
 
 t.test('/readyz with Redis up is ready and does not name the store', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const gw = await startGateway(t, { REDIS_URL: redis.url })
+  const gw = await startGateway(t, shared.env())
   const res = await call(`${gw.url}/readyz`)
   t.equal(res.status, 200)
   t.same(res.body, { status: 'ready' })
@@ -54,10 +54,8 @@ t.test('/healthz and /readyz are served by the gateway even with UPSTREAM_URL se
 })
 
 t.test('/healthz and /readyz tell unauthenticated callers nothing operational, in proxy and forward-auth mode', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
   for (const env of [{}, { UPSTREAM_URL: 'http://127.0.0.1:9' }]) {
-    const gw = await startGateway(t, { REDIS_URL: redis.url, ...env })
+    const gw = await startGateway(t, { ...shared.env(), ...env })
     for (const path of ['/healthz', '/readyz']) {
       const res = await call(`${gw.url}${path}`)
       t.same(Object.keys(res.body), ['status'], path)

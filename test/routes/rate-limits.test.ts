@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { basic, call } from '../helpers/http.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
 
@@ -9,10 +9,10 @@ import { scrape, valueOf } from '../helpers/scrape.js'
 // runs on a real Redis store, the one replicas share, and every request comes from 127.0.0.1.
 interface Teardown { teardown: (fn: () => unknown) => void }
 
+const redis = await sharedRedis(t)
+
 async function redisGateway (t: Teardown, env: Record<string, string> = {}): Promise<Gateway> {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  return await startGateway(t, { REDIS_URL: redis.url, ...env })
+  return await startGateway(t, { ...redis.env(), ...env })
 }
 
 const SECRET = 'rs-client-secret-rs-client-secret-rs'

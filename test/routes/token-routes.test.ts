@@ -2,18 +2,15 @@ import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { BASE_ENV, startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis, startRedis } from '../helpers/redis.js'
 import { nowS, sign } from '../helpers/tokens.js'
 
 type Setup = (t: { teardown: (fn: () => unknown) => void }) => Promise<Gateway>
 
+const shared = await sharedRedis(t)
 const stores: Record<string, Setup> = {
   memory: async (t) => await startGateway(t),
-  redis: async (t) => {
-    const redis = await startRedis()
-    t.teardown(() => redis.stop())
-    return await startGateway(t, { REDIS_URL: redis.url })
-  }
+  redis: async (t) => await startGateway(t, shared.env())
 }
 
 async function verifyStatus (gw: Gateway, token: string): Promise<number> {

@@ -33,16 +33,29 @@ async function operations (gw: Gateway): Promise<void> {
   await call(`${gw.url}/admin/cleanup`, { method: 'POST', token: admin() })
 }
 
-async function auditedLog (t: { teardown: (fn: () => unknown) => void }): Promise<string[]> {
-  const file = tempFile(t)
-  const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
-  await operations(gw)
-  await gw.app.close()
-  return readFileSync(file, 'utf8').trimEnd().split('\n')
+let written: Promise<string> | undefined
+
+/**
+ * The log a gateway wrote for operations(), made once for the file (pass the
+ * file's root `t`) and only read: the tests that tamper with it copy it.
+ */
+async function auditedFile (): Promise<string> {
+  written ??= (async () => {
+    const file = tempFile(t)
+    const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
+    await operations(gw)
+    await gw.app.close()
+    return file
+  })()
+  return await written
+}
+
+async function auditedLog (): Promise<string[]> {
+  return readFileSync(await auditedFile(), 'utf8').trimEnd().split('\n')
 }
 
 t.test('every security operation writes one chained record with the agreed fields', async (t) => {
-  const lines = await auditedLog(t)
+  const lines = await auditedLog()
   const records = lines.map((line) => JSON.parse(line))
   t.same(records.map((r) => r.event_type), ['logout', 'token_revoked', 'token_refreshed', 'admin_user_revoked', 'admin_token_revoked', 'admin_cleanup'])
   t.equal(records[0].prev, GENESIS, 'the first record chains from the genesis')
@@ -53,11 +66,7 @@ t.test('every security operation writes one chained record with the agreed field
 })
 
 t.test('audit verify accepts an intact log', async (t) => {
-  const file = tempFile(t)
-  const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
-  await operations(gw)
-  await gw.app.close()
-  const run = await verifyCli(file)
+  const run = await verifyCli(await auditedFile())
   t.equal(run.code, 0, run.stderr)
   t.match(run.stdout, /intact, 6 records/)
 })
@@ -87,11 +96,7 @@ const tampering: Array<[string, (lines: string[]) => string[], number]> = [
 for (const [what, tamper, badLine] of tampering) {
   t.test(`audit verify rejects ${what}, naming line ${badLine}`, async (t) => {
     const file = tempFile(t)
-    const gw = await startGateway(t, { AUDIT_LOG_FILE: file })
-    await operations(gw)
-    await gw.app.close()
-    let lines = readFileSync(file, 'utf8').trimEnd().split('\n')
-    lines = tamper(lines)
+    let lines = tamper(await auditedLog())
     if (what.includes('recomputed')) lines = reseal(lines, 1)
     writeFileSync(file, lines.join('\n') + '\n')
     const run = await verifyCli(file)

@@ -9,9 +9,8 @@ const ENV = { RATE_LIMIT_ADMIN_PER_MIN: '0', ALERT_USER_FAILURES_PER_HOUR: '3', 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'], aud: 'payments-api' }, header: { typ: 'at+jwt' } })
 
 async function userAlerts (gw: Gateway): Promise<AlertGroup[]> {
+  // flush() returns once the alerts it raised are stored: nothing is still on its way.
   await gw.app.tokengate.security.monitor.flush()
-  // The alert is stored right after its dedup mark is taken: give it a moment.
-  await new Promise((resolve) => setTimeout(resolve, 100))
   const res = await call(`${gw.url}/admin/alerts`, { token: admin() })
   return (res.body.alerts as AlertGroup[]).filter((a) => a.type === 'user_verification_failures')
 }

@@ -16,44 +16,45 @@ const HOUR_S = 3600
 
 interface Tap { teardown: (fn: () => unknown) => void }
 
-/** A private Redis (standalone or Cluster) and the INFO commandstats of each of its primaries. */
+/** A Redis (standalone or Cluster) shared by the file, a key prefix of the test's own, and the INFO commandstats of each of its primaries. */
 interface Backend {
   readonly topology: RedisTopology
+  readonly prefix: string
   readonly commandstats: () => Promise<string[]>
   readonly resetStats: () => Promise<void>
 }
 
-const backends: Array<[string, (t: Tap) => Promise<Backend>]> = [
-  ['redis', async (t) => {
-    const redis = await startRedis()
-    t.teardown(() => redis.stop())
-    return {
-      topology: { mode: 'standalone', url: redis.url },
-      commandstats: async () => [await redis.client.info('commandstats')],
-      resetStats: async () => { await redis.client.config('RESETSTAT') }
-    }
-  }],
+// One server and one Cluster for the file, started side by side: a Cluster takes seconds to form.
+const [redis, cluster] = await Promise.all([startRedis(), startCluster()])
+t.teardown(async () => { await Promise.all([redis.stop(), cluster.stop()]) })
+let tests = 0
+const prefix = (): string => `test${++tests}:`
+
+const backends: Array<[string, () => Backend]> = [
+  ['redis', () => ({
+    topology: { mode: 'standalone', url: redis.url },
+    prefix: prefix(),
+    commandstats: async () => [await redis.client.info('commandstats')],
+    resetStats: async () => { await redis.client.config('RESETSTAT') }
+  })],
   // A batch's keys live in different slots there: the contract must hold all the same.
-  ['redis cluster', async (t) => {
-    const cluster = await startCluster()
-    t.teardown(() => cluster.stop())
-    return {
-      topology: { mode: 'cluster', nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) },
-      commandstats: async () => await Promise.all(cluster.nodes.map(async (node) => await node.client.info('commandstats'))),
-      resetStats: async () => { await Promise.all(cluster.nodes.map(async (node) => await node.client.config('RESETSTAT'))) }
-    }
-  }]
+  ['redis cluster', () => ({
+    topology: { mode: 'cluster', nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) },
+    prefix: prefix(),
+    commandstats: async () => await Promise.all(cluster.nodes.map(async (node) => await node.client.info('commandstats'))),
+    resetStats: async () => { await Promise.all(cluster.nodes.map(async (node) => await node.client.config('RESETSTAT'))) }
+  })]
 ]
 
 type Make = (t: Tap, now: () => number) => Promise<MonitorState>
 
 const makers: Array<[string, Make]> = [
   ['memory', async (_t, now) => new MemoryMonitorState(now)],
-  ...backends.map(([name, start]): [string, Make] => [name, async (t, now) => await redisState(t, (await start(t)).topology, now)])
+  ...backends.map(([name, start]): [string, Make] => [name, async (t, now) => await redisState(t, start(), now)])
 ]
 
-async function redisState (t: Tap, topology: RedisTopology, now: () => number = Date.now): Promise<MonitorState> {
-  const state = new RedisMonitorState({ topology, password: null, keyPrefix: 'test:', minReplicasAck: 0 }, () => {}, now)
+async function redisState (t: Tap, { topology, prefix }: Backend, now: () => number = Date.now): Promise<MonitorState> {
+  const state = new RedisMonitorState({ topology, password: null, keyPrefix: prefix, minReplicasAck: 0 }, () => {}, now)
   t.teardown(() => state.close())
   await until(() => state.ready, 3000)
   return state
@@ -137,7 +138,7 @@ const THEFT: MonitorConfig = {
 
 /** One replica's theft detector on the shared Redis; flushed by the test, not by its timer. */
 async function replica (t: Tap, backend: Backend, alerts: Alert[]): Promise<SecurityMonitor> {
-  const state = await redisState(t, backend.topology)
+  const state = await redisState(t, backend)
   const monitor = new SecurityMonitor({
     config: THEFT,
     state,
@@ -157,7 +158,7 @@ for (const [name, start] of backends) {
   // Issue 12 item 5: at most one Redis command per never-seen token for all monitoring (was 4: ZADD,
   // ZREMRANGEBYSCORE, EXPIRE, ZCARD per token inside the batched script), counted by Redis itself.
   t.test(`${name}: two replicas cost at most one Redis command per never-seen token, none for a known one`, async (t) => {
-    const backend = await start(t)
+    const backend = start()
     const alerts: Alert[] = []
     const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
     await backend.resetStats()
@@ -177,7 +178,7 @@ for (const [name, start] of backends) {
 
   // The detection is unchanged: more than ALERT_TOKEN_MAX_IPS addresses across all replicas within the window.
   t.test(`${name}: a token from two addresses on each of two replicas raises possible theft once`, async (t) => {
-    const backend = await start(t)
+    const backend = start()
     const alerts: Alert[] = []
     const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
     const jti = 'stolen-token-jti-0123456789'
@@ -206,12 +207,12 @@ for (const [name, start] of backends) {
   })
 
   t.test(`${name}: the window of a token's addresses is capped in Redis`, async (t) => {
-    const backend = await start(t)
+    const backend = start()
     const alerts: Alert[] = []
     const a = await replica(t, backend, alerts)
     for (let i = 0; i < 3000; i++) a.used('roamer', 'roaming-jti', facts(`10.1.${i >> 8}.${i & 255}`))
     await a.flush()
-    const state = await redisState(t, backend.topology)
+    const state = await redisState(t, backend)
     t.same(await state.distinct([['ips:roaming-jti', '10.9.9.9']], 300), [1024], 'at most 1024 addresses kept per token')
     t.equal(alerts.length, 1)
   })

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Alert } from '../../src/security/alert.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { untilValue } from '../helpers/until.js'
 import { startReceiver } from './receiver.js'
@@ -30,15 +30,12 @@ async function verifyFrom (gw: Gateway, token: string, ip = '198.51.100.1'): Pro
   return (await call(`${gw.url}/auth/verify`, { token, headers: { 'x-forwarded-for': ip } })).status
 }
 
-const stores = [['memory', async () => ({})], ['redis', async (t: any) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  return { REDIS_URL: redis.url }
-}]] as const
+const redis = await sharedRedis(t)
+const stores = [['memory', () => ({})], ['redis', () => redis.env()]] as const
 
 for (const [name, storeEnv] of stores) {
   t.test(`${name}: 10 verification failures of one user raise one HIGH alert, 9 do not`, async (t) => {
-    const gw = await startGateway(t, { ...ADMIN_ENV, ...await storeEnv(t) })
+    const gw = await startGateway(t, { ...ADMIN_ENV, ...storeEnv() })
     // A refresh token on an access route: the signature is valid, so the user is known.
     const wrongType = sign({ claims: { sub: 'mallory', token_type: 'refresh' } })
     for (let i = 0; i < 9; i++) t.equal(await verifyFrom(gw, wrongType), 401)
@@ -52,7 +49,7 @@ for (const [name, storeEnv] of stores) {
   })
 
   t.test(`${name}: 50 failures from one client address raise HIGH, 49 do not; other addresses unaffected`, async (t) => {
-    const gw = await startGateway(t, { ...ADMIN_ENV, ...await storeEnv(t) })
+    const gw = await startGateway(t, { ...ADMIN_ENV, ...storeEnv() })
     const forged = sign({ key: 'attacker-secret-that-is-at-least-32-bytes' })
     for (let i = 0; i < 49; i++) await verifyFrom(gw, forged, '203.0.113.7')
     for (let i = 0; i < 30; i++) await verifyFrom(gw, forged, '203.0.113.8')
@@ -118,10 +115,9 @@ t.test('one token from more than ALERT_TOKEN_MAX_IPS addresses raises HIGH possi
 })
 
 t.test('replicas sharing Redis share the windows and raise an alert once', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const a = await startGateway(t, { ...ADMIN_ENV, REDIS_URL: redis.url })
-  const b = await startGateway(t, { ...ADMIN_ENV, REDIS_URL: redis.url })
+  const env = { ...ADMIN_ENV, ...redis.env() }
+  const a = await startGateway(t, env)
+  const b = await startGateway(t, env)
   const wrongType = sign({ claims: { sub: 'spread', token_type: 'refresh' } })
   for (let i = 0; i < 5; i++) await verifyFrom(a, wrongType)
   for (let i = 0; i < 4; i++) await verifyFrom(b, wrongType)
