@@ -11,7 +11,8 @@ export function pathOf (url: string): string {
 
 const HEX = '0123456789ABCDEF'
 
-function hexValue (code: number): number {
+/** The value of one hex digit's character code; -1 when it is not one. */
+export function hexValue (code: number): number {
   if (code >= 48 && code <= 57) return code - 48
   const lower = code | 0x20
   return lower >= 97 && lower <= 102 ? lower - 87 : -1

@@ -1,3 +1,5 @@
+import { hexValue } from './paths.js'
+
 /**
  * Method overrides carried in the query string. `_method` is honoured there by
  * Symfony and Laravel (`_method` from the body, else the query), Spring's
@@ -11,12 +13,6 @@ const OVERRIDE_NAME = '_method'
 
 const PLUS = 43
 const PERCENT = 37
-
-function hexValue (code: number): number {
-  if (code >= 48 && code <= 57) return code - 48
-  const lower = code | 0x20
-  return lower >= 97 && lower <= 102 ? lower - 87 : -1
-}
 
 /** One percent-decoding pass over a name, `+` as a space; a malformed escape stays as it is (qs, Rack, PHP). */
 function decodeOnce (name: string): string {
