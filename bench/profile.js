@@ -1,6 +1,7 @@
 // npm run bench:profile: runs tokengate under --cpu-prof and prints where its CPU time goes.
 //   node bench/profile.js [--only REGEX] [--alg HS256,RS256] [--duration 6] [--out FILE]
-// Scenarios: warm and cold verify per algorithm (HS256 by default), and the HS256 proxy. The
+// Scenarios: warm and cold verify per algorithm (HS256 by default), the cold baseline (bare Fastify +
+// fast-jwt, bench/servers/verify.js, sent the same kind of tokens), and the HS256 proxy. The
 // gateway runs pinned to one core and the generator (bench/lib/generator.js) to the other.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -39,7 +40,8 @@ const log = (line) => process.stderr.write(line + '\n')
 const work = mkdtempSync(join(tmpdir(), 'tokengate-profile-'))
 try {
   mkdirSync(results, { recursive: true })
-  const stocks = await tokenStocks(Object.fromEntries(algorithms.map((alg) => [alg, COLD_RPS * (durationS + WARMUP_S)])), work)
+  // Two cold scenarios per algorithm (tokengate and its baseline) draw from the stock.
+  const stocks = await tokenStocks(Object.fromEntries(algorithms.map((alg) => [alg, 2 * COLD_RPS * (durationS + WARMUP_S)])), work)
   pinSelf(CORES.load)
   const redis = await startRedis(work, { cpu: CORES.load })
   const upstream = await startNode('upstream', join(root, 'bench/servers/upstream.js'), {}, [], { cpu: CORES.load })
@@ -49,13 +51,15 @@ try {
     const name = alg.toLowerCase()
     scenarios.push({ name: `verify-${name}-warm`, path: '/auth/verify', key, token: mintOne(key), stock: null })
     scenarios.push({ name: `verify-${name}-cold`, path: '/auth/verify', key, token: null, stock })
+    // The same tokens through the budget's baseline (bare Fastify + fast-jwt), so that the two profiles compare.
+    scenarios.push({ name: `fast-jwt-${name}-cold`, path: '/auth/verify', key, token: null, stock, server: 'bench/servers/verify.js' })
   }
   if (algorithms.includes('HS256')) scenarios.push({ name: 'proxy-hs256', path: '/api/items', key: stocks.HS256.key, token: mintOne(stocks.HS256.key), stock: null, env: { UPSTREAM_URL: upstream.url } })
   const report = []
   for (const scenario of scenarios.filter((s) => only === null || only.test(s.name))) {
     const file = join(results, `${scenario.name}.cpuprofile`)
     rmSync(file, { force: true })
-    const gateway = await startNode(`tokengate ${scenario.name}`, join(root, 'dist/main.js'), {
+    const gateway = await startNode(scenario.name, join(root, scenario.server ?? 'dist/main.js'), {
       NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: redis.redisUrl, ...scenario.key.env, ...scenario.env
     }, ['--cpu-prof', '--cpu-prof-dir', results, '--cpu-prof-name', `${scenario.name}.cpuprofile`], { cpu: CORES.server })
     const host = `127.0.0.1:${gateway.port}`

@@ -1,3 +1,4 @@
+import { afterIo, type NeedsIo } from '../async/needs-io.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import type { CheckOutcome, RevocationChecker } from '../revocation/checker.js'
 import type { MarkKind } from '../revocation/store.js'
@@ -8,6 +9,8 @@ import { bearerToken } from './bearer.js'
 
 export type TokenUse = 'access' | 'refresh'
 
+const BEARER_PREFIX = 'Bearer '
+
 export type AuthResult =
   | { readonly ok: true, readonly claims: Claims, readonly token: string, readonly outcome: CheckOutcome }
   /**
@@ -16,13 +19,14 @@ export type AuthResult =
    */
   | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims, readonly mark?: MarkKind }
 
+/** Each answers at once unless a key must be fetched or the revocation store asked (see needs-io.ts). */
 export interface Authenticator {
   /** From an Authorization header value. */
-  fromHeader: (header: string | undefined, use?: TokenUse) => Promise<AuthResult>
+  fromHeader: (header: string | undefined, use?: TokenUse) => AuthResult | NeedsIo<AuthResult>
   /** From a raw token (request bodies: refresh_token, token). */
-  fromToken: (token: string, use?: TokenUse) => Promise<AuthResult>
+  fromToken: (token: string, use?: TokenUse) => AuthResult | NeedsIo<AuthResult>
   /** Signature and claims only, any token type, no revocation check (tokens named in request bodies). */
-  verifyOnly: (token: string) => Promise<VerifyResult>
+  verifyOnly: (token: string) => VerifyResult | NeedsIo<VerifyResult>
   /** Verified tokens held in the verifier's cache. */
   cachedTokens: () => number
 }
@@ -38,7 +42,7 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     return { ok: false, failure: Failures.TOKEN_REVOKED, claims, mark: outcome }
   }
 
-  async function afterVerify (verified: VerifyResult, token: string, use: TokenUse): Promise<AuthResult> {
+  function afterVerify (verified: VerifyResult, token: string, use: TokenUse): AuthResult | NeedsIo<AuthResult> {
     if (!verified.ok) return verified
     const { claims } = verified
     if (isRefreshToken(claims) !== (use === 'refresh')) {
@@ -46,27 +50,35 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     }
     // RFC 9068 §4: with JWT_REQUIRED_TYP, an ID token (typ JWT) is no access token.
     if (use === 'access' && claims[NOT_ACCESS_TYP] === true) return { ok: false, failure: Failures.TOKEN_TYP, claims }
-    const outcome = await checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
-    return outcomeResult(outcome, claims, token)
+    const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
+    return afterIo(outcome, (known) => outcomeResult(known, claims, token))
   }
 
-  async function fromToken (token: string, use: TokenUse = 'access'): Promise<AuthResult> {
+  function fromToken (token: string, use: TokenUse = 'access'): AuthResult | NeedsIo<AuthResult> {
     if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
-    return await afterVerify(await verifier.verify(token), token, use)
+    return afterIo(verifier.verify(token), (verified) => afterVerify(verified, token, use))
   }
 
-  async function verifyOnly (token: string): Promise<VerifyResult> {
+  function verifyOnly (token: string): VerifyResult | NeedsIo<VerifyResult> {
     if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
-    return await verifier.verify(token)
+    return verifier.verify(token)
   }
 
   return {
     fromToken,
     verifyOnly,
     cachedTokens: verifier.cachedTokens,
-    async fromHeader (header, use = 'access') {
+    fromHeader (header, use = 'access') {
+      // A verified token is base64url segments and dots (fast-jwt refuses anything else), which
+      // the header's grammar accepts: the usual spelling is looked up in the cache before the
+      // regular expression scans the token (docs/performance.md, "The warm path and the token's length").
+      if (header !== undefined && header.startsWith(BEARER_PREFIX)) {
+        const token = header.slice(BEARER_PREFIX.length)
+        const known = verifier.known(token)
+        if (known !== undefined) return afterVerify(known, token, use)
+      }
       const token = bearerToken(header, maxTokenBytes)
-      return isFailure(token) ? { ok: false, failure: token } : await fromToken(token, use)
+      return isFailure(token) ? { ok: false, failure: token } : fromToken(token, use)
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { afterIo, type NeedsIo } from '../async/needs-io.js'
 import type { AuthResult, Authenticator } from './authenticator.js'
 import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
@@ -34,8 +35,13 @@ export interface AuthorizerOptions {
  * (canonicalPath: the caller has refused what cannot be decoded), or null
  * when forward-auth was not told the original one. `mayCarryBody`: the
  * request may carry a body tokengate does not read (see body-override.ts).
+ *
+ * Synchronous unless a key must be fetched or the revocation store asked
+ * (NeedsIo, see needs-io.ts): with a known key and a current revocation state,
+ * a request is decided in one call, with no promise. This is where a decision
+ * is whole, and so where tracing and sender-constraint proof checks hook in.
  */
-export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Promise<Authorization>
+export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
 export function createAuthorizer ({ policy, authenticator, security, methodOverride }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
@@ -60,8 +66,8 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
     return decision
   }
 
-  return async (request, method, path, mayCarryBody) => {
+  return (request, method, path, mayCarryBody) => {
     if (path !== null && policy.isPublic(path)) return PUBLIC
-    return decide(request, method, path, mayCarryBody, await authenticator.fromHeader(request.headers.authorization))
+    return afterIo(authenticator.fromHeader(request.headers.authorization), (auth) => decide(request, method, path, mayCarryBody, auth))
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
+import { NeedsIo } from '../async/needs-io.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import type { Authorization, AuthorizationRequest, Authorizer } from '../decision/authorize.js'
 import { writeFailure } from '../server/failure-reply.js'
@@ -96,8 +97,15 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
       refusedEarly(req, res, trusted, Failures.ORIGINAL_URI_MISSING)
       return
     }
-    authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
-      .then((decision) => { answer(res, decision) }, (err: unknown) => { failed(res, err) })
+    let decision
+    try {
+      decision = authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
+    } catch (err) {
+      failed(res, err)
+      return
+    }
+    if (decision instanceof NeedsIo) decision.then((decided) => { answer(res, decided) }, (err: unknown) => { failed(res, err) })
+    else answer(res, decision)
   }
 
   // Counted and logged (rate-limited): a scanner probing spellings through the proxy shows.

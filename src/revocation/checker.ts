@@ -1,3 +1,4 @@
+import { NeedsIo } from '../async/needs-io.js'
 import { within } from '../async/within.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import type { ReplicaState } from './replica-state.js'
@@ -56,8 +57,11 @@ export class RevocationChecker {
     return this.#breaker.state
   }
 
-  /** Answered from the replica's state; the store is asked only when a stale state has to be confirmed. */
-  async check (query: LookupQuery): Promise<CheckOutcome> {
+  /**
+   * Answered from the replica's state, at once (see needs-io.ts); the store is
+   * asked only when a stale state has to be confirmed, unless the breaker is open.
+   */
+  check (query: LookupQuery): CheckOutcome | NeedsIo<CheckOutcome> {
     const local = this.#replica.covering(query)
     if (local !== null) return local
     if (this.#replica.current) {
@@ -65,7 +69,7 @@ export class RevocationChecker {
       return 'ok'
     }
     if (!this.#breaker.tryAcquire()) return this.#storeUnavailable()
-    return await this.#checkStore(query)
+    return new NeedsIo(async () => await this.#checkStore(query))
   }
 
   async #checkStore (query: LookupQuery): Promise<CheckOutcome> {

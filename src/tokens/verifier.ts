@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto'
+import { afterIo, NeedsIo } from '../async/needs-io.js'
 import type { JwtConfig } from './options.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
@@ -18,7 +19,10 @@ export type VerifyResult =
   | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims }
 
 export interface TokenVerifier {
-  verify: (token: string) => Promise<VerifyResult>
+  /** At once, unless the token names a key that must be fetched first (see needs-io.ts). */
+  verify: (token: string) => VerifyResult | NeedsIo<VerifyResult>
+  /** A token verified before and still in the cache, else undefined: nothing is parsed or checked. */
+  known: (token: string) => VerifyResult | undefined
   /** Verified tokens held in the cache (at most JWT_VERIFY_CACHE_SIZE). */
   cachedTokens: () => number
 }
@@ -99,12 +103,14 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     return { ok: true, claims: withRoles(result, jwt.rolesClaim) }
   }
 
-  async function verifyAfterRefresh (token: string, header: TokenHeader): Promise<VerifyResult> {
-    await jwks?.refresh()
-    return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
+  function verifyAfterRefresh (token: string, header: TokenHeader): NeedsIo<VerifyResult> {
+    return new NeedsIo(async () => {
+      await jwks?.refresh()
+      return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
+    })
   }
 
-  async function verifyUncached (token: string): Promise<VerifyResult> {
+  function verifyUncached (token: string): VerifyResult | NeedsIo<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
     if (single !== null) return settle(single.verify(token), null)
     const header = peekHeader(token)
@@ -115,25 +121,26 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     // A JWKS never holds HMAC keys: an HS token's kid (a secret's version label) must not trigger fetches.
     if (jwks !== null && header.kid !== null && !isHmac(header.alg) && !jwks.hasKid(header.kid) &&
         !fixed.some((v) => v.kid === header.kid)) {
-      return await verifyAfterRefresh(token, header)
+      return verifyAfterRefresh(token, header)
     }
     return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
   }
 
-  if (cache === null) return { verify: verifyUncached, cachedTokens: () => 0 }
+  if (cache === null) return { verify: verifyUncached, known: () => undefined, cachedTokens: () => 0 }
   let keyGeneration = jwks?.generation ?? 0
+  const known = (token: string): VerifyResult | undefined => {
+    // A key removed from the JWKS must not keep its tokens alive through the cache.
+    if (jwks !== null && jwks.generation !== keyGeneration) {
+      cache.clear()
+      keyGeneration = jwks.generation
+    }
+    const claims = cache.get(token)
+    return claims === undefined ? undefined : { ok: true, claims }
+  }
   return {
     cachedTokens: () => cache.size,
-    async verify (token) {
-      // A key removed from the JWKS must not keep its tokens alive through the cache.
-      if (jwks !== null && jwks.generation !== keyGeneration) {
-        cache.clear()
-        keyGeneration = jwks.generation
-      }
-      const claims = cache.get(token)
-      if (claims !== undefined) return { ok: true, claims }
-      return remember(token, await verifyUncached(token))
-    }
+    known,
+    verify: (token) => known(token) ?? afterIo(verifyUncached(token), (result) => remember(token, result))
   }
 }
 
