@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { Fingerprinter } from './fingerprint.js'
 
 const WAYS = 4
 const STRIDE = 4
@@ -27,10 +27,7 @@ export class FingerprintTable {
   readonly #buckets: number
   readonly #ttlS: number
   readonly #now: () => number
-  readonly #seed1: number
-  readonly #seed2: number
-  #h1 = 0
-  #h2 = 0
+  readonly #fingerprint = new Fingerprinter()
 
   /** `now` in milliseconds. */
   constructor (max: number, ttlMs: number, now: () => number = () => performance.now()) {
@@ -38,9 +35,6 @@ export class FingerprintTable {
     this.#slots = new Uint32Array(this.#buckets * WAYS * STRIDE)
     this.#ttlS = Math.max(1, Math.ceil(ttlMs / 1000))
     this.#now = now
-    const seed = new Uint32Array(randomBytes(8).buffer)
-    this.#seed1 = seed[0]
-    this.#seed2 = seed[1]
   }
 
   /** Keys held and not expired (a scan: for metrics and tests, not the request path). */
@@ -57,7 +51,7 @@ export class FingerprintTable {
 
   /** The value stored for `key`, or -1 when it is absent or expired. */
   get (key: string): number {
-    this.#hash(key)
+    this.#fingerprint.of(0, key)
     const at = this.#find()
     if (at === -1 || this.#seconds() - this.#slots[at + STORED_AT] >= this.#ttlS) return -1
     return this.#slots[at + VALUE]
@@ -65,19 +59,19 @@ export class FingerprintTable {
 
   /** Stores `value` (a uint32) for `key`; its lifetime starts now. */
   set (key: string, value: number): void {
-    this.#hash(key)
+    this.#fingerprint.of(0, key)
     const now = this.#seconds()
     const slots = this.#slots
     let at = this.#find()
     if (at === -1) {
-      const first = (this.#h1 % this.#buckets) * WAYS * STRIDE
+      const first = (this.#fingerprint.hi % this.#buckets) * WAYS * STRIDE
       at = first
       for (let way = first; way < first + WAYS * STRIDE; way += STRIDE) {
         if (slots[way + LO] === 0 || now - slots[way + STORED_AT] >= this.#ttlS) { at = way; break }
         if (slots[way + STORED_AT] < slots[at + STORED_AT]) at = way
       }
-      slots[at + HI] = this.#h1
-      slots[at + LO] = this.#h2
+      slots[at + HI] = this.#fingerprint.hi
+      slots[at + LO] = this.#fingerprint.lo
     }
     slots[at + VALUE] = value
     slots[at + STORED_AT] = now
@@ -89,8 +83,8 @@ export class FingerprintTable {
 
   /** A 32-bit fingerprint of `text` under this table's seed (for values such as an address). */
   fingerprint (text: string): number {
-    this.#hash(text)
-    return this.#h1
+    this.#fingerprint.of(0, text)
+    return this.#fingerprint.hi
   }
 
   #seconds (): number {
@@ -99,28 +93,10 @@ export class FingerprintTable {
 
   #find (): number {
     const slots = this.#slots
-    const first = (this.#h1 % this.#buckets) * WAYS * STRIDE
+    const first = (this.#fingerprint.hi % this.#buckets) * WAYS * STRIDE
     for (let at = first; at < first + WAYS * STRIDE; at += STRIDE) {
-      if (slots[at + LO] === this.#h2 && slots[at + HI] === this.#h1) return at
+      if (slots[at + LO] === this.#fingerprint.lo && slots[at + HI] === this.#fingerprint.hi) return at
     }
     return -1
-  }
-
-  // Two 32-bit multiply-xorshift lanes (cyrb53's mixing, both halves kept), seeded per process.
-  #hash (key: string): void {
-    let h1 = 0xdeadbeef ^ this.#seed1
-    let h2 = 0x41c6ce57 ^ this.#seed2
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i)
-      h1 = Math.imul(h1 ^ c, 2654435761)
-      h2 = Math.imul(h2 ^ c, 1597334677)
-    }
-    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507)
-    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
-    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)
-    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
-    this.#h1 = h1 >>> 0
-    // A zero low half marks an empty slot.
-    this.#h2 = (h2 >>> 0) || 1
   }
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { Fingerprinter } from '../cache/fingerprint.js'
 
 const INITIAL_CAPACITY = 1024
 const MAX_LOAD = 0.75
@@ -25,24 +25,20 @@ export class MarkTable {
   #slots: Uint32Array
   #mask: number
   #used = 0
-  #h1 = 0
-  #h2 = 0
-  readonly #seed1: number
-  readonly #seed2: number
+  readonly #fingerprint: Fingerprinter
 
   /** Without `withBefore` every live mark reads as `coversAll` (jti and session marks). */
   constructor (
     readonly withBefore: boolean,
     readonly coversAll: number,
     capacity = INITIAL_CAPACITY,
-    seed: Uint32Array = new Uint32Array(randomBytes(8).buffer)
+    seed?: Uint32Array
   ) {
     this.#stride = withBefore ? 4 : 3
     const size = 2 ** Math.ceil(Math.log2(Math.max(16, capacity)))
     this.#slots = new Uint32Array(size * this.#stride)
     this.#mask = size - 1
-    this.#seed1 = seed[0]
-    this.#seed2 = seed[1]
+    this.#fingerprint = new Fingerprinter(seed)
   }
 
   get capacity (): number { return this.#mask + 1 }
@@ -52,14 +48,14 @@ export class MarkTable {
 
   /** The "revoked before" of the live mark (tag, id), or -1. */
   before (tag: number, id: string, now: number): number {
-    this.#hash(tag, id)
+    this.#fingerprint.of(tag, id)
     return this.#find(now)
   }
 
   /** Adds a mark, or merges it into the live one: the later "before" and the longer lifetime win. */
   put (tag: number, id: string, before: number, expiresAt: number, now: number): void {
     if (expiresAt <= now) return
-    this.#hash(tag, id)
+    this.#fingerprint.of(tag, id)
     this.#insert(before, expiresAt, now)
   }
 
@@ -69,7 +65,7 @@ export class MarkTable {
    */
   putAscii (tag: number, bytes: Uint8Array, start: number, end: number, before: number, expiresAt: number, now: number): void {
     if (expiresAt <= now) return
-    this.#hashBytes(tag, bytes, start, end)
+    this.#fingerprint.ofAscii(tag, bytes, start, end)
     this.#insert(before, expiresAt, now)
   }
 
@@ -99,8 +95,8 @@ export class MarkTable {
   }
 
   #find (now: number): number {
-    const hi = this.#h1
-    const lo = this.#h2
+    const hi = this.#fingerprint.hi
+    const lo = this.#fingerprint.lo
     const mask = this.#mask
     const stride = this.#stride
     const slots = this.#slots
@@ -118,8 +114,8 @@ export class MarkTable {
 
   #insert (before: number, expiresAt: number, now: number): void {
     if (this.#used + 1 > this.capacity * MAX_LOAD) this.#rebuild(now, this.size(now) * 2 > this.capacity * MAX_LOAD ? 2 : 1)
-    const hi = this.#h1
-    const lo = this.#h2
+    const hi = this.#fingerprint.hi
+    const lo = this.#fingerprint.lo
     const mask = this.#mask
     const stride = this.#stride
     const slots = this.#slots
@@ -168,39 +164,5 @@ export class MarkTable {
     slots[at + LO] = lo
     slots[at + EXPIRES] = expiresAt
     if (this.#stride === 4) slots[at + BEFORE] = before
-  }
-
-  // Two 32-bit multiply-xorshift lanes (cyrb53's mixing, both halves kept), seeded per process.
-  #hash (tag: number, id: string): void {
-    let h1 = (0xdeadbeef ^ this.#seed1 ^ tag) | 0
-    let h2 = (0x41c6ce57 ^ this.#seed2 ^ tag) | 0
-    for (let i = 0; i < id.length; i++) {
-      const c = id.charCodeAt(i)
-      h1 = Math.imul(h1 ^ c, 2654435761)
-      h2 = Math.imul(h2 ^ c, 1597334677)
-    }
-    this.#finish(h1, h2)
-  }
-
-  // The same lanes over bytes: for ASCII, byte i is charCodeAt(i).
-  #hashBytes (tag: number, bytes: Uint8Array, start: number, end: number): void {
-    let h1 = (0xdeadbeef ^ this.#seed1 ^ tag) | 0
-    let h2 = (0x41c6ce57 ^ this.#seed2 ^ tag) | 0
-    for (let i = start; i < end; i++) {
-      const c = bytes[i]
-      h1 = Math.imul(h1 ^ c, 2654435761)
-      h2 = Math.imul(h2 ^ c, 1597334677)
-    }
-    this.#finish(h1, h2)
-  }
-
-  #finish (h1: number, h2: number): void {
-    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507)
-    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
-    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)
-    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
-    this.#h1 = h1 >>> 0
-    // (0, 0) marks an empty slot.
-    this.#h2 = (h2 >>> 0) || 1
   }
 }
