@@ -99,7 +99,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
-  const refusals = new RefusalReport({ counter: metrics.requestRefusals, log: app.log })
+  const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security }
   app.decorate('tokengate', services)

@@ -1,8 +1,19 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Counter } from 'prom-client'
-import type { Failure } from '../errors.js'
+import { Failures, type Failure } from '../errors.js'
 
 export type RefusalMode = 'proxy' | 'forward_auth'
+
+/**
+ * The refusals each mode makes before the decision (forward-auth.ts, proxy.ts):
+ * their series are exported at 0 from the start, because a series born at 1
+ * hides its first event from increase(), and so from the alert rules.
+ */
+export const EARLY_REFUSALS: Readonly<Record<RefusalMode, readonly Failure[]>> = {
+  forward_auth: [Failures.HEADER_AMBIGUOUS, Failures.ORIGINAL_CONFLICT, Failures.ORIGINAL_URI_MISSING, Failures.PATH_AMBIGUOUS,
+    Failures.PATH_UNICODE, Failures.PATH_NOT_NORMAL, Failures.METHOD_OVERRIDE],
+  proxy: [Failures.BAD_REQUEST, Failures.PATH_AMBIGUOUS, Failures.PATH_UNICODE, Failures.METHOD_OVERRIDE]
+}
 
 /** What a refusal line may say about the request: never the token, never query values. */
 export interface RefusedRequest {
@@ -13,6 +24,8 @@ export interface RefusedRequest {
 
 export interface RefusalReportOptions {
   readonly counter: Counter<'mode' | 'reason'>
+  /** The modes this gateway serves: their series start at 0. */
+  readonly modes: readonly RefusalMode[]
   readonly log: FastifyBaseLogger
   /** Log lines per reason per second; past it lines are counted and reported as `suppressed` on the next line. */
   readonly linesPerSecond?: number
@@ -40,8 +53,9 @@ export class RefusalReport {
   readonly #now: () => number
   readonly #windows = new Map<string, Window>()
 
-  constructor ({ counter, log, linesPerSecond = DEFAULT_LINES_PER_SECOND, now = Date.now }: RefusalReportOptions) {
+  constructor ({ counter, modes, log, linesPerSecond = DEFAULT_LINES_PER_SECOND, now = Date.now }: RefusalReportOptions) {
     this.#counter = counter
+    for (const mode of modes) for (const { reason } of EARLY_REFUSALS[mode]) counter.inc({ mode, reason }, 0)
     this.#log = log
     this.#linesPerSecond = linesPerSecond
     this.#now = now

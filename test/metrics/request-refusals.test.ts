@@ -2,7 +2,8 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { buildRequest, rawRequest } from '../helpers/raw-http.js'
-import { scrape, valueOf } from '../helpers/scrape.js'
+import { EARLY_REFUSALS } from '../../src/server/refusal-report.js'
+import { scrape, valueOf, type Sample } from '../helpers/scrape.js'
 import { tempFile } from '../helpers/temp-dir.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
@@ -49,6 +50,19 @@ t.test('forward-auth mode: every refusal before the decision is counted by reaso
     t.equal(valueOf(samples, FAMILY, { mode: 'forward_auth', reason }), 1, reason)
   }
   t.equal(valueOf(samples, FAMILY, { mode: 'proxy' }), 0)
+})
+
+t.test('every refusal series of the modes served is exported at 0 before the first refusal (increase() sees the first one)', async (t) => {
+  const upstream = await startUpstream(t)
+  const proxy = await scrape((await startGateway(t, { UPSTREAM_URL: upstream.url, METRICS_ON_MAIN_PORT: 'true' })).url)
+  const present = (samples: Sample[], mode: string, reason: string): boolean =>
+    samples.some((s) => s.name === FAMILY && s.labels.mode === mode && s.labels.reason === reason && s.value === 0)
+  for (const [mode, failures] of Object.entries(EARLY_REFUSALS)) {
+    for (const { reason } of failures) t.ok(present(proxy, mode, reason), `${mode} ${reason}`)
+  }
+  const forwardAuthOnly = await scrape((await startGateway(t, {})).url)
+  t.ok(present(forwardAuthOnly, 'forward_auth', 'ambiguous_path'))
+  t.notOk(forwardAuthOnly.some((s) => s.name === FAMILY && s.labels.mode === 'proxy'), 'no proxy series without UPSTREAM_URL')
 })
 
 t.test('a scanner burst is logged at warn within the per-reason budget, never with the token or query values', async (t) => {

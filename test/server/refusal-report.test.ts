@@ -14,7 +14,7 @@ function report (linesPerSecond: number): { report: RefusalReport, lines: Array<
   const stream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString())); done() } })
   const counter = new Counter({ name: 'refusals_total', help: 'x', labelNames: ['mode', 'reason'], registers: [new Registry()] })
   const clock = manualClock(1_000_000)
-  return { report: new RefusalReport({ counter, log: pino({ level: 'info' }, stream), linesPerSecond, now: clock.now }), lines, counter, clock }
+  return { report: new RefusalReport({ counter, modes: [], log: pino({ level: 'info' }, stream), linesPerSecond, now: clock.now }), lines, counter, clock }
 }
 
 async function count (counter: Counter<'mode' | 'reason'>, labels: Record<'mode' | 'reason', string>): Promise<number> {
