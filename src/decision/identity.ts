@@ -3,7 +3,9 @@ import type { Claims } from '../tokens/claims.js'
 import { rolesOf, scopesOf } from '../tokens/claims.js'
 
 /** Headers that carry identity to the upstream; whatever a client sends under these names is dropped. */
-export const IDENTITY_HEADERS = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles'] as const
+// X-User-Issuer: the token's `iss` (empty when it names none). With several trusted issuers a
+// subject is only unique within its issuer: the pair (X-User-Issuer, X-User-Id) is the identity.
+export const IDENTITY_HEADERS = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles', 'x-user-issuer'] as const
 
 export type IdentityHeaders = Readonly<Record<(typeof IDENTITY_HEADERS)[number], string>>
 
@@ -54,7 +56,8 @@ function build (claims: Claims): Identity | null {
       'x-user-id': encoded(claims.sub),
       'x-token-jti': encoded(claims.jti),
       'x-token-scope': scopesOf(claims).map(encoded).join(' '),
-      'x-user-roles': rolesOf(claims).map(encoded).join(',')
+      'x-user-roles': rolesOf(claims).map(encoded).join(','),
+      'x-user-issuer': encoded(typeof claims.iss === 'string' ? claims.iss : '')
     })
   } catch {
     return null

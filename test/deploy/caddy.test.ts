@@ -75,13 +75,14 @@ t.test('a token with a bad signature: 401 invalid_token, the API never sees the 
 
 t.test('identity headers a client sends never reach the API, in any spelling, also where tokengate sends none', { skip }, async (t) => {
   const { caddy } = await stack(t)
-  const spoofed = { 'X-User-Id': 'mallory', 'x-token-scope': 'admin', 'X-USER-ROLES': 'admin', 'x-Token-Jti': 'forged' }
+  const spoofed = { 'X-User-Id': 'mallory', 'x-token-scope': 'admin', 'X-USER-ROLES': 'admin', 'x-Token-Jti': 'forged', 'X-User-issuer': 'https://partner.example' }
   const withToken = await call(`${caddy.url}/accounts`, { token: sign({ claims: { sub: 'alice', scope: 'read' } }), headers: spoofed })
   t.equal(withToken.status, 200)
   t.equal(withToken.body.headers['x-user-id'], 'alice')
   t.equal(withToken.body.headers['x-token-scope'], 'read')
   t.not(withToken.body.headers['x-token-jti'], 'forged')
   t.equal(withToken.body.headers['x-user-roles'] ?? '', '', 'no roles in the token: none (or empty)')
+  t.equal(withToken.body.headers['x-user-issuer'] ?? '', '', 'no issuer in the token: none (or empty), never the client\'s')
   const anonymous = await call(`${caddy.url}/public/rates`, { headers: spoofed })
   t.equal(anonymous.status, 200, 'a public path passes without a token')
   for (const name of IDENTITY_HEADERS) t.equal(anonymous.body.headers[name], undefined, `${name}: neither the client's value nor a Caddy placeholder on a public path`)

@@ -29,7 +29,7 @@ async function stack (t: { teardown: (fn: () => unknown) => void }): Promise<Sta
 
 t.test('allow: the API answers, with the identity nginx took from tokengate\'s answer', { skip }, async (t) => {
   const { nginx, api } = await stack(t)
-  const token = sign({ claims: { sub: 'alice', jti: 'jti-allow-1', scope: 'accounts:read', roles: ['customer'] } })
+  const token = sign({ claims: { sub: 'alice', jti: 'jti-allow-1', scope: 'accounts:read', roles: ['customer'], iss: 'https://idp.example/realms/bank' } })
   const res = await call(`${nginx.url}/accounts/42?view=full`, { token })
   t.equal(res.status, 200)
   t.equal(res.body.url, '/accounts/42?view=full')
@@ -37,6 +37,7 @@ t.test('allow: the API answers, with the identity nginx took from tokengate\'s a
   t.equal(res.body.headers['x-token-jti'], 'jti-allow-1')
   t.equal(res.body.headers['x-token-scope'], 'accounts:read')
   t.equal(res.body.headers['x-user-roles'], 'customer')
+  t.equal(res.body.headers['x-user-issuer'], 'https://idp.example/realms/bank', 'the issuer: with the subject, the identity')
   t.equal(api.seen.length, 1)
 })
 
@@ -61,13 +62,14 @@ t.test('a token with a bad signature: 401 JSON, the API never sees the request',
 
 t.test('identity headers a client sends never reach the API', { skip }, async (t) => {
   const { nginx } = await stack(t)
-  const spoofed = { 'x-user-id': 'mallory', 'x-token-scope': 'admin', 'x-user-roles': 'admin', 'x-token-jti': 'forged' }
+  const spoofed = { 'x-user-id': 'mallory', 'x-token-scope': 'admin', 'x-user-roles': 'admin', 'x-token-jti': 'forged', 'x-user-issuer': 'https://partner.example' }
   const withToken = await call(`${nginx.url}/accounts`, { token: sign({ claims: { sub: 'alice', scope: 'read' } }), headers: spoofed })
   t.equal(withToken.status, 200)
   t.equal(withToken.body.headers['x-user-id'], 'alice')
   t.equal(withToken.body.headers['x-token-scope'], 'read')
   t.equal(withToken.body.headers['x-user-roles'], undefined, 'no roles in the token: no header at all')
   t.not(withToken.body.headers['x-token-jti'], 'forged')
+  t.equal(withToken.body.headers['x-user-issuer'], undefined, 'a token naming no issuer: no header, never the client\'s')
   const anonymous = await call(`${nginx.url}/public/rates`, { headers: spoofed })
   t.equal(anonymous.status, 200, 'a public path passes without a token')
   for (const name of Object.keys(spoofed)) t.equal(anonymous.body.headers[name], undefined, `${name} dropped on a public path`)

@@ -33,13 +33,14 @@ async function gateway (env: Record<string, string> = {}): Promise<Built> {
 
 t.test('an allow is an empty 200 carrying the identity headers', async (t) => {
   const { app } = await gateway()
-  const token = sign({ claims: { sub: 'alice', jti: 'jti-1', scope: 'read write', roles: ['teller', 'admin'] } })
+  const token = sign({ claims: { sub: 'alice', jti: 'jti-1', scope: 'read write', roles: ['teller', 'admin'], iss: 'https://idp.example/realms/bank' } })
   const res = await ask(app, '/auth/verify', { token })
   t.equal(res.status, 200)
   t.equal(res.headers.get('x-user-id'), 'alice')
   t.equal(res.headers.get('x-token-jti'), 'jti-1')
   t.equal(res.headers.get('x-token-scope'), 'read write')
   t.equal(res.headers.get('x-user-roles'), 'teller,admin')
+  t.equal(res.headers.get('x-user-issuer'), 'https://idp.example/realms/bank')
   t.equal(res.headers.get('content-length'), '0')
   t.equal(res.text, '')
 })
