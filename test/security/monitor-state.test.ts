@@ -76,6 +76,26 @@ async function commandsRun (backend: Backend): Promise<Map<string, number>> {
 
 const total = (calls: Map<string, number>): number => [...calls.values()].reduce((sum, n) => sum + n, 0)
 
+// A batch travels to Redis as one JSON string (FIRST_SCRIPT): any key or member, a jti with
+// quotes, backslashes, line breaks or any Unicode, must count exactly as the memory state counts it.
+for (const [name, start] of backends) {
+  t.test(`${name}: any key and member counts as the memory state counts it (property)`, async (t) => {
+    const fc = (await import('fast-check')).default
+    // Well-formed text: a lone surrogate is sent as U+FFFD (the UTF-8 any Redis client writes), checked below.
+    const text = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((s) => s.isWellFormed()), fc.constantFrom('"', '\\', '\n', '{}', '[]', 'ips:x', '\u2028'))
+    const clock = Date.UTC(2030, 0, 1, 12, 0, 0)
+    let run = 0
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(text, fc.oneof(fc.constantFrom('10.0.0.1', '10.0.0.2', 'é'), text)), { minLength: 1, maxLength: 40 }), async (pairs) => {
+      const keys = pairs.map(([key, member]) => [`p${++run}:${key}`, member] as const)
+      const memory = new MemoryMonitorState(() => clock)
+      const shared = await redisState(t, start(), () => clock)
+      return JSON.stringify(await shared.distinct(keys, 300)) === JSON.stringify(await memory.distinct(keys, 300))
+    }), { numRuns: 40 })
+    const shared = await redisState(t, start(), () => clock)
+    t.same(await shared.distinct([['\ud800', 'a'], ['k', 'b']], 300), [1, 1], 'a lone surrogate does not break its batch')
+  })
+}
+
 // One contract, both implementations: what the monitor relies on.
 for (const [name, make] of makers) {
   t.test(`${name}: a window counts the last hour and forgets what is older`, async (t) => {
