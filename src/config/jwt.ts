@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac, type Algorithm } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
+import { mediaType } from '../tokens/header.js'
 import type { RolesClaim } from '../tokens/claims.js'
 import type { JwtConfig, PublicKeyConfig, SigningKeyConfig } from '../tokens/options.js'
 
@@ -110,7 +111,7 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
 function readRequiredTyp (r: EnvReader): string | null {
   const typ = r.optionalString('JWT_REQUIRED_TYP')
   if (typ === null) return null
-  const normalised = typ.toLowerCase().replace(/^application\//, '')
+  const normalised = mediaType(typ)
   if (!/^[a-z0-9!#$&^_.+-]+$/.test(normalised)) {
     r.fail('JWT_REQUIRED_TYP', `"${typ}" is not a media type such as at+jwt or application/at+jwt`)
     return null
