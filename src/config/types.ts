@@ -51,7 +51,8 @@ export interface Config {
   readonly refreshTokenTtlS: number
   /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
   readonly sessionMaxLifetimeS: number
-  readonly adminRole: string
+  /** ADMIN_ROLE; null when no trusted issuer may grant it (no JWT_ISSUERS entry says grants_admin). */
+  readonly adminRole: string | null
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null
   /** METRICS_ON_MAIN_PORT: default true in forward-auth mode, false in proxy mode and with METRICS_PORT. */

@@ -40,6 +40,19 @@ export function isEventToken (payload: Readonly<Record<string, unknown>>, typ: s
 /** ROLES_CLAIM parsed: each entry is a dot path into the payload (`realm_access.roles` is [realm_access, roles]). */
 export type RolesClaim = ReadonlyArray<readonly string[]>
 
+const MAX_PATH_SEGMENTS = 8
+
+/** A claim path (ROLES_CLAIM, roles_claim): dot-separated names, `\.` a dot inside one; null when malformed. */
+export function claimPath (text: string): string[] | null {
+  const segments = text.split(/(?<!\\)\./).map((segment) => segment.replaceAll('\\.', '.'))
+  return segments.some((segment) => segment === '') || segments.length > MAX_PATH_SEGMENTS ? null : segments
+}
+
+/** Where roles are read unless ROLES_CLAIM or roles_claim says otherwise. */
+export const DEFAULT_ROLES_CLAIM: readonly string[] = ['roles', 'role']
+
+export const CLAIM_PATH_RULE = `a dot path of 1 to ${MAX_PATH_SEGMENTS} claim names (such as realm_access.roles)`
+
 const MAX_ID_LENGTH = 512
 
 function isId (value: unknown): value is string {
