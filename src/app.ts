@@ -34,6 +34,7 @@ import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
+import { discoveredJwksUrl } from './tokens/discovery.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 
@@ -61,6 +62,8 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
+  const jwksUrl = config.jwt.jwksUrl ?? await discoveredJwksUrl(config.jwt)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
@@ -93,7 +96,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
-  const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
+  const jwks = jwksUrl === null ? null : new JwksKeySet(jwksUrl, config.jwt, app.log)
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
