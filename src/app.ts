@@ -5,6 +5,7 @@ import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'
 import { createAuthorizer } from './decision/authorize.js'
 import { installErrorHandlers } from './server/error-handler.js'
+import { setResourceMetadataUrl } from './server/failure-reply.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
 import { LOG_REDACT } from './server/log-redact.js'
@@ -28,6 +29,7 @@ import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
 import { adminRevocationRoutes } from './routes/admin-revocation.js'
 import { healthRoutes } from './routes/health.js'
+import { resourceMetadataRoutes } from './routes/resource-metadata.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
@@ -64,6 +66,7 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
   const jwksUrl = config.jwt.jwksUrl ?? await discoveredJwksUrl(config.jwt)
+  setResourceMetadataUrl(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
@@ -124,6 +127,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
   await app.register(healthRoutes, { store, replica, failMode: config.failMode })
+  // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
+  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize,
