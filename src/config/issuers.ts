@@ -194,7 +194,7 @@ function checkOneIssuer (r: EnvReader, count: number): void {
  * Every problem is named at once, each with the entry's index and key.
  */
 export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] | null {
-  const value = r.raw(NAME)
+  const value = r.raw('JWT_ISSUERS')
   if (value === undefined) return null
   const alongside = SINGLE_ISSUER_VARIABLES.filter((name) => r.has(name))
   if (alongside.length > 0) {
