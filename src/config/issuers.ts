@@ -181,11 +181,18 @@ function reportDuplicates (r: EnvReader, entries: readonly IssuerEntry[]): void 
 
 /**
  * Until the verifier keeps keys, identity and revocation per issuer (issue 18), JWT_ISSUERS
- * holds one entry, which the fields of JwtConfig mirror. Remove with that change.
+ * holds one entry, which the fields of JwtConfig mirror, and the claim names the verifier reads
+ * are its defaults (`sid`, or none: a token without one is a session of its own). Remove with
+ * that change: a setting that would be ignored is refused instead.
  */
-function checkOneIssuer (r: EnvReader, count: number): void {
-  if (count > 1) {
-    r.fail(NAME, `${count} issuers listed, but this version verifies the tokens of one issuer: list one (several need keys, identity and revocation per issuer, not built yet)`)
+function checkBuiltYet (r: EnvReader, entries: readonly IssuerEntry[], broken: ReadonlySet<number>): void {
+  if (entries.length > 1) {
+    r.fail(NAME, `${entries.length} issuers listed, but this version verifies the tokens of one issuer: list one (several need keys, identity and revocation per issuer, not built yet)`)
+  }
+  for (const [index, { jti_claim: jti, session_claim: session }] of entries.entries()) {
+    if (broken.has(index)) continue
+    if (jti !== undefined && jti !== 'jti') r.fail(NAME, `[${index}].jti_claim: this version reads "jti" only (token-id claims per issuer are not built yet)`)
+    if (session !== undefined && session !== 'sid' && session !== null) r.fail(NAME, `[${index}].session_claim: this version reads "sid" (or none) only (session claims per issuer are not built yet)`)
   }
 }
 
@@ -205,8 +212,9 @@ export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] |
   const broken = validate(document) ? new Set<number>() : reportSchema(r, validate.errors ?? [])
   if (broken.has(-1) || !Array.isArray(document)) return []
   const entries = document as IssuerEntry[]
-  checkOneIssuer(r, entries.length)
   reportDuplicates(r, entries)
   const rule = { allowHttp }
-  return entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
+  const issuers = entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
+  checkBuiltYet(r, entries, broken)
+  return issuers
 }
