@@ -44,6 +44,8 @@ t.test('OIDC Discovery §4: tokengate reads a real oidc-provider\'s metadata and
   t.equal(res.headers.get('x-user-id'), 'orders-client')
   const other = await startGateway(t, issuersEnv({ issuer: provider.issuer, discovery: true, audience: 'billing-api' }))
   t.equal((await call(`${other.url}/auth/verify`, { token })).status, 401, 'a token for another audience is refused')
+  const either = await startGateway(t, issuersEnv({ issuer: provider.issuer, discovery: true, audience: ['billing-api', AUDIENCE] }))
+  t.equal((await call(`${either.url}/auth/verify`, { token })).status, 200, 'an audience list takes a token carrying one of them')
 })
 
 t.test('grants_admin: an issuer\'s admin role opens /admin only when its entry says so', async (t) => {
