@@ -5,6 +5,7 @@ import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'
 import { createAuthorizer } from './decision/authorize.js'
 import { installErrorHandlers } from './server/error-handler.js'
+import { setResourceMetadataUrl } from './server/failure-reply.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
 import { LOG_REDACT } from './server/log-redact.js'
@@ -28,12 +29,14 @@ import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
 import { adminRevocationRoutes } from './routes/admin-revocation.js'
 import { healthRoutes } from './routes/health.js'
+import { resourceMetadataRoutes } from './routes/resource-metadata.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
+import { discoveredJwksUrl } from './tokens/discovery.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 
@@ -61,6 +64,9 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
+  const jwksUrl = config.jwt.jwksUrl ?? await discoveredJwksUrl(config.jwt)
+  setResourceMetadataUrl(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
@@ -93,7 +99,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
-  const jwks = config.jwt.jwksUrl === null ? null : new JwksKeySet(config.jwt.jwksUrl, config.jwt, app.log)
+  const jwks = jwksUrl === null ? null : new JwksKeySet(jwksUrl, config.jwt, app.log)
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
@@ -121,6 +127,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
   await app.register(healthRoutes, { store, replica, failMode: config.failMode })
+  // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
+  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize,

@@ -44,6 +44,7 @@ export const Failures = Object.freeze({
   TOKEN_WRONG_TYPE: failure('TG_ERR_TOKEN_WRONG_TYPE', 401, 'invalid_token', 'wrong_type', 'A refresh token cannot be used here'),
   TOKEN_NOT_REFRESH: failure('TG_ERR_TOKEN_NOT_REFRESH', 401, 'invalid_token', 'wrong_type', 'Only a refresh token is accepted here'),
   TOKEN_TYP: failure('TG_ERR_TOKEN_TYP', 401, 'invalid_token', 'wrong_typ', 'The token type (typ header) is not accepted as an access token'),
+  TOKEN_EVENT: failure('TG_ERR_TOKEN_EVENT', 401, 'invalid_token', 'event_token', 'The token is a logout or security event token (events claim, typ logout+jwt or secevent+jwt), never an access token'),
   TOKEN_KID_REQUIRED: failure('TG_ERR_TOKEN_KID_REQUIRED', 401, 'invalid_token', 'kid_required', 'The token names no key (kid) and several published keys could have signed it'),
   TOKEN_REVOKED: failure('TG_ERR_TOKEN_REVOKED', 401, 'invalid_token', 'revoked', 'The token has been revoked'),
   INSUFFICIENT_SCOPE: failure('TG_ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', 'insufficient_scope', 'The token does not grant access to this resource'),

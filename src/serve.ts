@@ -79,7 +79,21 @@ export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<Fast
     process.on('SIGINT', () => {})
     process.once('disconnect', primaryGone)
   }
-  const app = await buildApp(config, { worker })
+  let app: FastifyInstance
+  try {
+    app = await buildApp(config, { worker })
+  } catch (err) {
+    // A worker's IPC channel would keep it alive: the primary learns of the failure from its exit.
+    if (worker !== undefined) {
+      process.off('disconnect', primaryGone)
+      process.disconnect()
+    }
+    // Configuration checked at start-up against the outside (an issuer's metadata): reported as the rest is.
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`tokengate: ${err.message}\n`)
+    process.exitCode = 1
+    return null
+  }
   // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
   const grace = closeWithGrace({
     delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs,

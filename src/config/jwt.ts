@@ -1,13 +1,16 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac, type Algorithm } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
-import type { RolesClaim } from '../tokens/claims.js'
-import type { JwtConfig, PublicKeyConfig, SigningKeyConfig } from '../tokens/options.js'
+import { mediaType } from '../tokens/header.js'
+import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM, type RolesClaim } from '../tokens/claims.js'
+import type { IssuerConfig, JwtConfig, PublicKeyConfig, SigningKeyConfig } from '../tokens/options.js'
+import { readIssuers } from './issuers.js'
 
 const MIN_SECRET_LENGTH = 32
 
-function readAlgorithms (r: EnvReader): Algorithm[] {
-  const names = r.has('JWT_ALGORITHMS') ? r.list('JWT_ALGORITHMS') : ['HS256']
+/** JWT_ALGORITHMS: HS256 by default; with JWT_ISSUERS, only tokengate's own keys' (none by default). */
+function readAlgorithms (r: EnvReader, fallback: readonly string[]): Algorithm[] {
+  const names = r.has('JWT_ALGORITHMS') ? r.list('JWT_ALGORITHMS') : fallback
   const out: Algorithm[] = []
   for (const name of names) {
     if (name.toLowerCase() === 'none') {
@@ -18,7 +21,7 @@ function readAlgorithms (r: EnvReader): Algorithm[] {
       out.push(name as Algorithm)
     }
   }
-  if (names.length === 0) r.fail('JWT_ALGORITHMS', `empty; expected some of ${ALL_ALGORITHMS.join(', ')}`)
+  if (r.has('JWT_ALGORITHMS') && names.length === 0) r.fail('JWT_ALGORITHMS', `empty; expected some of ${ALL_ALGORITHMS.join(', ')}`)
   // RFC 9864 §2.2: Ed25519 is the fully-specified name of EdDSA on Ed25519 keys, which current IdPs sign with.
   if (out.includes('EdDSA') && !out.includes('Ed25519')) out.push('Ed25519')
   return out
@@ -110,7 +113,7 @@ function readSigningKey (r: EnvReader, allowed: readonly Algorithm[], secret: st
 function readRequiredTyp (r: EnvReader): string | null {
   const typ = r.optionalString('JWT_REQUIRED_TYP')
   if (typ === null) return null
-  const normalised = typ.toLowerCase().replace(/^application\//, '')
+  const normalised = mediaType(typ)
   if (!/^[a-z0-9!#$&^_.+-]+$/.test(normalised)) {
     r.fail('JWT_REQUIRED_TYP', `"${typ}" is not a media type such as at+jwt or application/at+jwt`)
     return null
@@ -118,19 +121,14 @@ function readRequiredTyp (r: EnvReader): string | null {
   return normalised
 }
 
-const MAX_PATH_SEGMENTS = 8
-
 /** ROLES_CLAIM: comma-separated dot paths; `\.` is a dot inside a claim name (`https://example\.com/roles`). */
 function readRolesClaim (r: EnvReader): RolesClaim {
-  const paths = r.has('ROLES_CLAIM') ? r.list('ROLES_CLAIM') : ['roles', 'role']
+  const paths = r.has('ROLES_CLAIM') ? r.list('ROLES_CLAIM') : DEFAULT_ROLES_CLAIM
   const out: string[][] = []
   for (const path of paths) {
-    const segments = path.split(/(?<!\\)\./).map((segment) => segment.replaceAll('\\.', '.'))
-    if (segments.some((segment) => segment === '') || segments.length > MAX_PATH_SEGMENTS) {
-      r.fail('ROLES_CLAIM', `"${path}" is not a dot path of 1 to ${MAX_PATH_SEGMENTS} claim names (such as realm_access.roles)`)
-      continue
-    }
-    out.push(segments)
+    const segments = claimPath(path)
+    if (segments === null) r.fail('ROLES_CLAIM', `"${path}" is not ${CLAIM_PATH_RULE}`)
+    else out.push(segments)
   }
   if (r.has('ROLES_CLAIM') && paths.length === 0) r.fail('ROLES_CLAIM', 'empty; expected dot paths such as roles,role or realm_access.roles')
   return out
@@ -163,13 +161,50 @@ function readMaxTokenLifetime (r: EnvReader, issued: IssuedLifetimes): number {
   return maxS
 }
 
+/**
+ * The single-issuer variables as a list of one, with today's behaviour: iss and aud checked
+ * only when set, the roles of ROLES_CLAIM, `sid` and `jti`, and ADMIN_ROLE granted.
+ */
+function singleIssuer (r: EnvReader, algorithms: readonly Algorithm[], jwksUrl: Readonly<URL> | null): IssuerConfig {
+  const issuer = r.optionalString('JWT_ISSUER')
+  // A token carries one iss, compared whole: "a,b" would start and then refuse every token.
+  if (issuer !== null && /[\s,]/.test(issuer)) {
+    r.fail('JWT_ISSUER', `"${issuer}" holds a comma or whitespace: it names one issuer, compared whole with each token's iss; list several in JWT_ISSUERS`)
+  }
+  const audience = r.optionalString('JWT_AUDIENCE')
+  return {
+    issuer,
+    jwksUrl,
+    discoveryUrl: null,
+    audiences: audience === null ? [] : [audience],
+    algorithms,
+    rolesClaim: readRolesClaim(r),
+    sessionClaim: 'sid',
+    jtiClaim: 'jti',
+    grantsAdmin: true
+  }
+}
+
+function audienceOf (issuer: IssuerConfig | undefined): string | readonly string[] | null {
+  if (issuer === undefined || issuer.audiences.length === 0) return null
+  return issuer.audiences.length === 1 ? issuer.audiences[0] : issuer.audiences
+}
+
 export function readJwtConfig (r: EnvReader, production: boolean, issued: IssuedLifetimes): JwtConfig {
-  const algorithms = readAlgorithms(r)
+  // NODE_ENV=development: an identity provider on the developer's machine, without TLS.
+  const allowHttpKeys = r.raw('NODE_ENV') === 'development'
+  const listed = readIssuers(r, allowHttpKeys)
+  const ownAlgorithms = readAlgorithms(r, listed === null ? ['HS256'] : [])
+  const algorithms = listed === null ? ownAlgorithms : [...new Set([...ownAlgorithms, ...listed.flatMap((entry) => entry.algorithms)])]
   let secret = readSecret(r, 'JWT_SECRET')
   const previousSecret = readSecret(r, 'JWT_PREVIOUS_SECRET')
   const publicKeys = readPublicKeys(r, algorithms)
   const jwksUrl = r.url('JWKS_URL', ['https:', 'http:'])
-  const hasKeyMaterial = secret !== null || publicKeys.length > 0 || jwksUrl !== null ||
+  const issuers = listed ?? [singleIssuer(r, algorithms, jwksUrl)]
+  // Undefined only when JWT_ISSUERS failed, which is reported.
+  const primary = issuers[0] as IssuerConfig | undefined
+  const remoteKeys = jwksUrl !== null || listed !== null
+  const hasKeyMaterial = secret !== null || publicKeys.length > 0 || remoteKeys ||
     r.has('JWT_PUBLIC_KEYS') || r.has('JWT_SECRET')
 
   let ephemeral = false
@@ -190,7 +225,7 @@ export function readJwtConfig (r: EnvReader, production: boolean, issued: Issued
   if (!usesHmac && secret !== null) {
     r.fail('JWT_SECRET', 'set, but JWT_ALGORITHMS allows no HS* algorithm')
   }
-  if (usesAsymmetric && publicKeys.length === 0 && jwksUrl === null && !r.has('JWT_PUBLIC_KEYS')) {
+  if (usesAsymmetric && publicKeys.length === 0 && !remoteKeys && !r.has('JWT_PUBLIC_KEYS')) {
     r.fail('JWT_PUBLIC_KEYS', `JWT_PUBLIC_KEYS or JWKS_URL is required because JWT_ALGORITHMS allows ${algorithms.filter((a) => !isHmac(a)).join(', ')}`)
   }
   if (previousSecret !== null && secret === null) {
@@ -198,25 +233,27 @@ export function readJwtConfig (r: EnvReader, production: boolean, issued: Issued
   }
 
   const signing = readSigningKey(r, algorithms, secret)
-  checkSigningKeyIsTrusted(r, signing, publicKeys, jwksUrl !== null)
+  checkSigningKeyIsTrusted(r, signing, publicKeys, remoteKeys)
 
   return {
     algorithms,
     secret,
     previousSecret,
     publicKeys,
-    jwksUrl,
+    jwksUrl: primary?.jwksUrl ?? null,
     jwksCooldownMs: r.int('JWKS_COOLDOWN_S', 30, { min: 1, max: 3600 }) * 1000,
     jwksTimeoutMs: r.int('JWKS_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
     signing,
-    issuer: r.optionalString('JWT_ISSUER'),
-    audience: r.optionalString('JWT_AUDIENCE'),
+    issuer: primary?.issuer ?? null,
+    audience: audienceOf(primary),
     clockToleranceS: r.int('JWT_CLOCK_TOLERANCE_S', 5, { min: 0, max: 300 }),
     maxTokenLifetimeS: readMaxTokenLifetime(r, issued),
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
     verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
     requiredTyp: readRequiredTyp(r),
-    rolesClaim: readRolesClaim(r),
+    rolesClaim: primary?.rolesClaim ?? [],
+    issuers,
+    allowHttpKeys,
     ephemeral
   }
 }

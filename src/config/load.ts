@@ -5,9 +5,11 @@ import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readJwtConfig } from './jwt.js'
+import { readResourceMetadata } from './resource.js'
 import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { Config } from './types.js'
+import type { JwtConfig } from '../tokens/options.js'
 
 const DAY_S = 86_400
 
@@ -126,6 +128,13 @@ function readUploadConnections (r: EnvReader, connections: number): number {
   return uploads
 }
 
+/** ADMIN_ROLE, granted by an issuer only when its entry says so (JWT_ISSUERS grants_admin; the single issuer always). */
+function readAdminRole (r: EnvReader, jwt: JwtConfig): string | null {
+  const role = r.string('ADMIN_ROLE', 'admin')
+  // Every entry, not some: until roles are read per issuer, one that may not grant it keeps it from all.
+  return jwt.issuers.every((issuer) => issuer.grantsAdmin) ? role : null
+}
+
 export interface LoadOptions {
   /**
    * False for commands that only sign or check things (`tokengate token`):
@@ -175,10 +184,11 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
     maxStalenessMs: r.int('MAX_STALENESS_MS', 1000, { min: 500, max: 600_000 }),
     jwt,
+    resourceMetadata: readResourceMetadata(r, jwt),
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
     refreshTokenTtlS,
     sessionMaxLifetimeS,
-    adminRole: r.string('ADMIN_ROLE', 'admin'),
+    adminRole: readAdminRole(r, jwt),
     introspectionClients: readIntrospectionClients(r),
     metricsPort,
     metricsOnMainPort: readMetricsOnMainPort(r, upstreamUrl !== null, metricsPort !== null),

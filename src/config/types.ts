@@ -5,6 +5,7 @@ import type { RedisConfig } from '../redis/redis-client.js'
 import type { FailMode } from '../revocation/checker.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { RateLimitConfig } from '../routes/rate-limits.js'
+import type { ResourceMetadataConfig } from '../routes/resource-metadata.js'
 import type { MonitorConfig } from '../security/monitor.js'
 
 export interface Config {
@@ -47,11 +48,14 @@ export interface Config {
   /** Past this age the local revocation state alone no longer decides "not revoked" (MAX_STALENESS_MS). */
   readonly maxStalenessMs: number
   readonly jwt: JwtConfig
+  /** RESOURCE_URL: RFC 9728 metadata served and named in 401 challenges; null without it. */
+  readonly resourceMetadata: ResourceMetadataConfig | null
   readonly accessTokenTtlS: number
   readonly refreshTokenTtlS: number
   /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
   readonly sessionMaxLifetimeS: number
-  readonly adminRole: string
+  /** ADMIN_ROLE; null when no trusted issuer may grant it (no JWT_ISSUERS entry says grants_admin). */
+  readonly adminRole: string | null
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null
   /** METRICS_ON_MAIN_PORT: default true in forward-auth mode, false in proxy mode and with METRICS_PORT. */

@@ -20,7 +20,8 @@ export interface ObservabilityOptions {
   readonly replica: ReplicaState
   readonly metrics: GatewayMetrics
   readonly security: MonitoringSink
-  readonly adminRole: string
+  /** Null when no trusted issuer may grant it (JWT_ISSUERS entries without grants_admin): every admin request is refused. */
+  readonly adminRole: string | null
   readonly failMode: FailMode
   readonly upstreamUrl: Readonly<URL> | null
 }

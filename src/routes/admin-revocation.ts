@@ -26,7 +26,8 @@ export interface AdminRevocationOptions {
   readonly authenticator: Authenticator
   readonly revoker: Revoker
   readonly security: SecuritySink
-  readonly adminRole: string
+  /** Null when no trusted issuer may grant it (JWT_ISSUERS entries without grants_admin): every admin request is refused. */
+  readonly adminRole: string | null
   readonly maxTokenBytes: number
 }
 

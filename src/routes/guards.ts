@@ -19,9 +19,10 @@ export interface GuardOptions {
 /**
  * preHandler for routes that act on behalf of the bearer: the access token must
  * verify and not be revoked; its claims land on `request.tokengateClaims`.
- * With `role`, the token must also hold it in a ROLES_CLAIM claim (never in `scope`).
+ * With `role`, the token must also hold it in a ROLES_CLAIM claim (never in `scope`);
+ * null is a role no token holds (see Config.adminRole).
  */
-export function requireToken ({ authenticator, security }: GuardOptions, role?: string, onRefused?: OnRefused): PreHandler {
+export function requireToken ({ authenticator, security }: GuardOptions, role?: string | null, onRefused?: OnRefused): PreHandler {
   return async (request, reply) => {
     const auth = await authenticator.fromHeader(request.headers.authorization)
     if (!auth.ok) {
@@ -29,9 +30,9 @@ export function requireToken ({ authenticator, security }: GuardOptions, role?: 
       if (onRefused !== undefined && await onRefused(request, reply)) return reply
       return sendFailure(reply, auth.failure)
     }
-    if (role !== undefined && !hasRole(auth.claims, role)) {
+    if (role !== undefined && (role === null || !hasRole(auth.claims, role))) {
       security.denied(Failures.FORBIDDEN.reason, auth.claims, request)
-      return sendFailure(reply, Failures.FORBIDDEN, role)
+      return sendFailure(reply, Failures.FORBIDDEN, role ?? undefined)
     }
     request.tokengateClaims = auth.claims
   }

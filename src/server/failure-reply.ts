@@ -4,18 +4,22 @@ import { Failures, type Failure } from '../errors.js'
 
 const RETRY_AFTER_S = '1'
 
+// RFC 9728 §5.1: the Bearer challenges' resource_metadata parameter (RESOURCE_URL), or ''.
+// One per process, as the configuration is: set by buildApp before any request is answered.
+let resourceMetadataPart = ''
+
 /**
  * RFC 6750 section 3: the challenge names the error for invalid and
  * insufficient tokens, and carries none when no credentials were sent.
  */
 function challenge (failure: Failure, scope: string | undefined): string | null {
-  if (failure === Failures.TOKEN_MISSING) return 'Bearer realm="tokengate"'
+  if (failure === Failures.TOKEN_MISSING) return `Bearer realm="tokengate"${resourceMetadataPart}`
   if (failure.error === 'invalid_token' || failure.error === 'invalid_request') {
-    return `Bearer realm="tokengate", error="${failure.error}", error_description="${failure.description}"`
+    return `Bearer realm="tokengate", error="${failure.error}", error_description="${failure.description}"${resourceMetadataPart}`
   }
   if (failure.error === 'insufficient_scope') {
     const scopePart = scope !== undefined && scope !== '' ? `, scope="${scope}"` : ''
-    return `Bearer realm="tokengate", error="insufficient_scope"${scopePart}`
+    return `Bearer realm="tokengate", error="insufficient_scope"${scopePart}${resourceMetadataPart}`
   }
   // RFC 6749 section 5.2 asks for the scheme the client used; the error goes in the challenge as RFC 6750 section 3 does for Bearer.
   if (failure.error === 'invalid_client') return `Basic realm="tokengate", error="invalid_client", error_description="${failure.description}"`
@@ -48,7 +52,19 @@ interface Refusal {
 // fixed registry (described copies weakly held) and scopes come from
 // ACCESS_RULES_FILE and route roles, a bounded set (capped all the same).
 const MAX_SCOPES_PER_FAILURE = 64
-const refusals = new WeakMap<Failure, Map<string | undefined, Refusal>>()
+let refusals = new WeakMap<Failure, Map<string | undefined, Refusal>>()
+
+/**
+ * RFC 9728 §5.1: Bearer challenges name the protected resource metadata (null: none). Called
+ * once at start-up; the refusals prepared so far are dropped, to be prepared again with it.
+ * A URL (serialised by URL) holds no `"` or `\`, so it fits a quoted-string as it is.
+ */
+export function setResourceMetadataUrl (url: string | null): void {
+  const part = url === null ? '' : `, resource_metadata="${url}"`
+  if (part === resourceMetadataPart) return
+  resourceMetadataPart = part
+  refusals = new WeakMap()
+}
 
 function refusalOf (failure: Failure, scope: string | undefined): Refusal {
   let byScope = refusals.get(failure)

@@ -25,8 +25,33 @@ export interface Claims {
   readonly [claim: string]: unknown
 }
 
+// OpenID Connect Back-Channel Logout 1.0 §2.4 and RFC 8417 §2.3, as RFC 7515 §4.1.9 compares them.
+const EVENT_TYPS: ReadonlySet<string> = new Set(['logout+jwt', 'secevent+jwt'])
+
+/**
+ * A logout token or security event token (SET): never an access token, whatever else it
+ * carries. Both must hold `events` (Back-Channel Logout §2.4, RFC 8417 §2.2); the typ catches
+ * those that name themselves without it. `typ` is already lower-cased without `application/`.
+ */
+export function isEventToken (payload: Readonly<Record<string, unknown>>, typ: string | null): boolean {
+  return payload.events !== undefined || (typ !== null && EVENT_TYPS.has(typ))
+}
+
 /** ROLES_CLAIM parsed: each entry is a dot path into the payload (`realm_access.roles` is [realm_access, roles]). */
 export type RolesClaim = ReadonlyArray<readonly string[]>
+
+const MAX_PATH_SEGMENTS = 8
+
+/** A claim path (ROLES_CLAIM, roles_claim): dot-separated names, `\.` a dot inside one; null when malformed. */
+export function claimPath (text: string): string[] | null {
+  const segments = text.split(/(?<!\\)\./).map((segment) => segment.replaceAll('\\.', '.'))
+  return segments.some((segment) => segment === '') || segments.length > MAX_PATH_SEGMENTS ? null : segments
+}
+
+/** Where roles are read unless ROLES_CLAIM or roles_claim says otherwise. */
+export const DEFAULT_ROLES_CLAIM: readonly string[] = ['roles', 'role']
+
+export const CLAIM_PATH_RULE = `a dot path of 1 to ${MAX_PATH_SEGMENTS} claim names (such as realm_access.roles)`
 
 const MAX_ID_LENGTH = 512
 

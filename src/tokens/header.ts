@@ -22,3 +22,27 @@ export function peekHeader (token: string): TokenHeader | null {
     return null
   }
 }
+
+/** RFC 7515 §4.1.9: a typ compared case-insensitively, with `application/` omitted. */
+export function mediaType (typ: string): string {
+  return typ.toLowerCase().replace(/^application\//, '')
+}
+
+// Tokens of one issuer share a handful of headers: the typ of each is read once.
+const MAX_REMEMBERED_HEADERS = 256
+const typBySegment = new Map<string, string | null>()
+
+/**
+ * The media type of the token's typ (see mediaType), for a verified token whose header was not
+ * otherwise read: its header is the signer's, so the memo cannot be flooded by strangers.
+ */
+export function mediaTypeOf (token: string): string | null {
+  const segment = token.slice(0, token.indexOf('.'))
+  let typ = typBySegment.get(segment)
+  if (typ === undefined) {
+    const named = peekHeader(token)?.typ ?? null
+    typ = named === null ? null : mediaType(named)
+    if (typBySegment.size < MAX_REMEMBERED_HEADERS) typBySegment.set(segment, typ)
+  }
+  return typ
+}

@@ -34,7 +34,7 @@ const RESET_CLAIMS = new Set(['jti', 'iat', 'nbf', 'exp', 'token_type'])
  * tokengate issues, so that they pass its own check; refresh tokens keep `JWT`.
  * `now`: a milliseconds clock; tests inject one to walk a session through days without sleeping.
  */
-export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | null, accessTyp: string | null = null, now: () => number = Date.now): TokenIssuer {
+export function createIssuer (signing: SigningKeyConfig, issuer: string | null, audience: string | readonly string[] | null, accessTyp: string | null = null, now: () => number = Date.now): TokenIssuer {
   const signer = (typ: string | null): ((payload: Record<string, unknown>) => string) => createSigner({
     key: signing.key,
     // readSigningKey never chooses Ed25519 (canSign): fast-jwt signs Ed25519 keys as EdDSA.

@@ -3,6 +3,7 @@ import { request } from 'undici'
 import type { JwtConfig } from './options.js'
 import { algorithmsForKey, type Algorithm } from './algorithms.js'
 import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
+import { readCapped } from './read-capped.js'
 
 const MAX_JWKS_BYTES = 512 * 1024
 const STALE_AFTER_MS = 10 * 60_000
@@ -11,19 +12,6 @@ const PUBLIC_MEMBERS = ['kty', 'crv', 'n', 'e', 'x', 'y']
 /** Only the public members: a JWKS that leaks private parameters must not make us hold them. */
 function publicMembers (jwk: Record<string, unknown>): JsonWebKey {
   return Object.fromEntries(PUBLIC_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]))
-}
-
-/** The body as text, refusing to buffer more than MAX_JWKS_BYTES. */
-async function readCapped (body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  // Leaving the loop early (the throw) destroys the stream: nothing more is buffered.
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 interface SkippedKey { readonly kid: string | null, readonly why: string }
@@ -108,7 +96,7 @@ export class JwksKeySet {
         await res.body.dump()
         throw new Error(`status ${res.statusCode}`)
       }
-      const { verifiers, fingerprints, skipped } = this.#parse(JSON.parse(await readCapped(res.body)))
+      const { verifiers, fingerprints, skipped } = this.#parse(JSON.parse(await readCapped(res.body, MAX_JWKS_BYTES, 'JWKS document')))
       // Never silently: an operator whose IdP moved to a new algorithm name must see why its keys do not count.
       if (skipped.length > 0) this.#log.warn({ skipped }, 'JWKS keys skipped')
       // An empty set (a half-configured provider, a captive portal) would refuse every token.

@@ -69,7 +69,7 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
     requiredClaims: requiredClaims(jwt),
     clockTolerance: jwt.clockToleranceS * 1000,
     ...(jwt.issuer !== null && { allowedIss: jwt.issuer }),
-    ...(jwt.audience !== null && { allowedAud: jwt.audience }),
+    ...(jwt.audience !== null && { allowedAud: typeof jwt.audience === 'string' ? jwt.audience : [...jwt.audience] }),
     // Verified tokens are cached once, in front of every key (see verified-cache.ts).
     cache: false
   })

@@ -16,6 +16,30 @@ export interface SigningKeyConfig {
   readonly kid: string | null
 }
 
+/**
+ * One trusted issuer (JWT_ISSUERS entry, or the single-issuer variables mapped to a list of
+ * one). Claim names are per issuer because identity providers differ (`sid` in Keycloak and
+ * Auth0, none in Cognito).
+ */
+export interface IssuerConfig {
+  /** The exact `iss` (a trailing `/` is part of it); null only for the single-issuer variables without JWT_ISSUER (iss unchecked). */
+  readonly issuer: string | null
+  /** Its JWKS (jwks_uri, JWKS_URL); null when discovered at start-up, or when only configured keys verify it. */
+  readonly jwksUrl: Readonly<URL> | null
+  /** Its metadata (OIDC Discovery or RFC 8414), read at start-up for its jwks_uri; null without discovery. */
+  readonly discoveryUrl: Readonly<URL> | null
+  /** Its tokens must carry one of these in `aud`; empty: aud unchecked (single issuer without JWT_AUDIENCE). */
+  readonly audiences: readonly string[]
+  readonly algorithms: readonly Algorithm[]
+  readonly rolesClaim: RolesClaim
+  /** The claim naming a token's session; null for an issuer without sessions. */
+  readonly sessionClaim: string | null
+  /** The claim naming each token (revocation id). */
+  readonly jtiClaim: string
+  /** Whether its tokens may hold ADMIN_ROLE (default false in JWT_ISSUERS; true for the single-issuer variables). */
+  readonly grantsAdmin: boolean
+}
+
 export interface JwtConfig {
   readonly algorithms: readonly Algorithm[]
   readonly secret: string | null
@@ -26,7 +50,8 @@ export interface JwtConfig {
   readonly jwksTimeoutMs: number
   readonly signing: SigningKeyConfig | null
   readonly issuer: string | null
-  readonly audience: string | null
+  /** One audience, or a list of which a token must carry one (a JWT_ISSUERS entry's). */
+  readonly audience: string | readonly string[] | null
   readonly clockToleranceS: number
   /** JWT_MAX_TOKEN_LIFETIME: the longest `exp - iat` (and `exp - now`, plus tolerance) accepted; sizes every mark. */
   readonly maxTokenLifetimeS: number
@@ -37,6 +62,13 @@ export interface JwtConfig {
   readonly requiredTyp: string | null
   /** ROLES_CLAIM: where roles are read (access rules and ADMIN_ROLE alike). */
   readonly rolesClaim: RolesClaim
+  /**
+   * Every trusted issuer: JWT_ISSUERS, or the single-issuer variables as a list of one. Until
+   * per-issuer verification lands (issue 18) the list holds one entry, mirrored in the fields above.
+   */
+  readonly issuers: readonly IssuerConfig[]
+  /** NODE_ENV=development: JWT_ISSUERS URLs and discovered jwks_uri may be http:. */
+  readonly allowHttpKeys: boolean
   /** True when the key is an ephemeral development secret. */
   readonly ephemeral: boolean
 }

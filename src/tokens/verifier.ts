@@ -3,9 +3,9 @@ import { afterIo, NeedsIo } from '../async/needs-io.js'
 import type { JwtConfig } from './options.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
-import { hasUsableClaims, NOT_ACCESS_TYP, withRoles, type Claims } from './claims.js'
+import { hasUsableClaims, isEventToken, NOT_ACCESS_TYP, withRoles, type Claims } from './claims.js'
 import { isKeyMismatch } from './failures.js'
-import { peekHeader, type TokenHeader } from './header.js'
+import { mediaType, mediaTypeOf, peekHeader, type TokenHeader } from './header.js'
 import type { JwksKeySet } from './jwks.js'
 import { AuthenticRefusal, buildKeyVerifier, type KeyVerdict, type KeyVerifier } from './key-verifier.js'
 import { VerifiedTokenCache } from './verified-cache.js'
@@ -88,7 +88,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     return jwks === null ? base : [...base, ...jwks.candidates(kid, alg)]
   }
 
-  function settle (result: KeyVerdict | undefined, header: TokenHeader | null): VerifyResult {
+  function settle (result: KeyVerdict | undefined, header: TokenHeader | null, token: string): VerifyResult {
     if (result === undefined) {
       const ambiguous = header !== null && header.kid === null && jwks !== null && jwks.matching(header.alg) > 1
       return { ok: false, failure: ambiguous ? Failures.TOKEN_KID_REQUIRED : Failures.TOKEN_KEY_UNKNOWN }
@@ -99,20 +99,22 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     }
     if (isFailure(result)) return { ok: false, failure: result }
     if (!hasUsableClaims(result)) return { ok: false, failure: Failures.TOKEN_CLAIMS }
-    if (jwt.requiredTyp !== null && !typMatches(header?.typ ?? null, jwt.requiredTyp)) (result as { [NOT_ACCESS_TYP]?: true })[NOT_ACCESS_TYP] = true
+    const typ = header === null ? mediaTypeOf(token) : header.typ === null ? null : mediaType(header.typ)
+    if (isEventToken(result, typ)) return { ok: false, failure: Failures.TOKEN_EVENT }
+    if (jwt.requiredTyp !== null && typ !== jwt.requiredTyp) (result as { [NOT_ACCESS_TYP]?: true })[NOT_ACCESS_TYP] = true
     return { ok: true, claims: withRoles(result, jwt.rolesClaim) }
   }
 
   function verifyAfterRefresh (token: string, header: TokenHeader): NeedsIo<VerifyResult> {
     return new NeedsIo(async () => {
       await jwks?.refresh()
-      return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
+      return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header, token)
     })
   }
 
   function verifyUncached (token: string): VerifyResult | NeedsIo<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
-    if (single !== null) return settle(single.verify(token), null)
+    if (single !== null) return settle(single.verify(token), null, token)
     const header = peekHeader(token)
     if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
     // Checked before any key is looked at: "none" and unlisted algorithms never reach a key, and a
@@ -123,7 +125,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
         !fixed.some((v) => v.kid === header.kid)) {
       return verifyAfterRefresh(token, header)
     }
-    return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header)
+    return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header, token)
   }
 
   if (cache === null) return { verify: verifyUncached, known: () => undefined, cachedTokens: () => 0 }
@@ -142,9 +144,4 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): T
     known,
     verify: (token) => known(token) ?? afterIo(verifyUncached(token), (result) => remember(token, result))
   }
-}
-
-/** RFC 7515 §4.1.9: typ compared case-insensitively, `application/` omitted. */
-function typMatches (typ: string | null, required: string): boolean {
-  return typ !== null && typ.toLowerCase().replace(/^application\//, '') === required
 }

@@ -1,0 +1,62 @@
+/**
+ * The JSON Schema of JWT_ISSUERS (draft-07), published as docs/issuers.schema.json (a test keeps
+ * the two equal). The configuration-file issue extends it: refer to `#/definitions/issuer`.
+ * Rules across keys (jwks_uri or discovery, https outside development, duplicates) are checked
+ * in issuers.ts, with messages of their own.
+ */
+export const ISSUERS_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'JWT_ISSUERS',
+  description: 'The identity providers whose access tokens tokengate accepts. Each entry needs exactly one of jwks_uri and discovery.',
+  type: 'array',
+  minItems: 1,
+  items: { $ref: '#/definitions/issuer' },
+  definitions: {
+    url: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^\\S+$' },
+    claimPath: { type: 'string', minLength: 1, maxLength: 256, description: 'a claim name, or a dot path into nested claims (realm_access.roles); \\. is a dot inside a name' },
+    issuer: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['issuer', 'audience'],
+      properties: {
+        issuer: { $ref: '#/definitions/url', description: 'the exact iss of its tokens and of its metadata: an https URL without query or fragment; a trailing / is part of it' },
+        jwks_uri: { $ref: '#/definitions/url', description: 'its JWKS, https outside NODE_ENV=development' },
+        discovery: {
+          description: 'true (or "openid-configuration") for {issuer}/.well-known/openid-configuration, "oauth-authorization-server" for RFC 8414 metadata at the path-inserted well-known URL, or the metadata URL itself',
+          anyOf: [
+            { type: 'boolean' },
+            { enum: ['openid-configuration', 'oauth-authorization-server'] },
+            { type: 'string', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://\\S+$', maxLength: 2048 }
+          ]
+        },
+        audience: {
+          description: 'the aud its tokens must carry for this API: a string, or a list of which a token must carry one',
+          anyOf: [
+            { type: 'string', minLength: 1, maxLength: 1024 },
+            { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 1024 } }
+          ]
+        },
+        algorithms: {
+          description: 'the signature algorithms accepted from it (default ["RS256"]); never HS* or none',
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] }
+        },
+        roles_claim: {
+          description: 'where its roles are (default ["roles", "role"]): a claim path or a list of them',
+          anyOf: [
+            { $ref: '#/definitions/claimPath' },
+            { type: 'array', minItems: 1, maxItems: 16, items: { $ref: '#/definitions/claimPath' } }
+          ]
+        },
+        session_claim: {
+          description: 'the claim naming its session (default "sid"); null for an issuer without sessions',
+          anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }]
+        },
+        jti_claim: { type: 'string', minLength: 1, maxLength: 256, description: 'the claim naming each token (default "jti")' },
+        grants_admin: { type: 'boolean', description: 'whether its tokens may hold ADMIN_ROLE (default false)' }
+      }
+    }
+  }
+} as const

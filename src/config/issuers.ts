@@ -1,0 +1,220 @@
+import { extname } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import type { Algorithm } from '../tokens/algorithms.js'
+import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM } from '../tokens/claims.js'
+import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
+import type { IssuerConfig } from '../tokens/options.js'
+import type { EnvReader } from './env-reader.js'
+import { ISSUERS_SCHEMA } from './issuers-schema.js'
+
+const NAME = 'JWT_ISSUERS'
+const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['RS256']
+/** Variables that describe the one issuer of the single-issuer configuration. */
+export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM'] as const
+
+// Compiled once, at start: every problem at once (allErrors); verbose gives each anyOf its description.
+const validate = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(ISSUERS_SCHEMA)
+
+/** A JWT_ISSUERS entry as the schema admits it. */
+interface IssuerEntry {
+  readonly issuer: string
+  readonly jwks_uri?: string
+  readonly discovery?: DiscoverySetting
+  readonly audience: string | readonly string[]
+  readonly algorithms?: readonly Algorithm[]
+  readonly roles_claim?: string | readonly string[]
+  readonly session_claim?: string | null
+  readonly jti_claim?: string
+  readonly grants_admin?: boolean
+}
+
+/** The list itself: inline JSON, or the path of a .json, .yaml or .yml file. */
+function readDocument (r: EnvReader, value: string): unknown {
+  if (value.startsWith('[') || value.startsWith('{')) {
+    try {
+      return JSON.parse(value)
+    } catch (err) {
+      r.fail(NAME, `inline JSON does not parse (${(err as Error).message})`)
+      return undefined
+    }
+  }
+  const extension = extname(value).toLowerCase()
+  if (!['.json', '.yaml', '.yml'].includes(extension)) {
+    r.fail(NAME, `"${value}" is neither inline JSON (starting with [) nor the path of a .json, .yaml or .yml file`)
+    return undefined
+  }
+  const text = r.file(NAME, value)
+  if (text === null) return undefined
+  try {
+    return extension === '.json' ? JSON.parse(text) : parseYaml(text)
+  } catch (err) {
+    // The parser's message gives the line and column, never more than a few characters of content.
+    r.fail(NAME, `${value} does not parse as ${extension === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`)
+    return undefined
+  }
+}
+
+/** `/0/audience/1` as `[0].audience[1]`. */
+function where (instancePath: string): string {
+  return instancePath.split('/').slice(1)
+    .map((part) => /^\d+$/.test(part) ? `[${part}]` : `.${part.replaceAll('~1', '/').replaceAll('~0', '~')}`)
+    .join('').replace(/^\./, '')
+}
+
+function describe (error: ErrorObject): string {
+  const at = where(error.instancePath)
+  const prefix = at === '' ? '' : `${at}: `
+  if (at === '' && error.keyword === 'type') return 'must be a list (a JSON or YAML array) of issuer entries'
+  if (at === '' && error.keyword === 'minItems') return 'an empty list trusts no issuer; list at least one'
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const known = Object.keys(ISSUERS_SCHEMA.definitions.issuer.properties).join(', ')
+      return `${at}.${String(error.params.additionalProperty)}: unknown key; expected some of ${known}`
+    }
+    case 'required':
+      return `${at}.${String(error.params.missingProperty)}: required`
+    case 'anyOf':
+      return `${prefix}must be ${String((error.parentSchema as { description?: string } | undefined)?.description ?? 'of another form')}`
+    case 'enum':
+      return `${prefix}must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`
+    default:
+      return `${prefix}${error.message ?? 'invalid'}`
+  }
+}
+
+/**
+ * Schema problems, one per place: the branches of an `anyOf` that failed are summed up by the
+ * anyOf's own message. Returns the indices of the entries that have a problem.
+ */
+function reportSchema (r: EnvReader, errors: readonly ErrorObject[]): Set<number> {
+  const anyOfAt = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath)
+  const broken = new Set<number>()
+  for (const error of errors) {
+    const inAnyOf = anyOfAt.some((path) => error.keyword !== 'anyOf' && (error.instancePath === path || error.instancePath.startsWith(`${path}/`)))
+    if (inAnyOf) continue
+    r.fail(NAME, describe(error))
+    const index = /^\/(\d+)/.exec(error.instancePath)
+    broken.add(index === null ? -1 : Number(index[1]))
+  }
+  return broken
+}
+
+interface UrlRule { readonly allowHttp: boolean }
+
+/** An https URL (http with NODE_ENV=development), as JWKS and metadata must be fetched. */
+function fetchUrl (r: EnvReader, at: string, value: string, { allowHttp }: UrlRule): URL | null {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    r.fail(NAME, `${at}: "${value}" is not a URL`)
+    return null
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    r.fail(NAME, `${at}: ${url.protocol} is not accepted; expected https: (http: only with NODE_ENV=development): whoever can alter the keys can mint tokens`)
+    return null
+  }
+  return url
+}
+
+/** OIDC Core §2 and RFC 8414 §2: an https URL with no query or fragment. */
+function checkIssuer (r: EnvReader, at: string, issuer: string, rule: UrlRule): void {
+  const url = fetchUrl(r, at, issuer, rule)
+  if (url !== null && (issuer.includes('?') || issuer.includes('#'))) r.fail(NAME, `${at}: "${issuer}" has a query or fragment; an issuer has neither (RFC 8414 §2)`)
+}
+
+// RFC 9864 §2.2, as for JWT_ALGORITHMS: EdDSA on Ed25519 keys is also named Ed25519.
+function withEd25519 (algorithms: readonly Algorithm[]): readonly Algorithm[] {
+  return algorithms.includes('EdDSA') && !algorithms.includes('Ed25519') ? [...algorithms, 'Ed25519'] : algorithms
+}
+
+function rolesOf (r: EnvReader, at: string, setting: string | readonly string[] | undefined): string[][] {
+  const paths = setting === undefined ? DEFAULT_ROLES_CLAIM : typeof setting === 'string' ? [setting] : setting
+  return paths.flatMap((path) => {
+    const segments = claimPath(path)
+    if (segments === null) r.fail(NAME, `${at}: "${path}" is not ${CLAIM_PATH_RULE}`)
+    return segments === null ? [] : [segments]
+  })
+}
+
+function toIssuer (r: EnvReader, index: number, entry: IssuerEntry, rule: UrlRule): IssuerConfig {
+  const at = `[${index}]`
+  checkIssuer(r, `${at}.issuer`, entry.issuer, rule)
+  const discovers = entry.discovery !== undefined && entry.discovery !== false
+  if (discovers === (entry.jwks_uri !== undefined)) {
+    r.fail(NAME, `${at}: ${discovers ? 'both jwks_uri and discovery are set; choose one' : 'needs jwks_uri or discovery (where its keys are)'}`)
+  }
+  let discoveryUrl: URL | null = null
+  if (discovers && entry.discovery !== undefined) {
+    const explicit = typeof entry.discovery === 'string' && entry.discovery.includes('://')
+    try {
+      discoveryUrl = explicit ? fetchUrl(r, `${at}.discovery`, String(entry.discovery), rule) : discoveryUrlOf(entry.issuer, entry.discovery)
+    } catch {
+      // The issuer is not a URL: already reported.
+    }
+  }
+  return {
+    issuer: entry.issuer,
+    jwksUrl: entry.jwks_uri === undefined ? null : fetchUrl(r, `${at}.jwks_uri`, entry.jwks_uri, rule),
+    discoveryUrl,
+    audiences: typeof entry.audience === 'string' ? [entry.audience] : [...entry.audience],
+    algorithms: withEd25519(entry.algorithms ?? DEFAULT_ALGORITHMS),
+    rolesClaim: rolesOf(r, `${at}.roles_claim`, entry.roles_claim),
+    sessionClaim: entry.session_claim === undefined ? 'sid' : entry.session_claim,
+    jtiClaim: entry.jti_claim ?? 'jti',
+    grantsAdmin: entry.grants_admin ?? false
+  }
+}
+
+/** Compared exactly, as tokens' iss is: `https://a` and `https://a/` are two issuers (and may both be listed). */
+function reportDuplicates (r: EnvReader, entries: readonly IssuerEntry[]): void {
+  const seen = new Map<unknown, number>()
+  for (const [index, entry] of entries.entries()) {
+    const issuer = (entry as { issuer?: unknown } | null)?.issuer
+    if (typeof issuer !== 'string') continue
+    const first = seen.get(issuer)
+    if (first === undefined) seen.set(issuer, index)
+    else r.fail(NAME, `[${index}].issuer: "${issuer}" is also entry [${first}]; list each issuer once`)
+  }
+}
+
+/**
+ * Until the verifier keeps keys, identity and revocation per issuer (issue 18), JWT_ISSUERS
+ * holds one entry, which the fields of JwtConfig mirror, and the claim names the verifier reads
+ * are its defaults (`sid`, or none: a token without one is a session of its own). Remove with
+ * that change: a setting that would be ignored is refused instead.
+ */
+function checkBuiltYet (r: EnvReader, entries: readonly IssuerEntry[], broken: ReadonlySet<number>): void {
+  if (entries.length > 1) {
+    r.fail(NAME, `${entries.length} issuers listed, but this version verifies the tokens of one issuer: list one (several need keys, identity and revocation per issuer, not built yet)`)
+  }
+  for (const [index, { jti_claim: jti, session_claim: session }] of entries.entries()) {
+    if (broken.has(index)) continue
+    if (jti !== undefined && jti !== 'jti') r.fail(NAME, `[${index}].jti_claim: this version reads "jti" only (token-id claims per issuer are not built yet)`)
+    if (session !== undefined && session !== 'sid' && session !== null) r.fail(NAME, `[${index}].session_claim: this version reads "sid" (or none) only (session claims per issuer are not built yet)`)
+  }
+}
+
+/**
+ * JWT_ISSUERS, validated against ISSUERS_SCHEMA and the rules across keys; null when unset.
+ * Every problem is named at once, each with the entry's index and key.
+ */
+export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] | null {
+  const value = r.raw('JWT_ISSUERS')
+  if (value === undefined) return null
+  const alongside = SINGLE_ISSUER_VARIABLES.filter((name) => r.has(name))
+  if (alongside.length > 0) {
+    r.fail(NAME, `set together with ${alongside.join(', ')}: the single-issuer variables describe one issuer, JWT_ISSUERS a list; move them into its entries`)
+  }
+  const document = readDocument(r, value)
+  if (document === undefined) return []
+  const broken = validate(document) ? new Set<number>() : reportSchema(r, validate.errors ?? [])
+  if (broken.has(-1) || !Array.isArray(document)) return []
+  const entries = document as IssuerEntry[]
+  reportDuplicates(r, entries)
+  const rule = { allowHttp }
+  const issuers = entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
+  checkBuiltYet(r, entries, broken)
+  return issuers
+}

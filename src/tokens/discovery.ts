@@ -1,0 +1,106 @@
+import { request } from 'undici'
+import { ConfigError } from '../errors.js'
+import type { JwtConfig } from './options.js'
+import { readCapped } from './read-capped.js'
+
+/** Metadata documents are a few kilobytes; Keycloak's, among the largest, is under 10 KiB. */
+const MAX_METADATA_BYTES = 256 * 1024
+
+/**
+ * `discovery` of a JWT_ISSUERS entry: true or "openid-configuration" for OpenID Connect
+ * Discovery, "oauth-authorization-server" for RFC 8414, or the metadata URL itself.
+ */
+export type DiscoverySetting = boolean | 'openid-configuration' | 'oauth-authorization-server' | string
+
+/**
+ * The metadata URL of `issuer`. OIDC Discovery 1.0 §4: the issuer with any trailing `/` removed,
+ * then `/.well-known/openid-configuration`. RFC 8414 §3.1: `/.well-known/oauth-authorization-server`
+ * inserted between the host and the issuer's path (its trailing `/` removed). Throws on a bad URL.
+ */
+export function discoveryUrlOf (issuer: string, discovery: DiscoverySetting): URL {
+  if (discovery === true || discovery === 'openid-configuration') {
+    return new URL(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)
+  }
+  if (discovery === 'oauth-authorization-server') {
+    const { origin, pathname } = new URL(issuer)
+    return new URL(`${origin}/.well-known/oauth-authorization-server${pathname.replace(/\/$/, '')}`)
+  }
+  return new URL(String(discovery))
+}
+
+/** A discovery that cannot be trusted or did not complete; the message names the issuer. */
+export class DiscoveryError extends Error {
+  constructor (readonly issuer: string, message: string) {
+    super(`issuer "${issuer}": ${message}`)
+    this.name = 'DiscoveryError'
+  }
+}
+
+export interface DiscoveryOptions {
+  readonly timeoutMs: number
+  /** NODE_ENV=development: an http:// jwks_uri is accepted. */
+  readonly allowHttp: boolean
+}
+
+/** What tokengate takes from the metadata: the issuer it vouched for, and its keys. */
+export interface IssuerMetadata {
+  readonly issuer: string
+  readonly jwksUrl: URL
+}
+
+async function fetchMetadata (url: URL, timeoutMs: number): Promise<unknown> {
+  // No redirects (undici's default): the metadata must be where the issuer's name says it is.
+  const res = await request(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
+  if (res.statusCode !== 200) {
+    await res.body.dump()
+    throw new Error(`status ${res.statusCode}`)
+  }
+  return JSON.parse(await readCapped(res.body, MAX_METADATA_BYTES, 'metadata document'))
+}
+
+/**
+ * Reads an issuer's metadata and returns its jwks_uri. The metadata's `issuer` must equal the
+ * configured one exactly (OIDC Discovery 1.0 §4.3, RFC 8414 §3.3): otherwise whoever serves
+ * the document could name keys for an issuer that is not theirs. A trailing `/` counts.
+ */
+export async function discover (issuer: string, url: Readonly<URL>, { timeoutMs, allowHttp }: DiscoveryOptions): Promise<IssuerMetadata> {
+  const where = url.origin + url.pathname
+  let doc: unknown
+  try {
+    doc = await fetchMetadata(new URL(url.href), timeoutMs)
+  } catch (err) {
+    throw new DiscoveryError(issuer, `its metadata at ${where} could not be read (${(err as Error).message})`)
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new DiscoveryError(issuer, `the metadata at ${where} is not a JSON object`)
+  const { issuer: named, jwks_uri: jwksUri } = doc as Record<string, unknown>
+  if (named !== issuer) {
+    const shown = typeof named === 'string' ? `"${named.slice(0, 200)}"` : 'no issuer'
+    throw new DiscoveryError(issuer, `the metadata at ${where} names ${shown}; it must name the configured issuer exactly, trailing "/" included (OIDC Discovery 1.0 §4.3, RFC 8414 §3.3)`)
+  }
+  let jwksUrl: URL
+  try {
+    jwksUrl = new URL(String(jwksUri))
+  } catch {
+    throw new DiscoveryError(issuer, `the metadata at ${where} has no jwks_uri URL`)
+  }
+  if (jwksUrl.protocol !== 'https:' && !(allowHttp && jwksUrl.protocol === 'http:')) {
+    throw new DiscoveryError(issuer, `the metadata at ${where} names jwks_uri ${jwksUrl.origin}${jwksUrl.pathname}, which is not https (http is accepted only with NODE_ENV=development)`)
+  }
+  return { issuer, jwksUrl }
+}
+
+/**
+ * At start-up: the jwks_uri of the issuer configured with discovery (one, until keys are kept
+ * per issuer), or null. A failed or untrusted discovery stops start-up, naming JWT_ISSUERS and
+ * the issuer: without its keys none of its tokens could be verified.
+ */
+export async function discoveredJwksUrl (jwt: JwtConfig): Promise<URL | null> {
+  const entry = jwt.issuers.find((issuer) => issuer.discoveryUrl !== null)
+  if (entry?.issuer == null || entry.discoveryUrl === null) return null
+  try {
+    return (await discover(entry.issuer, entry.discoveryUrl, { timeoutMs: jwt.jwksTimeoutMs, allowHttp: jwt.allowHttpKeys })).jwksUrl
+  } catch (err) {
+    if (err instanceof DiscoveryError) throw new ConfigError([`JWT_ISSUERS: ${err.message}`])
+    throw err
+  }
+}

@@ -1,0 +1,72 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import Provider from 'oidc-provider'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export interface OpenIdProvider {
+  /** `http://127.0.0.1:PORT` (plain http: tokengate accepts it with NODE_ENV=development only). */
+  readonly issuer: string
+  /** A JWT access token (RFC 9068) for the client, from the client credentials grant. */
+  accessToken: () => Promise<string>
+}
+
+export const CLIENT = { id: 'orders-client', secret: 'orders-client-secret-that-is-long-enough' }
+export const RESOURCE = 'https://orders.example.com'
+export const AUDIENCE = 'orders-api'
+
+async function listen (server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return typeof address === 'object' && address !== null ? address.port : 0
+}
+
+/**
+ * panva's oidc-provider on a loopback port: client credentials, JWT access tokens for RESOURCE
+ * with aud AUDIENCE, signed RS256 under `kid`, carrying `roles` (the same kid in two providers
+ * is a test of key separation).
+ */
+export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', roles = [] as string[] } = {}): Promise<OpenIdProvider> {
+  const server = createServer()
+  const port = await listen(server)
+  const issuer = `http://127.0.0.1:${port}`
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: CLIENT.id,
+      client_secret: CLIENT.secret,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_post'
+    }],
+    jwks: { keys: [{ ...key, kid, alg: 'RS256', use: 'sig' }] },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: 'orders:read', audience: AUDIENCE, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } })
+      }
+    },
+    ttl: { ClientCredentials: 300 },
+    extraTokenClaims: () => ({ roles })
+  })
+  server.on('request', provider.callback())
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return {
+    issuer,
+    async accessToken () {
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT.id, client_secret: CLIENT.secret, resource: RESOURCE, scope: 'orders:read' })
+      })
+      const body = await res.json() as { access_token?: string, error?: string, error_description?: string }
+      if (body.access_token === undefined) throw new Error(`token request failed: ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`)
+      return body.access_token
+    }
+  }
+}
