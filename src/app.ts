@@ -5,7 +5,7 @@ import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'
 import { createAuthorizer } from './decision/authorize.js'
 import { installErrorHandlers } from './server/error-handler.js'
-import { setResourceMetadataUrl } from './server/failure-reply.js'
+import { resourceMetadataChallenge } from './server/failure-reply.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
 import { LOG_REDACT } from './server/log-redact.js'
@@ -66,7 +66,8 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
   const jwksUrl = config.jwt.jwksUrl ?? await discoveredJwksUrl(config.jwt)
-  setResourceMetadataUrl(config.resourceMetadata?.url ?? null)
+  // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
+  const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
@@ -85,6 +86,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     forceCloseConnections: 'idle',
     ...serverLimits(config)
   })
+  app.decorate('tokengateChallengeSuffix', challengeSuffix)
 
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
   const metrics = new GatewayMetrics()
@@ -136,7 +138,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     authPrefix: config.authPrefix,
     log: app.log,
     originalUriRequired: config.publicPaths.length > 0 || config.accessRules.length > 0,
-    refusals
+    refusals,
+    challengeSuffix
   }))
   app.addHook('preClose', async () => { fastRoutes.close() })
   await registerRateLimits(app, config)

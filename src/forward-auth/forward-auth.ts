@@ -18,11 +18,6 @@ const QUERY = 63 // '?'
 // The original request's body never reaches tokengate: any POST may carry `_method` in it.
 const ORIGINAL_BODY_UNSEEN = true
 
-function answer (res: ServerResponse, decision: Authorization): void {
-  if (decision.kind === 'denied') writeFailure(res, decision.failure, decision.scope)
-  else res.writeHead(200, decision.kind === 'allowed' ? decision.identity.allowAnswer : ANONYMOUS_ALLOW_ANSWER).end()
-}
-
 /** The request as the decision and the security monitor see it; the client address and id are worked out only if read. */
 class ForwardAuthRequest implements AuthorizationRequest {
   readonly headers: IncomingHttpHeaders
@@ -66,14 +61,21 @@ export interface ForwardAuthOptions {
   /** PUBLIC_PATHS or ACCESS_RULES_FILE is set: a trusted proxy's request without the original URI cannot be decided. */
   readonly originalUriRequired: boolean
   readonly refusals: RefusalReport
+  /** What this gateway's Bearer challenges end with (resourceMetadataChallenge in failure-reply.ts). */
+  readonly challengeSuffix: string
 }
 
-export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log, originalUriRequired, refusals }: ForwardAuthOptions): FastRoute {
+export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log, originalUriRequired, refusals, challengeSuffix }: ForwardAuthOptions): FastRoute {
   const path = `${authPrefix}/verify`
   const trust = trustedProxies.address
   // A proxy missing from TRUSTED_PROXIES silently loses public paths and access
   // rules: say so once, without the header values.
   let warnedUntrusted = false
+
+  function answer (res: ServerResponse, decision: Authorization): void {
+    if (decision.kind === 'denied') writeFailure(res, decision.failure, decision.scope, challengeSuffix)
+    else res.writeHead(200, decision.kind === 'allowed' ? decision.identity.allowAnswer : ANONYMOUS_ALLOW_ANSWER).end()
+  }
 
   function handle (req: IncomingMessage, res: ServerResponse): void {
     const trusted = trustedProxies.peer(req.socket)
@@ -113,12 +115,12 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
     const uri = trusted ? req.headers['x-original-uri'] ?? req.headers['x-forwarded-uri'] : undefined
     const path = typeof uri === 'string' ? pathOf(uri) : ''
     refusals.refused('forward_auth', failure, { ip: new ForwardAuthRequest(req, trust, trusted).ip, path })
-    writeFailure(res, failure)
+    writeFailure(res, failure, undefined, challengeSuffix)
   }
 
   function failed (res: ServerResponse, err: unknown): void {
     log.error({ err }, 'forward-auth decision failed')
-    writeFailure(res, Failures.INTERNAL)
+    writeFailure(res, Failures.INTERNAL, undefined, challengeSuffix)
   }
 
   return {

@@ -4,22 +4,36 @@ import { Failures, type Failure } from '../errors.js'
 
 const RETRY_AFTER_S = '1'
 
-// RFC 9728 §5.1: the Bearer challenges' resource_metadata parameter (RESOURCE_URL), or ''.
-// One per process, as the configuration is: set by buildApp before any request is answered.
-let resourceMetadataPart = ''
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What this gateway's Bearer challenges end with (resourceMetadataChallenge); '' for nothing. */
+    tokengateChallengeSuffix: string
+  }
+}
+
+/**
+ * RFC 9728 §5.1: the end of every Bearer challenge naming the protected resource
+ * metadata (RESOURCE_URL), or '' without one. A URL (serialised by URL) holds no
+ * `"` or `\`, so it fits a quoted-string as it is. Each gateway has its own
+ * (decorated on its Fastify instance, passed to forward-auth), so two gateways
+ * in one process answer each with its own.
+ */
+export function resourceMetadataChallenge (url: string | null): string {
+  return url === null ? '' : `, resource_metadata="${url}"`
+}
 
 /**
  * RFC 6750 section 3: the challenge names the error for invalid and
  * insufficient tokens, and carries none when no credentials were sent.
  */
-function challenge (failure: Failure, scope: string | undefined): string | null {
-  if (failure === Failures.TOKEN_MISSING) return `Bearer realm="tokengate"${resourceMetadataPart}`
+function challenge (failure: Failure, scope: string | undefined, suffix: string): string | null {
+  if (failure === Failures.TOKEN_MISSING) return `Bearer realm="tokengate"${suffix}`
   if (failure.error === 'invalid_token' || failure.error === 'invalid_request') {
-    return `Bearer realm="tokengate", error="${failure.error}", error_description="${failure.description}"${resourceMetadataPart}`
+    return `Bearer realm="tokengate", error="${failure.error}", error_description="${failure.description}"${suffix}`
   }
   if (failure.error === 'insufficient_scope') {
     const scopePart = scope !== undefined && scope !== '' ? `, scope="${scope}"` : ''
-    return `Bearer realm="tokengate", error="insufficient_scope"${scopePart}${resourceMetadataPart}`
+    return `Bearer realm="tokengate", error="insufficient_scope"${scopePart}${suffix}`
   }
   // RFC 6749 section 5.2 asks for the scheme the client used; the error goes in the challenge as RFC 6750 section 3 does for Bearer.
   if (failure.error === 'invalid_client') return `Basic realm="tokengate", error="invalid_client", error_description="${failure.description}"`
@@ -27,9 +41,9 @@ function challenge (failure: Failure, scope: string | undefined): string | null 
 }
 
 /** The headers of a refusal: the RFC 6750 challenge, Retry-After on 503, never cached. */
-function failureHeaders (failure: Failure, scope: string | undefined): Readonly<Record<string, string>> {
+function failureHeaders (failure: Failure, scope: string | undefined, suffix: string): Readonly<Record<string, string>> {
   const headers: Record<string, string> = { 'cache-control': 'no-store' }
-  const header = challenge(failure, scope)
+  const header = challenge(failure, scope, suffix)
   if (header !== null) headers['www-authenticate'] = header
   if (failure.status === 503) headers['retry-after'] = RETRY_AFTER_S
   return Object.freeze(headers)
@@ -52,29 +66,23 @@ interface Refusal {
 // fixed registry (described copies weakly held) and scopes come from
 // ACCESS_RULES_FILE and route roles, a bounded set (capped all the same).
 const MAX_SCOPES_PER_FAILURE = 64
-let refusals = new WeakMap<Failure, Map<string | undefined, Refusal>>()
+// By challenge suffix first: one per gateway in the process (almost always one).
+const refusals = new Map<string, WeakMap<Failure, Map<string | undefined, Refusal>>>()
 
-/**
- * RFC 9728 §5.1: Bearer challenges name the protected resource metadata (null: none). Called
- * once at start-up; the refusals prepared so far are dropped, to be prepared again with it.
- * A URL (serialised by URL) holds no `"` or `\`, so it fits a quoted-string as it is.
- */
-export function setResourceMetadataUrl (url: string | null): void {
-  const part = url === null ? '' : `, resource_metadata="${url}"`
-  if (part === resourceMetadataPart) return
-  resourceMetadataPart = part
-  refusals = new WeakMap()
-}
-
-function refusalOf (failure: Failure, scope: string | undefined): Refusal {
-  let byScope = refusals.get(failure)
+function refusalOf (failure: Failure, scope: string | undefined, suffix: string): Refusal {
+  let byFailure = refusals.get(suffix)
+  if (byFailure === undefined) {
+    byFailure = new WeakMap()
+    refusals.set(suffix, byFailure)
+  }
+  let byScope = byFailure.get(failure)
   if (byScope === undefined) {
     byScope = new Map()
-    refusals.set(failure, byScope)
+    byFailure.set(failure, byScope)
   }
   let refusal = byScope.get(scope)
   if (refusal === undefined) {
-    const headers = failureHeaders(failure, scope)
+    const headers = failureHeaders(failure, scope, suffix)
     const body = JSON.stringify(failureBody(failure))
     const rawHeaders = Object.freeze({ ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) })
     refusal = Object.freeze({ headers, rawHeaders, body })
@@ -84,18 +92,18 @@ function refusalOf (failure: Failure, scope: string | undefined): Refusal {
 }
 
 export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string): FastifyReply {
-  return reply.code(failure.status).headers(refusalOf(failure, scope).headers).send(failureBody(failure))
+  return reply.code(failure.status).headers(refusalOf(failure, scope, reply.server.tokengateChallengeSuffix ?? '').headers).send(failureBody(failure))
 }
 
 /** The same answer as a complete HTTP/1.1 message that closes the connection, for a socket no request exists on yet. */
 export function rawFailure (failure: Failure): string {
-  const { rawHeaders, body } = refusalOf(failure, undefined)
+  const { rawHeaders, body } = refusalOf(failure, undefined, '')
   const lines = Object.entries({ ...rawHeaders, connection: 'close' }).map(([name, value]) => `${name}: ${String(value)}\r\n`)
   return `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n${lines.join('')}\r\n${body}`
 }
 
-/** The same answer as sendFailure, written on a bare node:http response (the fast route server). */
-export function writeFailure (res: ServerResponse, failure: Failure, scope?: string): void {
-  const { rawHeaders, body } = refusalOf(failure, scope)
+/** The same answer as sendFailure, written on a bare node:http response (the fast route server); `suffix` as resourceMetadataChallenge gives it. */
+export function writeFailure (res: ServerResponse, failure: Failure, scope?: string, suffix = ''): void {
+  const { rawHeaders, body } = refusalOf(failure, scope, suffix)
   res.writeHead(failure.status, rawHeaders).end(body)
 }

@@ -84,3 +84,18 @@ t.test('RESOURCE_URL: https (http only with NODE_ENV=development), no query or f
   t.match(configProblems({ ...base, RESOURCE_URL: 'https://api.example.com/?tenant=1' }), [/^RESOURCE_URL: has a query or fragment/])
   t.match(configProblems({ ...base, RESOURCE_URL: 'api.example.com' }), [/^RESOURCE_URL: not a URL/])
 })
+
+t.test('RFC 9728 §5.1: two gateways in one process each name their own resource metadata, or none', async (t) => {
+  const withMetadata = await startGateway(t, env)
+  const without = await startGateway(t, {})
+  for (let round = 0; round < 2; round++) {
+    for (const path of ['/auth/verify', '/auth/token/validate']) {
+      const named = await call(`${withMetadata.url}${path}`)
+      const bare = await call(`${without.url}${path}`)
+      t.equal(named.status, 401, path)
+      t.match(named.headers.get('www-authenticate'), `resource_metadata="${METADATA}"`, `${path}: its own`)
+      t.equal(bare.status, 401, path)
+      t.notMatch(bare.headers.get('www-authenticate'), /resource_metadata/, `${path}: none for the gateway without RESOURCE_URL`)
+    }
+  }
+})
