@@ -29,7 +29,8 @@ if (opts.child === undefined) {
   for (let r = 0; r < Number(opts.rounds); r++) {
     for (const result of r % 2 === 0 ? results : [...results].reverse()) {
       const args = [fileURLToPath(import.meta.url), '--child', result.dist, '--n', opts.n, ...(opts.redis === undefined ? [] : ['--redis', opts.redis])]
-      const round = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }))
+      // The child's result is its last line (a log line of the app may come before it).
+      const round = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').at(-1))
       for (const key of ['cold', 'warm', 'fastJwt']) result[key].push(round[key])
     }
   }
@@ -95,7 +96,7 @@ if (opts.child === undefined) {
   const fastJwtUs = await verifyAll(headersOf(Array.from({ length: n }, mint))) && await verifyAll(headersOf(Array.from({ length: n }, mint)))
   const coldUs = await decideAll(headersOf(Array.from({ length: n }, mint))) && await decideAll(headersOf(Array.from({ length: n }, mint)))
   const warmUs = await decideAll(headersOf(Array(n).fill(warmToken))) && await decideAll(headersOf(Array(n).fill(warmToken)))
-  process.stdout.write(JSON.stringify({ cold: coldUs, warm: warmUs, fastJwt: fastJwtUs }))
+  process.stdout.write('\n' + JSON.stringify({ cold: coldUs, warm: warmUs, fastJwt: fastJwtUs }) + '\n')
   await security.close()
   checker.close()
   replica.close()
