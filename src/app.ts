@@ -47,6 +47,12 @@ export interface BuildOptions {
   readonly redisConnectTimeoutMs?: number
   /** Set in a cluster worker (WORKERS > 1): audit records and metrics go through the primary. */
   readonly worker?: WorkerLink
+  /**
+   * Milliseconds clock of the JWKS key set (its refetch cooldown and ten-minute
+   * refresh), Date.now by default: tests step through a cooldown instead of
+   * sleeping. Nothing else reads it.
+   */
+  readonly now?: () => number
 }
 
 async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
@@ -101,7 +107,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
-  const jwks = jwksUrl === null ? null : new JwksKeySet(jwksUrl, config.jwt, app.log)
+  const jwks = jwksUrl === null ? null : new JwksKeySet(jwksUrl, config.jwt, app.log, { now: options.now ?? Date.now })
   if (jwks !== null) await jwks.refresh()
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)

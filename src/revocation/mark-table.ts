@@ -26,14 +26,18 @@ export class MarkTable {
   #mask: number
   #used = 0
   readonly #fingerprint: Fingerprinter
+  readonly withBefore: boolean
+  readonly coversAll: number
 
   /** Without `withBefore` every live mark reads as `coversAll` (jti and session marks). */
   constructor (
-    readonly withBefore: boolean,
-    readonly coversAll: number,
+    withBefore: boolean,
+    coversAll: number,
     capacity = INITIAL_CAPACITY,
     seed?: Uint32Array
   ) {
+    this.withBefore = withBefore
+    this.coversAll = coversAll
     this.#stride = withBefore ? 4 : 3
     const size = 2 ** Math.ceil(Math.log2(Math.max(16, capacity)))
     this.#slots = new Uint32Array(size * this.#stride)

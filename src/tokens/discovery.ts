@@ -30,8 +30,11 @@ export function discoveryUrlOf (issuer: string, discovery: DiscoverySetting): UR
 
 /** A discovery that cannot be trusted or did not complete; the message names the issuer. */
 export class DiscoveryError extends Error {
-  constructor (readonly issuer: string, message: string) {
+  readonly issuer: string
+
+  constructor (issuer: string, message: string) {
     super(`issuer "${issuer}": ${message}`)
+    this.issuer = issuer
     this.name = 'DiscoveryError'
   }
 }

@@ -11,7 +11,13 @@ import { peekHeader } from './header.js'
  * attributed to its subject.
  */
 export class AuthenticRefusal {
-  constructor (readonly failure: Failure, readonly payload: Record<string, unknown>) {}
+  readonly failure: Failure
+  readonly payload: Record<string, unknown>
+
+  constructor (failure: Failure, payload: Record<string, unknown>) {
+    this.failure = failure
+    this.payload = payload
+  }
 }
 
 export type KeyVerdict = Record<string, unknown> | Failure | AuthenticRefusal

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
 import { SECRET } from './tokens.js'
@@ -23,22 +23,25 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'info'
 }
 
+/** What a test may pass to buildApp beside the environment (the logger and Redis' start-up wait are the helper's). */
+export type GatewayOptions = Pick<BuildOptions, 'now'>
+
 /** Builds without listening (drive it with `app.inject()` or `injectServer()`); closed when the test ends. */
-export async function buildGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Omit<Gateway, 'url'>> {
+export async function buildGateway (t: Teardown, env: Record<string, string | undefined> = {}, options: GatewayOptions = {}): Promise<Omit<Gateway, 'url'>> {
   const merged: Record<string, string | undefined> = { ...BASE_ENV, ...env }
   const config = loadConfig(merged)
   const logs: string[] = []
   const stream = new Writable({
     write (chunk: Buffer, _encoding, done) { logs.push(chunk.toString()); done() }
   })
-  const app = await buildApp(config, { logger: { level: config.logLevel, stream }, redisConnectTimeoutMs: 2000 })
+  const app = await buildApp(config, { ...options, logger: { level: config.logLevel, stream }, redisConnectTimeoutMs: 2000 })
   t.teardown(() => app.close())
   return { app, config, logs }
 }
 
 /** Builds and listens on a free port; closed when the test ends. */
-export async function startGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Gateway> {
-  const { app, config, logs } = await buildGateway(t, env)
+export async function startGateway (t: Teardown, env: Record<string, string | undefined> = {}, options: GatewayOptions = {}): Promise<Gateway> {
+  const { app, config, logs } = await buildGateway(t, env, options)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0

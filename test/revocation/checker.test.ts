@@ -7,7 +7,7 @@ import { nowSeconds } from '../../src/revocation/store.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
 import { LOG_BLOCK_MS } from '../../src/revocation/redis/redis-store.js'
 import { jumpingClock, manualClock } from '../helpers/clock.js'
-import { startRedis } from '../helpers/redis.js'
+import { sharedRedis, startRedis } from '../helpers/redis.js'
 import { until } from '../helpers/until.js'
 import { commandCalls, redisStore, replicaOn } from './fixtures.js'
 import { marks } from './marks.js'
@@ -20,20 +20,41 @@ function query (over: Partial<LookupQuery> = {}): LookupQuery {
   return { jti: `jti-${serial}`, sid: `sid-${serial}`, sub: `sub-${serial}`, iat: nowSeconds() - 1, ...over }
 }
 
+/**
+ * A named pause on Redis' time, not ours: the follower's read in flight when a
+ * CLIENT PAUSE began (BLOCK LOG_BLOCK_MS) has answered after it, and cannot make
+ * the state current after a clock jump. Nothing observable marks that moment.
+ */
+async function inFlightReadAnswered (): Promise<void> {
+  await sleep(LOG_BLOCK_MS + 150)
+}
+
 async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number }> {
   const started = performance.now()
   const value = await fn()
   return { value, ms: performance.now() - started }
 }
 
-async function setup (t: Parameters<typeof redisStore>[0], options: Partial<CheckerOptions & ReplicaStateOptions> = {}) {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const store = await redisStore(t, redis.url)
+// One redis-server for the file, a key prefix per test; a test that kills Redis starts its own (ownRedis).
+const shared = await sharedRedis(t)
+type Options = Partial<CheckerOptions & ReplicaStateOptions>
+
+async function stateOn (t: Parameters<typeof redisStore>[0], url: string, keyPrefix: string, options: Options) {
+  const store = await redisStore(t, url, { keyPrefix })
   const clock = jumpingClock()
   const { replica, checker } = replicaOn(t, store, { ...OPTIONS, now: clock.now, ...options })
   if (!await replica.whenLoaded(3000)) throw new Error('state not loaded')
-  return { redis, store, replica, checker, clock }
+  return { store, replica, checker, clock }
+}
+
+async function setup (t: Parameters<typeof redisStore>[0], options: Options = {}) {
+  return { redis: shared, ...await stateOn(t, shared.url, shared.prefix(), options) }
+}
+
+async function ownRedis (t: Parameters<typeof redisStore>[0], options: Options = {}) {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  return { redis, ...await stateOn(t, redis.url, 'revoked:', options) }
 }
 
 t.test('a current state answers never-seen tokens with no Redis command (issue 12: <= 0.01 per cold request)', async (t) => {
@@ -53,9 +74,7 @@ for (const failMode of ['open', 'closed'] as const) {
   t.test(`FAIL_MODE=${failMode}: past MAX_STALENESS_MS a lookup confirms; against a paused Redis it answers within its budget`, async (t) => {
     const { redis, replica, checker, clock } = await setup(t, { failMode })
     await redis.client.client('PAUSE', 1000, 'ALL')
-    // Redis time, not ours: the follower's read in flight when the pause began (BLOCK
-    // LOG_BLOCK_MS) has answered by now and cannot make the state current after the jump.
-    await sleep(LOG_BLOCK_MS + 150)
+    await inFlightReadAnswered()
     t.equal(await checker.check(query()), 'ok', 'within MAX_STALENESS_MS the local state decides')
     clock.jump(2000)
     t.notOk(replica.current, 'the state may now be older than MAX_STALENESS_MS')
@@ -67,7 +86,7 @@ for (const failMode of ['open', 'closed'] as const) {
 }
 
 t.test('a stale state and a dead Redis open the breaker; while open no lookup is tried; the log follower brings the state back', async (t) => {
-  const { redis, replica, checker, clock } = await setup(t, { breaker: { failureThreshold: 5, coolDownMs: 1000 } })
+  const { redis, replica, checker, clock } = await ownRedis(t, { breaker: { failureThreshold: 5, coolDownMs: 1000 } })
   await redis.kill()
   clock.jump(2000)
   for (let i = 0; i < 4; i++) t.equal(await checker.check(query()), 'degraded')
@@ -87,7 +106,7 @@ t.test('a stale state and a dead Redis open the breaker; while open no lookup is
 t.test('FAIL_MODE=closed: an open breaker refuses at once instead of spending the budget on a slow Redis', async (t) => {
   const { redis, replica, checker, clock } = await setup(t, { failMode: 'closed', breaker: { failureThreshold: 3, coolDownMs: 300 } })
   await redis.client.client('PAUSE', 1000, 'ALL')
-  await sleep(LOG_BLOCK_MS + 150)
+  await inFlightReadAnswered()
   clock.jump(2000)
   for (let i = 0; i < 3; i++) t.equal(await checker.check(query()), 'unavailable')
   t.equal(checker.breakerState, 'open', 'three timeouts in a row open it')
@@ -100,7 +119,7 @@ t.test('FAIL_MODE=closed: an open breaker refuses at once instead of spending th
 
 for (const failMode of ['open', 'closed'] as const) {
   t.test(`FAIL_MODE=${failMode}: a token revoked before the fault stays revoked from the last complete state`, async (t) => {
-    const { redis, store, checker, clock } = await setup(t, { failMode, breaker: { failureThreshold: 1, coolDownMs: 5000 } })
+    const { redis, store, checker, clock } = await ownRedis(t, { failMode, breaker: { failureThreshold: 1, coolDownMs: 5000 } })
     const revoked = query()
     const user = query()
     await marks(store).token(revoked.jti, 60)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
-import { startRedis, type RedisServer } from '../helpers/redis.js'
+import { sharedRedis, startRedis, type RedisServer, type SharedRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
 import { msUntil, until } from '../helpers/until.js'
 
@@ -10,17 +10,19 @@ import { msUntil, until } from '../helpers/until.js'
 const MAX_STALENESS_MS = 1000
 const ENV = { FAIL_MODE: 'closed', REVOCATION_CHECK_TIMEOUT_MS: '50', MAX_STALENESS_MS: String(MAX_STALENESS_MS), LOG_LEVEL: 'warn' }
 
-interface Setup { redis: RedisServer, proxy: FaultProxy, a: Gateway, b: Gateway }
+// One redis-server for the file, a key prefix per test; the test that kills Redis has its own.
+const shared = await sharedRedis(t)
 
-async function setup (t: Parameters<typeof startGateway>[0], env: Record<string, string> = {}): Promise<Setup> {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
+interface Setup { redis: RedisServer | SharedRedis, prefix: string, proxy: FaultProxy, a: Gateway, b: Gateway }
+
+async function setup (t: Parameters<typeof startGateway>[0], env: Record<string, string> = {}, redis: RedisServer | SharedRedis = shared): Promise<Setup> {
+  const prefix = 'prefix' in redis ? redis.prefix() : 'revoked:'
   const proxy = await startFaultProxy(redis.port)
   t.teardown(() => proxy.close())
-  const a = await startGateway(t, { ...ENV, ...env, REDIS_URL: redis.url })
-  const b = await startGateway(t, { ...ENV, ...env, REDIS_URL: proxy.url })
+  const a = await startGateway(t, { ...ENV, ...env, REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix })
+  const b = await startGateway(t, { ...ENV, ...env, REDIS_URL: proxy.url, REDIS_KEY_PREFIX: prefix })
   if (!await until(() => b.app.tokengate.replica.current)) throw new Error('B did not load its state')
-  return { redis, proxy, a, b }
+  return { redis, prefix, proxy, a, b }
 }
 
 function claimsOf (token: string): { jti: string, exp: number } {
@@ -78,7 +80,7 @@ t.test('FAIL_MODE=open during a blackhole decides from the last complete state: 
 })
 
 t.test('B restarted while revocations are written: the new B denies every acknowledged one', async (t) => {
-  const { redis, a, b } = await setup(t)
+  const { redis, prefix, a, b } = await setup(t)
   const acknowledged: string[] = []
   const writing = { on: true }
   const writer = (async () => {
@@ -89,7 +91,7 @@ t.test('B restarted while revocations are written: the new B denies every acknow
     }
   })()
   await b.app.close()
-  const again = await startGateway(t, { ...ENV, REDIS_URL: redis.url })
+  const again = await startGateway(t, { ...ENV, REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix })
   writing.on = false
   await writer
   t.ok(acknowledged.length > 10, `${acknowledged.length} revocations written across the restart`)
@@ -99,12 +101,12 @@ t.test('B restarted while revocations are written: the new B denies every acknow
 })
 
 t.test('a log trimmed past B\'s position during a fault: B reloads the full state from the marks', async (t) => {
-  const { redis, proxy, a, b } = await setup(t)
+  const { redis, prefix, proxy, a, b } = await setup(t)
   proxy.blackhole()
   const during = Array.from({ length: 10 }, () => sign())
   for (const token of during) await revokeThrough(a, token)
   // An operator's XTRIM MAXLEN (or anything else) dropped entries B had not read.
-  await redis.client.xtrim('revoked:log', 'MAXLEN', 0)
+  await redis.client.xtrim(`${prefix}log`, 'MAXLEN', 0)
   proxy.heal()
   const all = await msUntil(async () => (await Promise.all(during.map(async (token) => await status(b, token)))).every((s) => s === 401), 1000)
   t.ok(all <= 1000, `B denies all ${during.length} within ${all.toFixed(0)} ms`)
@@ -112,13 +114,13 @@ t.test('a log trimmed past B\'s position during a fault: B reloads the full stat
 })
 
 t.test('a position ahead of the primary\'s last id (a failover lost entries): B reloads and follows the new log', async (t) => {
-  const { redis, a, b } = await setup(t)
+  const { redis, prefix, a, b } = await setup(t)
   const early = sign()
   await revokeThrough(a, early)
   t.ok(await until(async () => await status(b, early) === 401, 1000, 5))
   // The new primary's log ends before what B has read; its connection drops as in a failover.
-  await redis.client.del('revoked:log')
-  await redis.client.xadd('revoked:log', '1-1', 'k', 'session', 'i', 'old', 'e', '1')
+  await redis.client.del(`${prefix}log`)
+  await redis.client.xadd(`${prefix}log`, '1-1', 'k', 'session', 'i', 'old', 'e', '1')
   const clients = await redis.client.client('LIST') as string
   // Two gateways, two followers: drop both connections (A reloads too, harmlessly).
   for (const line of clients.split('\n').filter((l) => l.includes('name=tokengate-follower'))) {
@@ -132,7 +134,9 @@ t.test('a position ahead of the primary\'s last id (a failover lost entries): B 
 })
 
 t.test('a flood of 50,000 revocations does not make any replica forget an earlier one', async (t) => {
-  const { redis, a, b } = await setup(t, { FAIL_MODE: 'open' })
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const { a, b } = await setup(t, { FAIL_MODE: 'open' }, redis)
   const stolen = sign({ claims: { sub: 'victim' } })
   await revokeThrough(a, stolen)
   const jtis = Array.from({ length: 50_000 }, (_, i) => `flood-${i}`)

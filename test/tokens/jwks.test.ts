@@ -51,18 +51,19 @@ t.test('JWKS rotation: a token with a new kid is accepted once the key set publi
   const a = keyPair('rsa')
   const b = keyPair('ec')
   jwks.keys = [jwk(a, 'key-a')]
-  const gw = await startGateway(t, env(jwks.url))
+  const clock = manualClock()
+  const gw = await startGateway(t, env(jwks.url), { now: clock.now })
   t.equal(jwks.requests, 1, 'fetched once at start')
   const tokenA = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   const tokenB = sign({ key: b.privatePem, algorithm: 'ES256', kid: 'key-b' })
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200)
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenB })).status, 401, 'key-b is not published yet')
-  // Counted from the publication: on a slow machine the 401 above may already have spent one refetch.
-  const published = jwks.requests
   jwks.keys = [jwk(a, 'key-a'), jwk(b, 'key-b')]
-  t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token: tokenB })).status === 200, 5000, 50),
-    'key-b accepted once the cooldown allows a refetch')
-  t.equal(jwks.requests, published + 1, 'the polls inside the cooldown fetched nothing; one refetch brought key-b')
+  clock.advance(999)
+  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenB })).status, 401, 'published, but the cooldown has 1 ms left')
+  clock.advance(1)
+  t.equal((await call(`${gw.url}/auth/verify`, { token: tokenB })).status, 200, 'key-b accepted once the cooldown allows a refetch')
+  t.equal(jwks.requests, 2, 'the calls inside the cooldown fetched nothing; one refetch brought key-b')
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'the old key still works during the overlap')
 })
 
@@ -70,9 +71,8 @@ t.test('unknown kids refetch at most once per JWKS_COOLDOWN_S', async (t) => {
   const jwks = await startJwks(t)
   jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
   const forged = keyPair('rsa')
-  const beforeStart = Date.now()
-  // 3 s: long enough that a loaded CI machine finishes the first burst inside it.
-  const gw = await startGateway(t, env(jwks.url, '3'))
+  const clock = manualClock()
+  const gw = await startGateway(t, env(jwks.url, '3'), { now: clock.now })
   let n = 0
   const unknownKid = async (): Promise<number> =>
     (await call(`${gw.url}/auth/verify`, { token: sign({ key: forged.privatePem, algorithm: 'RS256', kid: `unknown-${n++}` }) })).status
@@ -80,8 +80,12 @@ t.test('unknown kids refetch at most once per JWKS_COOLDOWN_S', async (t) => {
 
   t.ok((await burst()).every((status) => status === 401))
   t.equal(jwks.requests, 1, 'right after the start-up fetch: no refetch')
-  t.ok(await until(async () => { await unknownKid(); return jwks.requests === 2 }, 5000, 50), 'one refetch once the cooldown is over')
-  t.ok(Date.now() - beforeStart >= 3000, 'not before the cooldown has passed')
+  clock.advance(2999)
+  await unknownKid()
+  t.equal(jwks.requests, 1, 'not before the cooldown has passed')
+  clock.advance(1)
+  await unknownKid()
+  t.equal(jwks.requests, 2, 'one refetch once the cooldown is over')
   t.ok((await burst()).every((status) => status === 401))
   t.equal(jwks.requests, 2, 'none more within the new cooldown')
 })
@@ -129,12 +133,14 @@ t.test('a key removed from the JWKS stops verifying, even for tokens it verified
   const a = keyPair('rsa')
   const b = keyPair('rsa')
   jwks.keys = [jwk(a, 'key-a'), jwk(b, 'key-b')]
-  const gw = await startGateway(t, env(jwks.url, '1'))
+  const clock = manualClock()
+  const gw = await startGateway(t, env(jwks.url, '1'), { now: clock.now })
   const tokenA = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified')
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 200, 'verified again (and now cached: admitted on second use)')
   jwks.keys = [jwk(b, 'key-b')]
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
+  clock.advance(1000)
   t.ok(await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }, 5000, 50), 'refetched')
   t.equal((await call(`${gw.url}/auth/verify`, { token: tokenA })).status, 401, 'key-a is gone')
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: b.privatePem, algorithm: 'RS256', kid: 'key-b' }) })).status, 200)
@@ -144,9 +150,11 @@ t.test('a JWKS outage keeps the keys already known', async (t) => {
   const jwks = await startJwks(t)
   const a = keyPair('rsa')
   jwks.keys = [jwk(a, 'key-a')]
-  const gw = await startGateway(t, env(jwks.url, '1'))
+  const clock = manualClock()
+  const gw = await startGateway(t, env(jwks.url, '1'), { now: clock.now })
   jwks.up = false
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
+  clock.advance(1000)
   t.ok(await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === 2 }, 5000, 50), 'an unknown kid triggered a refetch that failed')
   t.equal((await call(`${gw.url}/auth/verify`, { token: unknown })).status, 401)
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200, 'key-a still verifies')
@@ -157,11 +165,14 @@ t.test('an empty or oversized key set does not replace the keys already known', 
   const jwks = await startJwks(t)
   const a = keyPair('rsa')
   jwks.keys = [jwk(a, 'key-a')]
-  const gw = await startGateway(t, env(jwks.url, '1'))
+  const clock = manualClock()
+  const gw = await startGateway(t, env(jwks.url, '1'), { now: clock.now })
   const known = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   const unknown = sign({ key: keyPair('rsa').privatePem, algorithm: 'RS256', kid: 'key-z' })
-  const refetched = async (count: number): Promise<boolean> =>
-    await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === count }, 5000, 50)
+  const refetched = async (count: number): Promise<boolean> => {
+    clock.advance(1000)
+    return await until(async () => { await call(`${gw.url}/auth/verify`, { token: unknown }); return jwks.requests === count }, 5000, 50)
+  }
 
   jwks.keys = []
   t.ok(await refetched(2), 'refetched an empty set')
@@ -178,11 +189,13 @@ t.test('a JWKS unreachable at start-up: the gateway starts and picks the keys up
   const jwks = await startJwks(t)
   const a = keyPair('rsa')
   jwks.up = false
-  const gw = await startGateway(t, env(jwks.url, '1'))
+  const clock = manualClock()
+  const gw = await startGateway(t, env(jwks.url, '1'), { now: clock.now })
   const token = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 401, 'no keys yet')
   jwks.keys = [jwk(a, 'key-a')]
   jwks.up = true
+  clock.advance(1000)
   t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token })).status === 200, 5000, 50), 'accepted once the JWKS answers')
 })
 

@@ -12,8 +12,11 @@ export const FORMAT_VERSION = 2
 
 /** A log entry or index record written in a format this replica does not know. */
 export class UnknownFormatError extends Error {
-  constructor (readonly version: number, where: 'log entry' | 'load index record', known: number) {
+  readonly version: number
+
+  constructor (version: number, where: 'log entry' | 'load index record', known: number) {
     super(`revocation ${where} in format version ${Number.isNaN(version) ? 'unreadable' : version}; this replica reads versions up to ${known}`)
+    this.version = version
     this.name = 'UnknownFormatError'
   }
 }
