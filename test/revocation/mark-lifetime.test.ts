@@ -35,10 +35,10 @@ async function serviceTokenScenario (t: Test, open: OpenStore, redis: RedisServe
   const store = await open(t, clock)
   const writer = await replica(t, store, clock)
   const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
-  const token: LookupQuery = { jti: 'svc-jti', sid: 'svc-jti', sub: 'svc-1', iat: nowSeconds(clock.now) }
+  const token: LookupQuery = { iss: '', jti: 'svc-jti', sid: 'svc-jti', sub: 'svc-1', iat: nowSeconds(clock.now) }
   const start = clock.now()
   clock.advance(DAY_MS)
-  await revoker.user('svc-1', 'admin_user_revoked')
+  await revoker.user('', 'svc-1', 'admin_user_revoked')
   for (const day of [8, 89]) {
     clock.advance(start + day * DAY_MS - clock.now())
     // A jump of days makes the Redis replica stale until its follower's next read.
