@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { replicaOn, type Replica } from './fixtures.js'
 import { markLifetimeS } from '../../src/revocation/mark-lifetime.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
+import { RedisKeys } from '../../src/revocation/redis/redis-keys.js'
 import { RedisStore } from '../../src/revocation/redis/redis-store.js'
 import { Revoker } from '../../src/revocation/revoker.js'
 import type { LookupQuery, RevocationStore } from '../../src/revocation/store.js'
@@ -50,7 +51,7 @@ async function serviceTokenScenario (t: Test, open: OpenStore, redis: RedisServe
     t.equal(await store.lookup(token), 'user', `day ${day}: a store lookup`)
   }
   if (redis !== null) {
-    const ttl = await redis.client.ttl('revoked:sub:svc-1')
+    const ttl = await redis.client.ttl(new RedisKeys('revoked:').mark('user', '', 'svc-1'))
     t.ok(ttl > 89 * 86_400, `Redis keeps the mark ${ttl}s (Redis' own clock cannot be moved)`)
     t.ok(await redis.client.ttl('revoked:log') > 89 * 86_400, 'and the log that replicas follow')
   } else {
