@@ -28,6 +28,7 @@ import { MonitoringSink } from './security/monitoring-sink.js'
 import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
 import { adminRevocationRoutes } from './routes/admin-revocation.js'
+import { IssuerScope } from './revocation/issuer-scope.js'
 import { healthRoutes } from './routes/health.js'
 import { resourceMetadataRoutes } from './routes/resource-metadata.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
@@ -168,7 +169,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
     })
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
-    await api.register(adminRevocationRoutes, { authenticator, revoker, security, adminRole: config.adminRole, maxTokenBytes })
+    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers: new IssuerScope(config.jwt.issuers), security, adminRole: config.adminRole, maxTokenBytes })
     await api.register(adminObservabilityRoutes, {
       authenticator,
       store,

@@ -51,7 +51,7 @@ export class FingerprintTable {
 
   /** The value stored for `key`, or -1 when it is absent or expired. */
   get (key: string): number {
-    this.#fingerprint.of(0, key)
+    this.#fingerprint.of(0, '', key)
     const at = this.#find()
     if (at === -1 || this.#seconds() - this.#slots[at + STORED_AT] >= this.#ttlS) return -1
     return this.#slots[at + VALUE]
@@ -59,7 +59,7 @@ export class FingerprintTable {
 
   /** Stores `value` (a uint32) for `key`; its lifetime starts now. */
   set (key: string, value: number): void {
-    this.#fingerprint.of(0, key)
+    this.#fingerprint.of(0, '', key)
     const now = this.#seconds()
     const slots = this.#slots
     let at = this.#find()
@@ -83,7 +83,7 @@ export class FingerprintTable {
 
   /** A 32-bit fingerprint of `text` under this table's seed (for values such as an address). */
   fingerprint (text: string): number {
-    this.#fingerprint.of(0, text)
+    this.#fingerprint.of(0, '', text)
     return this.#fingerprint.hi
   }
 

@@ -6,22 +6,30 @@ import { randomBytes } from 'node:crypto'
  * replica. Two 32-bit multiply-xorshift lanes (cyrb53's mixing, both halves
  * kept). The result is left in `hi` and `lo` rather than returned, so that a
  * look-up allocates nothing; `lo` is never 0, which the tables use to mark an
- * empty slot. `tag` separates namespaces within one table (kinds of marks).
+ * empty slot. `tag` separates namespaces within one table (kinds of marks);
+ * `scope` (an issuer) is hashed first, then its length past any char code,
+ * so that (scope, text) pairs never run into each other; an empty scope
+ * hashes as no scope at all.
  */
 export class Fingerprinter {
   hi = 0
   lo = 0
   readonly #seed1: number
   readonly #seed2: number
+  // The state after the last non-empty scope: a look-up hashes its issuer once, not once per kind.
+  #scope = ''
+  #scope1 = 0
+  #scope2 = 0
 
   constructor (seed: Uint32Array = new Uint32Array(randomBytes(8).buffer)) {
     this.#seed1 = seed[0]
     this.#seed2 = seed[1]
   }
 
-  of (tag: number, text: string): void {
-    let h1 = (0xdeadbeef ^ this.#seed1 ^ tag) | 0
-    let h2 = (0x41c6ce57 ^ this.#seed2 ^ tag) | 0
+  of (tag: number, scope: string, text: string): void {
+    this.#start(scope)
+    let h1 = (this.hi ^ tag) | 0
+    let h2 = (this.lo ^ tag) | 0
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
       h1 = Math.imul(h1 ^ c, 2654435761)
@@ -31,15 +39,39 @@ export class Fingerprinter {
   }
 
   /** The same fingerprint as of() for an ASCII string given as its bytes (byte i is charCodeAt(i)). */
-  ofAscii (tag: number, bytes: Uint8Array, start: number, end: number): void {
-    let h1 = (0xdeadbeef ^ this.#seed1 ^ tag) | 0
-    let h2 = (0x41c6ce57 ^ this.#seed2 ^ tag) | 0
+  ofAscii (tag: number, scope: string, bytes: Uint8Array, start: number, end: number): void {
+    this.#start(scope)
+    let h1 = (this.hi ^ tag) | 0
+    let h2 = (this.lo ^ tag) | 0
     for (let i = start; i < end; i++) {
       const c = bytes[i]
       h1 = Math.imul(h1 ^ c, 2654435761)
       h2 = Math.imul(h2 ^ c, 1597334677)
     }
     this.#finish(h1, h2)
+  }
+
+  // The running state after the scope, left in hi and lo (not yet finished).
+  #start (scope: string): void {
+    if (scope === '') {
+      this.hi = 0xdeadbeef ^ this.#seed1
+      this.lo = 0x41c6ce57 ^ this.#seed2
+      return
+    }
+    if (scope !== this.#scope) {
+      let h1 = (0xdeadbeef ^ this.#seed1) | 0
+      let h2 = (0x41c6ce57 ^ this.#seed2) | 0
+      for (let i = 0; i < scope.length; i++) {
+        const c = scope.charCodeAt(i)
+        h1 = Math.imul(h1 ^ c, 2654435761)
+        h2 = Math.imul(h2 ^ c, 1597334677)
+      }
+      this.#scope = scope
+      this.#scope1 = Math.imul(h1 ^ (0x10000 + scope.length), 2654435761)
+      this.#scope2 = Math.imul(h2 ^ (0x10000 + scope.length), 1597334677)
+    }
+    this.hi = this.#scope1
+    this.lo = this.#scope2
   }
 
   #finish (h1: number, h2: number): void {

@@ -36,10 +36,16 @@ export function alertLines (answer: any): string[] {
     .filter((part) => part !== null).join('  '))
 }
 
+/** Which issuer's tokens an answer says were revoked. */
+function ofIssuer (answer: any): string {
+  if (answer.all_issuers === true) return ' of every issuer'
+  return typeof answer.iss === 'string' ? ` of issuer ${answer.iss === '' ? '(none)' : answer.iss}` : ''
+}
+
 export function revokedLines (answer: any): string[] {
   switch (answer.revoked) {
-    case 'user': return [`revoked every token of user ${String(answer.user_id)} issued up to ${when(answer.revoked_before)}`]
-    case 'all': return [`revoked every token issued up to ${when(answer.revoked_before)}`]
-    default: return answer.already_expired === true ? ['the token has already expired: nothing to revoke'] : [`revoked token jti ${String(answer.jti)}…`]
+    case 'user': return [`revoked every token of user ${String(answer.user_id)}${ofIssuer(answer)} issued up to ${when(answer.revoked_before)}`]
+    case 'all': return [`revoked every token${ofIssuer(answer)} issued up to ${when(answer.revoked_before)}`]
+    default: return answer.already_expired === true ? ['the token has already expired: nothing to revoke'] : [`revoked token jti ${String(answer.jti)}…${ofIssuer(answer)}`]
   }
 }

@@ -7,10 +7,12 @@ import { alertLines, revokedLines, statusLines } from './admin-output.js'
 export const ADMIN_USAGE = `usage: tokengate admin COMMAND [--json] [--url URL]
   status                                         health and revocation figures (exit 3 when degraded)
   alerts [--severity S] [--since T] [--limit N]  security alerts, newest first
-  revoke-user ID --reason TEXT                   every token of user ID issued up to now
-  revoke-all --reason TEXT --yes                 every token of everyone issued up to now
-  revoke-token --reason TEXT (--jti JTI [--exp EPOCH_S] | --token-stdin)
+  revoke-user ID --reason TEXT [--iss ISSUER]    every token of user ID issued up to now
+  revoke-all --reason TEXT --yes [--iss ISSUER | --all-issuers]
+                                                 every token of everyone (of one issuer) issued up to now
+  revoke-token --reason TEXT (--jti JTI [--exp EPOCH_S] [--iss ISSUER] | --token-stdin)
                                                  one token, by jti or by value read from stdin
+--iss names the issuer (exactly its iss); required when the gateway trusts several.
 The gateway is TOKENGATE_URL (default http://127.0.0.1:8080); the admin token comes from
 TOKENGATE_ADMIN_TOKEN or the file named by TOKENGATE_ADMIN_TOKEN_FILE, never from an argument.`
 
@@ -31,9 +33,9 @@ const COMMON: Options = { json: { type: 'boolean', default: false }, url: { type
 const OPTIONS: Readonly<Record<string, Options>> = {
   status: {},
   alerts: { severity: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
-  'revoke-user': { reason: { type: 'string' } },
-  'revoke-all': { reason: { type: 'string' }, yes: { type: 'boolean', default: false } },
-  'revoke-token': { reason: { type: 'string' }, jti: { type: 'string' }, exp: { type: 'string' }, 'token-stdin': { type: 'boolean', default: false } }
+  'revoke-user': { reason: { type: 'string' }, iss: { type: 'string' } },
+  'revoke-all': { reason: { type: 'string' }, yes: { type: 'boolean', default: false }, iss: { type: 'string' }, 'all-issuers': { type: 'boolean', default: false } },
+  'revoke-token': { reason: { type: 'string' }, jti: { type: 'string' }, exp: { type: 'string' }, iss: { type: 'string' }, 'token-stdin': { type: 'boolean', default: false } }
 }
 const POSITIONALS: Readonly<Record<string, number>> = { 'revoke-user': 1 }
 
@@ -102,22 +104,29 @@ async function run (command: string, parsed: Parsed, config: AdminClientConfig, 
     case 'revoke-all':
     case 'revoke-token': {
       const reason = reasonOf(values)
+      // The gateway decides what an absent issuer means (the single trusted one) and refuses an ambiguous one.
+      const iss = typeof values.iss === 'string' ? { iss: values.iss } : {}
       let path = '/admin/tokens/revoke'
-      let body: Record<string, unknown> = { reason }
+      let body: Record<string, unknown> = { reason, ...iss }
       if (command === 'revoke-user') {
         path = `/admin/users/${encodeURIComponent(positionals[0])}/revoke`
       } else if (command === 'revoke-all') {
         if (values.yes !== true) throw new UsageError('revoke-all logs everyone out: add --yes to confirm')
+        if (values['all-issuers'] === true) {
+          if (values.iss !== undefined) throw new UsageError('revoke-all: --iss or --all-issuers, not both')
+          body = { reason, all_issuers: true }
+        }
         path = '/admin/revoke-all'
       } else if (values['token-stdin'] === true) {
         if (values.jti !== undefined) throw new UsageError('name the token by --jti or --token-stdin, not both')
+        if (values.iss !== undefined) throw new UsageError('--token-stdin: the token names its own issuer; --iss goes with --jti')
         const token = (await io.stdin()).trim()
         if (token === '') throw new UsageError('--token-stdin: no token on standard input')
         body = { reason, token }
       } else {
         if (typeof values.jti !== 'string' || values.jti === '') throw new UsageError('name the token: --jti JTI (with --exp when known), or --token-stdin')
         const exp = epochOf(values.exp)
-        body = { reason, jti: values.jti, ...(exp !== undefined && { exp }) }
+        body = { reason, ...iss, jti: values.jti, ...(exp !== undefined && { exp }) }
       }
       const answer = await ask(config, io, json, 'POST', path, body)
       if (answer === null) return EXIT.refused

@@ -50,7 +50,7 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     }
     // RFC 9068 §4: with JWT_REQUIRED_TYP, an ID token (typ JWT) is no access token.
     if (use === 'access' && claims[NOT_ACCESS_TYP] === true) return { ok: false, failure: Failures.TOKEN_TYP, claims }
-    const outcome = checker.check({ jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
+    const outcome = checker.check({ iss: claims.iss ?? '', jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
     return afterIo(outcome, (known) => outcomeResult(known, claims, token))
   }
 

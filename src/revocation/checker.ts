@@ -27,7 +27,7 @@ export interface CheckObserver {
 const TIMED_OUT = Symbol('timed out')
 const FAILED = Symbol('failed')
 // What the breaker's background probe looks up: keys no token can have (jti and sid are never empty).
-const PROBE_QUERY: LookupQuery = { jti: '', sid: '', sub: '', iat: 0 }
+const PROBE_QUERY: LookupQuery = { iss: '', jti: '', sid: '', sub: '', iat: 0 }
 
 /**
  * The revocation decision for one verified token. The replica's state

@@ -1,11 +1,12 @@
+import { ANY_ISSUER } from './issuer-scope.js'
 import { isIdKind } from './mark-kind.js'
 import type { LookupQuery, MarkKind } from './store.js'
 
 /** The "revoked before" of a jti or session mark: it covers every token it names, whatever its iat. */
 export const COVERS_ALL = 0xFFFF_FFFF
 
-/** The "revoked before" (seconds) of the live mark of this kind and id; -1 when there is none. */
-export type MarkReader = (kind: MarkKind, id: string) => number
+/** The "revoked before" (seconds) of the live mark of this kind, issuer and id; -1 when there is none. */
+export type MarkReader = (kind: MarkKind, issuer: string, id: string) => number
 
 /**
  * The one rule that says whether a mark covers a token, used by the memory
@@ -13,14 +14,20 @@ export type MarkReader = (kind: MarkKind, id: string) => number
  * mark covers the tokens it names; a user or global mark covers the tokens
  * issued at or before its time (same second included: safety first). That
  * time already includes the clock tolerance (revokedBefore, mark-lifetime.ts).
+ * A mark belongs to the token's issuer (`iss`), or to every issuer
+ * (ANY_ISSUER): `alice` of one issuer is never `alice` of another.
  */
 export function coveringMark (query: LookupQuery, read: MarkReader): MarkKind | null {
-  const iat = query.iat
-  if (read('jti', query.jti) >= iat) return 'jti'
-  if (read('session', query.sid) >= iat) return 'session'
-  if (read('user', query.sub) >= iat) return 'user'
-  if (read('global', '') >= iat) return 'global'
+  const { iat, iss } = query
+  if (covers(read, 'jti', iss, query.jti, iat)) return 'jti'
+  if (covers(read, 'session', iss, query.sid, iat)) return 'session'
+  if (covers(read, 'user', iss, query.sub, iat)) return 'user'
+  if (covers(read, 'global', iss, '', iat)) return 'global'
   return null
+}
+
+function covers (read: MarkReader, kind: MarkKind, iss: string, id: string, iat: number): boolean {
+  return read(kind, iss, id) >= iat || read(kind, ANY_ISSUER, id) >= iat
 }
 
 /** "revoked before" as a mark's stored value says it: jti and session marks cover all. */

@@ -13,8 +13,7 @@ const BEFORE = 3
  * 16 bytes a slot in one typed array, no object per mark, so a million live
  * jti or session marks fit in 24 MiB. Linear probing; a slot whose mark
  * expired is reused by the next insert that reaches it and dropped by
- * sweep(). Keys are (tag, id) and never kept: a later issuer dimension is one
- * more value mixed into the fingerprint.
+ * sweep(). Keys are (tag, issuer, id) and never kept, only fingerprinted.
  *
  * Fingerprints are keyed with a per-process random seed, so nobody can craft
  * two ids that collide on every replica. A collision can only make a token
@@ -50,16 +49,18 @@ export class MarkTable {
   /** Bytes held by the slot array. */
   get bytes (): number { return this.#slots.byteLength }
 
-  /** The "revoked before" of the live mark (tag, id), or -1. */
-  before (tag: number, id: string, now: number): number {
-    this.#fingerprint.of(tag, id)
+  /** The "revoked before" of the live mark (tag, issuer, id), or -1. */
+  before (tag: number, issuer: string, id: string, now: number): number {
+    // An empty table (the every-issuer marks, nearly always) costs no fingerprint.
+    if (this.#used === 0) return -1
+    this.#fingerprint.of(tag, issuer, id)
     return this.#find(now)
   }
 
   /** Adds a mark, or merges it into the live one: the later "before" and the longer lifetime win. */
-  put (tag: number, id: string, before: number, expiresAt: number, now: number): void {
+  put (tag: number, issuer: string, id: string, before: number, expiresAt: number, now: number): void {
     if (expiresAt <= now) return
-    this.#fingerprint.of(tag, id)
+    this.#fingerprint.of(tag, issuer, id)
     this.#insert(before, expiresAt, now)
   }
 
@@ -67,9 +68,9 @@ export class MarkTable {
    * put() for an id given as ASCII bytes (a full load reads them from one reply
    * buffer, with no string per mark): the same fingerprint as the string.
    */
-  putAscii (tag: number, bytes: Uint8Array, start: number, end: number, before: number, expiresAt: number, now: number): void {
+  putAscii (tag: number, issuer: string, bytes: Uint8Array, start: number, end: number, before: number, expiresAt: number, now: number): void {
     if (expiresAt <= now) return
-    this.#fingerprint.ofAscii(tag, bytes, start, end)
+    this.#fingerprint.ofAscii(tag, issuer, bytes, start, end)
     this.#insert(before, expiresAt, now)
   }
 

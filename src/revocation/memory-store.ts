@@ -3,7 +3,7 @@ import { isIdKind, MARK_KINDS } from './mark-kind.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from './store.js'
 import { nowSeconds } from './store.js'
 
-interface Mark { before: number, expiresAt: number, issuer: string }
+interface Mark { before: number, expiresAt: number, issuer: string, id: string }
 
 const SWEEP_INTERVAL_MS = 60_000
 
@@ -26,8 +26,8 @@ export class MemoryStore implements RevocationStore {
 
   async lookup (query: LookupQuery): Promise<MarkKind | null> {
     const now = nowSeconds(this.#now)
-    return coveringMark(query, (kind, id) => {
-      const mark = this.#marks[kind].get(id)
+    return coveringMark(query, (kind, issuer, id) => {
+      const mark = this.#marks[kind].get(keyOf(issuer, id))
       return mark !== undefined && mark.expiresAt > now ? mark.before : -1
     })
   }
@@ -37,12 +37,13 @@ export class MemoryStore implements RevocationStore {
     const id = event.kind === 'global' ? '' : event.id
     const before = event.kind === 'user' || event.kind === 'global' ? event.before : beforeOf(event.kind, 1)
     const map = this.#marks[event.kind]
-    const current = map.get(id)
+    const key = keyOf(event.issuer, id)
+    const current = map.get(key)
     const live = current !== undefined && current.expiresAt > nowSeconds(this.#now)
     if (live && event.kind === 'jti') return false
-    map.set(id, live
-      ? { before: Math.max(before, current.before), expiresAt: Math.max(event.expiresAt, current.expiresAt), issuer: event.issuer }
-      : { before, expiresAt: event.expiresAt, issuer: event.issuer })
+    map.set(key, live
+      ? { before: Math.max(before, current.before), expiresAt: Math.max(event.expiresAt, current.expiresAt), issuer: event.issuer, id }
+      : { before, expiresAt: event.expiresAt, issuer: event.issuer, id })
     for (const listener of this.#listeners) listener.onEvent(event)
     return true
   }
@@ -51,7 +52,7 @@ export class MemoryStore implements RevocationStore {
   follow (listener: LogListener): void {
     this.sweep()
     for (const [kind, map] of Object.entries(this.#marks) as Array<[MarkKind, Map<string, Mark>]>) {
-      for (const [id, mark] of map) listener.onEvent(eventOf(kind, id, mark))
+      for (const mark of map.values()) listener.onEvent(eventOf(kind, mark))
     }
     this.#listeners.push(listener)
     listener.onCurrent(Number.NEGATIVE_INFINITY)
@@ -78,7 +79,12 @@ export class MemoryStore implements RevocationStore {
   }
 }
 
-function eventOf (kind: MarkKind, id: string, { before, expiresAt, issuer }: Mark): RevocationEvent {
+/** One map key per (issuer, id): the issuer's length first, so that no two pairs share a key. */
+function keyOf (issuer: string, id: string): string {
+  return `${issuer.length}:${issuer}${id}`
+}
+
+function eventOf (kind: MarkKind, { before, expiresAt, issuer, id }: Mark): RevocationEvent {
   if (isIdKind(kind)) return { kind, id, issuer, expiresAt }
   return kind === 'user' ? { kind, id, issuer, before, expiresAt } : { kind, issuer, before, expiresAt }
 }

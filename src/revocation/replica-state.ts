@@ -50,7 +50,7 @@ export class ReplicaState {
       },
       onReload: (reason: ReloadReason) => { if (reason !== 'start') this.#reloads++ },
       onStop: (reason) => { this.#stopped = reason },
-      onAsciiMark: (kind, bytes, start, end, expiresAt) => this.marks.applyAscii(kind, bytes, start, end, expiresAt, nowSeconds(this.#epochNow)),
+      onAsciiMark: (kind, issuer, bytes, start, end, expiresAt) => this.marks.applyAscii(kind, issuer, bytes, start, end, expiresAt, nowSeconds(this.#epochNow)),
       onLoadSize: (n) => this.marks.reserve(n, nowSeconds(this.#epochNow))
     })
   }

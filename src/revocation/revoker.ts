@@ -22,7 +22,7 @@ export interface RevocationCounter {
 
 /** What the revoker reads of the configuration. */
 export interface RevokerConfig {
-  readonly jwt: MarkLimits & { readonly issuer: string | null }
+  readonly jwt: MarkLimits
 }
 
 export interface RevokerOptions {
@@ -31,18 +31,19 @@ export interface RevokerOptions {
 }
 
 /**
- * Builds each revocation once (kind, id, issuer, expiry), with the lifetimes
+ * Builds each revocation once (kind, issuer, id, expiry), with the lifetimes
  * the design prescribes, writes it, teaches this replica's state at once
  * (other replicas learn from the store's log) and counts it. Every method
  * resolves only after the store acknowledged the write; a rejection is the
  * registry's 503 (STORE_UNAVAILABLE): "not revoked yet", the caller retries.
+ * Every mark names its issuer: a token's own (issuerOfToken), the one an
+ * administrator named (IssuerScope), or ANY_ISSUER (issuer-scope.ts).
  */
 export class Revoker {
   readonly #store: RevocationStore
   readonly #replica: ReplicaState
   readonly #limits: MarkLimits
   readonly #sessionTtlS: number
-  readonly #issuer: string
   readonly #now: Clock
   readonly #counter: RevocationCounter | null
 
@@ -52,37 +53,36 @@ export class Revoker {
     this.#store = store
     this.#replica = replica
     this.#limits = config.jwt
-    // One issuer today; the marks carry it so that several can share a store later.
-    this.#issuer = config.jwt.issuer ?? ''
     // A session, user or global mark must outlive every token it could match (see mark-lifetime.ts).
     this.#sessionTtlS = markLifetimeS(config.jwt)
   }
 
   /** Revokes one token until its exp (plus tolerance); false when it already was revoked. */
-  async token (jti: string, exp: number, reason: RevocationReason): Promise<boolean> {
+  async token (issuer: string, jti: string, exp: number, reason: RevocationReason): Promise<boolean> {
     const now = nowSeconds(this.#now)
-    return await this.#write({ kind: 'jti', id: jti, issuer: this.#issuer, expiresAt: tokenMarkExpiry(exp, now, this.#limits) }, reason)
+    return await this.#write({ kind: 'jti', id: jti, issuer, expiresAt: tokenMarkExpiry(exp, now, this.#limits) }, reason)
   }
 
-  async session (sid: string, reason: RevocationReason): Promise<void> {
-    await this.#write({ kind: 'session', id: sid, issuer: this.#issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS }, reason)
+  async session (issuer: string, sid: string, reason: RevocationReason): Promise<void> {
+    await this.#write({ kind: 'session', id: sid, issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS }, reason)
   }
 
   /**
-   * Every token of `sub` issued up to now plus the clock tolerance (same-second tokens
+   * Every token of `sub` of `issuer` issued up to now plus the clock tolerance (same-second tokens
    * included: safety first); returns that "revoked before".
    */
-  async user (sub: string, reason: RevocationReason): Promise<number> {
+  async user (issuer: string, sub: string, reason: RevocationReason): Promise<number> {
     const now = nowSeconds(this.#now)
     const before = revokedBefore(now, this.#limits)
-    await this.#write({ kind: 'user', id: sub, issuer: this.#issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
+    await this.#write({ kind: 'user', id: sub, issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
     return before
   }
 
-  async everyone (reason: RevocationReason): Promise<number> {
+  /** Every token of `issuer` (or of every issuer: ANY_ISSUER) issued up to now plus the clock tolerance. */
+  async everyone (issuer: string, reason: RevocationReason): Promise<number> {
     const now = nowSeconds(this.#now)
     const before = revokedBefore(now, this.#limits)
-    await this.#write({ kind: 'global', issuer: this.#issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
+    await this.#write({ kind: 'global', issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
     return before
   }
 

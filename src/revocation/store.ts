@@ -3,6 +3,8 @@ import type { IdMarkKind, MarkKind } from './mark-kind.js'
 export type { MarkKind } from './mark-kind.js'
 
 export interface LookupQuery {
+  /** The token's issuer (`iss`, '' when it has none): marks are kept per issuer. */
+  readonly iss: string
   readonly jti: string
   /** Session id; the jti itself for tokens without `sid`. */
   readonly sid: string
@@ -14,7 +16,8 @@ export interface LookupQuery {
 /**
  * One revocation: built once by the Revoker, written as is by the store,
  * and delivered as is to every replica. `issuer` is the issuer the mark
- * belongs to ('' when JWT_ISSUER is not set); `expiresAt` (seconds) is when
+ * belongs to: the `iss` of the tokens it covers ('' for tokens without one),
+ * or ANY_ISSUER (issuer-scope.ts) for every issuer; `expiresAt` (seconds) is when
  * no token the mark could match is alive any more (mark-lifetime.ts).
  */
 export type RevocationEvent =
@@ -43,7 +46,7 @@ export interface LogListener {
    * A full load's jti or session mark whose id is ASCII, as bytes of the load
    * reply (no string or object per mark); without it the mark comes as an event.
    */
-  onAsciiMark?: (kind: IdMarkKind, bytes: Uint8Array, start: number, end: number, expiresAt: number) => void
+  onAsciiMark?: (kind: IdMarkKind, issuer: string, bytes: Uint8Array, start: number, end: number, expiresAt: number) => void
   /** The log can no longer be followed (written in a format this replica does not know): nothing more will come. */
   onStop?: (reason: string) => void
   /** A full load is about to deliver about n more marks (sizes the state once). */

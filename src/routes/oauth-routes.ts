@@ -4,6 +4,7 @@ import type { IntrospectionClient } from './client-auth.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
+import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
@@ -118,9 +119,11 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { authe
     // RFC 7009 section 2.1: the server verifies the token was issued to the client asking;
     // only REVOCATION_PRIVILEGED_CLIENTS may revoke other clients' (and user) tokens.
     if (!caller.privileged && clientOf(claims) !== caller.id) return sendFailure(reply, Failures.TOKEN_NOT_CLIENTS)
-    await revoker.token(claims.jti, claims.exp, 'token_revoked')
+    // The marks belong to the token's own issuer: the same jti of another issuer is another token.
+    const issuer = issuerOfToken(claims)
+    await revoker.token(issuer, claims.jti, claims.exp, 'token_revoked')
     // Revoking a refresh token ends its grant, access tokens included (section 2.1).
-    if (isRefreshToken(claims)) await revoker.session(sessionOf(claims), 'token_revoked')
+    if (isRefreshToken(claims)) await revoker.session(issuer, sessionOf(claims), 'token_revoked')
     security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
     return reply.code(200).send()
   })

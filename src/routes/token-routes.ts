@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
 import { Failures, GatewayError } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
+import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
@@ -32,7 +33,8 @@ async function ownedBodyToken (authenticator: Authenticator, token: string, owne
     if (verified.failure === Failures.TOKEN_EXPIRED) return null
     throw new GatewayError(Failures.TOKEN_PARAM_INVALID)
   }
-  if (verified.claims.sub !== owner.sub) throw new GatewayError(Failures.TOKEN_NOT_OWNED)
+  // The identity is the pair (iss, sub): `alice` of another issuer is another user.
+  if (verified.claims.sub !== owner.sub || issuerOfToken(verified.claims) !== issuerOfToken(owner)) throw new GatewayError(Failures.TOKEN_NOT_OWNED)
   return verified.claims
 }
 
@@ -64,11 +66,13 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const claims = claimsOf(request)
     const refreshToken = request.body.refresh_token
     const refresh = refreshToken === undefined ? null : await ownedBodyToken(authenticator, refreshToken, claims)
-    await revoker.token(claims.jti, claims.exp, 'logout')
-    await revoker.session(sessionOf(claims), 'logout')
+    // A user's own marks are their issuer's; a refresh token named here has the same one (ownedBodyToken).
+    const issuer = issuerOfToken(claims)
+    await revoker.token(issuer, claims.jti, claims.exp, 'logout')
+    await revoker.session(issuer, sessionOf(claims), 'logout')
     if (refresh !== null) {
-      await revoker.token(refresh.jti, refresh.exp, 'logout')
-      if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(sessionOf(refresh), 'logout')
+      await revoker.token(issuer, refresh.jti, refresh.exp, 'logout')
+      if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(issuer, sessionOf(refresh), 'logout')
     }
     security.audit({ event_type: 'logout', user_id: claims.sub, jti: claims.jti, reason: 'user_logout', ip: request.ip, actor: claims.sub, request_id: request.id })
     return { status: 'logged_out', session_revoked: true, refresh_token_revoked: refresh !== null }
@@ -99,7 +103,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
         return sendFailure(reply, Failures.SESSION_EXPIRED)
       }
       // Consuming the old token is the atomic step: of two concurrent refreshes, one wins and one is reuse.
-      const consumed = await revoker.token(old.jti, old.exp, 'token_refreshed')
+      const consumed = await revoker.token(issuerOfToken(old), old.jti, old.exp, 'token_refreshed')
       if (!consumed) {
         await onReuse(old, request)
         return sendFailure(reply, Failures.TOKEN_REVOKED)
@@ -117,7 +121,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
       const sid = sessionOf(claims)
-      await revoker.session(sid, 'refresh_reuse')
+      await revoker.session(issuerOfToken(claims), sid, 'refresh_reuse')
       security.refreshReuse(claims.sub, sid, claims.jti, facts)
       security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.id })
     }
@@ -133,9 +137,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const named = request.body.token
     const target = named === undefined ? bearerClaims : await ownedBodyToken(authenticator, named, bearerClaims)
     if (target !== null) {
-      await revoker.token(target.jti, target.exp, 'token_revoked')
+      const issuer = issuerOfToken(target)
+      await revoker.token(issuer, target.jti, target.exp, 'token_revoked')
       // A refresh token stands for its whole grant (RFC 7009 section 2.1).
-      if (isRefreshToken(target)) await revoker.session(sessionOf(target), 'token_revoked')
+      if (isRefreshToken(target)) await revoker.session(issuer, sessionOf(target), 'token_revoked')
       security.audit({ event_type: 'token_revoked', user_id: target.sub, jti: target.jti, reason: 'user_request', ip: request.ip, actor: bearerClaims.sub, request_id: request.id })
     }
     return { status: 'revoked' }

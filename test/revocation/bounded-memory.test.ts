@@ -48,7 +48,7 @@ async function drive (gw: Gateway, client: Pool, count: number): Promise<void> {
       const n = minted++
       const jti = `${prefix}-${n}`
       const revoked = n % 10 === 0
-      if (revoked) await revoker.token(jti, now + 600, 'admin_token_revoked')
+      if (revoked) await revoker.token('', jti, now + 600, 'admin_token_revoked')
       const token = sign({ sub: `user-${n % 1000}`, jti, iat: now, exp: now + 600, scope: 'read' })
       // Every other token is used twice: the verified-token cache admits a token on its second use.
       for (let use = 0; use < (n % 2 === 1 ? 2 : 1); use++) {

@@ -17,7 +17,7 @@ const OPTIONS: CheckerOptions & ReplicaStateOptions = { timeoutMs: 50, failMode:
 let serial = 0
 function query (over: Partial<LookupQuery> = {}): LookupQuery {
   serial++
-  return { jti: `jti-${serial}`, sid: `sid-${serial}`, sub: `sub-${serial}`, iat: nowSeconds() - 1, ...over }
+  return { iss: '', jti: `jti-${serial}`, sid: `sid-${serial}`, sub: `sub-${serial}`, iat: nowSeconds() - 1, ...over }
 }
 
 /**

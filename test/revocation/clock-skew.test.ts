@@ -45,11 +45,11 @@ function skewTests (name: string, open: OpenStore): void {
     const writer = await replica(t, store, clock)
     const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
     const now = nowSeconds(clock.now)
-    const ahead: LookupQuery = { jti: 'ahead', sid: 'ahead', sub: 'sub-1', iat: now + TOL }
-    await revoker.user('sub-1', 'admin_user_revoked')
+    const ahead: LookupQuery = { iss: '', jti: 'ahead', sid: 'ahead', sub: 'sub-1', iat: now + TOL }
+    await revoker.user('', 'sub-1', 'admin_user_revoked')
     t.same(await everywhere(t, open, store, writer, clock, ahead), ['user', 'user', 'user'], 'user-wide: the writer, a later replica, a lookup')
-    const other: LookupQuery = { jti: 'other', sid: 'other', sub: 'sub-2', iat: now + TOL }
-    await revoker.everyone('admin_revoke_all')
+    const other: LookupQuery = { iss: '', jti: 'other', sid: 'other', sub: 'sub-2', iat: now + TOL }
+    await revoker.everyone('', 'admin_revoke_all')
     t.same(await everywhere(t, open, store, writer, clock, other), ['global', 'global', 'global'], 'global: the same')
   })
 
@@ -58,12 +58,12 @@ function skewTests (name: string, open: OpenStore): void {
     const store = await open(t, clock)
     const writer = await replica(t, store, clock)
     const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
-    await revoker.user('sub-1', 'admin_user_revoked')
+    await revoker.user('', 'sub-1', 'admin_user_revoked')
     clock.advance(1000)
-    const early: LookupQuery = { jti: 'early', sid: 'early', sub: 'sub-1', iat: nowSeconds(clock.now) }
+    const early: LookupQuery = { iss: '', jti: 'early', sid: 'early', sub: 'sub-1', iat: nowSeconds(clock.now) }
     t.same(await everywhere(t, open, store, writer, clock, early), ['user', 'user', 'user'], 'a login one second after the revocation is refused (the documented window)')
     clock.advance(TOL * 1000)
-    const fresh: LookupQuery = { jti: 'fresh', sid: 'fresh', sub: 'sub-1', iat: nowSeconds(clock.now) }
+    const fresh: LookupQuery = { iss: '', jti: 'fresh', sid: 'fresh', sub: 'sub-1', iat: nowSeconds(clock.now) }
     t.same(await everywhere(t, open, store, writer, clock, fresh), ['ok', 'ok', 'null'], 'a login past the tolerance passes')
   })
 }

@@ -54,7 +54,7 @@ async function layout (exp: number): Promise<Layout> {
     if (await nodeOf(bucket) === logNode) continue
     for (let i = 0; ; i++) {
       const jti = `jti-${prefixes}-${i}`
-      if (await nodeOf(keys.jti(jti)) === logNode) continue
+      if (await nodeOf(keys.mark('jti', '', jti)) === logNode) continue
       return { prefix: `wo${prefixes}:`, jti, logNode, others: cluster.nodes.filter((node) => node !== logNode) }
     }
   }
@@ -119,7 +119,7 @@ async function run (t: Test, scenario: Scenario): Promise<void> {
   if (scenario.healAfterMs === null) await fault.heal()
 
   const store = await redisStore(t, topology, { keyPrefix: at.prefix })
-  const query = { jti: at.jti, sid: 'other', sub: 'other', iat: nowS() - 1 }
+  const query = { iss: '', jti: at.jti, sid: 'other', sub: 'other', iat: nowS() - 1 }
   const converge = scenario.status === 503 ? 15_000 : 0
   t.ok(await until(async () => await store.lookup(query) === 'jti', converge, 50), '(a) a Redis lookup, as a stale replica makes it, reports it revoked')
   t.ok((await indexed(at.prefix)).some((event) => event.kind === 'jti' && event.id === at.jti), '(b) the load index, which a starting replica reads, holds it')
@@ -182,7 +182,7 @@ t.test('the writer is killed between the steps: a replica rolls the write forwar
   t.equal((await call(`${late.url}/auth/verify`, { token })).status, 401, 'a replica that starts while the write is incomplete, long after its entry, enforces it')
   await fault.heal()
 
-  const query = { jti: at.jti, sid: 'other', sub: 'other', iat: nowS() - 1 }
+  const query = { iss: '', jti: at.jti, sid: 'other', sub: 'other', iat: nowS() - 1 }
   const lookups = await redisStore(t, topology, { keyPrefix: at.prefix })
   t.equal(await lookups.lookup(query), null, 'nobody finished the write yet')
   // A replica that starts (its store follows the log) finds the entry pending past the idle time.
@@ -201,7 +201,7 @@ t.test('past its bound the queue gives a write up (error log, counted) and a rep
   const at = await layout(nowS() + 900)
   const keys = new RedisKeys(at.prefix)
   let second = ''
-  for (let i = 0; second === ''; i++) if (await nodeOf(keys.jti(`${at.jti}-${i}`)) !== at.logNode) second = `${at.jti}-${i}`
+  for (let i = 0; second === ''; i++) if (await nodeOf(keys.mark('jti', '', `${at.jti}-${i}`)) !== at.logNode) second = `${at.jti}-${i}`
   const errors: string[] = []
   const logger = { warn: () => {}, info: () => {}, error: (_obj: object, msg: string) => { errors.push(msg) } }
   const store = new RedisStore({ topology, password: null, keyPrefix: at.prefix, minReplicasAck: 0 }, logger, { maxPendingRollForwards: 1 })
@@ -220,7 +220,7 @@ t.test('past its bound the queue gives a write up (error log, counted) and a rep
   const replica = await redisStore(t, topology, { keyPrefix: at.prefix, store: { recovery: { minIdleMs: 300, everyMs: 100 } } })
   replica.follow({ onEvent: () => {}, onCurrent: () => {} })
   for (const jti of [at.jti, second]) {
-    t.ok(await until(async () => await replica.lookup({ jti, sid: 'x', sub: 'x', iat: nowS() }) === 'jti', 10_000, 50), `${jti}: a Redis lookup reports it revoked`)
+    t.ok(await until(async () => await replica.lookup({ iss: '', jti, sid: 'x', sub: 'x', iat: nowS() }) === 'jti', 10_000, 50), `${jti}: a Redis lookup reports it revoked`)
   }
   t.ok((await indexed(at.prefix)).filter((event) => event.kind === 'jti').length >= 2, 'the load index holds both')
   t.ok(await until(() => store.rollForwardStats.pending === 0, 10_000, 50), 'the writer finished its own')

@@ -26,11 +26,11 @@ t.test('cluster: marks spread over the primaries and one lookup reads them all',
   await marks(store).session('s', 60)
   await marks(store).user('u', now, 60)
   await marks(store).everyone(now - 50, 60)
-  t.equal(await store.lookup({ jti: 't-7', sid: 'x', sub: 'x', iat: now }), 'jti')
-  t.equal(await store.lookup({ jti: 'x', sid: 's', sub: 'x', iat: now }), 'session')
-  t.equal(await store.lookup({ jti: 'x', sid: 'x', sub: 'u', iat: now }), 'user')
-  t.equal(await store.lookup({ jti: 'x', sid: 'x', sub: 'x', iat: now - 60 }), 'global')
-  t.equal(await store.lookup({ jti: 'x', sid: 'x', sub: 'x', iat: now }), null)
+  t.equal(await store.lookup({ iss: '', jti: 't-7', sid: 'x', sub: 'x', iat: now }), 'jti')
+  t.equal(await store.lookup({ iss: '', jti: 'x', sid: 's', sub: 'x', iat: now }), 'session')
+  t.equal(await store.lookup({ iss: '', jti: 'x', sid: 'x', sub: 'u', iat: now }), 'user')
+  t.equal(await store.lookup({ iss: '', jti: 'x', sid: 'x', sub: 'x', iat: now - 60 }), 'global')
+  t.equal(await store.lookup({ iss: '', jti: 'x', sid: 'x', sub: 'x', iat: now }), null)
 })
 
 t.test('cluster: two gateways, a revocation through A is denied by B', async (t) => {

@@ -31,7 +31,7 @@ function claimsOf (token: string): { jti: string, exp: number } {
 
 async function revokeThrough (gw: Gateway, token: string): Promise<void> {
   const { jti, exp } = claimsOf(token)
-  await gw.app.tokengate.revoker.token(jti, exp, 'admin_token_revoked')
+  await gw.app.tokengate.revoker.token('', jti, exp, 'admin_token_revoked')
 }
 
 async function status (gw: Gateway, token: string): Promise<number> {
@@ -142,7 +142,7 @@ t.test('a flood of 50,000 revocations does not make any replica forget an earlie
   const jtis = Array.from({ length: 50_000 }, (_, i) => `flood-${i}`)
   const exp = Math.floor(Date.now() / 1000) + 600
   for (let i = 0; i < jtis.length; i += 1000) {
-    await Promise.all(jtis.slice(i, i + 1000).map(async (jti) => await a.app.tokengate.revoker.token(jti, exp, 'admin_token_revoked')))
+    await Promise.all(jtis.slice(i, i + 1000).map(async (jti) => await a.app.tokengate.revoker.token('', jti, exp, 'admin_token_revoked')))
   }
   t.ok(await until(() => b.app.tokengate.replica.marks.size(Math.floor(Date.now() / 1000)) >= 50_001, 5000), 'B holds all 50,001 marks')
   // The next Redis stall: every replica decides from its own state (FAIL_MODE=open).

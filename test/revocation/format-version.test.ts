@@ -1,5 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
+import { ANY_ISSUER } from '../../src/revocation/issuer-scope.js'
 import { FORMAT_VERSION, UnknownFormatError } from '../../src/revocation/redis/format-version.js'
 import { readRecords } from '../../src/revocation/redis/index-loader.js'
 import { bucketExpiry, bucketOf, indexRecord } from '../../src/revocation/redis/load-index.js'
@@ -18,7 +19,7 @@ t.test('an old reader refuses what a newer writer wrote, entry and index record,
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const gw = await startGateway(t, { REDIS_URL: redis.url, JWT_ISSUER: 'https://issuer.example' })
-  await gw.app.tokengate.revoker.user('sub-1', 'admin_user_revoked')
+  await gw.app.tokengate.revoker.user('https://issuer.example', 'sub-1', 'admin_user_revoked')
   const [[, fields]] = await redis.client.xrange('revoked:log', '-', '+')
   const [bucket] = await redis.client.keys('revoked:idx:*')
   const record = await redis.client.getBuffer(bucket)
@@ -40,6 +41,18 @@ t.test('an old reader refuses what a newer writer wrote, entry and index record,
       return err instanceof UnknownFormatError
     }
   }))
+})
+
+t.test('entries and records of versions 1 and 2 are marks of every issuer; version 3 keeps its issuer', async (t) => {
+  const fields = ['k', 'jti', 'i', 'j-1', 'v', '', 'e', '2000000000']
+  t.match(decodeEntry(fields), { kind: 'jti', id: 'j-1', issuer: ANY_ISSUER }, 'version 1 (no f): every issuer')
+  t.match(decodeEntry(['f', '2', 's', 'https://issuer.example', ...fields]), { issuer: ANY_ISSUER }, 'version 2 names an issuer, but its key did not: every issuer')
+  t.match(decodeEntry(['f', '3', 's', 'https://issuer.example', ...fields]), { issuer: 'https://issuer.example' }, 'version 3: that issuer only')
+  const v2 = indexRecord({ kind: 'session', id: 's-1', issuer: 'https://issuer.example', expiresAt: nowSeconds() + 600 })
+  v2[0] = 0x80 | 2
+  const got: RevocationEvent[] = []
+  readRecords(v2, { onEvent: (e) => got.push(e) })
+  t.match(got, [{ kind: 'session', id: 's-1', issuer: ANY_ISSUER }], 'a version 2 index record too')
 })
 
 t.test('a replica that meets a log entry in a newer format stops following and is not ready, naming the version', async (t) => {
@@ -91,8 +104,8 @@ t.test('this version reads what the previous one wrote (entries and records with
   await redis.client.xadd('revoked:log', '*', 'k', 'session', 'i', 'old-sid', 'v', '', 'e', String(now + 600))
   await marks(gw.app.tokengate.store).token('new', 600)
   const checker = gw.app.tokengate.checker
-  t.ok(await until(async () => await checker.check({ jti: 'x', sid: 'old-sid', sub: 'u', iat: now }) === 'session'), 'a version 1 log entry is applied')
-  t.equal(await checker.check({ jti: 'old', sid: 'y', sub: 'u', iat: now }), 'jti', 'a version 1 index record was loaded')
-  t.equal(await checker.check({ jti: 'new', sid: 'y', sub: 'u', iat: now }), 'jti', 'beside this version\'s writes')
+  t.ok(await until(async () => await checker.check({ iss: '', jti: 'x', sid: 'old-sid', sub: 'u', iat: now }) === 'session'), 'a version 1 log entry is applied')
+  t.equal(await checker.check({ iss: '', jti: 'old', sid: 'y', sub: 'u', iat: now }), 'jti', 'a version 1 index record was loaded')
+  t.equal(await checker.check({ iss: '', jti: 'new', sid: 'y', sub: 'u', iat: now }), 'jti', 'beside this version\'s writes')
   t.ok(gw.app.tokengate.replica.ready)
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { RevocationChecker } from '../../src/revocation/checker.js'
-import { nowSeconds } from '../../src/revocation/store.js'
+import { nowSeconds, type LookupQuery } from '../../src/revocation/store.js'
 import { startRedis } from '../helpers/redis.js'
 import { redisStore, replicaOn } from './fixtures.js'
 import { marks } from './marks.js'
@@ -37,8 +37,8 @@ t.test('a full load costs one command per hour bucket, not per mark, and loses n
   const calls = totalCalls(await redis.client.info('commandstats'))
   t.ok(calls < 500, `${calls} Redis commands for ${MARKS.toLocaleString('en')} marks`)
   t.equal(replica.marks.size(nowSeconds()), MARKS + 4, 'every mark held')
-  const query = (q: Partial<{ jti: string, sid: string, sub: string, iat: number }>): ReturnType<RevocationChecker['check']> =>
-    checker.check({ jti: 'x', sid: 'y', sub: 'z', iat: now, ...q })
+  const query = (q: Partial<LookupQuery>): ReturnType<RevocationChecker['check']> =>
+    checker.check({ iss: '', jti: 'x', sid: 'y', sub: 'z', iat: now, ...q })
   t.equal(await query({ jti: 'jti-0' }), 'jti')
   t.equal(await query({ jti: `jti-${MARKS - 1}` }), 'jti')
   t.equal(await query({ jti: 'far-jti' }), 'jti', 'a mark past the log retention')
@@ -62,7 +62,7 @@ t.test('a truncated or unknown index record is skipped, the rest of its bucket s
   const { replica, checker } = replicaOn(t, reader, OPTIONS)
   t.ok(await replica.whenLoaded(5000), 'loaded')
   const now = nowSeconds()
-  t.equal(await checker.check({ jti: 'before-garbage', sid: 'y', sub: 'z', iat: now }), 'jti')
-  t.equal(await checker.check({ jti: 'after-garbage', sid: 'y', sub: 'z', iat: now }), 'jti')
+  t.equal(await checker.check({ iss: '', jti: 'before-garbage', sid: 'y', sub: 'z', iat: now }), 'jti')
+  t.equal(await checker.check({ iss: '', jti: 'after-garbage', sid: 'y', sub: 'z', iat: now }), 'jti')
   t.equal(replica.marks.size(now), 2, 'nothing made up from the garbage')
 })

@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { replicaOn, type Replica } from './fixtures.js'
 import { markLifetimeS } from '../../src/revocation/mark-lifetime.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
+import { RedisKeys } from '../../src/revocation/redis/redis-keys.js'
 import { RedisStore } from '../../src/revocation/redis/redis-store.js'
 import { Revoker } from '../../src/revocation/revoker.js'
 import type { LookupQuery, RevocationStore } from '../../src/revocation/store.js'
@@ -35,10 +36,10 @@ async function serviceTokenScenario (t: Test, open: OpenStore, redis: RedisServe
   const store = await open(t, clock)
   const writer = await replica(t, store, clock)
   const revoker = new Revoker(store, writer.replica, config, { now: clock.now })
-  const token: LookupQuery = { jti: 'svc-jti', sid: 'svc-jti', sub: 'svc-1', iat: nowSeconds(clock.now) }
+  const token: LookupQuery = { iss: '', jti: 'svc-jti', sid: 'svc-jti', sub: 'svc-1', iat: nowSeconds(clock.now) }
   const start = clock.now()
   clock.advance(DAY_MS)
-  await revoker.user('svc-1', 'admin_user_revoked')
+  await revoker.user('', 'svc-1', 'admin_user_revoked')
   for (const day of [8, 89]) {
     clock.advance(start + day * DAY_MS - clock.now())
     // A jump of days makes the Redis replica stale until its follower's next read.
@@ -50,7 +51,7 @@ async function serviceTokenScenario (t: Test, open: OpenStore, redis: RedisServe
     t.equal(await store.lookup(token), 'user', `day ${day}: a store lookup`)
   }
   if (redis !== null) {
-    const ttl = await redis.client.ttl('revoked:sub:svc-1')
+    const ttl = await redis.client.ttl(new RedisKeys('revoked:').mark('user', '', 'svc-1'))
     t.ok(ttl > 89 * 86_400, `Redis keeps the mark ${ttl}s (Redis' own clock cannot be moved)`)
     t.ok(await redis.client.ttl('revoked:log') > 89 * 86_400, 'and the log that replicas follow')
   } else {

@@ -25,13 +25,13 @@ function setup (t: { teardown: (fn: () => unknown) => void }): Setup {
   return { clock, store, checker, revoker: new Revoker(store, replica, config, { now: clock.now }) }
 }
 
-const token = (over: Partial<LookupQuery>): LookupQuery => ({ jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: 0, ...over })
+const token = (over: Partial<LookupQuery>): LookupQuery => ({ iss: '', jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: 0, ...over })
 
 t.test('a revoked token stays revoked until its exp plus the clock tolerance, on this replica and in the store', async (t) => {
   const { clock, store, checker, revoker } = setup(t)
   const revoked = token({ iat: nowSeconds(clock.now) - 60 })
-  t.equal(await revoker.token(revoked.jti, nowSeconds(clock.now) + 300, 'token_revoked'), true)
-  t.equal(await revoker.token(revoked.jti, nowSeconds(clock.now) + 300, 'token_revoked'), false, 'a second revocation says it already was')
+  t.equal(await revoker.token('', revoked.jti, nowSeconds(clock.now) + 300, 'token_revoked'), true)
+  t.equal(await revoker.token('', revoked.jti, nowSeconds(clock.now) + 300, 'token_revoked'), false, 'a second revocation says it already was')
   clock.advance(300_000 + toleranceMs - 1000)
   t.equal(await checker.check(revoked), 'jti', 'still denied while a tolerant verifier would accept the token')
   t.equal(await store.lookup(revoked), 'jti')
@@ -41,9 +41,9 @@ t.test('a revoked token stays revoked until its exp plus the clock tolerance, on
 })
 
 for (const [kind, revoke] of [
-  ['session', async (r: Revoker) => { await r.session('sid-1', 'logout') }],
-  ['user', async (r: Revoker) => { await r.user('sub-1', 'admin_user_revoked') }],
-  ['global', async (r: Revoker) => { await r.everyone('admin_revoke_all') }]
+  ['session', async (r: Revoker) => { await r.session('', 'sid-1', 'logout') }],
+  ['user', async (r: Revoker) => { await r.user('', 'sub-1', 'admin_user_revoked') }],
+  ['global', async (r: Revoker) => { await r.everyone('', 'admin_revoke_all') }]
 ] as const) {
   t.test(`a ${kind} mark lives as long as the longest token it could match (JWT_MAX_TOKEN_LIFETIME plus twice the tolerance), then expires`, async (t) => {
     const { clock, checker, revoker } = setup(t)
@@ -60,11 +60,11 @@ for (const [kind, revoke] of [
 
 t.test('a user or global mark covers tokens issued up to the revocation plus the clock tolerance, not later ones', async (t) => {
   const { clock, checker, revoker } = setup(t)
-  const before = await revoker.user('sub-1', 'admin_user_revoked')
+  const before = await revoker.user('', 'sub-1', 'admin_user_revoked')
   t.equal(before, nowSeconds(clock.now) + config.jwt.clockToleranceS)
   t.equal(await checker.check(token({ iat: before })), 'user')
   t.equal(await checker.check(token({ iat: before + 1 })), 'ok', 'a token issued after the revocation (a new login) passes')
-  const all = await revoker.everyone('admin_revoke_all')
+  const all = await revoker.everyone('', 'admin_revoke_all')
   t.equal(await checker.check(token({ sub: 'other', iat: all })), 'global')
   t.equal(await checker.check(token({ sub: 'other', iat: all + 1 })), 'ok')
 })

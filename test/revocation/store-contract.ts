@@ -1,4 +1,5 @@
-import type { Clock, RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
+import { ANY_ISSUER } from '../../src/revocation/issuer-scope.js'
+import type { Clock, LookupQuery, RevocationEvent, RevocationStore } from '../../src/revocation/store.js'
 import { nowSeconds } from '../../src/revocation/store.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { until } from '../helpers/until.js'
@@ -24,8 +25,8 @@ export const realTime = async (ms: number): Promise<void> => { await sleep(ms) }
  * Like undici's cache-store-test-utils, each implementation runs it as is.
  */
 export function storeContract (t: TapLike, name: string, makeStore: (t: any) => Promise<StoreUnderTest>): void {
-  const query = (over: Partial<{ jti: string, sid: string, sub: string, iat: number }> = {}): { jti: string, sid: string, sub: string, iat: number } =>
-    ({ jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: nowSeconds() - 10, ...over })
+  const query = (over: Partial<LookupQuery> = {}): LookupQuery =>
+    ({ iss: '', jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', iat: nowSeconds() - 10, ...over })
 
   t.test(`${name}: nothing is revoked at first`, async (t) => {
     const { store } = await makeStore(t)
@@ -127,5 +128,31 @@ export function storeContract (t: TapLike, name: string, makeStore: (t: any) => 
     await marks(store, clock).everyone(1, 60)
     await marks(store, clock).everyone(2, 60)
     t.same((await store.stats()).marks, { jti: 2, session: 1, user: 1, global: 1 })
+  })
+
+  t.test(`${name}: marks are kept per issuer; a mark of every issuer covers them all`, async (t) => {
+    const { store, clock } = await makeStore(t)
+    const [a, b] = ['https://a.example', 'https://b.example']
+    const now = nowSeconds(clock)
+    await marks(store, clock, a).token('jti-1', 60)
+    await marks(store, clock, a).session('sid-2', 60)
+    await marks(store, clock, a).user('sub-3', now, 60)
+    t.equal(await store.lookup(query({ iss: a })), 'jti', 'the issuer\'s own jti')
+    t.equal(await store.lookup(query({ iss: b })), null, 'the same jti of another issuer is another token')
+    t.equal(await store.lookup(query({ iss: '', jti: 'x' })), null, 'nor is it a token without iss')
+    t.equal(await store.lookup(query({ iss: a, jti: 'x', sid: 'sid-2' })), 'session')
+    t.equal(await store.lookup(query({ iss: b, jti: 'x', sid: 'sid-2' })), null, 'a session id likewise')
+    t.equal(await store.lookup(query({ iss: a, jti: 'x', sub: 'sub-3' })), 'user')
+    t.equal(await store.lookup(query({ iss: b, jti: 'x', sub: 'sub-3' })), null, 'alice of one issuer is not alice of another')
+    t.equal(await marks(store, clock, b).token('jti-1', 60), true, 'the other issuer\'s jti is revoked on its own, not "already revoked"')
+    await marks(store, clock, a).everyone(now, 60)
+    t.equal(await store.lookup(query({ iss: a, jti: 'y' })), 'global', 'revoke-all of one issuer')
+    t.equal(await store.lookup(query({ iss: b, jti: 'y' })), null, 'leaves the other alone')
+    await marks(store, clock, ANY_ISSUER).user('sub-4', now, 60)
+    await marks(store, clock, ANY_ISSUER).everyone(now, 60)
+    for (const iss of [a, b, '']) {
+      t.equal(await store.lookup(query({ iss, jti: 'z', sub: 'sub-4' })), 'user', `a user mark of every issuer covers ${iss === '' ? 'no iss' : iss}`)
+      t.equal(await store.lookup(query({ iss, jti: 'z' })), 'global', 'so does a global one')
+    }
   })
 }

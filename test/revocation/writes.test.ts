@@ -59,6 +59,6 @@ t.test('a full Redis (noeviction) refuses revocations, and existing marks surviv
   t.ok(token.rejected, `revokeToken rejected: ${token.error}`)
   const user = await settleWithin(marks(store).user('sub-1', nowSeconds(), 60))
   t.ok(user.rejected, `revokeUser rejected: ${user.error}`)
-  t.equal(await store.lookup({ jti: 'kept', sid: 'kept', sub: 'u', iat: 1 }), 'jti', 'the mark written before is still enforced')
-  t.equal(await store.lookup({ jti: 'new', sid: 'new', sub: 'u', iat: 1 }), null, 'and nothing pretends the refused one exists')
+  t.equal(await store.lookup({ iss: '', jti: 'kept', sid: 'kept', sub: 'u', iat: 1 }), 'jti', 'the mark written before is still enforced')
+  t.equal(await store.lookup({ iss: '', jti: 'new', sid: 'new', sub: 'u', iat: 1 }), null, 'and nothing pretends the refused one exists')
 })

@@ -154,6 +154,6 @@ t.test('alerts reach the webhook as JSON, and survive the receiver being down', 
 async function revokedToken (gw: Gateway, sub: string): Promise<string> {
   const token = sign({ claims: { sub } })
   const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string, exp: number }
-  await gw.app.tokengate.revoker.token(claims.jti, claims.exp, 'admin_token_revoked')
+  await gw.app.tokengate.revoker.token('', claims.jti, claims.exp, 'admin_token_revoked')
   return token
 }

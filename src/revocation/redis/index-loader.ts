@@ -1,7 +1,8 @@
 import type { RedisClient } from '../../redis/redis-client.js'
 import type { RedisKeys } from './redis-keys.js'
 import { isIdKind, kindOfCode } from '../mark-kind.js'
-import { FORMAT_VERSION, UnknownFormatError } from './format-version.js'
+import { ANY_ISSUER } from '../issuer-scope.js'
+import { FORMAT_VERSION, PER_ISSUER_VERSION, UnknownFormatError } from './format-version.js'
 import { liveBuckets, RECORD_HEADER, RECORD_HEADER_V1, VERSIONED } from './load-index.js'
 import type { LogListener } from '../store.js'
 import { nowSeconds } from '../store.js'
@@ -41,7 +42,7 @@ export async function loadIndex (
 }
 
 /** One record's fields, read in place (one object for the whole load). */
-interface Cursor { kind: number, before: number, expiresAt: number, start: number, end: number, issuerEnd: number }
+interface Cursor { version: number, kind: number, before: number, expiresAt: number, start: number, end: number, issuerEnd: number }
 
 /**
  * Reads the record at `at` into `c`; returns where the next one starts, or -1
@@ -52,6 +53,7 @@ function readRecord (buffer: Buffer, at: number, c: Cursor, known: number): numb
   const first = buffer[at]
   if (first < VERSIONED) {
     if (at + RECORD_HEADER_V1 > buffer.length) return -1
+    c.version = 1
     c.kind = first
     c.before = buffer.readUInt32BE(at + 1)
     c.expiresAt = buffer.readUInt32BE(at + 5)
@@ -63,6 +65,7 @@ function readRecord (buffer: Buffer, at: number, c: Cursor, known: number): numb
   const version = first & ~VERSIONED
   if (version < 2 || version > known) throw new UnknownFormatError(version, 'load index record', known)
   if (at + RECORD_HEADER > buffer.length) return -1
+  c.version = version
   c.kind = buffer[at + 1]
   c.before = buffer.readUInt32BE(at + 2)
   c.expiresAt = buffer.readUInt32BE(at + 6)
@@ -74,7 +77,8 @@ function readRecord (buffer: Buffer, at: number, c: Cursor, known: number): numb
 
 export function readRecords (buffer: Buffer, listener: Pick<LogListener, 'onEvent' | 'onAsciiMark'>, known = FORMAT_VERSION): number {
   const now = nowSeconds()
-  const c: Cursor = { kind: 0, before: 0, expiresAt: 0, start: 0, end: 0, issuerEnd: 0 }
+  const c: Cursor = { version: 0, kind: 0, before: 0, expiresAt: 0, start: 0, end: 0, issuerEnd: 0 }
+  const issuers = new IssuerReader()
   let count = 0
   let at = 0
   while (at < buffer.length) {
@@ -87,15 +91,29 @@ export function readRecords (buffer: Buffer, listener: Pick<LogListener, 'onEven
     count++
     const { before, expiresAt, start, end } = c
     if (expiresAt <= now) continue
+    const issuer = c.version < PER_ISSUER_VERSION ? ANY_ISSUER : issuers.read(buffer, end, c.issuerEnd)
     if (isIdKind(kind) && listener.onAsciiMark !== undefined && isAscii(buffer, start, end)) {
-      listener.onAsciiMark(kind, buffer, start, end, expiresAt)
+      listener.onAsciiMark(kind, issuer, buffer, start, end, expiresAt)
       continue
     }
     const id = buffer.toString('utf8', start, end)
-    const issuer = end === c.issuerEnd ? '' : buffer.toString('utf8', end, c.issuerEnd)
     listener.onEvent(isIdKind(kind) ? { kind, id, issuer, expiresAt } : kind === 'user' ? { kind, id, issuer, before, expiresAt } : { kind, issuer, before, expiresAt })
   }
   return count
+}
+
+/** Issuers as strings, the last one kept: records of one issuer follow each other without a string each. */
+class IssuerReader {
+  #bytes = Buffer.alloc(0)
+  #issuer = ''
+
+  read (buffer: Buffer, start: number, end: number): string {
+    if (this.#bytes.compare(buffer, start, end) !== 0) {
+      this.#bytes = Buffer.from(buffer.subarray(start, end))
+      this.#issuer = this.#bytes.toString('utf8')
+    }
+    return this.#issuer
+  }
 }
 
 function isAscii (bytes: Uint8Array, start: number, end: number): boolean {
@@ -104,7 +122,7 @@ function isAscii (bytes: Uint8Array, start: number, end: number): boolean {
 }
 
 function countRecords (buffer: Buffer): number {
-  const c: Cursor = { kind: 0, before: 0, expiresAt: 0, start: 0, end: 0, issuerEnd: 0 }
+  const c: Cursor = { version: 0, kind: 0, before: 0, expiresAt: 0, start: 0, end: 0, issuerEnd: 0 }
   let records = 0
   for (let at = 0; at >= 0 && at < buffer.length; records++) at = readRecord(buffer, at, c, FORMAT_VERSION)
   return records

@@ -9,11 +9,12 @@ import type { RevocationEvent } from '../store.js'
  * these few keys (GET: one bulk reply each, no per-key work in Redis) instead
  * of scanning a million marks.
  *
- * Record, big-endian, version 2: 0x80 | version (1 byte), kind (1 byte),
+ * Record, big-endian, versions 2 and 3: 0x80 | version (1 byte), kind (1 byte),
  * before (u32, user and global), expires (u32, seconds), id length (u16),
  * issuer length (u16), id (UTF-8), issuer (UTF-8). Version 1 records
  * (written before the version existed) have no version byte, so their first
  * byte, the kind, is below 0x80; no issuer: kind, before, expires, id length, id.
+ * Records of versions 1 and 2 are marks of every issuer (format-version.ts).
  */
 export const VERSIONED = 0x80
 export const RECORD_HEADER = 14

@@ -1,6 +1,7 @@
 import { isIdKind, isMarkKind } from '../mark-kind.js'
 import type { RevocationEvent } from '../store.js'
-import { FORMAT_VERSION, UnknownFormatError } from './format-version.js'
+import { ANY_ISSUER } from '../issuer-scope.js'
+import { FORMAT_VERSION, PER_ISSUER_VERSION, UnknownFormatError } from './format-version.js'
 
 /** The fields of an event as the mark and log scripts take them: format, issuer, kind, id, before, expires. */
 export function entryArgs (event: RevocationEvent): [string, string, string, string, string, string] {
@@ -12,7 +13,7 @@ export function entryArgs (event: RevocationEvent): [string, string, string, str
 /**
  * A log entry's fields (`[k, v, k, v, ...]`) as an event; null for a
  * malformed entry or an unknown kind. An entry without `f` is version 1 (no
- * issuer). Throws UnknownFormatError for a version newer than `known`.
+ * issuer); an entry of version 1 or 2 is a mark of every issuer. Throws UnknownFormatError for a version newer than `known`.
  */
 export function decodeEntry (fields: readonly string[], known = FORMAT_VERSION): RevocationEvent | null {
   let version = 1
@@ -33,6 +34,7 @@ export function decodeEntry (fields: readonly string[], known = FORMAT_VERSION):
     }
   }
   if (!(version >= 1 && version <= known)) throw new UnknownFormatError(version, 'log entry', known)
+  if (version < PER_ISSUER_VERSION) issuer = ANY_ISSUER
   if (!isMarkKind(kind) || !Number.isFinite(expiresAt)) return null
   if (isIdKind(kind)) return id === '' ? null : { kind, id, issuer, expiresAt }
   if (!Number.isFinite(before)) return null

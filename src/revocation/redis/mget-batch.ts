@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { decide, type RedisKeys } from './redis-keys.js'
 import type { LookupQuery, MarkKind } from '../store.js'
 
-/** Lookups per MGET: 3 keys each, plus the global key once for the whole batch. */
+/** Lookups per MGET: 8 keys each (RedisKeys.lookupKeys). */
 const MAX_BATCH = 128
 
 interface Pending {
@@ -63,13 +63,12 @@ export class MgetBatcher {
   }
 
   async #send (batch: readonly Pending[]): Promise<void> {
-    const keys: string[] = [this.#keys.global]
-    for (const { query } of batch) keys.push(this.#keys.jti(query.jti), this.#keys.session(query.sid), this.#keys.user(query.sub))
+    const keys: string[] = []
+    for (const { query } of batch) keys.push(...this.#keys.lookupKeys(query))
     await this.#client.mget(keys).then((values) => {
-      const global = values[0]
+      const per = keys.length / batch.length
       for (let i = 0; i < batch.length; i++) {
-        const at = 1 + i * 3
-        batch[i].resolve(decide([values[at], values[at + 1], values[at + 2], global], batch[i].query.iat))
+        batch[i].resolve(decide(values.slice(i * per, (i + 1) * per), batch[i].query.iat))
       }
     }, (err: Error) => {
       for (const pending of batch) pending.reject(err)

@@ -129,10 +129,10 @@ export class RedisStore implements RevocationStore {
     const index = { key: this.keys.index(bucket), record: indexRecord(event), expireAt: String(bucketExpiry(bucket, event.expiresAt)) }
     const ttl = Math.max(1, Math.ceil(ttlS))
     switch (event.kind) {
-      case 'jti': return { key: this.keys.jti(event.id), mode: 'nx', value: '1', ttl, entry, index }
-      case 'session': return { key: this.keys.session(event.id), mode: 'set', value: '1', ttl, entry, index }
-      case 'user': return { key: this.keys.user(event.id), mode: 'max', value: String(event.before), ttl, entry, index }
-      case 'global': return { key: this.keys.global, mode: 'max', value: String(event.before), ttl, entry, index }
+      case 'jti': return { key: this.keys.mark('jti', event.issuer, event.id), mode: 'nx', value: '1', ttl, entry, index }
+      case 'session': return { key: this.keys.mark('session', event.issuer, event.id), mode: 'set', value: '1', ttl, entry, index }
+      case 'user': return { key: this.keys.mark('user', event.issuer, event.id), mode: 'max', value: String(event.before), ttl, entry, index }
+      case 'global': return { key: this.keys.mark('global', event.issuer, ''), mode: 'max', value: String(event.before), ttl, entry, index }
     }
   }
 
@@ -203,8 +203,6 @@ export class RedisStore implements RevocationStore {
       const info = await node.info('memory')
       memoryBytes += Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0)
     }
-    // One key in one slot: asked through the client, which knows the node that holds it.
-    marks.global = await this.#write.exists(this.keys.global)
     return { marks, memoryBytes }
   }
 
