@@ -36,7 +36,7 @@ import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
-import { discoveredJwksUrl } from './tokens/discovery.js'
+import { jwksUrlsOf } from './tokens/discovery.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 
@@ -65,7 +65,7 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
-  const jwksUrl = config.jwt.jwksUrl ?? await discoveredJwksUrl(config.jwt)
+  const jwksUrls = await jwksUrlsOf(config.jwt)
   setResourceMetadataUrl(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
@@ -99,8 +99,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
-  const jwks = jwksUrl === null ? null : new JwksKeySet(jwksUrl, config.jwt, app.log)
-  if (jwks !== null) await jwks.refresh()
+  // One key set per issuer, each with its own cache, kid refresh and cooldown.
+  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log))
+  await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })

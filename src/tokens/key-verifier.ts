@@ -1,6 +1,6 @@
 import { createVerifier } from 'fast-jwt'
 import type { Algorithm } from './algorithms.js'
-import type { JwtConfig } from './options.js'
+import type { IssuerConfig, JwtConfig } from './options.js'
 import { failureFromJwtError, refusedAfterSignature } from './failures.js'
 import { Failures, type Failure } from '../errors.js'
 import { peekHeader } from './header.js'
@@ -24,11 +24,11 @@ export interface KeyVerifier {
   readonly verify: (token: string) => KeyVerdict
 }
 
-const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti']
+const REQUIRED_CLAIMS = ['sub', 'exp', 'iat']
 
 // fast-jwt checks iss/aud only when the token carries them: a configured value makes them required.
-function requiredClaims (jwt: JwtConfig): string[] {
-  return [...REQUIRED_CLAIMS, ...(jwt.issuer !== null ? ['iss'] : []), ...(jwt.audience !== null ? ['aud'] : [])]
+function requiredClaims ({ jtiClaim, issuer, audiences }: IssuerConfig): string[] {
+  return [...REQUIRED_CLAIMS, ...(jtiClaim !== null ? [jtiClaim] : []), ...(issuer !== null ? ['iss'] : []), ...(audiences.length > 0 ? ['aud'] : [])]
 }
 
 // fast-jwt does not look at iat; a token issued in the future would escape "revoked before T" marks.
@@ -58,7 +58,12 @@ function payloadOf (token: string): Record<string, unknown> | null {
   }
 }
 
-export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[], kid: string | null, jwt: JwtConfig): KeyVerifier {
+/**
+ * A verifier of one key of `entry`, the issuer it belongs to: its tokens must name that issuer
+ * exactly (RFC 7519 §4.1.1) and one of its audiences, so a key never verifies another issuer's
+ * tokens, whatever their kid (RFC 8725 §3.8, §3.10).
+ */
+export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[], kid: string | null, jwt: JwtConfig, entry: IssuerConfig): KeyVerifier {
   // fast-jwt verifies `Ed25519` as EdDSA, but accepts a key only alongside a name of its own family:
   // a key bound to Ed25519 alone is built with EdDSA too, and EdDSA tokens are refused before fast-jwt.
   const ed25519Only = algorithms.includes('Ed25519') && !algorithms.includes('EdDSA')
@@ -66,10 +71,10 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
     key,
     // fast-jwt's types predate RFC 9864 (algorithmsForKey binds Ed25519 to Ed25519 keys only).
     algorithms: [...algorithms, ...(ed25519Only ? ['EdDSA' as const] : [])] as Array<Exclude<Algorithm, 'Ed25519'>>,
-    requiredClaims: requiredClaims(jwt),
+    requiredClaims: requiredClaims(entry),
     clockTolerance: jwt.clockToleranceS * 1000,
-    ...(jwt.issuer !== null && { allowedIss: jwt.issuer }),
-    ...(jwt.audience !== null && { allowedAud: typeof jwt.audience === 'string' ? jwt.audience : [...jwt.audience] }),
+    ...(entry.issuer !== null && { allowedIss: entry.issuer }),
+    ...(entry.audiences.length > 0 && { allowedAud: entry.audiences.length === 1 ? entry.audiences[0] : [...entry.audiences] }),
     // Verified tokens are cached once, in front of every key (see verified-cache.ts).
     cache: false
   })
