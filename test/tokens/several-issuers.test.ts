@@ -1,9 +1,12 @@
 import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
+import { createServer } from 'node:http'
+import { setTimeout } from 'node:timers/promises'
 import { createSigner } from 'fast-jwt'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { AUDIENCE, startOpenIdProvider, type OpenIdProvider } from '../helpers/oidc-provider.js'
+import { keyPair, sign, type KeyPair } from '../helpers/tokens.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -94,4 +97,46 @@ t.test('session_claim per issuer: a claim of its own names the session; null, no
   t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', token: b1, json: {} })).status, 200)
   t.equal((await verify(gw, b2)).status, 200, 'B has no sessions: its logout revoked the one token')
   t.equal((await verify(gw, b1)).status, 401)
+})
+
+/** A JWKS endpoint serving whatever `keys` holds at each request, counting them. */
+async function jwksEndpoint (t: Teardown, keys: Array<Record<string, unknown>>): Promise<{ url: string, fetches: () => number }> {
+  let fetches = 0
+  const server = createServer((_req, res) => {
+    fetches++
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ keys }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const address = server.address()
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/jwks`, fetches: () => fetches }
+}
+
+const publicJwk = (pair: KeyPair, kid: string): Record<string, unknown> => ({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' })
+
+t.test('JWKS per issuer: an unknown kid refetches the keys of the issuer it names, each with its own cooldown', async (t) => {
+  const [a1, a2, b1, b2] = [keyPair('rsa'), keyPair('rsa'), keyPair('rsa'), keyPair('rsa')]
+  const aKeys = [publicJwk(a1, 'one')]
+  const bKeys = [publicJwk(b1, 'one')]
+  const [a, b] = [await jwksEndpoint(t, aKeys), await jwksEndpoint(t, bKeys)]
+  const [issA, issB] = ['https://a.example.com', 'https://b.example.com']
+  const gw = await startGateway(t, {
+    NODE_ENV: 'development',
+    JWT_SECRET: '',
+    JWKS_COOLDOWN_S: '2',
+    JWT_ISSUERS: JSON.stringify([{ issuer: issA, jwks_uri: a.url, audience: AUDIENCE }, { issuer: issB, jwks_uri: b.url, audience: AUDIENCE }])
+  })
+  const token = (pair: KeyPair, kid: string, iss: string): string => sign({ key: pair.privatePem, algorithm: 'RS256', kid, claims: { iss, aud: AUDIENCE } })
+  t.same([a.fetches(), b.fetches()], [1, 1], 'each issuer\'s keys fetched once at start')
+  await setTimeout(2100) // past the cooldown of the fetches at start
+  bKeys.push(publicJwk(b2, 'two'))
+  t.equal((await verify(gw, token(b2, 'two', issB))).status, 200, 'B\'s new key, fetched on its kid')
+  t.same([a.fetches(), b.fetches()], [1, 2], 'only B\'s keys were fetched again')
+  aKeys.push(publicJwk(a2, 'two'))
+  t.equal((await verify(gw, token(a2, 'two', issA))).status, 200, 'B\'s cooldown does not hold A back')
+  t.same([a.fetches(), b.fetches()], [2, 2])
+  t.equal((await verify(gw, token(b2, 'three', issB))).status, 401)
+  t.same([a.fetches(), b.fetches()], [2, 2], 'B cools down: another unknown kid fetches nothing')
+  t.equal((await verify(gw, token(b2, 'two', issA))).status, 401, 'A\'s kid "two" is A\'s key, not B\'s')
 })
