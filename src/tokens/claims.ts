@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-/** Where verified claims keep their roles, read once through ROLES_CLAIM (see withRoles). */
+/** Where verified claims keep their roles, read once through the issuer's roles claim (see fromIssuer). */
 export const ROLES: unique symbol = Symbol('tokengate.roles')
 
 /** Set on verified claims whose `typ` header is not JWT_REQUIRED_TYP: such a token is no access token here. */
