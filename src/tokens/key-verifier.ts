@@ -4,6 +4,7 @@ import type { IssuerConfig, JwtConfig } from './options.js'
 import { failureFromJwtError, refusedAfterSignature } from './failures.js'
 import { Failures, type Failure } from '../errors.js'
 import { peekHeader } from './header.js'
+import { fromIssuer } from './claims.js'
 
 /**
  * A token refused although its signature verified (expired, wrong audience,
@@ -61,7 +62,8 @@ function payloadOf (token: string): Record<string, unknown> | null {
 /**
  * A verifier of one key of `entry`, the issuer it belongs to: its tokens must name that issuer
  * exactly (RFC 7519 §4.1.1) and one of its audiences, so a key never verifies another issuer's
- * tokens, whatever their kid (RFC 8725 §3.8, §3.10).
+ * tokens, whatever their kid (RFC 8725 §3.8, §3.10). Their payload comes back in the names
+ * tokengate reads (claims.ts fromIssuer), from the claim names of `entry`.
  */
 export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[], kid: string | null, jwt: JwtConfig, entry: IssuerConfig): KeyVerifier {
   // fast-jwt verifies `Ed25519` as EdDSA, but accepts a key only alongside a name of its own family:
@@ -89,13 +91,13 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
       const stackLimit = Error.stackTraceLimit
       Error.stackTraceLimit = 0
       try {
-        const payload: Record<string, unknown> = verifier(token)
+        const payload = fromIssuer<Record<string, unknown>>(verifier(token), entry, token)
         if (issuedInFuture(payload, jwt.clockToleranceS)) return new AuthenticRefusal(Failures.TOKEN_NOT_YET_VALID, payload)
         return livesTooLong(payload, jwt) ? new AuthenticRefusal(Failures.TOKEN_LIFETIME, payload) : payload
       } catch (err) {
         const failure = failureFromJwtError(err)
         const payload = refusedAfterSignature(err) ? payloadOf(token) : null
-        return payload === null ? failure : new AuthenticRefusal(failure, payload)
+        return payload === null ? failure : new AuthenticRefusal(failure, fromIssuer(payload, entry, token))
       } finally {
         Error.stackTraceLimit = stackLimit
       }

@@ -3,7 +3,7 @@ import { afterIo, NeedsIo } from '../async/needs-io.js'
 import type { IssuerConfig, JwtConfig } from './options.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
-import { fromIssuer, hasUsableClaims, isEventToken, NOT_ACCESS_TYP, type Claims } from './claims.js'
+import { hasUsableClaims, isEventToken, NOT_ACCESS_TYP, type Claims } from './claims.js'
 import { isKeyMismatch } from './failures.js'
 import { mediaType, mediaTypeOf, peekHeader, peekIssuer, type TokenHeader } from './header.js'
 import type { JwksKeySet } from './jwks.js'
@@ -33,8 +33,13 @@ export interface TokenVerifier {
  */
 export const EXPIRED_ATTRIBUTION_AFTER_S = 300
 
-/** tokengate's own keys (JWT_SECRET, JWT_PREVIOUS_SECRET, JWT_PUBLIC_KEYS): they verify the first issuer's tokens. */
-function staticVerifiers (jwt: JwtConfig, entry: IssuerConfig): KeyVerifier[] {
+/**
+ * tokengate's own keys (JWT_SECRET, JWT_PREVIOUS_SECRET, JWT_PUBLIC_KEYS): they verify the first
+ * issuer's tokens. What tokengate mints names its id `jti` and its session `sid` (issuer.ts),
+ * whatever the claim names of the identity provider's tokens.
+ */
+function staticVerifiers (jwt: JwtConfig, first: IssuerConfig): KeyVerifier[] {
+  const entry: IssuerConfig = { ...first, jtiClaim: 'jti', sessionClaim: 'sid' }
   const hmac = jwt.algorithms.filter(isHmac)
   const out: KeyVerifier[] = []
   if (hmac.length > 0) {
@@ -117,35 +122,34 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: ReadonlyArray<JwksKey
     return jwks === null ? base : [...base, ...jwks.candidates(kid, alg)]
   }
 
-  function settle (result: KeyVerdict | undefined, header: TokenHeader | null, token: string, { entry, jwks }: IssuerKeys): VerifyResult {
+  function settle (result: KeyVerdict | undefined, header: TokenHeader | null, token: string, jwks: JwksKeySet | null): VerifyResult {
     if (result === undefined) {
       const ambiguous = header !== null && header.kid === null && jwks !== null && jwks.matching(header.alg) > 1
       return { ok: false, failure: ambiguous ? Failures.TOKEN_KID_REQUIRED : Failures.TOKEN_KEY_UNKNOWN }
     }
     if (result instanceof AuthenticRefusal) {
-      fromIssuer(result.payload, entry, token)
       const claims = attributable(result)
       return claims === undefined ? { ok: false, failure: result.failure } : { ok: false, failure: result.failure, claims }
     }
     if (isFailure(result)) return { ok: false, failure: result }
-    const claims = fromIssuer(result, entry, token)
-    if (!hasUsableClaims(claims)) return { ok: false, failure: Failures.TOKEN_CLAIMS }
+    // Already in tokengate's names: the key verifier read its issuer's (claims.ts fromIssuer).
+    if (!hasUsableClaims(result)) return { ok: false, failure: Failures.TOKEN_CLAIMS }
     const typ = header === null ? mediaTypeOf(token) : header.typ === null ? null : mediaType(header.typ)
-    if (isEventToken(claims, typ)) return { ok: false, failure: Failures.TOKEN_EVENT }
-    if (jwt.requiredTyp !== null && typ !== jwt.requiredTyp) (claims as { [NOT_ACCESS_TYP]?: true })[NOT_ACCESS_TYP] = true
-    return { ok: true, claims }
+    if (isEventToken(result, typ)) return { ok: false, failure: Failures.TOKEN_EVENT }
+    if (jwt.requiredTyp !== null && typ !== jwt.requiredTyp) (result as { [NOT_ACCESS_TYP]?: true })[NOT_ACCESS_TYP] = true
+    return { ok: true, claims: result }
   }
 
   function verifyAfterRefresh (token: string, header: TokenHeader, keys: IssuerKeys): NeedsIo<VerifyResult> {
     return new NeedsIo(async () => {
       await keys.jwks?.refresh()
-      return settle(tryKeys(candidatesFor(keys, header.kid, header.alg), header.alg, token), header, token, keys)
+      return settle(tryKeys(candidatesFor(keys, header.kid, header.alg), header.alg, token), header, token, keys.jwks)
     })
   }
 
   function verifyUncached (token: string): VerifyResult | NeedsIo<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
-    if (single !== null && only !== null) return settle(single.verify(token), null, token, only)
+    if (single !== null) return settle(single.verify(token), null, token, null)
     const header = peekHeader(token)
     if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
     let keys = only
@@ -164,7 +168,7 @@ export function createTokenVerifier (jwt: JwtConfig, jwks: ReadonlyArray<JwksKey
         !fixed.some((v) => v.kid === header.kid)) {
       return verifyAfterRefresh(token, header, keys)
     }
-    return settle(tryKeys(candidatesFor(keys, header.kid, header.alg), header.alg, token), header, token, keys)
+    return settle(tryKeys(candidatesFor(keys, header.kid, header.alg), header.alg, token), header, token, keys.jwks)
   }
 
   if (cache === null) return { verify: verifyUncached, known: () => undefined, cachedTokens: () => 0 }

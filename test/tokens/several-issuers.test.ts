@@ -6,7 +6,7 @@ import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { AUDIENCE, startOpenIdProvider, type OpenIdProvider } from '../helpers/oidc-provider.js'
-import { keyPair, sign, type KeyPair } from '../helpers/tokens.js'
+import { keyPair, SECRET, sign, type KeyPair } from '../helpers/tokens.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -139,4 +139,20 @@ t.test('JWKS per issuer: an unknown kid refetches the keys of the issuer it name
   t.equal((await verify(gw, token(b2, 'three', issB))).status, 401)
   t.same([a.fetches(), b.fetches()], [2, 2], 'B cools down: another unknown kid fetches nothing')
   t.equal((await verify(gw, token(b2, 'two', issA))).status, 401, 'A\'s kid "two" is A\'s key, not B\'s')
+})
+
+t.test('tokengate\'s own keys verify the first issuer\'s tokens, named jti and sid as tokengate mints them', async (t) => {
+  const provider = await startOpenIdProvider(t, { claims: { uti: 'provider-token-id' } })
+  const gw = await startGateway(t, {
+    NODE_ENV: 'development',
+    JWT_ALGORITHMS: 'HS256',
+    JWT_SECRET: SECRET,
+    JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE, jti_claim: 'uti', session_claim: null }])
+  })
+  const fromProvider = await call(`${gw.url}/auth/token/validate`, { token: await provider.accessToken() })
+  t.match(fromProvider.body, { jti: 'provider-token-id', sid: null }, 'the provider\'s tokens in its claim names')
+  const own = sign({ claims: { iss: provider.issuer, aud: AUDIENCE, jti: 'own-token', sid: 'own-session' } })
+  t.match((await call(`${gw.url}/auth/token/validate`, { token: own })).body, { jti: 'own-token', sid: 'own-session' }, 'tokengate\'s own in its own')
+  const elsewhere = sign({ claims: { iss: 'https://idp.example.com', aud: AUDIENCE } })
+  t.equal((await verify(gw, elsewhere)).status, 401, 'and only with the first issuer\'s iss')
 })
