@@ -37,7 +37,7 @@ import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
-import { discoveredJwksUrl } from './tokens/discovery.js'
+import { jwksUrlsOf } from './tokens/discovery.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 
@@ -72,7 +72,7 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
-  const jwksUrl = config.jwt.jwksUrl ?? await discoveredJwksUrl(config.jwt)
+  const jwksUrls = await jwksUrlsOf(config.jwt)
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
   const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
@@ -108,8 +108,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
-  const jwks = jwksUrl === null ? null : new JwksKeySet(jwksUrl, config.jwt, app.log, { now: options.now ?? Date.now })
-  if (jwks !== null) await jwks.refresh()
+  // One key set per issuer, each with its own cache, kid refresh and cooldown.
+  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now }))
+  await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })

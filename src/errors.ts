@@ -37,6 +37,7 @@ export const Failures = Object.freeze({
   TOKEN_SIGNATURE: failure('TG_ERR_TOKEN_SIGNATURE', 401, 'invalid_token', 'bad_signature', 'The token signature is invalid'),
   TOKEN_ALGORITHM: failure('TG_ERR_TOKEN_ALGORITHM', 401, 'invalid_token', 'bad_algorithm', 'The token algorithm is not accepted'),
   TOKEN_KEY_UNKNOWN: failure('TG_ERR_TOKEN_KEY_UNKNOWN', 401, 'invalid_token', 'unknown_key', 'The token was signed with an unknown key'),
+  TOKEN_ISSUER: failure('TG_ERR_TOKEN_ISSUER', 401, 'invalid_token', 'unknown_issuer', 'The token names no trusted issuer (iss)'),
   TOKEN_EXPIRED: failure('TG_ERR_TOKEN_EXPIRED', 401, 'invalid_token', 'expired', 'The token has expired'),
   TOKEN_NOT_YET_VALID: failure('TG_ERR_TOKEN_NOT_YET_VALID', 401, 'invalid_token', 'not_yet_valid', 'The token is not valid yet'),
   TOKEN_CLAIMS: failure('TG_ERR_TOKEN_CLAIMS', 401, 'invalid_token', 'bad_claims', 'The token is missing a required claim or has an unexpected issuer or audience'),

@@ -54,7 +54,10 @@ export const ISSUERS_SCHEMA = {
           description: 'the claim naming its session (default "sid"); null for an issuer without sessions',
           anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }]
         },
-        jti_claim: { type: 'string', minLength: 1, maxLength: 256, description: 'the claim naming each token (default "jti")' },
+        jti_claim: {
+          description: 'the claim naming each token, its revocation id (default "jti"); null for an issuer whose tokens carry none: the id is then the SHA-256 of the token',
+          anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }]
+        },
         grants_admin: { type: 'boolean', description: 'whether its tokens may hold ADMIN_ROLE (default false)' }
       }
     }

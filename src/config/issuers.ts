@@ -25,7 +25,7 @@ interface IssuerEntry {
   readonly algorithms?: readonly Algorithm[]
   readonly roles_claim?: string | readonly string[]
   readonly session_claim?: string | null
-  readonly jti_claim?: string
+  readonly jti_claim?: string | null
   readonly grants_admin?: boolean
 }
 
@@ -162,7 +162,7 @@ function toIssuer (r: EnvReader, index: number, entry: IssuerEntry, rule: UrlRul
     algorithms: withEd25519(entry.algorithms ?? DEFAULT_ALGORITHMS),
     rolesClaim: rolesOf(r, `${at}.roles_claim`, entry.roles_claim),
     sessionClaim: entry.session_claim === undefined ? 'sid' : entry.session_claim,
-    jtiClaim: entry.jti_claim ?? 'jti',
+    jtiClaim: entry.jti_claim === undefined ? 'jti' : entry.jti_claim,
     grantsAdmin: entry.grants_admin ?? false
   }
 }
@@ -176,23 +176,6 @@ function reportDuplicates (r: EnvReader, entries: readonly IssuerEntry[]): void 
     const first = seen.get(issuer)
     if (first === undefined) seen.set(issuer, index)
     else r.fail(NAME, `[${index}].issuer: "${issuer}" is also entry [${first}]; list each issuer once`)
-  }
-}
-
-/**
- * Until the verifier keeps keys, identity and revocation per issuer (issue 18), JWT_ISSUERS
- * holds one entry, which the fields of JwtConfig mirror, and the claim names the verifier reads
- * are its defaults (`sid`, or none: a token without one is a session of its own). Remove with
- * that change: a setting that would be ignored is refused instead.
- */
-function checkBuiltYet (r: EnvReader, entries: readonly IssuerEntry[], broken: ReadonlySet<number>): void {
-  if (entries.length > 1) {
-    r.fail(NAME, `${entries.length} issuers listed, but this version verifies the tokens of one issuer: list one (several need keys, identity and revocation per issuer, not built yet)`)
-  }
-  for (const [index, { jti_claim: jti, session_claim: session }] of entries.entries()) {
-    if (broken.has(index)) continue
-    if (jti !== undefined && jti !== 'jti') r.fail(NAME, `[${index}].jti_claim: this version reads "jti" only (token-id claims per issuer are not built yet)`)
-    if (session !== undefined && session !== 'sid' && session !== null) r.fail(NAME, `[${index}].session_claim: this version reads "sid" (or none) only (session claims per issuer are not built yet)`)
   }
 }
 
@@ -215,6 +198,5 @@ export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] |
   reportDuplicates(r, entries)
   const rule = { allowHttp }
   const issuers = entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
-  checkBuiltYet(r, entries, broken)
   return issuers
 }

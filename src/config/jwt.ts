@@ -240,7 +240,6 @@ export function readJwtConfig (r: EnvReader, production: boolean, issued: Issued
     secret,
     previousSecret,
     publicKeys,
-    jwksUrl: primary?.jwksUrl ?? null,
     jwksCooldownMs: r.int('JWKS_COOLDOWN_S', 30, { min: 1, max: 3600 }) * 1000,
     jwksTimeoutMs: r.int('JWKS_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
     signing,
@@ -251,7 +250,6 @@ export function readJwtConfig (r: EnvReader, production: boolean, issued: Issued
     maxTokenBytes: r.int('MAX_TOKEN_BYTES', 8192, { min: 256, max: 65536 }),
     verifyCacheSize: r.int('JWT_VERIFY_CACHE_SIZE', 5000, { min: 0, max: 1_000_000 }),
     requiredTyp: readRequiredTyp(r),
-    rolesClaim: primary?.rolesClaim ?? [],
     issuers,
     allowHttpKeys,
     ephemeral

@@ -131,8 +131,8 @@ function readUploadConnections (r: EnvReader, connections: number): number {
 /** ADMIN_ROLE, granted by an issuer only when its entry says so (JWT_ISSUERS grants_admin; the single issuer always). */
 function readAdminRole (r: EnvReader, jwt: JwtConfig): string | null {
   const role = r.string('ADMIN_ROLE', 'admin')
-  // Every entry, not some: until roles are read per issuer, one that may not grant it keeps it from all.
-  return jwt.issuers.every((issuer) => issuer.grantsAdmin) ? role : null
+  // Held per token (claims.ts holdsAdminRole): it counts only in tokens of an issuer whose entry grants it.
+  return jwt.issuers.some((issuer) => issuer.grantsAdmin) ? role : null
 }
 
 export interface LoadOptions {

@@ -54,7 +54,10 @@ export interface Config {
   readonly refreshTokenTtlS: number
   /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
   readonly sessionMaxLifetimeS: number
-  /** ADMIN_ROLE; null when no trusted issuer may grant it (no JWT_ISSUERS entry says grants_admin). */
+  /**
+   * ADMIN_ROLE; null when no trusted issuer may grant it (no JWT_ISSUERS entry says grants_admin).
+   * It counts only in tokens of an issuer that grants it (see claims.ts holdsAdminRole).
+   */
   readonly adminRole: string | null
   readonly introspectionClients: readonly IntrospectionClient[]
   readonly metricsPort: number | null

@@ -3,7 +3,7 @@ import type { Authenticator } from '../decision/authenticator.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { SecuritySink } from '../security/sink.js'
-import { hasRole } from '../tokens/claims.js'
+import { holdsAdminRole } from '../tokens/claims.js'
 
 type PreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
@@ -19,10 +19,11 @@ export interface GuardOptions {
 /**
  * preHandler for routes that act on behalf of the bearer: the access token must
  * verify and not be revoked; its claims land on `request.tokengateClaims`.
- * With `role`, the token must also hold it in a ROLES_CLAIM claim (never in `scope`);
- * null is a role no token holds (see Config.adminRole).
+ * With `adminRole`, the token must also hold it in its issuer's roles claim (never in `scope`),
+ * and its issuer must be one that grants it (grants_admin); null is a role no token holds
+ * (see Config.adminRole).
  */
-export function requireToken ({ authenticator, security }: GuardOptions, role?: string | null, onRefused?: OnRefused): PreHandler {
+export function requireToken ({ authenticator, security }: GuardOptions, adminRole?: string | null, onRefused?: OnRefused): PreHandler {
   return async (request, reply) => {
     const auth = await authenticator.fromHeader(request.headers.authorization)
     if (!auth.ok) {
@@ -30,9 +31,9 @@ export function requireToken ({ authenticator, security }: GuardOptions, role?: 
       if (onRefused !== undefined && await onRefused(request, reply)) return reply
       return sendFailure(reply, auth.failure)
     }
-    if (role !== undefined && (role === null || !hasRole(auth.claims, role))) {
+    if (adminRole !== undefined && (adminRole === null || !holdsAdminRole(auth.claims, adminRole))) {
       security.denied(Failures.FORBIDDEN.reason, auth.claims, request)
-      return sendFailure(reply, Failures.FORBIDDEN, role ?? undefined)
+      return sendFailure(reply, Failures.FORBIDDEN, adminRole ?? undefined)
     }
     request.tokengateClaims = auth.claims
   }

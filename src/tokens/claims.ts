@@ -1,8 +1,12 @@
-/** Where verified claims keep their roles, read once through ROLES_CLAIM (see withRoles). */
+import { createHash } from 'node:crypto'
+/** Where verified claims keep their roles, read once through the issuer's roles claim (see fromIssuer). */
 export const ROLES: unique symbol = Symbol('tokengate.roles')
 
 /** Set on verified claims whose `typ` header is not JWT_REQUIRED_TYP: such a token is no access token here. */
 export const NOT_ACCESS_TYP: unique symbol = Symbol('tokengate.notAccessTyp')
+
+/** Set on verified claims whose issuer entry may grant ADMIN_ROLE (grants_admin; always for the single-issuer variables). */
+export const GRANTS_ADMIN: unique symbol = Symbol('tokengate.grantsAdmin')
 
 /** The claims tokengate relies on; anything else a token carries passes through untouched. */
 export interface Claims {
@@ -22,6 +26,7 @@ export interface Claims {
   /** Roles found at the ROLES_CLAIM paths; a symbol, so never copied into a minted token nor serialised. */
   readonly [ROLES]?: readonly string[]
   readonly [NOT_ACCESS_TYP]?: true
+  readonly [GRANTS_ADMIN]?: true
   readonly [claim: string]: unknown
 }
 
@@ -117,10 +122,43 @@ export function readRoles (payload: Readonly<Record<string, unknown>>, paths: Ro
   return roles
 }
 
-/** Stores the roles on verified claims, so every decision reads them the same way. */
-export function withRoles<T extends Claims> (claims: T, paths: RolesClaim): T {
-  (claims as { [ROLES]?: readonly string[] })[ROLES] = readRoles(claims, paths)
-  return claims
+/** The claim names of an issuer entry (options.ts IssuerConfig) that fromIssuer reads. */
+export interface IssuerClaimNames {
+  readonly jtiClaim: string | null
+  readonly sessionClaim: string | null
+  readonly rolesClaim: RolesClaim
+  readonly grantsAdmin: boolean
+}
+
+/** The revocation id of a token whose issuer names none: base64url(SHA-256(token)), 43 characters. */
+export function tokenHash (token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+/**
+ * A verified payload in the names the rest of tokengate reads, whatever its issuer calls them:
+ * `jti` from its jti_claim (or the token's hash), `sid` from its session_claim (none when null),
+ * its roles, and whether they may include ADMIN_ROLE. The issuer's defaults (`jti`, `sid`)
+ * leave the payload as it came.
+ */
+export function fromIssuer<T extends Record<string, unknown>> (payload: T, names: IssuerClaimNames, token: string): T {
+  const claims = payload as Record<string, unknown>
+  if (names.jtiClaim === null) claims.jti = tokenHash(token)
+  else if (names.jtiClaim !== 'jti') claims.jti = claims[names.jtiClaim]
+  // Assigned, not deleted: one object shape for every token of the issuer.
+  if (names.sessionClaim === null) claims.sid = undefined
+  else if (names.sessionClaim !== 'sid') claims.sid = claims[names.sessionClaim]
+  ;(claims as { [ROLES]?: readonly string[] })[ROLES] = readRoles(claims, names.rolesClaim)
+  if (names.grantsAdmin) (claims as { [GRANTS_ADMIN]?: true })[GRANTS_ADMIN] = true
+  return payload
+}
+
+/**
+ * Whether the token holds ADMIN_ROLE and came from an issuer that may grant it: a partner
+ * identity provider's `admin` role is the partner's, not tokengate's.
+ */
+export function holdsAdminRole (claims: Claims, adminRole: string): boolean {
+  return claims[GRANTS_ADMIN] === true && hasRole(claims, adminRole)
 }
 
 /**

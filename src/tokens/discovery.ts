@@ -93,17 +93,20 @@ export async function discover (issuer: string, url: Readonly<URL>, { timeoutMs,
 }
 
 /**
- * At start-up: the jwks_uri of the issuer configured with discovery (one, until keys are kept
- * per issuer), or null. A failed or untrusted discovery stops start-up, naming JWT_ISSUERS and
- * the issuer: without its keys none of its tokens could be verified.
+ * At start-up: the JWKS of each issuer, in the order of jwt.issuers: its jwks_uri (JWKS_URL), or
+ * the one its metadata names, or null (only static keys). Discoveries run side by side. A failed
+ * or untrusted one stops start-up, naming JWT_ISSUERS and the issuer: without its keys none of
+ * its tokens could be verified.
  */
-export async function discoveredJwksUrl (jwt: JwtConfig): Promise<URL | null> {
-  const entry = jwt.issuers.find((issuer) => issuer.discoveryUrl !== null)
-  if (entry?.issuer == null || entry.discoveryUrl === null) return null
-  try {
-    return (await discover(entry.issuer, entry.discoveryUrl, { timeoutMs: jwt.jwksTimeoutMs, allowHttp: jwt.allowHttpKeys })).jwksUrl
-  } catch (err) {
-    if (err instanceof DiscoveryError) throw new ConfigError([`JWT_ISSUERS: ${err.message}`])
-    throw err
-  }
+export async function jwksUrlsOf (jwt: JwtConfig): Promise<Array<Readonly<URL> | null>> {
+  const options = { timeoutMs: jwt.jwksTimeoutMs, allowHttp: jwt.allowHttpKeys }
+  const settled = await Promise.allSettled(jwt.issuers.map(async ({ issuer, jwksUrl, discoveryUrl }) => {
+    if (jwksUrl !== null || issuer === null || discoveryUrl === null) return jwksUrl
+    return (await discover(issuer, discoveryUrl, options)).jwksUrl
+  }))
+  const failed = settled.flatMap((outcome) => outcome.status === 'rejected' ? [outcome.reason as unknown] : [])
+  if (failed.length === 0) return settled.map((outcome) => (outcome as PromiseFulfilledResult<Readonly<URL> | null>).value)
+  const other = failed.find((err) => !(err instanceof DiscoveryError))
+  if (other !== undefined) throw other
+  throw new ConfigError(failed.map((err) => `JWT_ISSUERS: ${(err as DiscoveryError).message}`))
 }

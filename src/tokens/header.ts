@@ -23,6 +23,25 @@ export function peekHeader (token: string): TokenHeader | null {
   }
 }
 
+/**
+ * The payload's `iss`, read unverified to choose whose keys verify the token; null when absent
+ * or not a string; undefined when the payload is not a JSON object. Each key then requires this
+ * very `iss` (RFC 7519 §4.1.1, RFC 8725 §3.8), so a lie here only picks keys that refuse it.
+ */
+export function peekIssuer (token: string): string | null | undefined {
+  const start = token.indexOf('.') + 1
+  const end = token.indexOf('.', start)
+  if (start === 0 || end === -1) return undefined
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.slice(start, end), 'base64url').toString('utf8'))
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined
+    const { iss } = payload as Record<string, unknown>
+    return typeof iss === 'string' ? iss : null
+  } catch {
+    return undefined
+  }
+}
+
 /** RFC 7515 §4.1.9: a typ compared case-insensitively, with `application/` omitted. */
 export function mediaType (typ: string): string {
   return typ.toLowerCase().replace(/^application\//, '')

@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import { request } from 'undici'
-import type { JwtConfig } from './options.js'
+import type { IssuerConfig, JwtConfig } from './options.js'
 import { algorithmsForKey, type Algorithm } from './algorithms.js'
 import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
 import { readCapped } from './read-capped.js'
@@ -31,6 +31,7 @@ export interface JwksOptions {
 export class JwksKeySet {
   readonly #url: URL
   readonly #jwt: JwtConfig
+  readonly #entry: IssuerConfig
   readonly #log: Logger
   #verifiers: readonly KeyVerifier[] = []
   #fingerprints: ReadonlySet<string> = new Set()
@@ -40,9 +41,11 @@ export class JwksKeySet {
   #lastSuccess = -Infinity
   readonly #now: () => number
 
-  constructor (url: Readonly<URL>, jwt: JwtConfig, log: Logger, { now = Date.now }: JwksOptions = {}) {
+  /** The keys of `entry`, one of jwt.issuers: they verify its tokens only, with its algorithms. */
+  constructor (url: Readonly<URL>, jwt: JwtConfig, entry: IssuerConfig, log: Logger, { now = Date.now }: JwksOptions = {}) {
     this.#url = new URL(url.href)
     this.#jwt = jwt
+    this.#entry = entry
     this.#log = log
     this.#now = now
   }
@@ -98,17 +101,17 @@ export class JwksKeySet {
       }
       const { verifiers, fingerprints, skipped } = this.#parse(JSON.parse(await readCapped(res.body, MAX_JWKS_BYTES, 'JWKS document')))
       // Never silently: an operator whose IdP moved to a new algorithm name must see why its keys do not count.
-      if (skipped.length > 0) this.#log.warn({ skipped }, 'JWKS keys skipped')
+      if (skipped.length > 0) this.#log.warn({ issuer: this.#entry.issuer, skipped }, 'JWKS keys skipped')
       // An empty set (a half-configured provider, a captive portal) would refuse every token.
       if (verifiers.length === 0) throw new Error('JWKS document holds no usable key')
       if ([...this.#fingerprints].some((fingerprint) => !fingerprints.has(fingerprint))) this.#generation++
       this.#verifiers = verifiers
       this.#fingerprints = fingerprints
       this.#lastSuccess = this.#now()
-      this.#log.info({ keys: verifiers.length }, 'JWKS loaded')
+      this.#log.info({ issuer: this.#entry.issuer, keys: verifiers.length }, 'JWKS loaded')
       return true
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message, url: this.#url.origin + this.#url.pathname }, 'JWKS fetch failed; keeping the previous keys')
+      this.#log.warn({ err: (err as Error).message, issuer: this.#entry.issuer, url: this.#url.origin + this.#url.pathname }, 'JWKS fetch failed; keeping the previous keys')
       return false
     }
   }
@@ -128,15 +131,15 @@ export class JwksKeySet {
       }
       try {
         const key = createPublicKey({ key: publicMembers(jwk), format: 'jwk' })
-        let algorithms: Algorithm[] = algorithmsForKey(key).filter((alg) => this.#jwt.algorithms.includes(alg))
+        let algorithms: Algorithm[] = algorithmsForKey(key).filter((alg) => this.#entry.algorithms.includes(alg))
         if (typeof jwk.alg === 'string') algorithms = algorithms.filter((alg) => alg === jwk.alg)
         if (algorithms.length === 0) {
-          skipped.push({ kid: named, why: `alg ${typeof jwk.alg === 'string' ? jwk.alg.slice(0, 16) : '(none)'} on a ${key.asymmetricKeyType ?? 'unknown'} key is not in JWT_ALGORITHMS` })
+          skipped.push({ kid: named, why: `alg ${typeof jwk.alg === 'string' ? jwk.alg.slice(0, 16) : '(none)'} on a ${key.asymmetricKeyType ?? 'unknown'} key is not among the issuer's algorithms (JWT_ALGORITHMS, or its JWT_ISSUERS entry's)` })
           continue
         }
         const pem = key.export({ type: 'spki', format: 'pem' }).toString()
         const kid = typeof jwk.kid === 'string' ? jwk.kid : null
-        out.push(buildKeyVerifier(pem, algorithms, kid, this.#jwt))
+        out.push(buildKeyVerifier(pem, algorithms, kid, this.#jwt, this.#entry))
         fingerprints.add(`${kid ?? ''}|${algorithms.join()}|${pem}`)
       } catch {
         skipped.push({ kid: named, why: 'not a usable public key' })

@@ -1,9 +1,10 @@
 import { createVerifier } from 'fast-jwt'
 import type { Algorithm } from './algorithms.js'
-import type { JwtConfig } from './options.js'
+import type { IssuerConfig, JwtConfig } from './options.js'
 import { failureFromJwtError, refusedAfterSignature } from './failures.js'
 import { Failures, type Failure } from '../errors.js'
 import { peekHeader } from './header.js'
+import { fromIssuer } from './claims.js'
 
 /**
  * A token refused although its signature verified (expired, wrong audience,
@@ -30,11 +31,11 @@ export interface KeyVerifier {
   readonly verify: (token: string) => KeyVerdict
 }
 
-const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti']
+const REQUIRED_CLAIMS = ['sub', 'exp', 'iat']
 
 // fast-jwt checks iss/aud only when the token carries them: a configured value makes them required.
-function requiredClaims (jwt: JwtConfig): string[] {
-  return [...REQUIRED_CLAIMS, ...(jwt.issuer !== null ? ['iss'] : []), ...(jwt.audience !== null ? ['aud'] : [])]
+function requiredClaims ({ jtiClaim, issuer, audiences }: IssuerConfig): string[] {
+  return [...REQUIRED_CLAIMS, ...(jtiClaim !== null ? [jtiClaim] : []), ...(issuer !== null ? ['iss'] : []), ...(audiences.length > 0 ? ['aud'] : [])]
 }
 
 // fast-jwt does not look at iat; a token issued in the future would escape "revoked before T" marks.
@@ -64,7 +65,13 @@ function payloadOf (token: string): Record<string, unknown> | null {
   }
 }
 
-export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[], kid: string | null, jwt: JwtConfig): KeyVerifier {
+/**
+ * A verifier of one key of `entry`, the issuer it belongs to: its tokens must name that issuer
+ * exactly (RFC 7519 §4.1.1) and one of its audiences, so a key never verifies another issuer's
+ * tokens, whatever their kid (RFC 8725 §3.8, §3.10). Their payload comes back in the names
+ * tokengate reads (claims.ts fromIssuer), from the claim names of `entry`.
+ */
+export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[], kid: string | null, jwt: JwtConfig, entry: IssuerConfig): KeyVerifier {
   // fast-jwt verifies `Ed25519` as EdDSA, but accepts a key only alongside a name of its own family:
   // a key bound to Ed25519 alone is built with EdDSA too, and EdDSA tokens are refused before fast-jwt.
   const ed25519Only = algorithms.includes('Ed25519') && !algorithms.includes('EdDSA')
@@ -72,10 +79,10 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
     key,
     // fast-jwt's types predate RFC 9864 (algorithmsForKey binds Ed25519 to Ed25519 keys only).
     algorithms: [...algorithms, ...(ed25519Only ? ['EdDSA' as const] : [])] as Array<Exclude<Algorithm, 'Ed25519'>>,
-    requiredClaims: requiredClaims(jwt),
+    requiredClaims: requiredClaims(entry),
     clockTolerance: jwt.clockToleranceS * 1000,
-    ...(jwt.issuer !== null && { allowedIss: jwt.issuer }),
-    ...(jwt.audience !== null && { allowedAud: typeof jwt.audience === 'string' ? jwt.audience : [...jwt.audience] }),
+    ...(entry.issuer !== null && { allowedIss: entry.issuer }),
+    ...(entry.audiences.length > 0 && { allowedAud: entry.audiences.length === 1 ? entry.audiences[0] : [...entry.audiences] }),
     // Verified tokens are cached once, in front of every key (see verified-cache.ts).
     cache: false
   })
@@ -90,13 +97,13 @@ export function buildKeyVerifier (key: string, algorithms: readonly Algorithm[],
       const stackLimit = Error.stackTraceLimit
       Error.stackTraceLimit = 0
       try {
-        const payload: Record<string, unknown> = verifier(token)
+        const payload = fromIssuer<Record<string, unknown>>(verifier(token), entry, token)
         if (issuedInFuture(payload, jwt.clockToleranceS)) return new AuthenticRefusal(Failures.TOKEN_NOT_YET_VALID, payload)
         return livesTooLong(payload, jwt) ? new AuthenticRefusal(Failures.TOKEN_LIFETIME, payload) : payload
       } catch (err) {
         const failure = failureFromJwtError(err)
         const payload = refusedAfterSignature(err) ? payloadOf(token) : null
-        return payload === null ? failure : new AuthenticRefusal(failure, payload)
+        return payload === null ? failure : new AuthenticRefusal(failure, fromIssuer(payload, entry, token))
       } finally {
         Error.stackTraceLimit = stackLimit
       }

@@ -34,23 +34,24 @@ export interface IssuerConfig {
   readonly rolesClaim: RolesClaim
   /** The claim naming a token's session; null for an issuer without sessions. */
   readonly sessionClaim: string | null
-  /** The claim naming each token (revocation id). */
-  readonly jtiClaim: string
+  /** The claim naming each token (revocation id); null: none, the id is base64url(SHA-256(token)). */
+  readonly jtiClaim: string | null
   /** Whether its tokens may hold ADMIN_ROLE (default false in JWT_ISSUERS; true for the single-issuer variables). */
   readonly grantsAdmin: boolean
 }
 
 export interface JwtConfig {
+  /** JWT_ALGORITHMS, with every JWT_ISSUERS entry's: what the static keys and the signing key may use. */
   readonly algorithms: readonly Algorithm[]
   readonly secret: string | null
   readonly previousSecret: string | null
   readonly publicKeys: readonly PublicKeyConfig[]
-  readonly jwksUrl: Readonly<URL> | null
   readonly jwksCooldownMs: number
   readonly jwksTimeoutMs: number
   readonly signing: SigningKeyConfig | null
+  /** The `iss` of the tokens tokengate mints: the first issuer's, whose entry its own keys verify. */
   readonly issuer: string | null
-  /** One audience, or a list of which a token must carry one (a JWT_ISSUERS entry's). */
+  /** The `aud` of the tokens tokengate mints: the first issuer's audience, or its list. */
   readonly audience: string | readonly string[] | null
   readonly clockToleranceS: number
   /** JWT_MAX_TOKEN_LIFETIME: the longest `exp - iat` (and `exp - now`, plus tolerance) accepted; sizes every mark. */
@@ -60,11 +61,10 @@ export interface JwtConfig {
   readonly verifyCacheSize: number
   /** JWT_REQUIRED_TYP lower-cased without `application/` (RFC 7515 §4.1.9); null accepts any typ. */
   readonly requiredTyp: string | null
-  /** ROLES_CLAIM: where roles are read (access rules and ADMIN_ROLE alike). */
-  readonly rolesClaim: RolesClaim
   /**
-   * Every trusted issuer: JWT_ISSUERS, or the single-issuer variables as a list of one. Until
-   * per-issuer verification lands (issue 18) the list holds one entry, mirrored in the fields above.
+   * Every trusted issuer: JWT_ISSUERS, or the single-issuer variables as a list of one. Each has
+   * its own keys, audiences, algorithms and claim names; the static keys above (JWT_SECRET,
+   * JWT_PUBLIC_KEYS) verify the first one's tokens, as tokengate's own.
    */
   readonly issuers: readonly IssuerConfig[]
   /** NODE_ENV=development: JWT_ISSUERS URLs and discovered jwks_uri may be http:. */

@@ -1,11 +1,11 @@
 import { createPublicKey } from 'node:crypto'
 import { afterIo, NeedsIo } from '../async/needs-io.js'
-import type { JwtConfig } from './options.js'
+import type { IssuerConfig, JwtConfig } from './options.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import { algorithmsForKey, isHmac } from './algorithms.js'
-import { hasUsableClaims, isEventToken, NOT_ACCESS_TYP, withRoles, type Claims } from './claims.js'
+import { hasUsableClaims, isEventToken, NOT_ACCESS_TYP, type Claims } from './claims.js'
 import { isKeyMismatch } from './failures.js'
-import { mediaType, mediaTypeOf, peekHeader, type TokenHeader } from './header.js'
+import { mediaType, mediaTypeOf, peekHeader, peekIssuer, type TokenHeader } from './header.js'
 import type { JwksKeySet } from './jwks.js'
 import { AuthenticRefusal, buildKeyVerifier, type KeyVerdict, type KeyVerifier } from './key-verifier.js'
 import { VerifiedTokenCache } from './verified-cache.js'
@@ -33,19 +33,45 @@ export interface TokenVerifier {
  */
 export const EXPIRED_ATTRIBUTION_AFTER_S = 300
 
-function staticVerifiers (jwt: JwtConfig): KeyVerifier[] {
+/**
+ * tokengate's own keys (JWT_SECRET, JWT_PREVIOUS_SECRET, JWT_PUBLIC_KEYS): they verify the first
+ * issuer's tokens. What tokengate mints names its id `jti` and its session `sid` (issuer.ts),
+ * whatever the claim names of the identity provider's tokens.
+ */
+function staticVerifiers (jwt: JwtConfig, first: IssuerConfig): KeyVerifier[] {
+  const entry: IssuerConfig = { ...first, jtiClaim: 'jti', sessionClaim: 'sid' }
   const hmac = jwt.algorithms.filter(isHmac)
   const out: KeyVerifier[] = []
   if (hmac.length > 0) {
     for (const secret of [jwt.secret, jwt.previousSecret]) {
-      if (secret !== null) out.push(buildKeyVerifier(secret, hmac, null, jwt))
+      if (secret !== null) out.push(buildKeyVerifier(secret, hmac, null, jwt, entry))
     }
   }
   for (const { pem, kid } of jwt.publicKeys) {
     const algorithms = algorithmsForKey(createPublicKey(pem)).filter((alg) => jwt.algorithms.includes(alg))
-    out.push(buildKeyVerifier(pem, algorithms, kid, jwt))
+    out.push(buildKeyVerifier(pem, algorithms, kid, jwt, entry))
   }
   return out
+}
+
+/** One trusted issuer: the keys that verify its tokens, and nobody else's. */
+interface IssuerKeys {
+  readonly entry: IssuerConfig
+  readonly fixed: readonly KeyVerifier[]
+  readonly jwks: JwksKeySet | null
+  /** The header algs its keys may verify: its own, and its static keys'. */
+  readonly algorithms: readonly string[]
+  readonly anyKid: boolean
+}
+
+function issuerKeys (entry: IssuerConfig, fixed: readonly KeyVerifier[], jwks: JwksKeySet | null): IssuerKeys {
+  return {
+    entry,
+    fixed,
+    jwks,
+    algorithms: [...new Set([...entry.algorithms, ...fixed.flatMap((v) => v.algorithms)])],
+    anyKid: fixed.some((v) => v.kid !== null) || jwks !== null
+  }
 }
 
 function attributable (refusal: AuthenticRefusal): Claims | undefined {
@@ -71,70 +97,89 @@ function tryKeys (candidates: readonly KeyVerifier[], alg: string, token: string
   return last
 }
 
-export function createTokenVerifier (jwt: JwtConfig, jwks: JwksKeySet | null): TokenVerifier {
-  const fixed = staticVerifiers(jwt)
+/**
+ * `jwks`: each issuer's key set, in the order of jwt.issuers (null where it has none). With one
+ * issuer its keys verify every token, as before JWT_ISSUERS (a token without iss passes when
+ * JWT_ISSUER is unset). With several, the unverified `iss` chooses the issuer and only its keys
+ * are tried, each requiring that iss: a token naming no listed issuer is refused before any key.
+ */
+export function createTokenVerifier (jwt: JwtConfig, jwks: ReadonlyArray<JwksKeySet | null> | null): TokenVerifier {
+  const issuers = jwt.issuers.map((entry, index) => issuerKeys(entry, index === 0 ? staticVerifiers(jwt, entry) : [], jwks?.[index] ?? null))
+  const only = issuers.length === 1 ? issuers[0] : null
+  const byIss = new Map(issuers.map((keys) => [keys.entry.issuer, keys]))
+  const keySets = issuers.flatMap(({ jwks }) => jwks === null ? [] : [jwks])
   const cache = jwt.verifyCacheSize > 0 ? new VerifiedTokenCache(jwt.verifyCacheSize, jwt.clockToleranceS) : null
   const remember = (token: string, result: VerifyResult): VerifyResult => {
     if (result.ok) cache?.set(token, result.claims)
     return result
   }
   // With JWT_REQUIRED_TYP the header is read for every token (its typ), so no single-key shortcut.
-  const single = fixed.length === 1 && jwks === null && jwt.requiredTyp === null ? fixed[0] : null
-  const anyKid = fixed.some((v) => v.kid !== null) || jwks !== null
+  const single = only !== null && only.fixed.length === 1 && only.jwks === null && jwt.requiredTyp === null ? only.fixed[0] : null
 
-  function candidatesFor (kid: string | null, alg: string): readonly KeyVerifier[] {
+  function candidatesFor ({ fixed, jwks, anyKid }: IssuerKeys, kid: string | null, alg: string): readonly KeyVerifier[] {
     const named = kid !== null && anyKid ? fixed.filter((v) => v.kid === kid) : []
     const base = named.length > 0 ? named : fixed
     return jwks === null ? base : [...base, ...jwks.candidates(kid, alg)]
   }
 
-  function settle (result: KeyVerdict | undefined, header: TokenHeader | null, token: string): VerifyResult {
+  function settle (result: KeyVerdict | undefined, header: TokenHeader | null, token: string, jwks: JwksKeySet | null): VerifyResult {
     if (result === undefined) {
       const ambiguous = header !== null && header.kid === null && jwks !== null && jwks.matching(header.alg) > 1
       return { ok: false, failure: ambiguous ? Failures.TOKEN_KID_REQUIRED : Failures.TOKEN_KEY_UNKNOWN }
     }
     if (result instanceof AuthenticRefusal) {
       const claims = attributable(result)
-      return claims === undefined ? { ok: false, failure: result.failure } : { ok: false, failure: result.failure, claims: withRoles(claims, jwt.rolesClaim) }
+      return claims === undefined ? { ok: false, failure: result.failure } : { ok: false, failure: result.failure, claims }
     }
     if (isFailure(result)) return { ok: false, failure: result }
+    // Already in tokengate's names: the key verifier read its issuer's (claims.ts fromIssuer).
     if (!hasUsableClaims(result)) return { ok: false, failure: Failures.TOKEN_CLAIMS }
     const typ = header === null ? mediaTypeOf(token) : header.typ === null ? null : mediaType(header.typ)
     if (isEventToken(result, typ)) return { ok: false, failure: Failures.TOKEN_EVENT }
     if (jwt.requiredTyp !== null && typ !== jwt.requiredTyp) (result as { [NOT_ACCESS_TYP]?: true })[NOT_ACCESS_TYP] = true
-    return { ok: true, claims: withRoles(result, jwt.rolesClaim) }
+    return { ok: true, claims: result }
   }
 
-  function verifyAfterRefresh (token: string, header: TokenHeader): NeedsIo<VerifyResult> {
+  function verifyAfterRefresh (token: string, header: TokenHeader, keys: IssuerKeys): NeedsIo<VerifyResult> {
     return new NeedsIo(async () => {
-      await jwks?.refresh()
-      return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header, token)
+      await keys.jwks?.refresh()
+      return settle(tryKeys(candidatesFor(keys, header.kid, header.alg), header.alg, token), header, token, keys.jwks)
     })
   }
 
   function verifyUncached (token: string): VerifyResult | NeedsIo<VerifyResult> {
     // The common case, one HMAC secret: fast-jwt reads the header itself.
-    if (single !== null) return settle(single.verify(token), null, token)
+    if (single !== null) return settle(single.verify(token), null, token, null)
     const header = peekHeader(token)
     if (header === null) return { ok: false, failure: Failures.TOKEN_MALFORMED }
+    let keys = only
+    if (keys === null) {
+      const iss = peekIssuer(token)
+      if (iss === undefined) return { ok: false, failure: Failures.TOKEN_MALFORMED }
+      keys = (iss === null ? undefined : byIss.get(iss)) ?? null
+      if (keys === null) return { ok: false, failure: Failures.TOKEN_ISSUER }
+    }
     // Checked before any key is looked at: "none" and unlisted algorithms never reach a key, and a
     // token whose kid is unknown is reported as an unknown key, not as a refused algorithm.
-    if (!(jwt.algorithms as readonly string[]).includes(header.alg)) return { ok: false, failure: Failures.TOKEN_ALGORITHM }
+    if (!keys.algorithms.includes(header.alg)) return { ok: false, failure: Failures.TOKEN_ALGORITHM }
     // A JWKS never holds HMAC keys: an HS token's kid (a secret's version label) must not trigger fetches.
-    if (jwks !== null && header.kid !== null && !isHmac(header.alg) && !jwks.hasKid(header.kid) &&
+    const { jwks: keySet, fixed } = keys
+    if (keySet !== null && header.kid !== null && !isHmac(header.alg) && !keySet.hasKid(header.kid) &&
         !fixed.some((v) => v.kid === header.kid)) {
-      return verifyAfterRefresh(token, header)
+      return verifyAfterRefresh(token, header, keys)
     }
-    return settle(tryKeys(candidatesFor(header.kid, header.alg), header.alg, token), header, token)
+    return settle(tryKeys(candidatesFor(keys, header.kid, header.alg), header.alg, token), header, token, keys.jwks)
   }
 
   if (cache === null) return { verify: verifyUncached, known: () => undefined, cachedTokens: () => 0 }
-  let keyGeneration = jwks?.generation ?? 0
+  // Generations only grow: their sum changes whenever any issuer's set loses a key.
+  const generation = (): number => keySets.reduce((sum, keySet) => sum + keySet.generation, 0)
+  let keyGeneration = generation()
   const known = (token: string): VerifyResult | undefined => {
-    // A key removed from the JWKS must not keep its tokens alive through the cache.
-    if (jwks !== null && jwks.generation !== keyGeneration) {
+    // A key removed from a JWKS must not keep its tokens alive through the cache.
+    if (keySets.length > 0 && generation() !== keyGeneration) {
       cache.clear()
-      keyGeneration = jwks.generation
+      keyGeneration = generation()
     }
     const claims = cache.get(token)
     return claims === undefined ? undefined : { ok: true, claims }

@@ -6,10 +6,10 @@ import { keyPair, SECRET } from '../helpers/tokens.js'
 const BASE = { JWT_SECRET: SECRET }
 
 t.test('ROLES_CLAIM: default roles,role; dot paths, several, \\. for a dot in a name', async (t) => {
-  t.same(loadConfig(BASE).jwt.rolesClaim, [['roles'], ['role']])
-  t.same(loadConfig({ ...BASE, ROLES_CLAIM: 'realm_access.roles, resource_access.api.roles' }).jwt.rolesClaim,
+  t.same(loadConfig(BASE).jwt.issuers[0].rolesClaim, [['roles'], ['role']])
+  t.same(loadConfig({ ...BASE, ROLES_CLAIM: 'realm_access.roles, resource_access.api.roles' }).jwt.issuers[0].rolesClaim,
     [['realm_access', 'roles'], ['resource_access', 'api', 'roles']])
-  t.same(loadConfig({ ...BASE, ROLES_CLAIM: 'https://example\\.com/roles' }).jwt.rolesClaim, [['https://example.com/roles']])
+  t.same(loadConfig({ ...BASE, ROLES_CLAIM: 'https://example\\.com/roles' }).jwt.issuers[0].rolesClaim, [['https://example.com/roles']])
   for (const bad of ['realm_access.', '.roles', 'a..b', 'a.b.c.d.e.f.g.h.i']) {
     t.match(configProblems({ ...BASE, ROLES_CLAIM: bad }), [/^ROLES_CLAIM: /], bad)
   }

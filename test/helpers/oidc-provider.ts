@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import Provider from 'oidc-provider'
 
@@ -24,13 +24,14 @@ async function listen (server: Server): Promise<number> {
 /**
  * panva's oidc-provider on a loopback port: client credentials, JWT access tokens for RESOURCE
  * with aud AUDIENCE, signed RS256 under `kid`, carrying `roles` (the same kid in two providers
- * is a test of key separation).
+ * is a test of key separation). `key`: its RSA private key (a test that forges with it passes
+ * one); `claims`: more claims in every access token.
  */
-export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', roles = [] as string[] } = {}): Promise<OpenIdProvider> {
+export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', roles = [] as string[], key: privateKey = undefined as KeyObject | undefined, claims = {} as Record<string, unknown> } = {}): Promise<OpenIdProvider> {
   const server = createServer()
   const port = await listen(server)
   const issuer = `http://127.0.0.1:${port}`
-  const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })
+  const key = (privateKey ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey).export({ format: 'jwk' })
   const provider = new Provider(issuer, {
     clients: [{
       client_id: CLIENT.id,
@@ -52,7 +53,7 @@ export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', 
       }
     },
     ttl: { ClientCredentials: 300 },
-    extraTokenClaims: () => ({ roles })
+    extraTokenClaims: () => ({ roles, ...claims })
   })
   server.on('request', provider.callback())
   t.teardown(() => { server.closeAllConnections(); server.close() })

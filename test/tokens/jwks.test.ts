@@ -97,9 +97,9 @@ t.test('concurrent tokens with unknown kids share one JWKS fetch', async (t) => 
   jwks.delayMs = 100
   const clock = manualClock(0)
   const config = loadConfig({ ...env(jwks.url, '60'), NODE_ENV: 'test' })
-  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: clock.now })
+  const keys = new JwksKeySet(config.jwt.issuers[0].jwksUrl ?? new URL(jwks.url), config.jwt, config.jwt.issuers[0], { info () {}, warn () {} }, { now: clock.now })
   t.equal(await keys.refresh(), true)
-  const verifier = createTokenVerifier(config.jwt, keys)
+  const verifier = createTokenVerifier(config.jwt, [keys])
   jwks.keys = [jwk(b, 'key-b')]
   clock.advance(60_000)
   const results = await Promise.all(Array.from({ length: 20 }, async () =>
@@ -119,9 +119,9 @@ t.test('HS tokens with a kid never make the JWKS refetch', async (t) => {
   jwks.keys = [jwk(keyPair('rsa'), 'key-a')]
   const clock = manualClock(0)
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, JWT_ALGORITHMS: 'HS256,RS256', JWKS_URL: jwks.url, JWKS_COOLDOWN_S: '1' })
-  const keys = new JwksKeySet(config.jwt.jwksUrl ?? new URL(jwks.url), config.jwt, { info () {}, warn () {} }, { now: clock.now })
+  const keys = new JwksKeySet(config.jwt.issuers[0].jwksUrl ?? new URL(jwks.url), config.jwt, config.jwt.issuers[0], { info () {}, warn () {} }, { now: clock.now })
   await keys.refresh()
-  const verifier = createTokenVerifier(config.jwt, keys)
+  const verifier = createTokenVerifier(config.jwt, [keys])
   clock.advance(60_000)
   const result = await verifier.verify(sign({ kid: 'secret-v2' }))
   t.match(result, { ok: true })
