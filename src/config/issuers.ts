@@ -1,3 +1,4 @@
+import { ANY_ISSUER } from '../revocation/issuer-scope.js'
 import { extname } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
@@ -173,6 +174,7 @@ function reportDuplicates (r: EnvReader, entries: readonly IssuerEntry[]): void 
   for (const [index, entry] of entries.entries()) {
     const issuer = (entry as { issuer?: unknown } | null)?.issuer
     if (typeof issuer !== 'string') continue
+    if (issuer === ANY_ISSUER) r.fail(NAME, `[${index}].issuer: "${ANY_ISSUER}" is reserved: revocation marks of every issuer are written under it`)
     const first = seen.get(issuer)
     if (first === undefined) seen.set(issuer, index)
     else r.fail(NAME, `[${index}].issuer: "${issuer}" is also entry [${first}]; list each issuer once`)

@@ -1,3 +1,4 @@
+import { ANY_ISSUER } from '../revocation/issuer-scope.js'
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac, type Algorithm } from '../tokens/algorithms.js'
 import type { EnvReader } from './env-reader.js'
@@ -171,6 +172,7 @@ function singleIssuer (r: EnvReader, algorithms: readonly Algorithm[], jwksUrl: 
   if (issuer !== null && /[\s,]/.test(issuer)) {
     r.fail('JWT_ISSUER', `"${issuer}" holds a comma or whitespace: it names one issuer, compared whole with each token's iss; list several in JWT_ISSUERS`)
   }
+  if (issuer === ANY_ISSUER) r.fail('JWT_ISSUER', `"${ANY_ISSUER}" is reserved: revocation marks of every issuer are written under it`)
   const audience = r.optionalString('JWT_AUDIENCE')
   return {
     issuer,

@@ -183,3 +183,9 @@ t.test('docs/issuers.schema.json is the schema the configuration validates with'
   const published = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/issuers.schema.json'), 'utf8'))
   t.same(published, ISSUERS_SCHEMA)
 })
+
+t.test('"*" names no issuer: revocation marks of every issuer are written under it', async (t) => {
+  t.match(problemsOf({ JWT_SECRET: 'a-secret-that-is-at-least-32-bytes-long', JWT_ISSUER: '*' }).join('\n'), /JWT_ISSUER: "\*" is reserved/)
+  const problems = problemsOf({ JWT_ISSUERS: JSON.stringify([{ issuer: '*', jwks_uri: 'https://idp.example/jwks', audience: 'api' }]) })
+  t.match(problems.join('\n'), /JWT_ISSUERS: \[0\]\.issuer/, 'refused in a list too (naming the entry)')
+})
