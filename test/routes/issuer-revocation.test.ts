@@ -99,3 +99,23 @@ t.test('several trusted issuers: an admin target without iss is ambiguous (400),
   t.equal(await verify(gw, alice(A, { sub: 'erin' })), 401)
   t.match(await post(gw, '/admin/tokens/revoke', { reason: 'x', token: alice(A, { jti: 'own-iss' }) }, admin(A)), { status: 200, body: { iss: A } }, 'a token names its own issuer')
 })
+
+t.test('issue 18 item 4: rotated tokens keep the issuer and the session of the login, so a revocation of that (iss, sid) reaches them', async (t) => {
+  const IDP = 'https://sso.example.com/realms/customers'
+  // tokengate's own key belongs to the first (here the only) issuer entry: what it mints carries that iss.
+  const gw = await startGateway(t, { ...redis.env(), JWT_ISSUER: IDP })
+  const login = (over: Record<string, unknown> = {}): string => sign({ claims: { iss: IDP, sub: 'alice', sid: 'idp-session-7', iat: nowS() - 5, ...over } })
+  const refreshed = await post(gw, '/auth/refresh', { refresh_token: login({ token_type: 'refresh' }) }, login())
+  t.equal(refreshed.status, 200)
+  const payload = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'))
+  for (const name of ['access_token', 'refresh_token']) {
+    const claims = payload(refreshed.body[name])
+    t.equal(claims.iss, IDP, `${name}: the identity provider's iss`)
+    t.equal(claims.sid, 'idp-session-7', `${name}: its session`)
+  }
+  t.equal(await verify(gw, refreshed.body.access_token), 200)
+  // The session ends (here by a logout with the login's access token; next, by the IdP's back-channel logout).
+  t.equal((await post(gw, '/auth/logout', {}, login())).status, 200)
+  t.equal(await verify(gw, refreshed.body.access_token), 401, 'the rotated access token is revoked with the session')
+  t.equal((await post(gw, '/auth/refresh', { refresh_token: refreshed.body.refresh_token }, login())).status, 401, 'and so is the rotated refresh token')
+})
