@@ -58,8 +58,9 @@ export interface AdminRevocationOptions {
 export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> = async (app, { authenticator, revoker, issuers, security, adminRole, maxTokenBytes }) => {
   const guard = [requireToken({ authenticator, security }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
   treatMissingBodyAsEmpty(app)
-  const audit = (request: FastifyRequest, eventType: string, reason: string, userId: string | null, jti: string | null): void => {
-    security.audit({ event_type: eventType, user_id: userId, jti, reason, ip: request.ip, actor: actorOf(request), request_id: request.id })
+  // `issuer` as the marks were written: ANY_ISSUER ("*") for every issuer.
+  const audit = (request: FastifyRequest, eventType: string, reason: string, issuer: string, userId: string | null, jti: string | null): void => {
+    security.audit({ event_type: eventType, user_id: userId, iss: issuer, jti, reason, ip: request.ip, actor: actorOf(request), request_id: request.id })
   }
 
   app.post<{ Params: { id: string }, Body: ReasonBody, Querystring: IssuerQuery }>('/admin/users/:id/revoke', {
@@ -73,7 +74,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
     const reason = reasonOf(request.body)
     const issuer = issuers.target(requestedIssuer(request))
     const before = await revoker.user(issuer, request.params.id, 'admin_user_revoked')
-    audit(request, 'admin_user_revoked', reason, request.params.id, null)
+    audit(request, 'admin_user_revoked', reason, issuer, request.params.id, null)
     return { revoked: 'user', user_id: request.params.id, ...issuerFields(issuer), revoked_before: before }
   })
 
@@ -84,7 +85,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
     const reason = reasonOf(request.body)
     const issuer = issuers.everyone(requestedIssuer(request), request.body.all_issuers === true)
     const before = await revoker.everyone(issuer, 'admin_revoke_all')
-    audit(request, 'admin_revoke_all', reason, null, null)
+    audit(request, 'admin_revoke_all', reason, issuer, null, null)
     return { revoked: 'all', ...issuerFields(issuer), revoked_before: before }
   })
 
@@ -115,7 +116,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
       const named = requestedIssuer(request)
       if (named !== undefined && named !== issuer) throw new GatewayError(Failures.ISSUER_CONFLICT)
       await revoker.token(issuer, claims.jti, claims.exp, 'admin_token_revoked')
-      audit(request, 'admin_token_revoked', reason, claims.sub, claims.jti)
+      audit(request, 'admin_token_revoked', reason, issuer, claims.sub, claims.jti)
       return { revoked: 'token', jti: claims.jti.slice(0, 8), ...issuerFields(issuer) }
     }
     if (jti === undefined) throw new GatewayError(withDescription(Failures.BAD_REQUEST, 'Name the token: "token", or "jti" (with "exp" when known)'))
@@ -123,7 +124,7 @@ export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> =
     // Without exp the mark lives as long as any token can.
     const until = exp ?? Math.floor(Date.now() / 1000) + revoker.longestLifetimeS
     await revoker.token(issuer, jti, until, 'admin_token_revoked')
-    audit(request, 'admin_token_revoked', reason, null, jti)
+    audit(request, 'admin_token_revoked', reason, issuer, null, jti)
     return { revoked: 'token', jti: jti.slice(0, 8), ...issuerFields(issuer) }
   })
 }

@@ -124,7 +124,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { authe
     await revoker.token(issuer, claims.jti, claims.exp, 'token_revoked')
     // Revoking a refresh token ends its grant, access tokens included (section 2.1).
     if (isRefreshToken(claims)) await revoker.session(issuer, sessionOf(claims), 'token_revoked')
-    security.audit({ event_type: 'token_revoked', user_id: claims.sub, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
+    security.audit({ event_type: 'token_revoked', user_id: claims.sub, iss: issuer, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
     return reply.code(200).send()
   })
 }

@@ -74,7 +74,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       await revoker.token(issuer, refresh.jti, refresh.exp, 'logout')
       if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(issuer, sessionOf(refresh), 'logout')
     }
-    security.audit({ event_type: 'logout', user_id: claims.sub, jti: claims.jti, reason: 'user_logout', ip: request.ip, actor: claims.sub, request_id: request.id })
+    security.audit({ event_type: 'logout', user_id: claims.sub, iss: issuerOfToken(claims), jti: claims.jti, reason: 'user_logout', ip: request.ip, actor: claims.sub, request_id: request.id })
     return { status: 'logged_out', session_revoked: true, refresh_token_revoked: refresh !== null }
   })
 
@@ -114,7 +114,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       const access = issuer.mint({ sub: old.sub, ttlS: accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
       const refresh = issuer.mint({ sub: old.sub, ttlS: rotation.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
       security.tokenIssued(old.sub, request)
-      security.audit({ event_type: 'token_refreshed', user_id: old.sub, jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
+      security.audit({ event_type: 'token_refreshed', user_id: old.sub, iss: issuerOfToken(old), jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
       return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.exp - access.iat }
     })
@@ -123,7 +123,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       const sid = sessionOf(claims)
       await revoker.session(issuerOfToken(claims), sid, 'refresh_reuse')
       security.refreshReuse(claims.sub, sid, claims.jti, facts)
-      security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.id })
+      security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, iss: issuerOfToken(claims), jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.id })
     }
   } else {
     app.log.warn('no signing key (asymmetric keys without JWT_PRIVATE_KEY): the refresh route is disabled')
@@ -141,7 +141,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       await revoker.token(issuer, target.jti, target.exp, 'token_revoked')
       // A refresh token stands for its whole grant (RFC 7009 section 2.1).
       if (isRefreshToken(target)) await revoker.session(issuer, sessionOf(target), 'token_revoked')
-      security.audit({ event_type: 'token_revoked', user_id: target.sub, jti: target.jti, reason: 'user_request', ip: request.ip, actor: bearerClaims.sub, request_id: request.id })
+      security.audit({ event_type: 'token_revoked', user_id: target.sub, iss: issuerOfToken(target), jti: target.jti, reason: 'user_request', ip: request.ip, actor: bearerClaims.sub, request_id: request.id })
     }
     return { status: 'revoked' }
   })

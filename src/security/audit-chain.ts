@@ -3,11 +3,17 @@ import { createHash } from 'node:crypto'
 /** The chain's anchor: the `prev` of the first record of a log. */
 export const GENESIS = '0'.repeat(64)
 
-/** One audit line. Field order is fixed: the hash is taken over this JSON without `hash`. */
+/**
+ * One audit line. Field order is fixed: the hash is taken over this JSON without `hash`.
+ * `iss` (the issuer of `user_id` and `jti`, null when the record names none) is in every
+ * record written since several issuers are trusted; a record written before has none, and
+ * verifies as it was sealed.
+ */
 export interface AuditRecord {
   readonly timestamp: string
   readonly event_type: string
   readonly user_id: string | null
+  readonly iss?: string | null
   readonly jti: string | null
   readonly reason: string | null
   readonly ip: string | null
@@ -29,6 +35,7 @@ export function seal (fields: AuditFields, prev: string): AuditRecord {
     timestamp: fields.timestamp,
     event_type: fields.event_type,
     user_id: fields.user_id,
+    ...(fields.iss !== undefined && { iss: fields.iss }),
     jti: fields.jti,
     reason: fields.reason,
     ip: fields.ip,

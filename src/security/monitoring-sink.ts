@@ -89,6 +89,7 @@ export class MonitoringSink implements SecuritySink {
       timestamp: new Date().toISOString(),
       event_type: entry.event_type,
       user_id: entry.user_id ?? null,
+      iss: entry.iss ?? null,
       jti: cutJti(entry.jti),
       reason: entry.reason ?? null,
       ip: entry.ip ?? null,

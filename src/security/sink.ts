@@ -2,6 +2,8 @@
 export interface AuditEntry {
   readonly event_type: string
   readonly user_id?: string | null
+  /** The issuer of user_id and jti: with several issuers a subject is unique only within its issuer. */
+  readonly iss?: string | null
   readonly jti?: string | null
   readonly reason?: string | null
   readonly ip?: string | null

@@ -62,7 +62,26 @@ t.test('every security operation writes one chained record with the agreed field
   for (let i = 1; i < records.length; i++) t.equal(records[i].prev, records[i - 1].hash, `record ${i + 1} carries the hash of record ${i}`)
   t.match(records[3], { user_id: 'dave', reason: 'compromised laptop', actor: 'ops-1', ip: '127.0.0.1', request_id: /\S+/, timestamp: /^\d{4}-\d\d-\d\dT/ })
   t.equal(records[4].jti, 'abcdefgh', 'jti cut to 8 characters')
-  t.same(Object.keys(records[0]), ['timestamp', 'event_type', 'user_id', 'jti', 'reason', 'ip', 'actor', 'request_id', 'prev', 'hash'])
+  t.same(Object.keys(records[0]), ['timestamp', 'event_type', 'user_id', 'iss', 'jti', 'reason', 'ip', 'actor', 'request_id', 'prev', 'hash'])
+  // Issue 18: with several issuers a subject is unique only within its issuer (no JWT_ISSUER here: '' is "no iss").
+  t.same(records.map((r) => r.iss), ['', '', '', '*', '*', null], 'the issuer of each record\'s marks: the token\'s, every issuer\'s ("*") for an administrator without several issuers, none for a cleanup')
+})
+
+t.test('issue 18: records written before the issuer field still verify, and removing it from a newer one is seen', async (t) => {
+  const lines = await auditedLog()
+  // A record sealed before `iss` existed: the same fields without it, its hash over them.
+  const old = JSON.parse(lines[0])
+  const { hash: _hash, iss: _iss, ...withoutIss } = old
+  const oldLine = JSON.stringify({ ...withoutIss, hash: createHash('sha256').update(JSON.stringify(withoutIss)).digest('hex') })
+  const upgraded = tempFile(t)
+  writeFileSync(upgraded, oldLine + '\n')
+  const run = await verifyCli(upgraded)
+  t.equal(run.code, 0, run.stderr)
+  const stripped = tempFile(t)
+  writeFileSync(stripped, [JSON.stringify({ ...withoutIss, hash: old.hash }), ...lines.slice(1)].join('\n') + '\n')
+  const tampered = await verifyCli(stripped)
+  t.equal(tampered.code, 1, 'a record whose iss was removed no longer matches its hash')
+  t.match(tampered.stderr, /line 1: /)
 })
 
 t.test('audit verify accepts an intact log', async (t) => {
