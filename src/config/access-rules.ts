@@ -4,7 +4,7 @@ import type { EnvReader } from './env-reader.js'
 import type { AccessRule } from '../decision/access-policy.js'
 
 const VAR = 'ACCESS_RULES_FILE'
-const EXAMPLE = '[{"method":"POST","path":"/payments","scopes":["payments:write"],"roles":["customer"]}]'
+const EXAMPLE = '[{"method":"POST","path":"/payments","scopes":["payments:write"],"roles":["customer"],"issuers":["https://sso.example.com/realms/customers"]}]'
 
 function stringList (value: unknown): string[] | null {
   if (value === undefined) return []
@@ -15,10 +15,11 @@ function stringList (value: unknown): string[] | null {
 
 /**
  * Rules are JSON: method (string, list or "*"), path prefix (whole segments),
- * scopes (all required) and roles (any one suffices). The longest matching
- * prefix wins, so a specific rule can loosen or tighten a broad one.
+ * scopes (all required), roles (any one suffices) and issuers (the token's
+ * `iss` must be one; each a trusted issuer). The longest matching prefix
+ * wins, so a specific rule can loosen or tighten a broad one.
  */
-export function readAccessRules (r: EnvReader): AccessRule[] {
+export function readAccessRules (r: EnvReader, trustedIssuers: ReadonlyArray<string | null>): AccessRule[] {
   const path = r.optionalString(VAR)
   if (path === null) return []
   const text = r.file(VAR, path)
@@ -40,14 +41,21 @@ export function readAccessRules (r: EnvReader): AccessRule[] {
     const methods = stringList(rule?.method)
     const scopes = stringList(rule?.scopes)
     const roles = stringList(rule?.roles)
+    const issuers = stringList(rule?.issuers)
     const prefix = rule?.path
-    if (rule === null || typeof rule !== 'object' || methods === null || scopes === null || roles === null ||
+    if (rule === null || typeof rule !== 'object' || methods === null || scopes === null || roles === null || issuers === null ||
         typeof prefix !== 'string' || !prefix.startsWith('/')) {
-      r.fail(VAR, `rule ${index} in ${path} needs "path" starting with "/" and string or string-list "method", "scopes", "roles"`)
+      r.fail(VAR, `rule ${index} in ${path} needs "path" starting with "/" and string or string-list "method", "scopes", "roles", "issuers"`)
       return
     }
-    if (scopes.length === 0 && roles.length === 0) {
-      r.fail(VAR, `rule ${index} in ${path} requires neither scopes nor roles`)
+    if (scopes.length === 0 && roles.length === 0 && issuers.length === 0) {
+      r.fail(VAR, `rule ${index} in ${path} requires neither scopes, roles nor issuers`)
+      return
+    }
+    // Compared exactly with each token's iss: an issuer that is not trusted would refuse every token, silently.
+    const untrusted = issuers.filter((issuer) => !trustedIssuers.includes(issuer))
+    if (untrusted.length > 0) {
+      r.fail(VAR, `rule ${index} in ${path}: "issuers" names ${untrusted.map((i) => `"${i}"`).join(', ')}, not a trusted issuer (JWT_ISSUER or a JWT_ISSUERS entry, compared exactly)`)
       return
     }
     // In the canonical form request paths are decided on: `/v1/a%3Ab` and `/v1/a:b` are one rule.
@@ -61,7 +69,8 @@ export function readAccessRules (r: EnvReader): AccessRule[] {
       methods: upper.includes('*') ? [] : upper,
       pathPrefix: canonical,
       scopes,
-      roles
+      roles,
+      issuers
     }))
   })
   return rules

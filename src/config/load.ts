@@ -170,7 +170,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     proxyRequestBufferBytes: r.int('PROXY_REQUEST_BUFFER_BYTES', 65_536, { min: 0, max: 16_777_216 }),
     clientBodyTimeoutMs: r.int('CLIENT_BODY_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     publicPaths: readPublicPaths(r),
-    accessRules: readAccessRules(r),
+    accessRules: readAccessRules(r, jwt.issuers.map((entry) => entry.issuer)),
     upstreamMethodOverride: r.oneOf('UPSTREAM_METHOD_OVERRIDE', ['body', 'none'], 'body'),
     trustedProxies: readTrustedProxies(r),
     authPrefix: readAuthPrefix(r),

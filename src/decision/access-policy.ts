@@ -11,6 +11,8 @@ export interface AccessRule {
   readonly scopes: readonly string[]
   /** Any one listed role suffices. */
   readonly roles: readonly string[]
+  /** The token's `iss` must be one of these ('' for a token without one); empty = any trusted issuer. */
+  readonly issuers: readonly string[]
 }
 
 /** Both take the canonical path (canonicalPath), the one the upstream acts on. */
@@ -67,6 +69,8 @@ export function createAccessPolicy (publicPaths: readonly string[], rules: reado
 
 /** All required scopes, and one of the roles when roles are listed. */
 export function satisfies (claims: Claims, rule: AccessRule): boolean {
+  // A partner issuer's token must not pass a rule written for the customers' issuer on its roles alone.
+  if (rule.issuers.length > 0 && !rule.issuers.includes(typeof claims.iss === 'string' ? claims.iss : '')) return false
   if (rule.scopes.length > 0) {
     const scopes = scopesOf(claims)
     if (!rule.scopes.every((scope) => scopes.includes(scope))) return false

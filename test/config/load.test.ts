@@ -250,7 +250,7 @@ t.test('access rules: a malformed file names the rule', async (t) => {
   t.match(problems({ ...BASE, ACCESS_RULES_FILE: file }).join(), /is not JSON/)
   writeFileSync(file, JSON.stringify([{ path: '/payments/', method: ['post', 'put'], scopes: 'payments:write' }]))
   const [rule] = loadConfig({ ...BASE, ACCESS_RULES_FILE: file }).accessRules
-  t.same(rule, { methods: ['POST', 'PUT'], pathPrefix: '/payments', scopes: ['payments:write'], roles: [] })
+  t.same(rule, { methods: ['POST', 'PUT'], pathPrefix: '/payments', scopes: ['payments:write'], roles: [], issuers: [] })
 })
 
 t.test('configured paths are canonical as request paths are (every escape decoded), or stop start-up', async (t) => {

@@ -19,7 +19,8 @@ const rule: fc.Arbitrary<AccessRule> = fc.record({
   methods: fc.subarray(RULE_METHODS),
   pathPrefix: fc.constantFrom('/', '/orders', '/orders/1', '/reports'),
   scopes: fc.subarray(['a', 'b']),
-  roles: fc.subarray(['admin'])
+  roles: fc.subarray(['admin']),
+  issuers: fc.constant([])
 })
 const claims: fc.Arbitrary<Claims> = fc.record({ scopes: fc.subarray(['a', 'b']), roles: fc.subarray(['admin']) })
   .map(({ scopes, roles }) => ({ sub: 'u', jti: 'j', iat: 1, exp: 2, scope: scopes.join(' '), [ROLES]: roles }) as unknown as Claims)

@@ -7,6 +7,8 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { AUDIENCE, startOpenIdProvider, type OpenIdProvider } from '../helpers/oidc-provider.js'
 import { keyPair, SECRET, sign, type KeyPair } from '../helpers/tokens.js'
+import { configProblems } from '../helpers/config.js'
+import { tempFile } from '../helpers/temp-dir.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -155,4 +157,33 @@ t.test('tokengate\'s own keys verify the first issuer\'s tokens, named jti and s
   t.match((await call(`${gw.url}/auth/token/validate`, { token: own })).body, { jti: 'own-token', sid: 'own-session' }, 'tokengate\'s own in its own')
   const elsewhere = sign({ claims: { iss: 'https://idp.example.com', aud: AUDIENCE } })
   t.equal((await verify(gw, elsewhere)).status, 401, 'and only with the first issuer\'s iss')
+})
+
+t.test('access rules name the issuers they accept: a partner token with the right roles is refused there (403)', async (t) => {
+  const customers = await startOpenIdProvider(t, { kid: KID, roles: ['payer'] })
+  const partner = await startOpenIdProvider(t, { kid: KID, roles: ['payer'] })
+  const rules = tempFile(t, 'rules.json', JSON.stringify([
+    { method: 'POST', path: '/payments', roles: ['payer'], issuers: [customers.issuer] },
+    { method: '*', path: '/partners', issuers: [partner.issuer] }
+  ]))
+  const gw = await startGateway(t, {
+    NODE_ENV: 'development',
+    JWT_SECRET: '',
+    TRUSTED_PROXIES: '127.0.0.1',
+    ACCESS_RULES_FILE: rules,
+    JWT_ISSUERS: JSON.stringify([
+      { issuer: customers.issuer, discovery: true, audience: AUDIENCE },
+      { issuer: partner.issuer, discovery: true, audience: AUDIENCE }
+    ])
+  })
+  const decide = async (token: string, method: string, uri: string): Promise<number> =>
+    (await call(`${gw.url}/auth/verify`, { token, headers: { 'x-original-method': method, 'x-original-uri': uri } })).status
+  const [own, other] = [await customers.accessToken(), await partner.accessToken()]
+  t.equal(await decide(own, 'POST', '/payments'), 200, 'the customers\' issuer, with the role')
+  t.equal(await decide(other, 'POST', '/payments'), 403, 'the same role from the partner issuer opens nothing there')
+  t.equal(await decide(other, 'GET', '/partners/reports'), 200, 'a rule of issuers alone')
+  t.equal(await decide(own, 'GET', '/partners/reports'), 403)
+  t.equal(await decide(other, 'GET', '/accounts'), 200, 'no rule: any trusted issuer')
+  const problems = configProblems({ JWT_SECRET: SECRET, JWT_ISSUER: customers.issuer, ACCESS_RULES_FILE: tempFile(t, 'typo.json', JSON.stringify([{ method: '*', path: '/x', issuers: [`${customers.issuer}/`] }])) })
+  t.match(problems.join('\n'), /ACCESS_RULES_FILE: rule 0 .*"issuers" names .*not a trusted issuer/, 'an issuer that is not trusted (here a trailing /) stops start-up')
 })
