@@ -70,7 +70,7 @@ export function createAccessPolicy (publicPaths: readonly string[], rules: reado
 /** All required scopes, and one of the roles when roles are listed. */
 export function satisfies (claims: Claims, rule: AccessRule): boolean {
   // A partner issuer's token must not pass a rule written for the customers' issuer on its roles alone.
-  if (rule.issuers.length > 0 && !rule.issuers.includes(typeof claims.iss === 'string' ? claims.iss : '')) return false
+  if (rule.issuers.length > 0 && !rule.issuers.includes(claims.iss ?? '')) return false
   if (rule.scopes.length > 0) {
     const scopes = scopesOf(claims)
     if (!rule.scopes.every((scope) => scopes.includes(scope))) return false

@@ -57,7 +57,7 @@ function build (claims: Claims): Identity | null {
       'x-token-jti': encoded(claims.jti),
       'x-token-scope': scopesOf(claims).map(encoded).join(' '),
       'x-user-roles': rolesOf(claims).map(encoded).join(','),
-      'x-user-issuer': encoded(typeof claims.iss === 'string' ? claims.iss : '')
+      'x-user-issuer': encoded(claims.iss ?? '')
     })
   } catch {
     return null

@@ -70,7 +70,9 @@ function isId (value: unknown): value is string {
 export function hasUsableClaims (payload: Record<string, unknown>): payload is Claims & Record<string, unknown> {
   return isId(payload.sub) && isId(payload.jti) &&
     Number.isFinite(payload.exp) && Number.isFinite(payload.iat) &&
-    (payload.sid === undefined || isId(payload.sid))
+    (payload.sid === undefined || isId(payload.sid)) &&
+    // RFC 7519 §4.1.1: a StringOrURI. The issuer keys marks, audit records and X-User-Issuer.
+    (payload.iss === undefined || typeof payload.iss === 'string')
 }
 
 export function isRefreshToken (claims: Claims): boolean {

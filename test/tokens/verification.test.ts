@@ -45,6 +45,19 @@ t.test('HS256: claims and time rules', async (t) => {
   t.equal((await verify(gw, sign({ claims: { ...good, iat: nowS() - 100, exp: nowS() - 2 } }))).status, 200, 'expired within the 5 s tolerance')
 })
 
+t.test('RFC 7519 §4.1.1: an iss that is no string is refused as a claim, also where JWT_ISSUER does not check it', async (t) => {
+  const gw = await startGateway(t, {})
+  for (const iss of [123, ['https://a.example'], { url: 'x' }, null, true]) {
+    const token = sign({ claims: { iss } })
+    const res = await verify(gw, token)
+    t.equal(res.status, 401, JSON.stringify(iss))
+    t.match(res.description, /claim/, JSON.stringify(iss))
+    // The issuer keys revocation marks: a logout with it must be a 401 too, never a 500.
+    t.equal((await call(`${gw.url}/auth/logout`, { method: 'POST', token })).status, 401, `logout, iss ${JSON.stringify(iss)}`)
+  }
+  t.equal((await verify(gw, sign({ claims: { iss: 'https://any.example' } }))).status, 200, 'a string iss passes unchecked without JWT_ISSUER')
+})
+
 t.test('JWT_CLOCK_TOLERANCE_S sets the leeway for exp, nbf and iat', async (t) => {
   const strict = await startGateway(t, { JWT_CLOCK_TOLERANCE_S: '0' })
   t.equal((await verify(strict, sign({ claims: { iat: nowS() - 100, exp: nowS() - 2 } }))).status, 401, 'no leeway: expired 2 s ago')
