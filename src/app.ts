@@ -170,13 +170,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
     })
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
-    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers: new IssuerScope(config.jwt.issuers), security, adminRole: config.adminRole, maxTokenBytes })
+    const issuers = new IssuerScope(config.jwt.issuers)
+    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes })
     await api.register(adminObservabilityRoutes, {
       authenticator,
       store,
       replica,
       metrics,
       security,
+      issuers,
       adminRole: config.adminRole,
       failMode: config.failMode,
       upstreamUrl: config.upstreamUrl

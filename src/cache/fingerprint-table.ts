@@ -49,17 +49,17 @@ export class FingerprintTable {
   /** Bytes held by the slot array (fixed at construction). */
   get bytes (): number { return this.#slots.byteLength }
 
-  /** The value stored for `key`, or -1 when it is absent or expired. */
-  get (key: string): number {
-    this.#fingerprint.of(0, '', key)
+  /** The value stored for `key` (within `scope`, an issuer), or -1 when it is absent or expired. */
+  get (key: string, scope = ''): number {
+    this.#fingerprint.of(0, scope, key)
     const at = this.#find()
     if (at === -1 || this.#seconds() - this.#slots[at + STORED_AT] >= this.#ttlS) return -1
     return this.#slots[at + VALUE]
   }
 
-  /** Stores `value` (a uint32) for `key`; its lifetime starts now. */
-  set (key: string, value: number): void {
-    this.#fingerprint.of(0, '', key)
+  /** Stores `value` (a uint32) for `key` (within `scope`); its lifetime starts now. */
+  set (key: string, value: number, scope = ''): void {
+    this.#fingerprint.of(0, scope, key)
     const now = this.#seconds()
     const slots = this.#slots
     let at = this.#find()

@@ -61,7 +61,7 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
 
   function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult): Authorization {
     const decision = verdict(auth, method, path, mayCarryBody)
-    if (decision.kind === 'allowed') security.allowed(decision.claims.sub, decision.claims.jti, request)
+    if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
     return decision
   }

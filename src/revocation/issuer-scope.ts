@@ -36,6 +36,16 @@ export class IssuerScope {
     return this.#named[0] ?? ANY_ISSUER
   }
 
+  /**
+   * The issuer of a user looked up, not revoked (activity): named, it must be
+   * a trusted one; not named, the single trusted issuer, '' (tokens without
+   * `iss`) when none is named in the configuration, a 400 when several are.
+   */
+  subject (requested: string | undefined): string {
+    const issuer = this.target(requested)
+    return issuer === ANY_ISSUER && requested === undefined ? '' : issuer
+  }
+
   /** The issuer of `revoke-all`: one issuer, or every one when `allIssuers` says so explicitly. */
   everyone (requested: string | undefined, allIssuers: boolean): string {
     if (!allIssuers) return this.target(requested)

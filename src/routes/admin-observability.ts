@@ -5,9 +5,11 @@ import type { FailMode } from '../revocation/checker.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { ReplicaState } from '../revocation/replica-state.js'
+import type { IssuerScope } from '../revocation/issuer-scope.js'
 import type { RevocationStore, StoreStats } from '../revocation/store.js'
 import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
+import { ISS } from './admin-revocation.js'
 import { requireToken } from './guards.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { within } from '../async/within.js'
@@ -20,6 +22,8 @@ export interface ObservabilityOptions {
   readonly replica: ReplicaState
   readonly metrics: GatewayMetrics
   readonly security: MonitoringSink
+  /** Which issuer a user named in a request belongs to (`iss`), or the single trusted one. */
+  readonly issuers: IssuerScope
   /** Null when no trusted issuer may grant it (JWT_ISSUERS entries without grants_admin): every admin request is refused. */
   readonly adminRole: string | null
   readonly failMode: FailMode
@@ -72,7 +76,7 @@ function revocationState (replica: ReplicaState): object {
 }
 
 /** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
-export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, replica, metrics, security: sink, adminRole, failMode, upstreamUrl }) => {
+export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, replica, metrics, security: sink, issuers, adminRole, failMode, upstreamUrl }) => {
   const options = { preHandler: [requireToken({ authenticator, security: sink }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
 
   app.get('/admin/blacklist/status', options, async (_request, reply) => {
@@ -135,16 +139,17 @@ export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> 
     return { count: alerts.length, alerts }
   })
 
-  app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/admin/users/:id/activity', {
+  app.get<{ Params: { id: string }, Querystring: { limit: number, iss?: string } }>('/admin/users/:id/activity', {
     ...options,
     schema: {
       params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
-      querystring: { type: 'object', properties: { limit: { ...LIMIT, maximum: 100, default: 50 } } }
+      querystring: { type: 'object', properties: { limit: { ...LIMIT, maximum: 100, default: 50 }, iss: ISS } }
     }
   }, async (request, reply) => {
-    const events = await sink.userActivity(request.params.id, request.query.limit)
+    const iss = issuers.subject(request.query.iss)
+    const events = await sink.userActivity(iss, request.params.id, request.query.limit)
     reply.header('cache-control', 'no-store')
-    return { user_id: request.params.id, count: events.length, events }
+    return { user_id: request.params.id, iss, count: events.length, events }
   })
 
   app.get<{ Querystring: { since?: string } }>('/admin/audit/summary', {

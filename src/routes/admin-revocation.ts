@@ -14,7 +14,8 @@ interface RevokeAllBody extends ReasonBody { all_issuers?: boolean }
 interface IssuerQuery { iss?: string }
 
 const REASON = { type: 'string', maxLength: 500 }
-const ISS = { type: 'string', maxLength: 2048 }
+/** An issuer named in a body or query string. */
+export const ISS = { type: 'string', maxLength: 2048 }
 const ISSUER_QUERY = { type: 'object', properties: { iss: ISS } }
 
 /** `iss` from the body or the query string; named in both, it must be the same. */

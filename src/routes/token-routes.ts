@@ -113,7 +113,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       const claims = { ...old, auth_time: window.sessionStart }
       const access = issuer.mint({ sub: old.sub, ttlS: accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
       const refresh = issuer.mint({ sub: old.sub, ttlS: rotation.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
-      security.tokenIssued(old.sub, request)
+      security.tokenIssued(old, request)
       security.audit({ event_type: 'token_refreshed', user_id: old.sub, iss: issuerOfToken(old), jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
       return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.exp - access.iat }
@@ -122,7 +122,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
       const sid = sessionOf(claims)
       await revoker.session(issuerOfToken(claims), sid, 'refresh_reuse')
-      security.refreshReuse(claims.sub, sid, claims.jti, facts)
+      security.refreshReuse(claims, sid, facts)
       security.audit({ event_type: 'refresh_reuse', user_id: claims.sub, iss: issuerOfToken(claims), jti: claims.jti, reason: 'session_revoked', ip: facts.ip, actor: claims.sub, request_id: facts.id })
     }
   } else {

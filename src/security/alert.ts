@@ -17,6 +17,8 @@ export interface Alert {
   readonly severity: Severity
   readonly type: AlertType
   readonly message: string
+  /** The issuer of user_id and jti ('' for a token without `iss`); null when the alert names neither (an address). */
+  readonly iss: string | null
   readonly user_id: string | null
   readonly ip: string | null
   readonly jti: string | null

@@ -4,7 +4,7 @@ import { FingerprintTable } from '../cache/fingerprint-table.js'
 import { Failures } from '../errors.js'
 import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
 import type { MonitorState } from './monitor-state.js'
-import { cutJti, type RequestFacts } from './sink.js'
+import { cutJti, issuerKey, type RequestFacts, type TokenRef } from './sink.js'
 
 /** Security monitor thresholds; 0 disables a rule. */
 export interface MonitorConfig {
@@ -32,6 +32,8 @@ const VERIFICATION_FAILURES: ReadonlySet<string> = new Set([
 ].map((failure) => failure.reason))
 
 export interface AlertFacts {
+  /** The issuer of user_id and jti. */
+  readonly iss?: string | null
   readonly user_id?: string | null
   readonly ip?: string | null
   /** Full jti: cut before it leaves the monitor. */
@@ -57,11 +59,15 @@ export interface MonitorDeps {
   readonly flushMs: number
   /** Resolves once the alert is stored. */
   readonly onAlert: (alert: Alert) => Promise<void>
-  readonly onActivity: (userId: string, event: ActivityEvent) => Promise<void>
+  /** `user`: the issuerKey of (iss, sub). */
+  readonly onActivity: (user: string, event: ActivityEvent) => Promise<void>
   readonly onStateError: (message: string) => void
 }
 
-interface Use { readonly sub: string, readonly jti: string, readonly ip: string }
+interface Use { readonly token: TokenRef, readonly ip: string }
+
+/** A user's counts in a batch: keyed by issuerKey(iss, sub), with the pair kept for the alert. */
+interface UserCount { readonly iss: string, readonly sub: string, n: number }
 
 /**
  * Threat detection. The hot path only bumps local counters; a timer flushes
@@ -71,8 +77,8 @@ interface Use { readonly sub: string, readonly jti: string, readonly ip: string 
 export class SecurityMonitor {
   readonly #deps: MonitorDeps
   readonly #timer: NodeJS.Timeout
-  #userFailures = new Map<string, number>()
-  #userTokens = new Map<string, number>()
+  #userFailures = new Map<string, UserCount>()
+  #userTokens = new Map<string, UserCount>()
   #ipFailures = new Map<string, number>()
   #uses: Use[] = []
   #activity: Array<[string, ActivityEvent]> = []
@@ -87,40 +93,43 @@ export class SecurityMonitor {
     this.#timer = setInterval(() => { this.flush().catch(() => {}) }, deps.flushMs).unref()
   }
 
-  /** A refused token; `sub`/`jti` only when its signature was valid. */
-  failure (reason: string, sub: string | null, jti: string | null, ip: string): void {
+  /** A refused token; `token` only when its signature was valid. */
+  failure (reason: string, token: TokenRef | null, ip: string): void {
     if (!VERIFICATION_FAILURES.has(reason)) return
     bump(this.#ipFailures, ip)
-    if (sub === null) return
-    bump(this.#userFailures, sub)
+    if (token === null) return
+    const { iss, sub, jti } = token
+    const user = issuerKey(iss, sub)
+    bumpUser(this.#userFailures, user, token)
     if (this.#activity.length < MAX_PENDING) {
-      this.#activity.push([sub, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
+      this.#activity.push([user, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
     }
     if (reason === Failures.TOKEN_REVOKED.reason) {
-      this.raise('revoked_token_use', sub, { user_id: sub, ip, jti, window_s: HOUR_S }).catch(() => {})
+      this.raise('revoked_token_use', user, { iss, user_id: sub, ip, jti, window_s: HOUR_S }).catch(() => {})
     }
   }
 
-  /** A token pair issued to `sub`. */
-  issued (sub: string): void {
-    bump(this.#userTokens, sub)
+  /** A token pair issued for the subject of `token`. */
+  issued (token: TokenRef): void {
+    bumpUser(this.#userTokens, issuerKey(token.iss, token.sub), token)
   }
 
   /**
    * An accepted token: only one seen from a new address (or not seen within
-   * the window) costs more than a table look-up. Keyed by jti alone, holding a
+   * the window) costs more than a table look-up. Keyed by (iss, jti), holding a
    * fingerprint of its last address: a token that switches addresses is sent
    * on every switch, so no new address is missed (but for a fingerprint
    * collision, 1 in 2^32 per switch, which the next switch makes up for).
    */
-  used (sub: string, jti: string, facts: RequestFacts): void {
+  used (token: TokenRef, facts: RequestFacts): void {
     if (this.#deps.config.tokenMaxIps <= 0) return
     // Read only here: the client address costs a proxy-addr walk.
     const ip = facts.ip
     const address = this.#lastAddress.fingerprint(ip)
-    if (this.#lastAddress.get(jti) === address) return
-    this.#lastAddress.set(jti, address)
-    if (this.#uses.length < MAX_PENDING) this.#uses.push({ sub, jti, ip })
+    const iss = token.iss ?? ''
+    if (this.#lastAddress.get(token.jti, iss) === address) return
+    this.#lastAddress.set(token.jti, address, iss)
+    if (this.#uses.length < MAX_PENDING) this.#uses.push({ token, ip })
   }
 
   /** Tokens whose last address is remembered (at most config.trackedTokens). */
@@ -128,7 +137,11 @@ export class SecurityMonitor {
     return this.#lastAddress.size
   }
 
-  /** Raises `type` for `subject` unless it was raised within the window (by any replica). */
+  /**
+   * Raises `type` for `subject` unless it was raised within the window (by any
+   * replica). A user's or token's subject is its issuerKey: alice of one issuer
+   * never silences an alert about alice of another.
+   */
   async raise (type: AlertType, subject: string, facts: AlertFacts): Promise<void> {
     const key = `${type}:${subject}`
     if (this.#raisedHere.has(key)) return
@@ -161,8 +174,8 @@ export class SecurityMonitor {
     const { config } = this.#deps
     const perUser = new Map<string, number>()
     await Promise.all([
-      ...[...userFailures].map(async ([sub, n]) => await this.#window(`uf:${sub}`, n, config.userFailuresPerHour, 'user_verification_failures', sub, { user_id: sub })),
-      ...[...userTokens].map(async ([sub, n]) => await this.#window(`ut:${sub}`, n, config.userTokenRequestsPerHour, 'user_token_requests', sub, { user_id: sub })),
+      ...[...userFailures].map(async ([user, { iss, sub, n }]) => await this.#window(`uf:${user}`, n, config.userFailuresPerHour, 'user_verification_failures', user, { iss, user_id: sub })),
+      ...[...userTokens].map(async ([user, { iss, sub, n }]) => await this.#window(`ut:${user}`, n, config.userTokenRequestsPerHour, 'user_token_requests', user, { iss, user_id: sub })),
       ...[...ipFailures].map(async ([ip, n]) => await this.#window(`if:${ip}`, n, config.ipFailuresPerHour, 'ip_verification_failures', ip, { ip })),
       this.#distinctIps(uses),
       ...activity.flatMap(([sub, event]) => {
@@ -173,7 +186,7 @@ export class SecurityMonitor {
     ])
   }
 
-  #take (): { userFailures: Map<string, number>, userTokens: Map<string, number>, ipFailures: Map<string, number>, uses: Use[], activity: Array<[string, ActivityEvent]> } {
+  #take (): { userFailures: Map<string, UserCount>, userTokens: Map<string, UserCount>, ipFailures: Map<string, number>, uses: Use[], activity: Array<[string, ActivityEvent]> } {
     const taken = { userFailures: this.#userFailures, userTokens: this.#userTokens, ipFailures: this.#ipFailures, uses: this.#uses, activity: this.#activity }
     this.#userFailures = new Map()
     this.#userTokens = new Map()
@@ -193,12 +206,13 @@ export class SecurityMonitor {
   async #distinctIps (uses: readonly Use[]): Promise<void> {
     const { tokenMaxIps, tokenIpWindowS } = this.#deps.config
     if (tokenMaxIps <= 0 || uses.length === 0) return
-    const pairs = uses.map(({ jti, ip }) => [`ips:${jti}`, ip] as const)
+    const tokens = uses.map(({ token }) => issuerKey(token.iss, token.jti))
+    const pairs = uses.map(({ ip }, i) => [`ips:${tokens[i]}`, ip] as const)
     const counts = await this.#shared(async (state) => await state.distinct(pairs, tokenIpWindowS)).catch(() => [])
     const raised: Array<Promise<void>> = []
-    uses.forEach(({ sub, jti, ip }, i) => {
+    uses.forEach(({ token: { iss, sub, jti }, ip }, i) => {
       const ips = counts[i] ?? 0
-      if (ips > tokenMaxIps) raised.push(this.raise('possible_token_theft', jti, { user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {}))
+      if (ips > tokenMaxIps) raised.push(this.raise('possible_token_theft', tokens[i], { iss, user_id: sub, jti, ip, count: ips, threshold: tokenMaxIps, window_s: tokenIpWindowS }).catch(() => {}))
     })
     await Promise.all(raised)
   }
@@ -220,6 +234,12 @@ function bump (counts: Map<string, number>, key: string): void {
   else if (counts.size < MAX_PENDING) counts.set(key, 1)
 }
 
+function bumpUser (counts: Map<string, UserCount>, user: string, token: TokenRef): void {
+  const current = counts.get(user)
+  if (current !== undefined) current.n++
+  else if (counts.size < MAX_PENDING) counts.set(user, { iss: token.iss ?? '', sub: token.sub, n: 1 })
+}
+
 const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
   user_verification_failures: (f) => `${f.count ?? 0} token verification failures for one user within an hour (threshold ${f.threshold ?? 0})`,
   user_token_requests: (f) => `${f.count ?? 0} token requests for one user within an hour (threshold ${f.threshold ?? 0})`,
@@ -236,6 +256,7 @@ function alertOf (type: AlertType, facts: AlertFacts, windowS: number): Alert {
     severity: SEVERITY_OF[type],
     type,
     message: DESCRIBE[type](facts),
+    iss: facts.iss ?? null,
     user_id: facts.user_id ?? null,
     ip: facts.ip ?? null,
     jti: cutJti(facts.jti),

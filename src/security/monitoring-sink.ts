@@ -1,6 +1,7 @@
 import type { CounterCell } from '../metrics/buffered-counter.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { RedisConfig } from '../redis/redis-client.js'
+import { ANY_ISSUER } from '../revocation/issuer-scope.js'
 import { SEVERITY_OF, type Alert, type AlertType, type Severity } from './alert.js'
 import { groupByType, type AlertGroup } from './alert-groups.js'
 import { AuditLog, type AuditLogger, type AuditTrail } from './audit-log.js'
@@ -9,7 +10,7 @@ import { MemoryMonitorState } from './memory-state.js'
 import type { MonitorState } from './monitor-state.js'
 import { SecurityMonitor, type ActivityEvent, type MonitorConfig } from './monitor.js'
 import { RedisMonitorState } from './redis-state.js'
-import { cutJti, type AuditEntry, type RefusedToken, type RequestFacts, type SecuritySink } from './sink.js'
+import { cutJti, issuerKey, type AuditEntry, type RequestFacts, type SecuritySink, type TokenRef } from './sink.js'
 import { AlertWebhook, type WebhookState } from './webhook.js'
 
 const FLUSH_MS = 200
@@ -79,7 +80,7 @@ export class MonitoringSink implements SecuritySink {
       fallback,
       flushMs: FLUSH_MS,
       onAlert: async (alert) => await this.#onAlert(alert),
-      onActivity: async (userId, event) => await this.#activity(userId, event),
+      onActivity: async (user, event) => await this.#activity(user, event),
       onStateError: (message) => this.#stateError(message)
     })
   }
@@ -100,30 +101,31 @@ export class MonitoringSink implements SecuritySink {
     this.#keep(fields)
   }
 
-  allowed (sub: string, jti: string, facts: RequestFacts): void {
+  allowed (token: TokenRef, facts: RequestFacts): void {
     this.#allow.inc()
-    this.monitor.used(sub, jti, facts)
+    this.monitor.used(token, facts)
   }
 
-  denied (reason: string, token: RefusedToken | undefined, facts: RequestFacts): void {
+  denied (reason: string, token: TokenRef | undefined, facts: RequestFacts): void {
     let counter = this.#deny.get(reason)
     if (counter === undefined) {
       counter = this.#metrics.decisions.cell({ result: 'deny', reason })
       this.#deny.set(reason, counter)
     }
     counter.inc()
-    this.monitor.failure(reason, token?.sub ?? null, token?.jti ?? null, facts.ip)
+    this.monitor.failure(reason, token ?? null, facts.ip)
   }
 
-  tokenIssued (sub: string, _facts: RequestFacts): void {
+  tokenIssued (token: TokenRef, _facts: RequestFacts): void {
     this.#metrics.refreshRotations.inc()
-    this.monitor.issued(sub)
+    this.monitor.issued(token)
   }
 
-  refreshReuse (sub: string, sid: string, jti: string, facts: RequestFacts): void {
+  refreshReuse (token: TokenRef, sid: string, facts: RequestFacts): void {
+    const { iss, sub, jti } = token
     this.#metrics.refreshReuse.inc()
-    this.#log.error({ sub, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'refresh token reuse: session revoked')
-    this.monitor.raise('refresh_token_reuse', `${sub}\n${sid}`, { user_id: sub, ip: facts.ip, jti }).catch(() => {})
+    this.#log.error({ sub, iss, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'refresh token reuse: session revoked')
+    this.monitor.raise('refresh_token_reuse', JSON.stringify([iss ?? '', sub, sid]), { iss, user_id: sub, ip: facts.ip, jti }).catch(() => {})
   }
 
   /** Stored alerts grouped by type (see alert-groups.ts), newest group first. */
@@ -136,8 +138,16 @@ export class MonitoringSink implements SecuritySink {
     return groupByType(recent).slice(0, query.limit)
   }
 
-  async userActivity (userId: string, limit: number): Promise<ActivityEvent[]> {
-    return parseAll<ActivityEvent>(await this.#state.range(`activity:${userId}`, limit))
+  /**
+   * The recent events of `userId` of issuer `iss` ('' for tokens without one),
+   * with the administrators' revocations of that id in every issuer (ANY_ISSUER), which covered it too.
+   */
+  async userActivity (iss: string, userId: string, limit: number): Promise<ActivityEvent[]> {
+    const keys = iss === ANY_ISSUER ? [iss] : [iss, ANY_ISSUER]
+    const lists = await Promise.all(keys.map(async (issuer) => await this.#state.range(`activity:${issuerKey(issuer, userId)}`, limit)))
+    return parseAll<ActivityEvent>(lists.flat())
+      .sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp))
+      .slice(0, limit)
   }
 
   async auditSummary (since: number | undefined): Promise<AuditSummary> {
@@ -175,20 +185,21 @@ export class MonitoringSink implements SecuritySink {
     this.#metrics.alerts.inc({ severity: alert.severity, type: alert.type })
     this.#log.warn({ alert }, `security alert ${alert.severity} ${alert.type}`)
     this.#webhook?.enqueue(alert)
-    this.audit({ event_type: 'security_alert', user_id: alert.user_id, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate' })
+    this.audit({ event_type: 'security_alert', user_id: alert.user_id, iss: alert.iss, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate' })
     await this.#state.push(`alerts:${alert.type}`, JSON.stringify(alert), ALERTS_KEPT_PER_TYPE, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
   }
 
   #keep (record: AuditFields): void {
     this.#state.push('audit', JSON.stringify(record), AUDIT_KEPT, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
     if (record.user_id !== null) {
-      this.#activity(record.user_id, { timestamp: record.timestamp, event: record.event_type, reason: record.reason, ip: record.ip, jti: record.jti })
+      this.#activity(issuerKey(record.iss ?? undefined, record.user_id), { timestamp: record.timestamp, event: record.event_type, reason: record.reason, ip: record.ip, jti: record.jti })
         .catch((err: Error) => this.#stateError(err.message))
     }
   }
 
-  async #activity (userId: string, event: ActivityEvent): Promise<void> {
-    await this.#state.push(`activity:${userId}`, JSON.stringify(event), ACTIVITY_KEPT, 7 * DAY_S)
+  /** `user`: the issuerKey of the user's (iss, sub). */
+  async #activity (user: string, event: ActivityEvent): Promise<void> {
+    await this.#state.push(`activity:${user}`, JSON.stringify(event), ACTIVITY_KEPT, 7 * DAY_S)
   }
 
   // At most one warning a second: an outage must not flood the log.

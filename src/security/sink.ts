@@ -12,15 +12,21 @@ export interface AuditEntry {
 }
 
 /**
- * Who asked: a FastifyRequest satisfies this as it is, so the hot path passes
- * the request itself and `ip` (proxy-addr work) is computed only if read.
+ * A verified token as the monitor keys it: verified claims satisfy this as
+ * they are. A subject is unique only within its issuer, and so is a token id:
+ * the monitor counts, lists and alerts per (iss, sub) and (iss, jti).
  */
-/** The claims a refusal names: the verified token's subject and id. */
-export interface RefusedToken {
+export interface TokenRef {
+  /** The token's `iss`; absent for a token without one (keyed as ''). */
+  readonly iss?: string
   readonly sub: string
   readonly jti: string
 }
 
+/**
+ * Who asked: a FastifyRequest satisfies this as it is, so the hot path passes
+ * the request itself and `ip` (proxy-addr work) is computed only if read.
+ */
 export interface RequestFacts {
   readonly ip: string
   readonly id: string
@@ -33,16 +39,24 @@ export interface RequestFacts {
 export interface SecuritySink {
   audit: (entry: AuditEntry) => void
   /** A token passed verification and revocation. */
-  allowed: (sub: string, jti: string, facts: RequestFacts) => void
-  /** A token was refused; `token` (its subject and jti) only when its signature was valid. */
-  denied: (reason: string, token: RefusedToken | undefined, facts: RequestFacts) => void
-  /** A token pair was issued to `sub` (refresh). */
-  tokenIssued: (sub: string, facts: RequestFacts) => void
-  /** A revoked refresh token was presented again: the session has been revoked. */
-  refreshReuse: (sub: string, sid: string, jti: string, facts: RequestFacts) => void
+  allowed: (token: TokenRef, facts: RequestFacts) => void
+  /** A token was refused; `token` only when its signature was valid. */
+  denied: (reason: string, token: TokenRef | undefined, facts: RequestFacts) => void
+  /** A token pair was issued for the subject of `token`, the refresh token it replaced. */
+  tokenIssued: (token: TokenRef, facts: RequestFacts) => void
+  /** A revoked refresh token (`token`, of session `sid`) was presented again: the session has been revoked. */
+  refreshReuse: (token: TokenRef, sid: string, facts: RequestFacts) => void
   close: () => Promise<void>
 }
 
 export function cutJti (jti: string | null | undefined): string | null {
   return jti === null || jti === undefined ? null : jti.slice(0, 8)
+}
+
+/**
+ * The key of an (issuer, value) pair in the monitor's windows, lists and
+ * dedup marks: JSON, so that no issuer and value can spell another pair.
+ */
+export function issuerKey (iss: string | undefined, value: string): string {
+  return JSON.stringify([iss ?? '', value])
 }

@@ -70,7 +70,11 @@ t.test('allow: 200 carrying every authResponseHeaders header, which replace what
   const client = {
     method: 'GET',
     uri: '/accounts/42?view=full',
-    headers: { Authorization: `Bearer ${sign({ claims: { sub: 'alice', jti: 'jti-traefik-1', scope: 'accounts:read', roles: ['customer'] } })}`, 'X-User-Id': 'mallory' }
+    headers: {
+      Authorization: `Bearer ${sign({ claims: { iss: 'https://sso.example.com/realms/customers', sub: 'alice', jti: 'jti-traefik-1', scope: 'accounts:read', roles: ['customer'] } })}`,
+      'X-User-Id': 'mallory',
+      'X-User-Issuer': 'https://partner.example'
+    }
   }
   const answer = await forwardAuth(gw, client)
   t.equal(answer.status, 200)
@@ -80,6 +84,7 @@ t.test('allow: 200 carrying every authResponseHeaders header, which replace what
   t.equal(api['x-token-jti'], 'jti-traefik-1')
   t.equal(api['x-token-scope'], 'accounts:read')
   t.equal(api['x-user-roles'], 'customer')
+  t.equal(api['x-user-issuer'], 'https://sso.example.com/realms/customers', 'the identity is the pair: the client\'s issuer header is replaced too')
 })
 
 t.test('deny: 401 with the Bearer challenge and JSON body Traefik hands to the client', async (t) => {

@@ -94,7 +94,7 @@ t.test('a user\'s activity lists their security events, newest first', async (t)
   t.equal(body.user_id, 'alice')
   t.same(body.events.map((e: { event: string }) => e.event).sort(), ['logout', 'security_alert', 'verification_failed'])
   for (const event of body.events) t.ok(event.jti === null || event.jti.length === 8, 'jti cut to 8 characters')
-  t.same((await call(`${gw.url}/admin/users/nobody/activity`, { token: admin() })).body, { user_id: 'nobody', count: 0, events: [] })
+  t.same((await call(`${gw.url}/admin/users/nobody/activity`, { token: admin() })).body, { user_id: 'nobody', iss: '', count: 0, events: [] })
 })
 
 t.test('admin observability routes share the admin rate limit', async (t) => {

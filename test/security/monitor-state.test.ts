@@ -5,6 +5,7 @@ import type { MonitorConfig } from '../../src/security/monitor.js'
 import type { Alert } from '../../src/security/alert.js'
 import type { MonitorState } from '../../src/security/monitor-state.js'
 import { SecurityMonitor } from '../../src/security/monitor.js'
+import { issuerKey } from '../../src/security/sink.js'
 import { RedisMonitorState } from '../../src/security/redis-state.js'
 import { startRedis } from '../helpers/redis.js'
 import { startCluster } from '../helpers/redis-topologies.js'
@@ -183,13 +184,13 @@ for (const [name, start] of backends) {
     const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
     await backend.resetStats()
     const tokens = 2000
-    for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used('user', `jti-${i}`, facts(`198.51.100.${i % 200}`))
+    for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used({ sub: 'user', jti: `jti-${i}` }, facts(`198.51.100.${i % 200}`))
     await Promise.all([a.flush(), b.flush()])
     let calls = await commandsRun(backend)
     const flushCost = total(calls)
     t.ok(flushCost <= tokens / 20, `a few commands per flush, not per token: ${flushCost} for ${tokens} tokens (${JSON.stringify(Object.fromEntries(calls))})`)
 
-    for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used('user', `jti-${i}`, facts(`198.51.100.${i % 200}`))
+    for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used({ sub: 'user', jti: `jti-${i}` }, facts(`198.51.100.${i % 200}`))
     await Promise.all([a.flush(), b.flush()])
     calls = await commandsRun(backend)
     t.equal(total(calls), flushCost, 'a token used again from its address costs its replica nothing')
@@ -202,38 +203,55 @@ for (const [name, start] of backends) {
     const alerts: Alert[] = []
     const [a, b] = [await replica(t, backend, alerts), await replica(t, backend, alerts)]
     const jti = 'stolen-token-jti-0123456789'
-    a.used('victim', jti, facts('192.0.2.1'))
+    a.used({ sub: 'victim', jti }, facts('192.0.2.1'))
     await a.flush()
-    b.used('victim', jti, facts('192.0.2.1'))
+    b.used({ sub: 'victim', jti }, facts('192.0.2.1'))
     await b.flush()
-    b.used('victim', jti, facts('203.0.113.9'))
+    b.used({ sub: 'victim', jti }, facts('203.0.113.9'))
     await b.flush()
-    a.used('victim', jti, facts('192.0.2.1'))
-    a.used('victim', jti, facts('203.0.113.9'))
+    a.used({ sub: 'victim', jti }, facts('192.0.2.1'))
+    a.used({ sub: 'victim', jti }, facts('203.0.113.9'))
     await a.flush()
     t.same(alerts, [], 'two addresses, seen by both replicas: within ALERT_TOKEN_MAX_IPS')
-    a.used('victim', jti, facts('203.0.113.10'))
+    a.used({ sub: 'victim', jti }, facts('203.0.113.10'))
     await a.flush()
     t.same(alerts, [], 'three addresses: not more than ALERT_TOKEN_MAX_IPS=3')
     await backend.resetStats()
-    b.used('victim', jti, facts('198.51.100.77'))
+    b.used({ sub: 'victim', jti }, facts('198.51.100.77'))
     await b.flush()
     t.match(alerts, [{ type: 'possible_token_theft', severity: 'HIGH', user_id: 'victim', ip: '198.51.100.77', count: 4, threshold: 3, jti: jti.slice(0, 8) }])
     const calls = await commandsRun(backend)
     t.ok(total(calls) <= 14, `a new address of a known token costs a few commands (${JSON.stringify(Object.fromEntries(calls))})`)
-    a.used('victim', jti, facts('198.51.100.78'))
+    a.used({ sub: 'victim', jti }, facts('198.51.100.78'))
     await a.flush()
     t.equal(alerts.length, 1, 'raised once across the replicas')
+  })
+
+  // Issue 18 item 2: a token is the pair (iss, jti). Two issuers minting the same jti are two tokens,
+  // each used from its own addresses: counted together they would read as one token on four addresses.
+  t.test(`${name}: the same jti of two issuers is two tokens to the theft rule`, async (t) => {
+    const backend = start()
+    const alerts: Alert[] = []
+    const a = await replica(t, backend, alerts)
+    const jti = 'shared-jti-0123456789'
+    for (const [iss, ips] of [['https://a.example', ['192.0.2.1', '192.0.2.2']], ['https://b.example', ['198.51.100.1', '198.51.100.2']]] as const) {
+      for (const ip of ips) a.used({ iss, sub: 'alice', jti }, facts(ip))
+    }
+    await a.flush()
+    t.same(alerts, [], 'two addresses per token: within ALERT_TOKEN_MAX_IPS=3')
+    for (const ip of ['192.0.2.3', '192.0.2.4']) a.used({ iss: 'https://a.example', sub: 'alice', jti }, facts(ip))
+    await a.flush()
+    t.match(alerts, [{ type: 'possible_token_theft', iss: 'https://a.example', user_id: 'alice', count: 4 }], 'A\'s token on its fourth address')
   })
 
   t.test(`${name}: the window of a token's addresses is capped in Redis`, async (t) => {
     const backend = start()
     const alerts: Alert[] = []
     const a = await replica(t, backend, alerts)
-    for (let i = 0; i < 3000; i++) a.used('roamer', 'roaming-jti', facts(`10.1.${i >> 8}.${i & 255}`))
+    for (let i = 0; i < 3000; i++) a.used({ sub: 'roamer', jti: 'roaming-jti' }, facts(`10.1.${i >> 8}.${i & 255}`))
     await a.flush()
     const state = await redisState(t, backend)
-    t.same(await state.distinct([['ips:roaming-jti', '10.9.9.9']], 300), [1024], 'at most 1024 addresses kept per token')
+    t.same(await state.distinct([[`ips:${issuerKey(undefined, 'roaming-jti')}`, '10.9.9.9']], 300), [1024], 'at most 1024 addresses kept per token')
     t.equal(alerts.length, 1)
   })
 }

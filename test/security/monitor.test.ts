@@ -61,6 +61,33 @@ for (const [name, storeEnv] of stores) {
   })
 }
 
+// Issue 18 item 2: the identity is the pair (iss, sub). JWT_ISSUER unset (iss unchecked) lets one secret
+// sign tokens of two issuers; alice of B failing must neither add to alice of A's window nor fill her activity.
+t.test('failures, alerts and activity are per (issuer, subject)', async (t) => {
+  const gw = await startGateway(t, ADMIN_ENV)
+  const [A, B] = ['https://a.example', 'https://b.example']
+  const wrongType = (iss: string): string => sign({ claims: { iss, sub: 'alice', token_type: 'refresh' } })
+  for (let i = 0; i < 5; i++) t.equal(await verifyFrom(gw, wrongType(A)), 401)
+  for (let i = 0; i < 9; i++) t.equal(await verifyFrom(gw, wrongType(B)), 401)
+  t.same(await alertsOfType(gw, 'user_verification_failures', 0), [], '5 + 9 failures of two users: no alert')
+  t.equal(await verifyFrom(gw, wrongType(B)), 401)
+  const [alert, ...more] = await alertsOfType(gw, 'user_verification_failures', 1)
+  t.match(alert, { user_id: 'alice', iss: B, count: 10 }, 'alice of B reached the threshold, named with her issuer')
+  t.same(more, [])
+
+  const activity = async (query: string): Promise<{ status: number, body: any }> => await call(`${gw.url}/admin/users/alice/activity${query}`, { token: admin() })
+  const ofA = await untilValue(async () => await activity(`?iss=${encodeURIComponent(A)}`), (res) => res.body.count >= 5, 1000)
+  t.match(ofA, { status: 200, body: { user_id: 'alice', iss: A, count: 5 } }, 'A\'s list holds A\'s five failures only')
+  const ofB = (await activity(`?iss=${encodeURIComponent(B)}`)).body
+  t.equal(ofB.events.filter((e: { event: string }) => e.event === 'verification_failed').length, 10)
+  t.ok(ofB.events.some((e: { event: string }) => e.event === 'security_alert'), 'B\'s alert is in B\'s list')
+  t.match(await activity(''), { status: 200, body: { iss: '', count: 0 } }, 'no issuer named, none configured: tokens without iss')
+
+  t.equal((await call(`${gw.url}/admin/users/alice/revoke`, { method: 'POST', token: admin(), json: { reason: 'every issuer' } })).status, 200)
+  const both = await untilValue(async () => (await activity(`?iss=${encodeURIComponent(A)}`)).body, (body) => body.count === 6, 1000)
+  t.equal(both.events[0].event, 'admin_user_revoked', 'a revocation of alice in every issuer is in each issuer\'s list')
+})
+
 t.test('token requests per user raise MEDIUM at the threshold', async (t) => {
   const gw = await startGateway(t, { ...ADMIN_ENV, ALERT_USER_TOKEN_REQUESTS_PER_HOUR: '3' })
   let refresh = sign({ claims: { sub: 'busy', token_type: 'refresh', sid: 'busy-s' } })
