@@ -30,6 +30,7 @@ import formbody from '@fastify/formbody'
 import { adminRevocationRoutes } from './routes/admin-revocation.js'
 import { IssuerScope } from './revocation/issuer-scope.js'
 import { healthRoutes } from './routes/health.js'
+import { Readiness } from './routes/readiness.js'
 import { resourceMetadataRoutes } from './routes/resource-metadata.js'
 import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
@@ -136,7 +137,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
-  await app.register(healthRoutes, { store, replica, failMode: config.failMode })
+  await app.register(healthRoutes, { readiness: new Readiness(replica, jwks.flatMap((keySet) => keySet === null ? [] : [keySet]), config.readyFollowsState) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
   if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).

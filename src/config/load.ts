@@ -183,6 +183,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     revocationCheckTimeoutMs: r.int('REVOCATION_CHECK_TIMEOUT_MS', 50, { min: 1, max: 10_000 }),
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
     maxStalenessMs: r.int('MAX_STALENESS_MS', 1000, { min: 500, max: 600_000 }),
+    readyFollowsState: r.oneOf('READY_FOLLOWS_STATE', ['true', 'false'], 'false') === 'true',
     jwt,
     resourceMetadata: readResourceMetadata(r, jwt),
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,

@@ -47,6 +47,8 @@ export interface Config {
   readonly failMode: FailMode
   /** Past this age the local revocation state alone no longer decides "not revoked" (MAX_STALENESS_MS). */
   readonly maxStalenessMs: number
+  /** READY_FOLLOWS_STATE: /readyz goes unready while the revocation state is stale (routes/readiness.ts). */
+  readonly readyFollowsState: boolean
   readonly jwt: JwtConfig
   /** RESOURCE_URL: RFC 9728 metadata served and named in 401 challenges; null without it. */
   readonly resourceMetadata: ResourceMetadataConfig | null

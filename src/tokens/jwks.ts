@@ -54,6 +54,11 @@ export class JwksKeySet {
     return this.#verifiers.length
   }
 
+  /** Whether a fetch ever succeeded: readiness waits for it, and later outages keep the keys. */
+  get loadedOnce (): boolean {
+    return this.#lastSuccess !== -Infinity
+  }
+
   /** Bumped whenever a key disappears from the set: tokens it verified must be checked again. */
   get generation (): number {
     return this.#generation

@@ -42,7 +42,7 @@ for (const failMode of ['open', 'closed'] as const) {
     t.equal((await call(`${gw.url}/auth/verify`, { token: sign() })).status, failMode === 'open' ? 200 : 503, 'the fail mode still applies while it is open')
     t.ok(performance.now() - shortCut < 200, 'and answers without trying Redis')
     const ready = await call(`${gw.url}/readyz`)
-    t.equal(ready.status, failMode === 'open' ? 200 : 503, 'readiness reflects the fail mode')
+    t.equal(ready.status, 200, 'still ready: an outage every replica shares does not take them all out (docs/operations.md)')
 
     await redis.restart()
     t.ok(await until(async () => (await call(`${gw.url}/auth/logout`, { method: 'POST', token: fresh })).status === 200), 'writes work again without a restart')

@@ -159,6 +159,8 @@ t.test('a JWKS outage keeps the keys already known', async (t) => {
   t.equal((await call(`${gw.url}/auth/verify`, { token: unknown })).status, 401)
   t.equal((await call(`${gw.url}/auth/verify`, { token: sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' }) })).status, 200, 'key-a still verifies')
   t.ok(gw.logs.some((line) => line.includes('JWKS fetch failed; keeping the previous keys')), 'the failure is logged')
+  // Issue 20 item 5: an outage of the identity provider every replica shares must not take them all out.
+  t.equal((await call(`${gw.url}/readyz`)).status, 200, 'still ready: it verifies with the keys it has')
 })
 
 t.test('an empty or oversized key set does not replace the keys already known', async (t) => {
@@ -193,10 +195,15 @@ t.test('a JWKS unreachable at start-up: the gateway starts and picks the keys up
   const gw = await startGateway(t, env(jwks.url, '1'), { now: clock.now })
   const token = sign({ key: a.privatePem, algorithm: 'RS256', kid: 'key-a' })
   t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 401, 'no keys yet')
+  // Issue 20 item 5: a rollout must not pass readiness with no key to verify a token.
+  t.match(await call(`${gw.url}/readyz`), { status: 503, body: { status: 'loading' } }, 'not ready without keys')
   jwks.keys = [jwk(a, 'key-a')]
   jwks.up = true
+  const before = jwks.requests
   clock.advance(1000)
-  t.ok(await until(async () => (await call(`${gw.url}/auth/verify`, { token })).status === 200, 5000, 50), 'accepted once the JWKS answers')
+  t.ok(await until(async () => (await call(`${gw.url}/readyz`)).status === 200, 5000, 50), 'the probe itself fetches the keys (no token reaches an unready replica)')
+  t.equal(jwks.requests, before + 1, 'once: the cooldown bounds the probe\'s fetches')
+  t.equal((await call(`${gw.url}/auth/verify`, { token })).status, 200, 'and tokens are accepted')
 })
 
 t.test('symmetric keys in a JWKS and keys for other algorithms are ignored', async (t) => {
