@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import { createRedisClient, type RedisClient, type RedisConfig } from '../redis/redis-client.js'
+import { logConnectionChanges } from '../redis/connection-log.js'
 import type { Claims } from '../tokens/claims.js'
 import { within } from '../async/within.js'
 
@@ -107,7 +108,7 @@ export async function registerRateLimits (app: FastifyInstance, config: RateLimi
   let redis: RedisClient | null = null
   if (config.redis !== null) {
     redis = createRedisClient(config.redis, { name: 'ratelimit', commandTimeoutMs: 250 })
-    redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'rate-limit redis error'))
+    logConnectionChanges(redis, 'rate limits', app.log)
     // Limits count from the first request: wait briefly for the connection (commands are not queued offline).
     await within(redis.connect(), CONNECT_WAIT_MS, undefined)
     app.addHook('onClose', async () => { await redis?.quit().catch(() => redis?.disconnect()) })

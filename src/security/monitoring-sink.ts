@@ -70,7 +70,7 @@ export class MonitoringSink implements SecuritySink {
     this.#audit = audit
     this.#allow = metrics.decisions.cell({ result: 'allow', reason: 'valid' })
     const fallback = new MemoryMonitorState()
-    this.#state = config.redis === null ? fallback : new RedisMonitorState(config.redis, (message) => this.#stateError(message))
+    this.#state = config.redis === null ? fallback : new RedisMonitorState(config.redis, log)
     this.#webhook = config.alertWebhookUrl === null
       ? null
       : new AlertWebhook(config.alertWebhookUrl, (outcome) => metrics.webhookDeliveries.inc({ result: outcome }))
@@ -202,8 +202,9 @@ export class MonitoringSink implements SecuritySink {
     await this.#state.push(`activity:${user}`, JSON.stringify(event), ACTIVITY_KEPT, 7 * DAY_S)
   }
 
-  // At most one warning a second: an outage must not flood the log.
+  // An outage is logged once by the connection (redis-state.ts); other failures at most once a second.
   #stateError (message: string): void {
+    if (this.#state instanceof RedisMonitorState && this.#state.down) return
     const now = Date.now()
     if (now - this.#lastStateError < 1000) return
     this.#lastStateError = now

@@ -2,6 +2,7 @@ import type { Result } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { RedisConfig } from '../redis/redis-client.js'
 import { createRedisClient, type RedisClient } from '../redis/redis-client.js'
+import { logConnectionChanges, type ConnectionLogger } from '../redis/connection-log.js'
 import { BUCKET_S, MAX_MEMBERS, bucketOf, type MonitorState } from './monitor-state.js'
 
 declare module 'ioredis' {
@@ -78,15 +79,22 @@ export class RedisMonitorState implements MonitorState {
   // Bucket hashes whose expiry this replica has set (old ones age out).
   readonly #expiring = new LRUCache<string, true>({ max: 64 })
 
-  constructor (config: RedisConfig, onError: (message: string) => void, now: () => number = Date.now) {
+  readonly #down: () => boolean
+
+  constructor (config: RedisConfig, log: ConnectionLogger, now: () => number = Date.now) {
     this.#now = now
     this.#prefix = `${config.keyPrefix}monitor:`
     this.#shards = config.topology.mode === 'cluster' ? CLUSTER_SHARDS : 1
     this.#client = createRedisClient(config, { name: 'monitor', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
     this.#client.defineCommand('tgWindowCount', { numberOfKeys: 1, lua: COUNT_SCRIPT })
     this.#client.defineCommand('tgFirstRecords', { numberOfKeys: 2, lua: FIRST_SCRIPT })
-    this.#client.on('error', (err: Error) => onError(err.message))
-    this.#client.connect().catch((err: Error) => onError(err.message))
+    this.#down = logConnectionChanges(this.#client, 'security monitor', log)
+    this.#client.connect().catch(() => {}) // an 'error' event too, logged once
+  }
+
+  /** Lost its connection (already logged once): a failed command says nothing new. */
+  get down (): boolean {
+    return this.#down()
   }
 
   get ready (): boolean {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify'
 import { Failures, GatewayError, withDescription, type Failure } from '../errors.js'
 import { sendFailure } from './failure-reply.js'
+import { LineBudget } from './line-budget.js'
 
 function failureFor (error: FastifyError): Failure {
   if (error instanceof GatewayError) return error.failure
@@ -14,12 +15,23 @@ function failureFor (error: FastifyError): Failure {
   return Failures.INTERNAL
 }
 
+// An operational 5xx (the store or the upstream unavailable) repeats for every request of an
+// outage, whose cause its connection logs once: one line per reason per 10 s, with a count.
+const OPERATIONAL_LINES_PER_10_S = 1
+
 /** Every error leaves as an OAuth-style body; details go to the log, never to the client. */
 export function installErrorHandlers (app: FastifyInstance): void {
+  const operational = new LineBudget({ lines: OPERATIONAL_LINES_PER_10_S, windowMs: 10_000 })
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const failure = failureFor(error)
-    if (failure.status >= 500) request.log.error({ err: error }, 'request failed')
-    else request.log.debug({ code: error.code, reason: failure.reason }, 'request refused')
+    if (failure === Failures.INTERNAL) {
+      request.log.error({ err: error }, 'request failed')
+    } else if (failure.status >= 500) {
+      const suppressed = operational.take(failure.reason)
+      if (suppressed !== -1) request.log.warn({ reason: failure.reason, err: (error.cause as Error | undefined)?.message, suppressed }, 'request failed: a dependency is unavailable')
+    } else {
+      request.log.debug({ code: error.code, reason: failure.reason }, 'request refused')
+    }
     return sendFailure(reply, failure)
   })
   app.setNotFoundHandler((_request, reply) => sendFailure(reply, Failures.NOT_FOUND))

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Counter } from 'prom-client'
 import { Failures, type Failure } from '../errors.js'
+import { LineBudget } from './line-budget.js'
 
 export type RefusalMode = 'proxy' | 'forward_auth'
 
@@ -36,8 +37,6 @@ export interface RefusalReportOptions {
 const PATH_CHARS = 48
 const DEFAULT_LINES_PER_SECOND = 5
 
-interface Window { second: number, lines: number, suppressed: number }
-
 /**
  * Requests refused before the decision (ambiguous or not-normal paths,
  * override headers or parameters, a missing original URI, a bad request
@@ -49,37 +48,20 @@ interface Window { second: number, lines: number, suppressed: number }
 export class RefusalReport {
   readonly #counter: Counter<'mode' | 'reason'>
   readonly #log: FastifyBaseLogger
-  readonly #linesPerSecond: number
-  readonly #now: () => number
-  readonly #windows = new Map<string, Window>()
+  readonly #lines: LineBudget
 
   constructor ({ counter, modes, log, linesPerSecond = DEFAULT_LINES_PER_SECOND, now = Date.now }: RefusalReportOptions) {
     this.#counter = counter
     for (const mode of modes) for (const { reason } of EARLY_REFUSALS[mode]) counter.inc({ mode, reason }, 0)
     this.#log = log
-    this.#linesPerSecond = linesPerSecond
-    this.#now = now
+    this.#lines = new LineBudget({ lines: linesPerSecond, windowMs: 1000, now })
   }
 
   refused (mode: RefusalMode, failure: Failure, request: RefusedRequest): void {
     const reason = failure.reason
     this.#counter.inc({ mode, reason })
-    const second = Math.floor(this.#now() / 1000)
-    let window = this.#windows.get(reason)
-    if (window === undefined) {
-      window = { second, lines: 0, suppressed: 0 }
-      this.#windows.set(reason, window)
-    } else if (window.second !== second) {
-      window.second = second
-      window.lines = 0
-    }
-    if (window.lines >= this.#linesPerSecond) {
-      window.suppressed++
-      return
-    }
-    window.lines++
-    const suppressed = window.suppressed
-    window.suppressed = 0
+    const suppressed = this.#lines.take(reason)
+    if (suppressed === -1) return
     this.#log.warn({ mode, reason, code: failure.code, ip: request.ip, path: request.path.slice(0, PATH_CHARS), suppressed },
       'request refused before the decision')
   }

@@ -55,7 +55,7 @@ const makers: Array<[string, Make]> = [
 ]
 
 async function redisState (t: Tap, { topology, prefix }: Backend, now: () => number = Date.now): Promise<MonitorState> {
-  const state = new RedisMonitorState({ topology, password: null, keyPrefix: prefix, minReplicasAck: 0 }, () => {}, now)
+  const state = new RedisMonitorState({ topology, password: null, keyPrefix: prefix, minReplicasAck: 0 }, { warn () {}, info () {} }, now)
   t.teardown(() => state.close())
   await until(() => state.ready, 3000)
   return state

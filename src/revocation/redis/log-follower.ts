@@ -69,6 +69,9 @@ export class LogFollower {
   }
 
   async #run (): Promise<void> {
+    // Before the connection is ready every command fails at once (no offline queue): reading then
+    // logged "unreadable" at every start. A Redis down at start is logged by the connection.
+    if (this.#client.status !== 'ready') await new Promise((resolve) => this.#client.once('ready', resolve))
     let failures = 0
     while (!this.#closed) {
       try {

@@ -10,6 +10,7 @@ import type { RollForwardStats } from './roll-forward.js'
 import type { LogRecoveryOptions } from './log-recovery.js'
 import { ClusterWriter, type Executed, type MarkMode, type Write } from './cluster-write.js'
 import { connectClient, createRedisClient, type RedisClient } from '../../redis/redis-client.js'
+import { logConnectionChanges } from '../../redis/connection-log.js'
 import { decide, RedisKeys } from './redis-keys.js'
 import { perKind } from '../mark-kind.js'
 import type { Clock, LogListener, LookupQuery, MarkKind, RevocationEvent, RevocationStore, StoreStats } from '../store.js'
@@ -94,10 +95,9 @@ export class RedisStore implements RevocationStore {
         ackDelayMs: ACK_DELAY_MS
       })
       : null
-    for (const client of [this.#lookup, this.#write]) {
-      // ioredis reconnects by itself; without a listener an error event would crash the process.
-      client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'))
-    }
+    // ioredis reconnects by itself; without a listener an error event would crash the process.
+    logConnectionChanges(this.#lookup, 'revocation lookups', log)
+    logConnectionChanges(this.#write, 'revocation writes', log)
   }
 
   /** Connects both clients; resolves when ready or rejects after timeoutMs. */
@@ -163,10 +163,11 @@ export class RedisStore implements RevocationStore {
 
   follow (listener: LogListener): void {
     const client = createRedisClient(this.#config, { name: 'follower', maxRetryDelayMs: 250, connectTimeoutMs: 1000 })
-    client.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis log follower error'))
+    logConnectionChanges(client, 'revocation log follower', this.#log)
     const follower = new LogFollower(client, this.keys, listener, this.#log, LOG_BLOCK_MS, this.#retentionS)
     this.#follower = { client, follower }
-    connectClient(client).catch((err: Error) => this.#log.warn({ err: err.message }, 'redis log follower connect failed'))
+    // A failed first connect is an 'error' event too (logged above); ioredis keeps retrying.
+    connectClient(client).catch(() => {})
     follower.start()
     this.#clusterWriter?.recover((event) => {
       const ttlS = event.expiresAt - nowSeconds(this.#now)
