@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createAuthenticator } from './decision/authenticator.js'
 import type { Config } from './config/types.js'
@@ -70,6 +71,8 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
   return store
 }
 
+// The package's own version, for tokengate_build_info (dist/app.js and src/app.ts both sit one level down).
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
@@ -97,7 +100,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   app.decorate('tokengateChallengeSuffix', challengeSuffix)
 
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
-  const metrics = new GatewayMetrics()
+  const metrics = new GatewayMetrics({ version: VERSION })
   const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs })
   const checker = new RevocationChecker(replica, store, { timeoutMs: config.revocationCheckTimeoutMs, failMode: config.failMode }, metrics.checks)
   metrics.watchBreaker(() => checker.breakerState)
@@ -112,6 +115,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // One key set per issuer, each with its own cache, kid refresh and cooldown.
   const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now }))
   await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))
+  const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
+  metrics.watchJwks(keySets)
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
@@ -137,7 +142,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
-  await app.register(healthRoutes, { readiness: new Readiness(replica, jwks.flatMap((keySet) => keySet === null ? [] : [keySet]), config.readyFollowsState) })
+  await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
   if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).

@@ -11,6 +11,20 @@ export interface StateView {
   readonly marks: { size: (now: number) => number, readonly bytes: number }
 }
 
+/** One issuer's JWKS as the JWKS families read it at scrape time (jwks.ts JwksStats). */
+export interface JwksView {
+  readonly stats: {
+    readonly issuer: string
+    readonly keys: number
+    readonly fetched: number
+    readonly failed: number
+    readonly lastSuccessMs: number
+  }
+}
+
+/** What tokengate_build_info says. */
+export interface BuildInfo { readonly version: string }
+
 /** What the Cluster roll-forward gauges read at scrape time (the Redis store). */
 export interface RollForwardStats { readonly pending: number, readonly dropped: number }
 
@@ -49,10 +63,14 @@ export class GatewayMetrics {
   #breaker: () => BreakerState = () => 'closed'
   #state: StateView | null = null
   #rollForward: () => RollForwardStats = () => ({ pending: 0, dropped: 0 })
+  #jwks: readonly JwksView[] = []
 
-  constructor () {
+  constructor (build: BuildInfo = { version: 'unknown' }) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
+    // Gauges that prom-client names *_total, which promtool's linter refuses: their labelled
+    // siblings (nodejs_active_handles{type}, …) carry the same numbers.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name)
     const duration = new BufferedHistogram<'outcome'>({
       name: 'tokengate_revocation_check_duration_seconds',
       help: 'Revocation lookups that went to the store because the local state was older than MAX_STALENESS_MS (local answers are counted in tokengate_revocation_cache_hits_total)',
@@ -112,13 +130,28 @@ export class GatewayMetrics {
       aggregator: 'max',
       collect () { this.set(state()?.marks.bytes ?? 0) }
     })
+    let reloads = 0
     // eslint-disable-next-line no-new
-    new Gauge({
-      name: 'tokengate_revocation_state_reloads',
+    new Counter({
+      name: 'tokengate_revocation_state_reloads_total',
       help: 'Full reloads of the revocation state after start (log trimmed past this replica, or a failover lost entries)',
       registers,
-      collect () { this.set(state()?.reloads ?? 0) }
+      collect () {
+        const now = state()?.reloads ?? 0
+        this.inc(now - reloads)
+        reloads = now
+      }
     })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_build_info',
+      help: 'Always 1: the version of tokengate and of Node.js this process runs',
+      labelNames: ['version', 'node'],
+      registers,
+      aggregator: 'max',
+      collect () { this.set({ version: build.version, node: process.version }, 1) }
+    })
+    this.#jwksFamilies(registers)
     const rollForward = (): RollForwardStats => this.#rollForward()
     // eslint-disable-next-line no-new
     new Gauge({
@@ -137,6 +170,52 @@ export class GatewayMetrics {
         const now = rollForward().dropped
         this.inc(now - dropped)
         dropped = now
+      }
+    })
+  }
+
+  /** The issuers' JWKS key sets the JWKS families read at scrape time. */
+  watchJwks (keySets: readonly JwksView[]): void {
+    this.#jwks = keySets
+  }
+
+  // Labelled by issuer: the configured issuers, a bounded set.
+  #jwksFamilies (registers: Registry[]): void {
+    const keySets = (): readonly JwksView[] => this.#jwks
+    const seen = new Map<string, { fetched: number, failed: number }>()
+    // eslint-disable-next-line no-new
+    new Counter({
+      name: 'tokengate_jwks_fetches_total',
+      help: 'JWKS fetches by issuer and result: ok (the keys were replaced), failed (the previous keys were kept)',
+      labelNames: ['issuer', 'result'],
+      registers,
+      collect () {
+        for (const { stats } of keySets()) {
+          const last = seen.get(stats.issuer) ?? { fetched: 0, failed: 0 }
+          this.inc({ issuer: stats.issuer, result: 'ok' }, stats.fetched - last.fetched)
+          this.inc({ issuer: stats.issuer, result: 'failed' }, stats.failed - last.failed)
+          seen.set(stats.issuer, { fetched: stats.fetched, failed: stats.failed })
+        }
+      }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_jwks_keys',
+      help: 'Usable keys in each issuer\'s JWKS (0 before its first successful fetch)',
+      labelNames: ['issuer'],
+      registers,
+      aggregator: 'min',
+      collect () { for (const { stats } of keySets()) this.set({ issuer: stats.issuer }, stats.keys) }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_jwks_last_success_timestamp_seconds',
+      help: 'When each issuer\'s JWKS was last fetched successfully (0: never)',
+      labelNames: ['issuer'],
+      registers,
+      aggregator: 'min',
+      collect () {
+        for (const { stats } of keySets()) this.set({ issuer: stats.issuer }, Number.isFinite(stats.lastSuccessMs) ? stats.lastSuccessMs / 1000 : 0)
       }
     })
   }

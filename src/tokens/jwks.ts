@@ -14,6 +14,17 @@ function publicMembers (jwk: Record<string, unknown>): JsonWebKey {
   return Object.fromEntries(PUBLIC_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]))
 }
 
+/** One issuer's key set as the metrics see it. */
+export interface JwksStats {
+  readonly issuer: string
+  readonly keys: number
+  /** Fetches that replaced the keys, and fetches that failed (the keys were kept). */
+  readonly fetched: number
+  readonly failed: number
+  /** -Infinity before the first success. */
+  readonly lastSuccessMs: number
+}
+
 interface SkippedKey { readonly kid: string | null, readonly why: string }
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
@@ -39,6 +50,7 @@ export class JwksKeySet {
   #inFlight: Promise<boolean> | null = null
   #lastAttempt = -Infinity
   #lastSuccess = -Infinity
+  #fetches = { ok: 0, failed: 0 }
   readonly #now: () => number
 
   /** The keys of `entry`, one of jwt.issuers: they verify its tokens only, with its algorithms. */
@@ -52,6 +64,11 @@ export class JwksKeySet {
 
   get size (): number {
     return this.#verifiers.length
+  }
+
+  /** What the JWKS metrics read at scrape time. */
+  get stats (): JwksStats {
+    return { issuer: this.#entry.issuer ?? '', keys: this.#verifiers.length, fetched: this.#fetches.ok, failed: this.#fetches.failed, lastSuccessMs: this.#lastSuccess }
   }
 
   /** Whether a fetch ever succeeded: readiness waits for it, and later outages keep the keys. */
@@ -113,9 +130,11 @@ export class JwksKeySet {
       this.#verifiers = verifiers
       this.#fingerprints = fingerprints
       this.#lastSuccess = this.#now()
+      this.#fetches.ok++
       this.#log.info({ issuer: this.#entry.issuer, keys: verifiers.length }, 'JWKS loaded')
       return true
     } catch (err) {
+      this.#fetches.failed++
       this.#log.warn({ err: (err as Error).message, issuer: this.#entry.issuer, url: this.#url.origin + this.#url.pathname }, 'JWKS fetch failed; keeping the previous keys')
       return false
     }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
@@ -8,6 +10,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { configProblems } from '../helpers/config.js'
 import { parseMetrics, scrape, valueOf } from '../helpers/scrape.js'
 import { until } from '../helpers/until.js'
+import { PROMTOOL, promtoolMissing } from '../deploy/promtool.js'
 
 const admin = (): string => sign({ claims: { sub: 'ops-1', roles: ['admin'] } })
 
@@ -139,4 +142,25 @@ t.test('METRICS_ON_MAIN_PORT: defaults by mode, and true with METRICS_PORT stops
   t.equal(loadConfig({ ...base, METRICS_PORT: '9100' }).metricsOnMainPort, false)
   t.match(configProblems({ ...base, METRICS_PORT: '9100', METRICS_ON_MAIN_PORT: 'true' }), [/^METRICS_ON_MAIN_PORT: /])
   t.match(configProblems({ ...base, METRICS_ON_MAIN_PORT: 'yes' }), [/^METRICS_ON_MAIN_PORT: /])
+})
+
+// Issue 20 item 4: what a dashboard and an alert need, on a scrape Prometheus's own linter accepts.
+t.test('a live scrape passes promtool check metrics, HEAD /metrics answers on both listeners, build_info names the version', { skip: promtoolMissing }, async (t) => {
+  const port = await freePort()
+  const gw = await startGateway(t, { METRICS_PORT: String(port) })
+  await call(`${gw.url}/auth/verify`, { token: sign() })
+  await call(`${gw.url}/auth/verify`, { token: 'junk' })
+  const text = (await call(`http://127.0.0.1:${port}/metrics`)).text
+  const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' })
+  t.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`)
+  const samples = parseMetrics(text)
+  const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  t.equal(valueOf(samples, 'tokengate_build_info', { version, node: process.version }), 1)
+  t.ok(samples.some((s) => s.name === 'tokengate_revocation_state_reloads_total'), 'reloads are a counter')
+  const head = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' })
+  t.equal(head.status, 200)
+  t.match(head.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
+  t.equal(await head.text(), '', 'no body')
+  const main = await startGateway(t, {})
+  t.equal((await fetch(`${main.url}/metrics`, { method: 'HEAD' })).status, 200, 'HEAD on the main port too')
 })

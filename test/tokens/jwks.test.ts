@@ -8,6 +8,7 @@ import { call } from '../helpers/http.js'
 import { manualClock } from '../helpers/clock.js'
 import { keyPair, nowS, SECRET, sign, signRaw, type KeyPair } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
+import { scrape, valueOf } from '../helpers/scrape.js'
 
 interface JwksServer {
   url: string
@@ -161,6 +162,12 @@ t.test('a JWKS outage keeps the keys already known', async (t) => {
   t.ok(gw.logs.some((line) => line.includes('JWKS fetch failed; keeping the previous keys')), 'the failure is logged')
   // Issue 20 item 5: an outage of the identity provider every replica shares must not take them all out.
   t.equal((await call(`${gw.url}/readyz`)).status, 200, 'still ready: it verifies with the keys it has')
+  // Issue 20 item 4: the outage is in the metrics, per issuer.
+  const samples = await scrape(gw.url)
+  t.equal(valueOf(samples, 'tokengate_jwks_fetches_total', { result: 'ok' }), 1)
+  t.ok(valueOf(samples, 'tokengate_jwks_fetches_total', { result: 'failed' }) >= 1, 'the failed refetch is counted')
+  t.equal(valueOf(samples, 'tokengate_jwks_keys'), 1, 'the key kept')
+  t.ok(valueOf(samples, 'tokengate_jwks_last_success_timestamp_seconds') > 0, 'when it was last fetched')
 })
 
 t.test('an empty or oversized key set does not replace the keys already known', async (t) => {
