@@ -62,7 +62,9 @@ if (opts.child === undefined) {
   const checker = new RevocationChecker(replica, store, { timeoutMs: 50, failMode: 'open' }, metrics.checks)
   const security = new MonitoringSink(config, metrics, pino({ level: 'warn' }))
   const authenticator = createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes)
-  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride })
+  // Builds before the decision log (issue 20) take no `decisions`; with it, it is measured as the gateway runs it.
+  const decisionLog = await load('decision/decision-log.js').then(({ DecisionLog }) => new DecisionLog('forward_auth', metrics, pino({ level: 'warn' }), config.decisionLog), () => undefined)
+  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog })
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
   const now = Math.floor(Date.now() / 1000)
   const mint = () => sign({ sub: `user-${Math.floor(Math.random() * 1000)}`, jti: randomUUID(), scope: 'read write', roles: ['reader'], iat: now, exp: now + 3600 })

@@ -4,7 +4,8 @@ import { createAuthenticator } from './decision/authenticator.js'
 import type { Config } from './config/types.js'
 import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'
-import { createAuthorizer } from './decision/authorize.js'
+import { createAuthorizer, type Authorizer } from './decision/authorize.js'
+import { DecisionLog, type DecisionMode } from './decision/decision-log.js'
 import { installErrorHandlers } from './server/error-handler.js'
 import { resourceMetadataChallenge } from './server/failure-reply.js'
 import { sendContinue } from './server/expect-continue.js'
@@ -119,7 +120,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   metrics.watchJwks(keySets)
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
-  const authorize = createAuthorizer({ policy: createAccessPolicy(config.publicPaths, config.accessRules), authenticator, security, methodOverride: config.upstreamMethodOverride })
+  const policy = createAccessPolicy(config.publicPaths, config.accessRules)
+  // One authorizer per mode, so that each decision's latency and log line name their mode.
+  const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
+    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog)
+  })
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
@@ -147,7 +152,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
-    authorize,
+    authorize: authorizerFor('forward_auth'),
     trustedProxies,
     authPrefix: config.authPrefix,
     log: app.log,
@@ -192,7 +197,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
   if (config.upstreamUrl !== null) {
     await app.register(proxyRoutes, {
-      authorize,
+      authorize: authorizerFor('proxy'),
       isTrustedProxy,
       upstream: config.upstreamUrl,
       pool: {

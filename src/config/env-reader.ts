@@ -68,6 +68,18 @@ export class EnvReader {
     return n
   }
 
+  /** A share from 0 to 1, written as a decimal (`0.01`). */
+  fraction (name: string, fallback: number): number {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    const n = /^(0|1)(\.\d+)?$|^\.\d+$/.test(value) ? Number(value) : NaN
+    if (!(n >= 0 && n <= 1)) {
+      this.fail(name, `"${value}" is not a share from 0 to 1 (for example 0.01)`)
+      return fallback
+    }
+    return n
+  }
+
   /** A duration with its unit (`90s`, `30m`, `12h`, `30d`), in seconds; a bare number is refused as ambiguous. */
   durationS (name: string, fallbackS: number, { min = 0, max = Number.MAX_SAFE_INTEGER }: IntRule = {}): number {
     const value = this.raw(name)

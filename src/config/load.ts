@@ -161,6 +161,10 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     development: jwt.ephemeral,
     host: r.string('HOST', '0.0.0.0'),
     port: r.int('PORT', 8080, { min: 0, max: 65535 }),
+    decisionLog: {
+      sample: r.fraction('DECISION_LOG_SAMPLE', 0),
+      linesPerSecond: r.int('DECISION_LOG_LINES_PER_S', 10, { min: 1, max: 10_000 })
+    },
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     upstreamUrl,
     upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),

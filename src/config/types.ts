@@ -1,5 +1,6 @@
 import type { AccessRule } from '../decision/access-policy.js'
 import type { UpstreamMethodOverride } from '../decision/body-override.js'
+import type { DecisionLogOptions } from '../decision/decision-log.js'
 import type { JwtConfig } from '../tokens/options.js'
 import type { RedisConfig } from '../redis/redis-client.js'
 import type { FailMode } from '../revocation/checker.js'
@@ -47,6 +48,7 @@ export interface Config {
   readonly failMode: FailMode
   /** Past this age the local revocation state alone no longer decides "not revoked" (MAX_STALENESS_MS). */
   readonly maxStalenessMs: number
+  readonly decisionLog: DecisionLogOptions
   /** READY_FOLLOWS_STATE: /readyz goes unready while the revocation state is stale (routes/readiness.ts). */
   readonly readyFollowsState: boolean
   readonly jwt: JwtConfig

@@ -6,6 +6,7 @@ import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
+import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
 
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
@@ -27,6 +28,8 @@ export interface AuthorizerOptions {
   readonly security: SecuritySink
   /** UPSTREAM_METHOD_OVERRIDE (see body-override.ts). */
   readonly methodOverride: UpstreamMethodOverride
+  /** Latency and log line of every decision, for the mode this authorizer serves. */
+  readonly decisions: DecisionLog
 }
 
 /**
@@ -43,7 +46,7 @@ export interface AuthorizerOptions {
  */
 export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security, methodOverride }: AuthorizerOptions): Authorizer {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
 
   function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
@@ -59,15 +62,20 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
     return { kind: 'allowed', claims: auth.claims, identity }
   }
 
-  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult): Authorization {
+  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization {
     const decision = verdict(auth, method, path, mayCarryBody)
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
+    decisions.record(request, method, path, decision, startedAt)
     return decision
   }
 
   return (request, method, path, mayCarryBody) => {
-    if (path !== null && policy.isPublic(path)) return PUBLIC
-    return afterIo(authenticator.fromHeader(request.headers.authorization), (auth) => decide(request, method, path, mayCarryBody, auth))
+    const startedAt = performance.now()
+    if (path !== null && policy.isPublic(path)) {
+      decisions.record(request, method, path, PUBLIC, startedAt)
+      return PUBLIC
+    }
+    return afterIo(authenticator.fromHeader(request.headers.authorization), (auth) => decide(request, method, path, mayCarryBody, auth, startedAt))
   }
 }

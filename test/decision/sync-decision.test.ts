@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config/load.js'
 import { createAccessPolicy } from '../../src/decision/access-policy.js'
 import { createAuthenticator, type Authenticator } from '../../src/decision/authenticator.js'
 import { createAuthorizer, type Authorization } from '../../src/decision/authorize.js'
+import { DecisionLog } from '../../src/decision/decision-log.js'
+import { GatewayMetrics } from '../../src/metrics/metrics.js'
 import { RevocationChecker } from '../../src/revocation/checker.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
 import { ReplicaState } from '../../src/revocation/replica-state.js'
@@ -17,7 +19,7 @@ function recordingSink (): SecuritySink & { readonly seen: string[] } {
   return {
     seen,
     audit: () => {},
-    allowed: (sub) => { seen.push(`allowed ${sub}`) },
+    allowed: (token) => { seen.push(`allowed ${token.sub}`) },
     denied: (reason) => { seen.push(`denied ${reason}`) },
     tokenIssued: () => {},
     refreshReuse: () => {},
@@ -36,7 +38,8 @@ t.test('with a known key and a current revocation state, a request is decided in
     policy: createAccessPolicy([], []),
     authenticator: createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes),
     security,
-    methodOverride: config.upstreamMethodOverride
+    methodOverride: config.upstreamMethodOverride,
+    decisions: new DecisionLog('forward_auth', new GatewayMetrics(), { info () {} }, { sample: 0, linesPerSecond: 10 })
   })
   const decide = (token: string): Authorization => {
     const decision = authorize({ headers: { authorization: `Bearer ${token}` }, ip: '192.0.2.1', id: 'r1' }, 'GET', '/items', false)
