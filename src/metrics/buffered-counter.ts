@@ -47,6 +47,8 @@ export class BufferedCounter<L extends string> {
     if (cell === undefined) {
       cell = new CounterCell(labels as Record<string, string>)
       this.#cells.set(key, cell)
+      // A prepared cell is a series from then on, at 0 until it counts.
+      this.counter.inc(labels, 0)
     }
     return cell
   }

@@ -95,6 +95,7 @@ export class GatewayMetrics {
     this.refreshReuse = new Counter({ name: 'tokengate_refresh_reuse_total', help: 'Rotated refresh tokens presented again (the session was revoked)', registers })
     this.alerts = new Counter({ name: 'tokengate_security_alerts_total', help: 'Security alerts raised, by severity and rule', labelNames: ['severity', 'type'], registers })
     this.webhookDeliveries = new Counter({ name: 'tokengate_alert_webhook_deliveries_total', help: 'Alert webhook outcomes: delivered, failed (after retries), dropped (queue full)', labelNames: ['result'], registers })
+    for (const result of ['delivered', 'failed', 'dropped']) this.webhookDeliveries.inc({ result }, 0)
     this.clientAuthFailures = new Counter({ name: 'tokengate_oauth_client_auth_failures_total', help: 'Failed client authentications on /oauth/* by endpoint and reason (missing, malformed, multiple_methods, rejected, rate_limited)', labelNames: ['endpoint', 'reason'], registers })
     this.requestRefusals = new Counter({ name: 'tokengate_request_refusals_total', help: 'Requests refused before the decision (path, override, original URI, request target), by mode (proxy, forward_auth) and reason', labelNames: ['mode', 'reason'], registers })
     this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })

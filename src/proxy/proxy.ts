@@ -69,6 +69,9 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     cells.responses.inc()
   })
 
+  // Every series the upstream alert rule reads starts at 0 (a series born at 1 hides its first 5xx from rate()).
+  for (const route of ['/', '/*']) for (const statusClass of ['2xx', '3xx', '4xx', '5xx']) metrics.upstreamCells(route, statusClass)
+
   const basePath = upstream.pathname.replace(/\/$/, '')
   // Refused before the decision: counted and logged (rate-limited), so that a scanner probing spellings shows.
   const refusedEarly = (request: FastifyRequest, reply: FastifyReply, failure: Failure, raw: string): FastifyReply => {
