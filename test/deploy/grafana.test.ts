@@ -64,7 +64,8 @@ t.test('every metric a query reads is one a running gateway exports; the operato
   }
   for (const watched of ['tokengate_decisions_total', 'tokengate_revocation_check_duration_seconds', 'tokengate_revocation_cache_hits_total',
     'tokengate_revocation_cache_misses_total', 'tokengate_store_errors_total', 'tokengate_breaker_state', 'tokengate_security_alerts_total',
-    'tokengate_request_refusals_total', 'tokengate_revocation_rollforward_pending', 'tokengate_revocation_rollforward_dropped_total']) {
+    'tokengate_request_refusals_total', 'tokengate_revocation_rollforward_pending', 'tokengate_revocation_rollforward_dropped_total',
+    'tokengate_decision_duration_seconds', 'tokengate_jwks_keys', 'tokengate_jwks_fetches_total', 'tokengate_jwks_last_success_timestamp_seconds']) {
     t.ok(used.has(watched), `a panel shows ${watched}`)
   }
 })
