@@ -46,7 +46,7 @@ const UPSTREAM_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 /**
  * One registry per gateway instance (tests build several in one process), with
  * the tokengate_* families. Labels are bounded: reasons from the Failure
- * registry, mark kinds, severities, route patterns and status classes.
+ * registry, mark kinds, severities, modes, issuers and status classes.
  */
 export class GatewayMetrics {
   readonly registry = new Registry()
@@ -60,8 +60,8 @@ export class GatewayMetrics {
   readonly webhookDeliveries: Counter<'result'>
   readonly clientAuthFailures: Counter<'endpoint' | 'reason'>
   readonly requestRefusals: Counter<'mode' | 'reason'>
-  readonly upstreamDuration: BufferedHistogram<'route' | 'status_class'>
-  readonly upstreamResponses: BufferedCounter<'route' | 'status_class'>
+  readonly upstreamDuration: BufferedHistogram<'status_class'>
+  readonly upstreamResponses: BufferedCounter<'status_class'>
   readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
   #state: StateView | null = null
@@ -98,8 +98,8 @@ export class GatewayMetrics {
     for (const result of ['delivered', 'failed', 'dropped']) this.webhookDeliveries.inc({ result }, 0)
     this.clientAuthFailures = new Counter({ name: 'tokengate_oauth_client_auth_failures_total', help: 'Failed client authentications on /oauth/* by endpoint and reason (missing, malformed, multiple_methods, rejected, rate_limited)', labelNames: ['endpoint', 'reason'], registers })
     this.requestRefusals = new Counter({ name: 'tokengate_request_refusals_total', help: 'Requests refused before the decision (path, override, original URI, request target), by mode (proxy, forward_auth) and reason', labelNames: ['mode', 'reason'], registers })
-    this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['route', 'status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
-    this.upstreamResponses = new BufferedCounter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['route', 'status_class'], registers })
+    this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
+    this.upstreamResponses = new BufferedCounter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['status_class'], registers })
     const breaker = (): BreakerState => this.#breaker()
     // eslint-disable-next-line no-new
     new Gauge({
@@ -235,12 +235,15 @@ export class GatewayMetrics {
     this.#state = view
   }
 
-  /** The upstream families' cells for one route pattern and status class (both from bounded sets). */
-  upstreamCells (route: string, statusClass: string): UpstreamCells {
-    const key = `${route} ${statusClass}`
+  /**
+   * The upstream families' cells for one status class. No route label: the proxy has one
+   * catch-all route, so its pattern (`/*`) said nothing, and a raw path would be unbounded.
+   */
+  upstreamCells (statusClass: string): UpstreamCells {
+    const key = statusClass
     let cells = this.#upstreamCells.get(key)
     if (cells === undefined) {
-      const labels = { route, status_class: statusClass }
+      const labels = { status_class: statusClass }
       cells = { duration: this.upstreamDuration.cell(labels), responses: this.upstreamResponses.cell(labels) }
       this.#upstreamCells.set(key, cells)
     }

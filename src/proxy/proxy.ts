@@ -59,18 +59,18 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
   app.decorateRequest('tokengateTarget', '')
   app.decorateRequest('tokengateIdentity', null)
 
-  // Upstream latency and status by route pattern (never the raw path). A request
+  // Upstream latency and status class (never the path). A request
   // refused by the onRequest hook below never reaches preHandler: only forwarded requests count.
   app.addHook('preHandler', async (request) => { request.tokengateForwardedAt = performance.now() })
   app.addHook('onResponse', async (request, reply) => {
     if (request.tokengateForwardedAt === 0) return
-    const cells = metrics.upstreamCells(request.routeOptions.url ?? 'unmatched', statusClass(reply.statusCode))
+    const cells = metrics.upstreamCells(statusClass(reply.statusCode))
     cells.duration.observe((performance.now() - request.tokengateForwardedAt) / 1000)
     cells.responses.inc()
   })
 
   // Every series the upstream alert rule reads starts at 0 (a series born at 1 hides its first 5xx from rate()).
-  for (const route of ['/', '/*']) for (const statusClass of ['2xx', '3xx', '4xx', '5xx']) metrics.upstreamCells(route, statusClass)
+  for (const statusClass of ['2xx', '3xx', '4xx', '5xx']) metrics.upstreamCells(statusClass)
 
   const basePath = upstream.pathname.replace(/\/$/, '')
   // Refused before the decision: counted and logged (rate-limited), so that a scanner probing spellings shows.
