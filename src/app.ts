@@ -141,6 +141,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   installErrorHandlers(app)
+  // Every answer names its request (a trusted proxy's X-Request-Id, echoed, or tokengate's own).
+  // On the raw response: the proxy writes the upstream's head there, and an upstream that
+  // answers with its own X-Request-Id (it was sent ours) keeps it.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.raw.setHeader('x-request-id', request.id)
+    done()
+  })
   if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), { onMainPort: config.metricsOnMainPort, port: config.metricsPort, host: config.host })
   else {
     worker.shareMetrics(metrics.registry)

@@ -73,6 +73,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
   let warnedUntrusted = false
 
   function answer (res: ServerResponse, decision: Authorization): void {
+    // X-Request-Id is set on res by handle(): writeHead merges it with these.
     if (decision.kind === 'denied') writeFailure(res, decision.failure, decision.scope, challengeSuffix)
     else res.writeHead(200, decision.kind === 'allowed' ? decision.identity.allowAnswer : ANONYMOUS_ALLOW_ANSWER).end()
   }
@@ -80,28 +81,31 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
   function handle (req: IncomingMessage, res: ServerResponse): void {
     const trusted = trustedProxies.peer(req.socket)
     const { headers } = req
+    const request = new ForwardAuthRequest(req, trust, trusted)
+    // Every answer names its request: the trusted proxy's id, echoed, or tokengate's own.
+    res.setHeader('x-request-id', request.id)
     if (!trusted && !warnedUntrusted && (headers['x-forwarded-uri'] !== undefined || headers['x-original-uri'] !== undefined)) {
       warnedUntrusted = true
       log.warn({ peer: req.socket.remoteAddress }, 'X-Forwarded-Uri/X-Original-URI from a peer outside TRUSTED_PROXIES ignored: public paths and access rules do not apply to its requests')
     }
     // The proxy passes the client's headers on to the upstream as they are: refuse what tokengate cannot strip.
     if (ambiguousHeader(headers) !== null) {
-      refusedEarly(req, res, trusted, Failures.HEADER_AMBIGUOUS)
+      refusedEarly(request, res, trusted, Failures.HEADER_AMBIGUOUS)
       return
     }
     const original = originalRequest(headers, trusted)
     if (isFailure(original)) {
-      refusedEarly(req, res, trusted, original)
+      refusedEarly(request, res, trusted, original)
       return
     }
     // Decided without it, the request would skip every public path and rule, silently.
     if (original === null && trusted && originalUriRequired) {
-      refusedEarly(req, res, trusted, Failures.ORIGINAL_URI_MISSING)
+      refusedEarly(request, res, trusted, Failures.ORIGINAL_URI_MISSING)
       return
     }
     let decision
     try {
-      decision = authorize(new ForwardAuthRequest(req, trust, trusted), original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
+      decision = authorize(request, original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
     } catch (err) {
       failed(res, err)
       return
@@ -111,10 +115,10 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
   }
 
   // Counted and logged (rate-limited): a scanner probing spellings through the proxy shows.
-  function refusedEarly (req: IncomingMessage, res: ServerResponse, trusted: boolean, failure: Failure): void {
-    const uri = trusted ? req.headers['x-original-uri'] ?? req.headers['x-forwarded-uri'] : undefined
+  function refusedEarly (request: ForwardAuthRequest, res: ServerResponse, trusted: boolean, failure: Failure): void {
+    const uri = trusted ? request.headers['x-original-uri'] ?? request.headers['x-forwarded-uri'] : undefined
     const path = typeof uri === 'string' ? pathOf(uri) : ''
-    refusals.refused('forward_auth', failure, { ip: new ForwardAuthRequest(req, trust, trusted).ip, path })
+    refusals.refused('forward_auth', failure, { ip: request.ip, path })
     writeFailure(res, failure, undefined, challengeSuffix)
   }
 

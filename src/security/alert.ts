@@ -26,6 +26,8 @@ export interface Alert {
   readonly count: number | null
   readonly threshold: number | null
   readonly window_s: number
+  /** The request an alert about one request came from (revoked token use, refresh reuse); null for counted rules. */
+  readonly request_id: string | null
 }
 
 export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {

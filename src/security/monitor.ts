@@ -41,6 +41,8 @@ export interface AlertFacts {
   readonly count?: number | null
   readonly threshold?: number | null
   readonly window_s?: number
+  /** The request an alert about one request came from (its X-Request-Id). */
+  readonly request_id?: string | null
 }
 
 export interface ActivityEvent {
@@ -94,8 +96,9 @@ export class SecurityMonitor {
   }
 
   /** A refused token; `token` only when its signature was valid. */
-  failure (reason: string, token: TokenRef | null, ip: string): void {
+  failure (reason: string, token: TokenRef | null, facts: RequestFacts): void {
     if (!VERIFICATION_FAILURES.has(reason)) return
+    const ip = facts.ip
     bump(this.#ipFailures, ip)
     if (token === null) return
     const { iss, sub, jti } = token
@@ -105,7 +108,7 @@ export class SecurityMonitor {
       this.#activity.push([user, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
     }
     if (reason === Failures.TOKEN_REVOKED.reason) {
-      this.raise('revoked_token_use', user, { iss, user_id: sub, ip, jti, window_s: HOUR_S }).catch(() => {})
+      this.raise('revoked_token_use', user, { iss, user_id: sub, ip, jti, window_s: HOUR_S, request_id: facts.id }).catch(() => {})
     }
   }
 
@@ -262,6 +265,7 @@ function alertOf (type: AlertType, facts: AlertFacts, windowS: number): Alert {
     jti: cutJti(facts.jti),
     count: facts.count ?? null,
     threshold: facts.threshold ?? null,
-    window_s: windowS
+    window_s: windowS,
+    request_id: facts.request_id ?? null
   }
 }

@@ -113,7 +113,7 @@ export class MonitoringSink implements SecuritySink {
       this.#deny.set(reason, counter)
     }
     counter.inc()
-    this.monitor.failure(reason, token ?? null, facts.ip)
+    this.monitor.failure(reason, token ?? null, facts)
   }
 
   tokenIssued (token: TokenRef, _facts: RequestFacts): void {
@@ -125,7 +125,7 @@ export class MonitoringSink implements SecuritySink {
     const { iss, sub, jti } = token
     this.#metrics.refreshReuse.inc()
     this.#log.error({ sub, iss, sid: cutJti(sid), jti: cutJti(jti), ip: facts.ip, reqId: facts.id }, 'refresh token reuse: session revoked')
-    this.monitor.raise('refresh_token_reuse', JSON.stringify([iss ?? '', sub, sid]), { iss, user_id: sub, ip: facts.ip, jti }).catch(() => {})
+    this.monitor.raise('refresh_token_reuse', JSON.stringify([iss ?? '', sub, sid]), { iss, user_id: sub, ip: facts.ip, jti, request_id: facts.id }).catch(() => {})
   }
 
   /** Stored alerts grouped by type (see alert-groups.ts), newest group first. */
@@ -185,7 +185,7 @@ export class MonitoringSink implements SecuritySink {
     this.#metrics.alerts.inc({ severity: alert.severity, type: alert.type })
     this.#log.warn({ alert }, `security alert ${alert.severity} ${alert.type}`)
     this.#webhook?.enqueue(alert)
-    this.audit({ event_type: 'security_alert', user_id: alert.user_id, iss: alert.iss, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate' })
+    this.audit({ event_type: 'security_alert', user_id: alert.user_id, iss: alert.iss, jti: alert.jti, reason: `${alert.severity}:${alert.type}`, ip: alert.ip, actor: 'tokengate', request_id: alert.request_id })
     await this.#state.push(`alerts:${alert.type}`, JSON.stringify(alert), ALERTS_KEPT_PER_TYPE, 7 * DAY_S).catch((err: Error) => this.#stateError(err.message))
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { IDENTITY_HEADERS } from '../../src/decision/identity.js'
-import { startGateway } from '../helpers/gateway.js'
+import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { until } from '../helpers/until.js'
@@ -19,13 +19,13 @@ t.teardown(async () => { await redis?.stop() })
 
 const rules = tempFile(t, 'rules.json', JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
 
-interface Stack { readonly caddy: Caddy, readonly api: Upstream, close: () => Promise<void> }
+interface Stack { readonly caddy: Caddy, readonly api: Upstream, readonly gw: Gateway, close: () => Promise<void> }
 
 async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<Stack> {
   const gw = await startGateway(t, { REDIS_URL: redis?.url, PUBLIC_PATHS: '/public', ACCESS_RULES_FILE: rules, ...env })
   const api = await startUpstream(t)
   const caddy = await startCaddy(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
-  return { caddy, api, close: async () => { await gw.app.close() } }
+  return { caddy, api, gw, close: async () => { await gw.app.close() } }
 }
 
 t.test('the Caddyfile drops and copies exactly the identity headers tokengate answers with', async (t) => {
@@ -52,6 +52,22 @@ t.test('allow: the API answers, with every identity header Caddy copied from tok
   t.equal(res.body.headers['x-user-roles'], 'customer,beta')
   t.equal(res.body.headers.authorization, `Bearer ${token}`, 'the API still gets the token itself')
   t.equal(api.seen.length, 1)
+})
+
+// Issue 20 item 3: Caddy's {http.request.uuid} is the one id of a request, end to end.
+t.test('one request id: the client\'s answer, the API and tokengate\'s decision log see Caddy\'s request uuid', { skip }, async (t) => {
+  const { caddy, api, gw } = await stack(t)
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+  const allowed = await call(`${caddy.url}/accounts/42`, { token: sign(), headers: { 'x-request-id': 'chosen-by-client' } })
+  t.equal(allowed.status, 200)
+  const id = allowed.headers.get('x-request-id')
+  t.match(id, UUID, 'Caddy\'s own id (one header, the client\'s replaced)')
+  t.equal(api.seen.at(-1)?.headers['x-request-id'], id, 'the API got the same id')
+  const denied = await call(`${caddy.url}/accounts/42`, { token: sign({ key: 'forged-secret-forged-secret-forged-secret' }) })
+  t.equal(denied.status, 401)
+  const line = gw.logs.map((l) => JSON.parse(l) as { msg: string, reqId: string }).find((l) => l.msg === 'decision')
+  t.match(denied.headers.get('x-request-id'), UUID)
+  t.equal(line?.reqId, denied.headers.get('x-request-id'), 'tokengate logged the refusal under the id the client got')
 })
 
 t.test('no token: tokengate\'s 401 JSON with its Bearer challenge (RFC 6750 §3), the API never sees the request', { skip }, async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startGateway } from '../helpers/gateway.js'
+import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { buildRequest, rawRequest } from '../helpers/raw-http.js'
 import { startRedis } from '../helpers/redis.js'
@@ -17,14 +17,14 @@ t.teardown(async () => { await redis?.stop() })
 
 const rules = tempFile(t, 'rules.json', JSON.stringify([{ method: 'POST', path: '/payments', scopes: ['payments:write'] }]))
 
-interface Stack { readonly nginx: Nginx, readonly api: Upstream, close: () => Promise<void> }
+interface Stack { readonly nginx: Nginx, readonly api: Upstream, readonly gw: Gateway, close: () => Promise<void> }
 
 async function stack (t: { teardown: (fn: () => unknown) => void }): Promise<Stack> {
   const gw = await startGateway(t, { REDIS_URL: redis?.url, PUBLIC_PATHS: '/public', ACCESS_RULES_FILE: rules })
   const api = await startUpstream(t)
   const tokengatePort = Number(new URL(gw.url).port)
   const nginx = await startNginx(t, { tokengate: tokengatePort, api: api.port })
-  return { nginx, api, close: async () => { await gw.app.close() } }
+  return { nginx, api, gw, close: async () => { await gw.app.close() } }
 }
 
 t.test('allow: the API answers, with the identity nginx took from tokengate\'s answer', { skip }, async (t) => {
@@ -39,6 +39,24 @@ t.test('allow: the API answers, with the identity nginx took from tokengate\'s a
   t.equal(res.body.headers['x-user-roles'], 'customer')
   t.equal(res.body.headers['x-user-issuer'], 'https://idp.example/realms/bank', 'the issuer: with the subject, the identity')
   t.equal(api.seen.length, 1)
+})
+
+// Issue 20 item 3: nginx's $request_id is the one id of a request, end to end.
+t.test('one request id: the client\'s answer, the API and tokengate\'s decision log see nginx\'s $request_id', { skip }, async (t) => {
+  const { nginx, api, gw } = await stack(t)
+  const allowed = await call(`${nginx.url}/accounts/42`, { token: sign(), headers: { 'x-request-id': 'chosen-by-client' } })
+  t.equal(allowed.status, 200)
+  const id = allowed.headers.get('x-request-id')
+  t.match(id, /^[0-9a-f]{32}$/, 'nginx\'s own id (one header, the client\'s replaced)')
+  t.equal(api.seen.at(-1)?.headers['x-request-id'], id, 'the API got the same id')
+  const denied = await call(`${nginx.url}/accounts/42`, { token: sign({ key: 'forged-secret-forged-secret-forged-secret' }) })
+  t.equal(denied.status, 401)
+  const line = gw.logs.map((l) => JSON.parse(l) as { msg: string, reqId: string }).find((l) => l.msg === 'decision')
+  t.match(denied.headers.get('x-request-id'), /^[0-9a-f]{32}$/)
+  t.equal(line?.reqId, denied.headers.get('x-request-id'), 'tokengate logged the refusal under the id the client got')
+  const logout = await call(`${nginx.url}/auth/logout`, { method: 'POST', token: sign() })
+  t.equal(logout.status, 200)
+  t.match(logout.headers.get('x-request-id'), /^[0-9a-f]{32}$/, 'tokengate\'s own routes: one id, nginx\'s')
 })
 
 t.test('no token: 401 JSON with a Bearer challenge, and the API never sees the request', { skip }, async (t) => {

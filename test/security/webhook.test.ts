@@ -6,7 +6,7 @@ import { untilValue } from '../helpers/until.js'
 import { startReceiver } from './receiver.js'
 
 function alert (n: number): Alert {
-  return { id: `a-${n}`, timestamp: new Date().toISOString(), severity: 'HIGH', type: 'ip_verification_failures', message: 'test', iss: null, user_id: null, ip: '192.0.2.1', jti: null, count: n, threshold: 1, window_s: 3600 }
+  return { id: `a-${n}`, timestamp: new Date().toISOString(), severity: 'HIGH', type: 'ip_verification_failures', message: 'test', iss: null, user_id: null, ip: '192.0.2.1', jti: null, count: n, threshold: 1, window_s: 3600, request_id: null }
 }
 
 t.test('with the receiver down the queue stays bounded, enqueue never waits, and the oldest alerts are dropped', async (t) => {
