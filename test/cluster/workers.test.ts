@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { MAIN, runCli } from '../helpers/cli.js'
+import { MAIN, runCommand } from '../helpers/cli.js'
 import { freePort, startRedis, type RedisServer } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
@@ -44,7 +44,7 @@ t.test('audit records from every worker land in one hash chain (the primary writ
   gateway.child.kill('SIGTERM')
   const [code] = await gateway.exited
   t.equal(code, 0)
-  const verified = await runCli(['audit', 'verify', file])
+  const verified = await runCommand(['audit', 'verify', file])
   t.equal(verified.code, 0, verified.stdout + verified.stderr)
   t.match(verified.stdout, /intact, 6 records/)
 })
