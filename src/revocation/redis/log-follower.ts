@@ -18,9 +18,10 @@ const WATCHDOG_SLACK_MS = 750
  * After a full load the log is replayed from this long before its last id:
  * in a Cluster a write appends its entry before its index record, so one in
  * flight during the load comes from the log (and one rolling forward for
- * longer, from the log's pending entries: pending-entries.ts).
+ * longer, from the log's pending entries: pending-entries.ts). Far past a
+ * write's budget (2 s); tests shorten it (RedisStoreOptions.reloadOverlapMs).
  */
-const RELOAD_OVERLAP_MS = 5000
+export const RELOAD_OVERLAP_MS = 5000
 const MAX_BACKOFF_MS = 250
 const DEAD = Symbol('dead path')
 
@@ -43,6 +44,7 @@ export class LogFollower {
   readonly #log: Logger
   readonly #blockMs: number
   readonly #retentionS: number
+  readonly #overlapMs: number
   /** Where the next XREAD starts. */
   #position = '0-0'
   /** The id up to which the state is known complete; null until the first load. */
@@ -50,8 +52,9 @@ export class LogFollower {
   #verify = false
   #closed = false
 
-  constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number, retentionS: number) {
+  constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number, retentionS: number, overlapMs = RELOAD_OVERLAP_MS) {
     this.#retentionS = retentionS
+    this.#overlapMs = overlapMs
     this.#client = client
     this.#keys = keys
     this.#listener = listener
@@ -139,7 +142,7 @@ export class LogFollower {
     const head = await this.#watch(this.#head())
     const pending = await loadPending(this.#client, this.#keys.log, this.#listener, async (p) => await this.#watch(p))
     const marks = pending + await loadIndex(this.#client, this.#keys, this.#retentionS, this.#listener, async (p) => await this.#watch(p))
-    this.#position = idBefore(head.lastId, RELOAD_OVERLAP_MS)
+    this.#position = idBefore(head.lastId, this.#overlapMs)
     this.#through = head.lastId
     this.#verify = false
     this.#listener.onReload?.(reason, marks)
