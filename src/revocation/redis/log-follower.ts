@@ -50,6 +50,8 @@ export class LogFollower {
   /** The id up to which the state is known complete; null until the first load. */
   #through: string | null = null
   #verify = false
+  /** The first read after a full load does not block: its answer, empty or not, makes the state current at once. */
+  #readNow = false
   #closed = false
 
   constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number, retentionS: number, overlapMs = RELOAD_OVERLAP_MS) {
@@ -105,7 +107,11 @@ export class LogFollower {
 
   async #read (): Promise<void> {
     const sentAt = performance.now()
-    const reply = await this.#watch(this.#client.xread('COUNT', READ_COUNT, 'BLOCK', this.#blockMs, 'STREAMS', this.#keys.log, this.#position))
+    const blockMs = this.#readNow ? 0 : this.#blockMs
+    this.#readNow = false
+    const reply = await this.#watch(blockMs === 0
+      ? this.#client.xread('COUNT', READ_COUNT, 'STREAMS', this.#keys.log, this.#position)
+      : this.#client.xread('COUNT', READ_COUNT, 'BLOCK', blockMs, 'STREAMS', this.#keys.log, this.#position))
     let read = 0
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {
@@ -122,7 +128,7 @@ export class LogFollower {
     const elapsed = performance.now() - sentAt
     // An empty answer came BLOCK ms after Redis took the read, with nothing written meanwhile:
     // it proves the state current as of BLOCK ms after sending, not just as of sending.
-    this.#listener.onCurrent(read === 0 ? Math.max(0, elapsed - this.#blockMs) : elapsed)
+    this.#listener.onCurrent(read === 0 ? Math.max(0, elapsed - blockMs) : elapsed)
   }
 
   async #checkPosition (): Promise<void> {
@@ -145,6 +151,7 @@ export class LogFollower {
     this.#position = idBefore(head.lastId, this.#overlapMs)
     this.#through = head.lastId
     this.#verify = false
+    this.#readNow = true
     this.#listener.onReload?.(reason, marks)
     this.#log.info({ reason, marks, ms: Math.round(performance.now() - started) }, 'revocation state loaded from the load index')
   }
