@@ -6,7 +6,6 @@ import { runPrimary } from './cluster/primary.js'
 import { WorkerLink } from './cluster/worker-link.js'
 import { loadConfig } from './config/load.js'
 import type { Config } from './config/types.js'
-import { ConfigError } from './errors.js'
 
 function devBanner (config: Config, app: FastifyInstance): string {
   const issuer = app.tokengate.issuer
@@ -54,17 +53,11 @@ async function drain (app: FastifyInstance): Promise<void> {
  * Loads configuration, builds the app, listens, and drains on SIGTERM/SIGINT.
  * With WORKERS > 1 the first process becomes the cluster primary (see
  * cluster/primary.ts) and returns null; each worker runs this same function.
+ * Bad configuration, checked from the environment or at start-up against the
+ * outside (an issuer's metadata), throws a ConfigError before anything listens.
  */
-export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<FastifyInstance | null> {
-  let config: Config
-  try {
-    config = loadConfig(env)
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`tokengate: ${err.message}\n`)
-    process.exitCode = 1
-    return null
-  }
+export async function serve (env: Readonly<Record<string, string | undefined>> = process.env): Promise<FastifyInstance | null> {
+  const config = loadConfig(env)
   if (config.workers > 1 && cluster.isPrimary) {
     await runPrimary(config)
     return null
@@ -88,11 +81,7 @@ export async function serve (env: NodeJS.ProcessEnv = process.env): Promise<Fast
       process.off('disconnect', primaryGone)
       process.disconnect()
     }
-    // Configuration checked at start-up against the outside (an issuer's metadata): reported as the rest is.
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`tokengate: ${err.message}\n`)
-    process.exitCode = 1
-    return null
+    throw err
   }
   // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
   const grace = closeWithGrace({

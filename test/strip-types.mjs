@@ -4,7 +4,14 @@
 // 0.6 s of CPU per test file that loads the app (tsx's hooks see every module,
 // node_modules included). Types are checked by `npm run typecheck`, and
 // tsconfig's erasableSyntaxOnly keeps the sources strippable.
-import { registerHooks } from 'node:module'
+import { enableCompileCache, registerHooks } from 'node:module'
+
+// Node's compile cache (in the system's temporary directory, keyed by each
+// file's content) keeps the compiled code of every module loaded from here on,
+// the sources' type stripping included, for the next test file: about 0.6 s
+// of CPU less for each one that loads the app. Set NODE_DISABLE_COMPILE_CACHE=1
+// to do without.
+enableCompileCache()
 
 registerHooks({
   resolve (specifier, context, nextResolve) {

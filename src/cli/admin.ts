@@ -3,6 +3,7 @@ import { loadAdminClientConfig, type AdminClientConfig } from '../config/admin-c
 import { ConfigError } from '../errors.js'
 import { callAdmin, GatewayUnreachable, type AdminAnswer } from './admin-client.js'
 import { alertLines, revokedLines, statusLines } from './admin-output.js'
+import type { CommandIo } from './io.js'
 
 export const ADMIN_USAGE = `usage: tokengate admin COMMAND [--json] [--url URL]
   status                                         health and revocation figures (exit 3 when degraded)
@@ -18,12 +19,7 @@ TOKENGATE_ADMIN_TOKEN or the file named by TOKENGATE_ADMIN_TOKEN_FILE, never fro
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, degraded: 3 } as const
 
-export interface AdminIo {
-  readonly env: Readonly<Record<string, string | undefined>>
-  readonly out: (line: string) => void
-  readonly err: (line: string) => void
-  readonly stdin: () => Promise<string>
-}
+export type AdminIo = CommandIo
 
 class UsageError extends Error {}
 

@@ -1,15 +1,17 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { runCli, serveCli, type Run, type ServedGateway } from '../helpers/cli.js'
+import { runCli, runCommand, serveCli, type Run } from '../helpers/cli.js'
+import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { freePort, startRedis } from '../helpers/redis.js'
 import { SECRET, sign } from '../helpers/tokens.js'
 import { untilValue } from '../helpers/until.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
-// `tokengate admin` end to end: dist/main.js serve on a spawned Redis, and the
-// built CLI as a separate process, the way an operator runs both.
+// `tokengate admin` end to end: dist/main.js serve on a spawned Redis, as an operator runs it, and
+// the admin commands in this process (runCommand, no spawn); the tests marked "the bin" run the
+// built CLI as its own process, for what only a process shows: stdin, exit codes.
 const redis = await startRedis()
 t.teardown(async () => { await redis.stop() })
 // Every test here shares one admin subject: more than the default 20 calls a minute.
@@ -17,8 +19,15 @@ const SERVE_ENV = { NODE_ENV: 'test', JWT_SECRET: SECRET, REDIS_URL: redis.url, 
 const gw = await serveCli(t, SERVE_ENV)
 const adminToken = sign({ claims: { sub: 'oncall', roles: ['admin'] } })
 
-async function admin (args: string[], env: Record<string, string> = {}, input?: string, gateway: ServedGateway = gw): Promise<Run> {
-  return await runCli(['admin', ...args], { TOKENGATE_URL: gateway.url, TOKENGATE_ADMIN_TOKEN: adminToken, ...env }, input)
+const adminEnv = (env: Record<string, string>, url = gw.url): Record<string, string> => ({ TOKENGATE_URL: url, TOKENGATE_ADMIN_TOKEN: adminToken, ...env })
+
+async function admin (args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
+  return await runCommand(['admin', ...args], adminEnv(env), input)
+}
+
+/** The same, through the built bin as its own process. */
+async function adminBin (args: string[], env: Record<string, string> = {}, input?: string, url = gw.url): Promise<Run> {
+  return await runCli(['admin', ...args], adminEnv(env, url), input)
 }
 
 const verify = async (token: string): Promise<number> => (await call(`${gw.url}/auth/verify`, { token })).status
@@ -51,14 +60,14 @@ t.test('revoke-user with a reason: every token of that user issued up to now is 
   t.match(JSON.parse(json.stdout), { revoked: 'user', user_id: 'u/with space' }, 'the id is sent percent-encoded, whole')
 })
 
-t.test('revoke-token by --jti, and by value on stdin (never an argument); the jti is printed cut to 8 characters', async (t) => {
+t.test('revoke-token by --jti, and by value on stdin (never an argument, the bin reads its stdin); the jti is printed cut to 8 characters', async (t) => {
   const byJti = sign({ claims: { sub: 'carol', jti: 'jti-cli-0001-abcdef' } })
   const byJtiRun = await admin(['revoke-token', '--jti', 'jti-cli-0001-abcdef', '--exp', String(Math.floor(Date.now() / 1000) + 900), '--reason', 'leaked in a log'])
   t.equal(byJtiRun.code, 0, byJtiRun.stderr)
   t.equal(byJtiRun.stdout, 'revoked token jti jti-cli-… of every issuer\n')
   t.equal(await verify(byJti), 401)
   const byValue = sign({ claims: { sub: 'carol', jti: 'jti-cli-0002-abcdef' } })
-  const run = await admin(['revoke-token', '--token-stdin', '--reason', 'leaked in a log', '--json'], {}, `${byValue}\n`)
+  const run = await adminBin(['revoke-token', '--token-stdin', '--reason', 'leaked in a log', '--json'], {}, `${byValue}\n`)
   t.equal(run.code, 0, run.stderr)
   t.same(JSON.parse(run.stdout), { revoked: 'token', jti: 'jti-cli-', iss: '' }, 'a token without iss: its marks are those of no issuer')
   t.equal(await verify(byValue), 401)
@@ -97,9 +106,9 @@ t.test('alerts: a revoked token used again is listed as a CRITICAL alert', async
   t.match(text.stdout, /CRITICAL {2}revoked_token_use {2}user=dave/)
 })
 
-t.test('a non-2xx answer prints the OAuth error (RFC 6750 §3.1) and exits 1; --json prints it as JSON', async (t) => {
+t.test('a non-2xx answer prints the OAuth error (RFC 6750 §3.1) and exits 1 (the bin); --json prints it as JSON', async (t) => {
   const user = sign({ claims: { sub: 'mallory' } })
-  const refused = await admin(['revoke-user', 'alice', '--reason', 'x'], { TOKENGATE_ADMIN_TOKEN: user })
+  const refused = await adminBin(['revoke-user', 'alice', '--reason', 'x'], { TOKENGATE_ADMIN_TOKEN: user })
   t.equal(refused.code, 1)
   t.match(refused.stderr, /^tokengate admin: 403 insufficient_scope: /)
   const json = await admin(['status', '--json'], { TOKENGATE_ADMIN_TOKEN: 'not-a-jwt' })
@@ -112,7 +121,7 @@ t.test('a non-2xx answer prints the OAuth error (RFC 6750 §3.1) and exits 1; --
 })
 
 t.test('the admin token comes from TOKENGATE_ADMIN_TOKEN or TOKENGATE_ADMIN_TOKEN_FILE, never from an argument', async (t) => {
-  const none = await runCli(['admin', 'status'], { TOKENGATE_URL: gw.url })
+  const none = await runCommand(['admin', 'status'], { TOKENGATE_URL: gw.url })
   t.equal(none.code, 2)
   t.match(none.stderr, /TOKENGATE_ADMIN_TOKEN: required/)
   const argument = await admin(['status', `--token=${adminToken}`])
@@ -121,12 +130,12 @@ t.test('the admin token comes from TOKENGATE_ADMIN_TOKEN or TOKENGATE_ADMIN_TOKE
   t.notMatch(argument.stderr, adminToken)
   const file = join(tempDir(t, 'tg-admin-token-'), 'token')
   writeFileSync(file, `${adminToken}\n`, { mode: 0o600 })
-  const fromFile = await runCli(['admin', 'status'], { TOKENGATE_URL: gw.url, TOKENGATE_ADMIN_TOKEN_FILE: file })
+  const fromFile = await runCommand(['admin', 'status'], { TOKENGATE_URL: gw.url, TOKENGATE_ADMIN_TOKEN_FILE: file })
   t.equal(fromFile.code, 0, fromFile.stderr)
   const both = await admin(['status'], { TOKENGATE_ADMIN_TOKEN_FILE: file })
   t.equal(both.code, 2)
   t.match(both.stderr, /TOKENGATE_ADMIN_TOKEN_FILE: set either/)
-  const missing = await runCli(['admin', 'status'], { TOKENGATE_URL: gw.url, TOKENGATE_ADMIN_TOKEN_FILE: `${file}.missing` })
+  const missing = await runCommand(['admin', 'status'], { TOKENGATE_URL: gw.url, TOKENGATE_ADMIN_TOKEN_FILE: `${file}.missing` })
   t.match(missing.stderr, /TOKENGATE_ADMIN_TOKEN_FILE: cannot read .*: ENOENT/)
 })
 
@@ -155,11 +164,11 @@ t.test('a gateway that cannot be reached: exit 1, saying where it tried', async 
   t.match(run.stderr, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`))
 })
 
-t.test('status exits 3 when the gateway is degraded (its Redis is down)', async (t) => {
+t.test('status exits 3 (the bin) when the gateway is degraded (its Redis is down)', async (t) => {
   const own = await startRedis()
-  const degraded = await serveCli(t, { ...SERVE_ENV, REDIS_URL: own.url })
+  const degraded = await startGateway(t, { ...SERVE_ENV, REDIS_URL: own.url })
   await own.stop()
-  const run = await admin(['status'], {}, undefined, degraded)
+  const run = await adminBin(['status'], {}, undefined, degraded.url)
   t.equal(run.code, 3, run.stderr)
   t.match(run.stdout, /^status: degraded$/m)
   t.match(run.stdout, /^store: redis UNREACHABLE/m)

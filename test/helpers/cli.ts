@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { runTokengate } from '../../src/cli/run.js'
 import { freePort } from './redis.js'
 import { waitFor } from './until.js'
 
@@ -9,7 +10,24 @@ export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url)
 
 export interface Run { code: number | null, stdout: string, stderr: string }
 
-/** Runs `tokengate ARGS` to completion with only PATH and `env` in its environment, and `input` on stdin if given. */
+/**
+ * Runs `tokengate ARGS` inside this process: the commands the bin runs (src/cli/run.ts), with `env`
+ * as the whole environment and `input` as stdin, output and exit code captured. No spawn: a process
+ * costs about a second of CPU; runCli keeps the few tests of the process itself (bin, exit codes, stdin).
+ */
+export async function runCommand (args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runTokengate(args, {
+    env: { ...env },
+    out: (line) => { stdout += line + '\n' },
+    err: (line) => { stderr += line + '\n' },
+    stdin: async () => input ?? ''
+  })
+  return { code, stdout, stderr }
+}
+
+/** Runs the built bin, `tokengate ARGS`, to completion with only PATH and `env` in its environment, and `input` on stdin if given. */
 export async function runCli (args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
   if (input !== undefined) child.stdin.end(input)

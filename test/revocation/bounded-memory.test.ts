@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createSigner } from 'fast-jwt'
-import { Pool } from 'undici'
 import t from 'tap'
-import { startGateway, type Gateway } from '../helpers/gateway.js'
+import { buildGateway, type Gateway } from '../helpers/gateway.js'
+import { injectServer } from '../helpers/inject.js'
 import { startRedis } from '../helpers/redis.js'
 import { SECRET } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
@@ -41,7 +41,7 @@ async function heapAfterGc (): Promise<number> {
  * comes from another address). Every 10th token is revoked in Redis first, so
  * revocation marks pile up as well.
  */
-async function drive (gw: Gateway, client: Pool, count: number): Promise<void> {
+async function drive (gw: Omit<Gateway, 'url'>, count: number): Promise<void> {
   const { revoker } = gw.app.tokengate
   for (let done = 0; done < count; done += CONCURRENCY) {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count - done) }, async () => {
@@ -52,14 +52,13 @@ async function drive (gw: Gateway, client: Pool, count: number): Promise<void> {
       const token = sign({ sub: `user-${n % 1000}`, jti, iat: now, exp: now + 600, scope: 'read' })
       // Every other token is used twice: the verified-token cache admits a token on its second use.
       for (let use = 0; use < (n % 2 === 1 ? 2 : 1); use++) {
-        // Over real HTTP from 127.0.0.1, a trusted proxy: X-Forwarded-For gives each use its client address.
-        const response = await client.request({
+        // Through the gateway's node:http handler from 127.0.0.1, a trusted proxy: X-Forwarded-For gives each use its client address.
+        const response = await injectServer(gw.app, {
           method: 'GET',
-          path: '/auth/verify',
+          url: '/auth/verify',
           headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ADDRESSES[(n + use) % ADDRESSES.length] }
         })
-        const body = await response.body.text()
-        if (response.statusCode !== (revoked ? 401 : 200)) throw new Error(`token ${n}: ${response.statusCode} ${body}`)
+        if (response.statusCode !== (revoked ? 401 : 200)) throw new Error(`token ${n}: ${response.statusCode} ${response.body}`)
       }
     }))
   }
@@ -70,7 +69,7 @@ async function drive (gw: Gateway, client: Pool, count: number): Promise<void> {
 t.test('a stream of distinct tokens fills every cache to its limit and no further; the heap stops growing', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
-  const gw = await startGateway(t, {
+  const gw = await buildGateway(t, {
     REDIS_URL: redis.url,
     LOG_LEVEL: 'warn',
     // A busy machine must not turn a slow lookup into an allowed revoked token (fail-open) or a flaky 503.
@@ -81,8 +80,6 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
     LOCAL_CACHE_SIZE: String(CACHE),
     JWT_VERIFY_CACHE_SIZE: String(VERIFY_CACHE)
   })
-  const client = new Pool(gw.url, { connections: CONCURRENCY })
-  t.teardown(() => client.close())
   const { replica, authenticator } = gw.app.tokengate
   const monitor = gw.app.tokengate.security.monitor
   t.ok(await until(() => replica.current), 'the revocation state is loaded and current')
@@ -92,13 +89,13 @@ t.test('a stream of distinct tokens fills every cache to its limit and no furthe
     trackedTokens: monitor.trackedTokens
   })
 
-  await drive(gw, client, N)
+  await drive(gw, N)
   const atN = sizes()
   t.equal(atN.verified, VERIFY_CACHE, 'the verified-token cache is full')
   t.ok(atN.trackedTokens > CACHE / 2 && atN.trackedTokens <= CACHE, `theft monitor: ${atN.trackedTokens} tokens of ${CACHE}`)
   const heapN = await heapAfterGc()
 
-  await drive(gw, client, 2 * N)
+  await drive(gw, 2 * N)
   const at3N = sizes()
   // The revocation state is complete by design (test/revocation/faults.test.ts): it holds every live mark, in typed arrays off the heap.
   t.ok(at3N.trackedTokens <= CACHE && at3N.verified <= VERIFY_CACHE,

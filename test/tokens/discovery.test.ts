@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import t from 'tap'
 import { discover, DiscoveryError } from '../../src/tokens/discovery.js'
-import { runCli } from '../helpers/cli.js'
+import { runCommand } from '../helpers/cli.js'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { AUDIENCE, startOpenIdProvider } from '../helpers/oidc-provider.js'
@@ -79,7 +79,7 @@ t.test('OIDC Discovery §4.3, RFC 8414 §3.3: a trailing "/" makes another issue
 
 t.test('OIDC Discovery §4.3 at start-up: a mismatching issuer stops tokengate serve with a message naming JWT_ISSUERS and the issuer', async (t) => {
   const { base, paths } = await metadataServer(t, (base) => `${base}/`)
-  const run = await runCli(['serve'], { ...issuersEnv({ issuer: base, discovery: true }), HOST: '127.0.0.1', PORT: '0' })
+  const run = await runCommand(['serve'], { ...issuersEnv({ issuer: base, discovery: true }), HOST: '127.0.0.1', PORT: '0' })
   t.equal(run.code, 1)
   t.match(run.stderr, `tokengate: invalid configuration:\n  JWT_ISSUERS: issuer "${base}": the metadata at ${base}/.well-known/openid-configuration names "${base}/"`)
   t.same(paths, ['/.well-known/openid-configuration'], 'OIDC Discovery §4: the issuer\'s well-known URL')
@@ -87,7 +87,7 @@ t.test('OIDC Discovery §4.3 at start-up: a mismatching issuer stops tokengate s
 
 t.test('RFC 8414 §3.1: "oauth-authorization-server" reads the path-inserted well-known URL; §3.3 holds there too', async (t) => {
   const { base, paths } = await metadataServer(t, (base) => `${base}/tenant/a`)
-  const run = await runCli(['serve'], { ...issuersEnv({ issuer: `${base}/tenant/b`, discovery: 'oauth-authorization-server' }), HOST: '127.0.0.1', PORT: '0' })
+  const run = await runCommand(['serve'], { ...issuersEnv({ issuer: `${base}/tenant/b`, discovery: 'oauth-authorization-server' }), HOST: '127.0.0.1', PORT: '0' })
   t.equal(run.code, 1)
   t.match(run.stderr, `JWT_ISSUERS: issuer "${base}/tenant/b": the metadata at ${base}/.well-known/oauth-authorization-server/tenant/b names "${base}/tenant/a"`)
   t.same(paths, ['/.well-known/oauth-authorization-server/tenant/b'])

@@ -18,9 +18,10 @@ const WATCHDOG_SLACK_MS = 750
  * After a full load the log is replayed from this long before its last id:
  * in a Cluster a write appends its entry before its index record, so one in
  * flight during the load comes from the log (and one rolling forward for
- * longer, from the log's pending entries: pending-entries.ts).
+ * longer, from the log's pending entries: pending-entries.ts). Far past a
+ * write's budget (2 s); tests shorten it (RedisStoreOptions.reloadOverlapMs).
  */
-const RELOAD_OVERLAP_MS = 5000
+export const RELOAD_OVERLAP_MS = 5000
 const MAX_BACKOFF_MS = 250
 const DEAD = Symbol('dead path')
 
@@ -43,15 +44,19 @@ export class LogFollower {
   readonly #log: Logger
   readonly #blockMs: number
   readonly #retentionS: number
+  readonly #overlapMs: number
   /** Where the next XREAD starts. */
   #position = '0-0'
   /** The id up to which the state is known complete; null until the first load. */
   #through: string | null = null
   #verify = false
+  /** The first read after a full load does not block: its answer, empty or not, makes the state current at once. */
+  #readNow = false
   #closed = false
 
-  constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number, retentionS: number) {
+  constructor (client: RedisClient, keys: RedisKeys, listener: LogListener, log: Logger, blockMs: number, retentionS: number, overlapMs = RELOAD_OVERLAP_MS) {
     this.#retentionS = retentionS
+    this.#overlapMs = overlapMs
     this.#client = client
     this.#keys = keys
     this.#listener = listener
@@ -105,7 +110,11 @@ export class LogFollower {
 
   async #read (): Promise<void> {
     const sentAt = performance.now()
-    const reply = await this.#watch(this.#client.xread('COUNT', READ_COUNT, 'BLOCK', this.#blockMs, 'STREAMS', this.#keys.log, this.#position))
+    const blockMs = this.#readNow ? 0 : this.#blockMs
+    this.#readNow = false
+    const reply = await this.#watch(blockMs === 0
+      ? this.#client.xread('COUNT', READ_COUNT, 'STREAMS', this.#keys.log, this.#position)
+      : this.#client.xread('COUNT', READ_COUNT, 'BLOCK', blockMs, 'STREAMS', this.#keys.log, this.#position))
     let read = 0
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {
@@ -122,7 +131,7 @@ export class LogFollower {
     const elapsed = performance.now() - sentAt
     // An empty answer came BLOCK ms after Redis took the read, with nothing written meanwhile:
     // it proves the state current as of BLOCK ms after sending, not just as of sending.
-    this.#listener.onCurrent(read === 0 ? Math.max(0, elapsed - this.#blockMs) : elapsed)
+    this.#listener.onCurrent(read === 0 ? Math.max(0, elapsed - blockMs) : elapsed)
   }
 
   async #checkPosition (): Promise<void> {
@@ -142,9 +151,10 @@ export class LogFollower {
     const head = await this.#watch(this.#head())
     const pending = await loadPending(this.#client, this.#keys.log, this.#listener, async (p) => await this.#watch(p))
     const marks = pending + await loadIndex(this.#client, this.#keys, this.#retentionS, this.#listener, async (p) => await this.#watch(p))
-    this.#position = idBefore(head.lastId, RELOAD_OVERLAP_MS)
+    this.#position = idBefore(head.lastId, this.#overlapMs)
     this.#through = head.lastId
     this.#verify = false
+    this.#readNow = true
     this.#listener.onReload?.(reason, marks)
     this.#log.info({ reason, marks, ms: Math.round(performance.now() - started) }, 'revocation state loaded from the load index')
   }

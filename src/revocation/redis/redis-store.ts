@@ -47,6 +47,8 @@ export interface RedisStoreOptions {
   readonly maxPendingRollForwards?: number
   /** Cluster: when a log entry left pending counts as abandoned by its writer, and how often replicas look (see LogRecovery). */
   readonly recovery?: Partial<LogRecoveryOptions>
+  /** How far before its last entry the log is replayed after a full load (RELOAD_OVERLAP_MS, 5 s; see LogFollower). */
+  readonly reloadOverlapMs?: number
 }
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void, error?: (obj: object, msg: string) => void }
@@ -67,6 +69,7 @@ export class RedisStore implements RevocationStore {
   readonly #batcher: MgetBatcher | null
   readonly #retentionMs: string
   readonly #retentionS: number
+  readonly #reloadOverlapMs: number | undefined
   readonly #now: Clock
   readonly #clusterWriter: ClusterWriter | null
   #follower: { client: RedisClient, follower: LogFollower } | null = null
@@ -76,6 +79,7 @@ export class RedisStore implements RevocationStore {
     this.#log = log
     this.#retentionS = options.logRetentionS ?? DEFAULT_LOG_RETENTION_S
     this.#now = options.now ?? Date.now
+    this.#reloadOverlapMs = options.reloadOverlapMs
     this.#retentionMs = String(this.#retentionS * 1000)
     this.keys = new RedisKeys(config.keyPrefix)
     const cluster = config.topology.mode === 'cluster'
@@ -164,7 +168,7 @@ export class RedisStore implements RevocationStore {
   follow (listener: LogListener): void {
     const client = createRedisClient(this.#config, { name: 'follower', maxRetryDelayMs: 250, connectTimeoutMs: 1000 })
     logConnectionChanges(client, 'revocation log follower', this.#log)
-    const follower = new LogFollower(client, this.keys, listener, this.#log, LOG_BLOCK_MS, this.#retentionS)
+    const follower = new LogFollower(client, this.keys, listener, this.#log, LOG_BLOCK_MS, this.#retentionS, this.#reloadOverlapMs)
     this.#follower = { client, follower }
     // A failed first connect is an 'error' event too (logged above); ioredis keeps retrying.
     connectClient(client).catch(() => {})

@@ -1,0 +1,12 @@
+/**
+ * What a command reads and writes, so that the same code runs as the
+ * `tokengate` process (main.ts wires it to the process) and inside a test.
+ */
+export interface CommandIo {
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** One line of standard output (the newline is added). */
+  readonly out: (line: string) => void
+  /** One line of standard error (the newline is added). */
+  readonly err: (line: string) => void
+  readonly stdin: () => Promise<string>
+}
