@@ -20,13 +20,14 @@ export class LineBudget {
 
   /** -1 when no line may be written for `key` now; else how many were held back since the last one. */
   take (key: string): number {
-    const start = Math.floor(this.#now() / this.#windowMs)
+    const now = this.#now()
     let window = this.#windows.get(key)
     if (window === undefined) {
-      window = { start, lines: 0, suppressed: 0 }
+      window = { start: now, lines: 0, suppressed: 0 }
       this.#windows.set(key, window)
-    } else if (window.start !== start) {
-      window.start = start
+    } else if (now - window.start >= this.#windowMs) {
+      // A window opens with its first line: a burst never straddles two windows' budgets.
+      window.start = now
       window.lines = 0
     }
     if (window.lines >= this.#lines) {
