@@ -6,6 +6,7 @@ import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readJwtConfig } from './jwt.js'
 import { readResourceMetadata } from './resource.js'
+import { readSsf } from './ssf-transmitters.js'
 import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { Config } from './types.js'
@@ -185,6 +186,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     maxStalenessMs: r.int('MAX_STALENESS_MS', 1000, { min: 500, max: 600_000 }),
     jwt,
     resourceMetadata: readResourceMetadata(r, jwt),
+    ssf: readSsf(r, jwt.issuers, jwt.allowHttpKeys),
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
     refreshTokenTtlS,
     sessionMaxLifetimeS,

@@ -7,6 +7,7 @@ import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { RateLimitConfig } from '../routes/rate-limits.js'
 import type { ResourceMetadataConfig } from '../routes/resource-metadata.js'
 import type { MonitorConfig } from '../security/monitor.js'
+import type { SsfConfig } from '../ssf/options.js'
 
 export interface Config {
   readonly production: boolean
@@ -50,6 +51,8 @@ export interface Config {
   readonly jwt: JwtConfig
   /** RESOURCE_URL: RFC 9728 metadata served and named in 401 challenges; null without it. */
   readonly resourceMetadata: ResourceMetadataConfig | null
+  /** SSF_TRANSMITTERS: the Shared Signals receiver; null without it. */
+  readonly ssf: SsfConfig | null
   readonly accessTokenTtlS: number
   readonly refreshTokenTtlS: number
   /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
