@@ -81,6 +81,13 @@ export const Failures = Object.freeze({
   BODY_TIMEOUT: failure('TG_ERR_BODY_TIMEOUT', 408, 'invalid_request', 'body_timeout', 'The request body was not received in time'),
   UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
   SESSION_EXPIRED: failure('TG_ERR_SESSION_EXPIRED', 401, 'invalid_grant', 'session_expired', 'The session has reached its maximum lifetime; sign in again'),
+  SSF_SET_MALFORMED: failure('TG_ERR_SSF_SET_MALFORMED', 400, 'invalid_request', 'ssf_set_malformed', 'The body is not a signed security event token (RFC 8417) with typ secevent+jwt, jti, iat and events, whose events this receiver can read'),
+  SSF_SET_KEY: failure('TG_ERR_SSF_SET_KEY', 400, 'invalid_request', 'ssf_set_key', 'The security event token is not signed by a key and algorithm of its transmitter'),
+  SSF_SET_ISSUER: failure('TG_ERR_SSF_SET_ISSUER', 400, 'invalid_request', 'ssf_set_issuer', 'The security event token names no configured transmitter (iss)'),
+  SSF_SET_AUDIENCE: failure('TG_ERR_SSF_SET_AUDIENCE', 400, 'invalid_request', 'ssf_set_audience', 'The security event token is not addressed to this receiver (aud)'),
+  SSF_SUBJECT_UNMAPPED: failure('TG_ERR_SSF_SUBJECT_UNMAPPED', 400, 'invalid_request', 'ssf_subject_unmapped', 'The subject of the security event cannot be mapped onto the tokens of the issuer it revokes; nothing was revoked'),
+  SSF_AUTHENTICATION: failure('TG_ERR_SSF_AUTHENTICATION', 401, 'invalid_client', 'ssf_authentication', 'The transmitter could not be authenticated (Authorization header)'),
+  SSF_ACCESS_DENIED: failure('TG_ERR_SSF_ACCESS_DENIED', 403, 'invalid_client', 'ssf_access_denied', 'This transmitter may not push security event tokens of another issuer, or push is not configured for it'),
   INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')
 })
 
