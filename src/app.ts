@@ -40,6 +40,8 @@ import type { WorkerLink } from './cluster/worker-link.js'
 import { jwksUrlsOf } from './tokens/discovery.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
+import { IdpRevoker } from './idp/idp-revoker.js'
+import { createReplayGuard } from './idp/replay-guard.js'
 
 export interface BuildOptions {
   /** Fastify/pino logger options or instance; defaults to the configured level. */
@@ -117,12 +119,25 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
-  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security }
+  // Revocations pushed by identity providers: enforced here at once, their writes retried until stored.
+  const idpRevoker = new IdpRevoker({
+    revoker,
+    replica,
+    audit: (entry) => security.audit(entry),
+    raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+    metrics,
+    log: app.log
+  }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
+  // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
+  const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
+  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security, idpRevoker, replayGuard }
   app.decorate('tokengate', services)
   // Every request property is declared up front: one object shape for all requests.
   app.decorateRequest('tokengateClaims', null)
   app.decorateRequest('tokengateForwardedAt', 0)
   app.addHook('onClose', async () => {
+    await idpRevoker.close()
+    await replayGuard.close()
     checker.close()
     replica.close()
     await security.close()

@@ -1,4 +1,6 @@
 import type { Authenticator } from './decision/authenticator.js'
+import type { IdpRevoker } from './idp/idp-revoker.js'
+import type { ReplayGuard } from './idp/replay-guard.js'
 import type { RevocationChecker } from './revocation/checker.js'
 import type { ReplicaState } from './revocation/replica-state.js'
 import type { Revoker } from './revocation/revoker.js'
@@ -20,6 +22,10 @@ export interface GatewayServices {
   /** Null when no signing key is configured (asymmetric keys without JWT_PRIVATE_KEY). */
   readonly issuer: TokenIssuer | null
   readonly security: MonitoringSink
+  /** Revocations pushed by identity providers (src/idp/): enforced at once, written with a retry queue. */
+  readonly idpRevoker: IdpRevoker
+  /** One-time ids (logout token, SET and DPoP proof jtis), shared by every replica through Redis. */
+  readonly replayGuard: ReplayGuard
 }
 
 declare module 'fastify' {

@@ -1,5 +1,6 @@
 import type { AccessRule } from '../decision/access-policy.js'
 import type { UpstreamMethodOverride } from '../decision/body-override.js'
+import type { IdpConfig } from '../idp/options.js'
 import type { JwtConfig } from '../tokens/options.js'
 import type { RedisConfig } from '../redis/redis-client.js'
 import type { FailMode } from '../revocation/checker.js'
@@ -71,4 +72,6 @@ export interface Config {
   readonly monitor: MonitorConfig
   readonly rateLimits: RateLimitConfig
   readonly localCacheSize: number
+  /** Revocations pushed by identity providers (src/idp/). */
+  readonly idp: IdpConfig
 }
