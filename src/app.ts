@@ -42,6 +42,9 @@ import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 import { IdpRevoker } from './idp/idp-revoker.js'
 import { createReplayGuard } from './idp/replay-guard.js'
+import { ssfEventsRoutes } from './routes/ssf-events.js'
+import { ssfReport } from './ssf/ssf-report.js'
+import { SsfService } from './ssf/ssf-service.js'
 
 export interface BuildOptions {
   /** Fastify/pino logger options or instance; defaults to the configured level. */
@@ -56,6 +59,8 @@ export interface BuildOptions {
    * sleeping. Nothing else reads it.
    */
   readonly now?: () => number
+  /** How often an SSF poller takes or renews its lease (5 s; the lease lives three times this): tests shorten a takeover. */
+  readonly ssfLeaseRenewMs?: number
 }
 
 async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
@@ -130,12 +135,28 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
   const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
-  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security, idpRevoker, replayGuard }
+  // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
+  const ssf = config.ssf === null
+    ? null
+    : await SsfService.start({
+      config: config.ssf,
+      clockToleranceS: config.jwt.clockToleranceS,
+      redis: config.redis,
+      guard: replayGuard,
+      enforce: async ({ source, kind, issuer, id, event }) => (await idpRevoker.enforce({ source, kind, issuer, id, event })).outcome,
+      report: ssfReport(metrics, security, app.log),
+      log: app.log,
+      leaseRenewMs: options.ssfLeaseRenewMs
+    })
+  if (ssf !== null) metrics.watchSsfPollers(() => ssf.polling)
+  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security, idpRevoker, replayGuard, ssf }
   app.decorate('tokengate', services)
   // Every request property is declared up front: one object shape for all requests.
   app.decorateRequest('tokengateClaims', null)
   app.decorateRequest('tokengateForwardedAt', 0)
   app.addHook('onClose', async () => {
+    // Pollers first: nothing is received once the revoker and the replay cache close.
+    await ssf?.close()
     await idpRevoker.close()
     await replayGuard.close()
     checker.close()
@@ -197,6 +218,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       upstreamUrl: config.upstreamUrl
     })
   })
+  if (ssf !== null) {
+    // Its own scope: the SET media type is parsed here only.
+    await app.register(ssfEventsRoutes, { authPrefix: config.authPrefix, receiver: ssf.receiver, pushers: ssf.pushers })
+    // Streams are managed and pollers started once the routes exist (a verification may be pushed at once).
+    app.addHook('onReady', async () => { ssf.run() })
+  }
   if (config.upstreamUrl !== null) {
     await app.register(proxyRoutes, {
       authorize,

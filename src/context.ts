@@ -6,6 +6,7 @@ import type { ReplicaState } from './revocation/replica-state.js'
 import type { Revoker } from './revocation/revoker.js'
 import type { RevocationStore } from './revocation/store.js'
 import type { MonitoringSink } from './security/monitoring-sink.js'
+import type { SsfService } from './ssf/ssf-service.js'
 import type { Claims } from './tokens/claims.js'
 import type { TokenIssuer } from './tokens/issuer.js'
 
@@ -26,6 +27,8 @@ export interface GatewayServices {
   readonly idpRevoker: IdpRevoker
   /** One-time ids (logout token, SET and DPoP proof jtis), shared by every replica through Redis. */
   readonly replayGuard: ReplayGuard
+  /** The Shared Signals receiver (SSF_TRANSMITTERS); null without it. */
+  readonly ssf: SsfService | null
 }
 
 declare module 'fastify' {

@@ -53,6 +53,12 @@ export class GatewayMetrics {
   readonly idpDropped: Counter<'reason'>
   readonly idpMessages: Counter<'source' | 'result'>
   readonly idpRelays: Counter<'result'>
+  readonly ssfEvents: Counter<'delivery' | 'event' | 'outcome'>
+  readonly ssfPolls: Counter<'result'>
+  readonly ssfStreams: Counter<'result'>
+  readonly ssfVerifications: Counter<'result'>
+  readonly ssfMetadata: Counter<'result'>
+  #ssfPollers: () => number = () => 0
   readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
   #state: StateView | null = null
@@ -92,6 +98,22 @@ export class GatewayMetrics {
     for (const reason of ['queue_full', 'too_old']) this.idpDropped.inc({ reason }, 0)
     this.idpMessages = new Counter({ name: 'tokengate_idp_messages_total', help: 'Logout tokens, security events and revocation requests received, by source and result (accepted, queued, or the refusal reason)', labelNames: ['source', 'result'], registers })
     this.idpRelays = new Counter({ name: 'tokengate_backchannel_relays_total', help: 'Validated logout tokens relayed to the application\'s own back-channel logout URI, by result (delivered, failed, timeout)', labelNames: ['result'], registers })
+    this.ssfEvents = new Counter({ name: 'tokengate_ssf_events_total', help: 'Events of accepted Shared Signals SETs, by delivery (push, poll), event (session-revoked, credential-change, ..., other) and outcome (applied, not_stored, ignored, verification)', labelNames: ['delivery', 'event', 'outcome'], registers })
+    this.ssfPolls = new Counter({ name: 'tokengate_ssf_polls_total', help: 'RFC 8936 poll requests this replica sent, by result (ok, error)', labelNames: ['result'], registers })
+    this.ssfStreams = new Counter({ name: 'tokengate_ssf_stream_checks_total', help: 'SSF stream management at start-up, by result (created, matching, mismatch, failed)', labelNames: ['result'], registers })
+    this.ssfVerifications = new Counter({ name: 'tokengate_ssf_verifications_total', help: 'SSF verification events received, by result (matched, unexpected_state, unsolicited)', labelNames: ['result'], registers })
+    this.ssfMetadata = new Counter({ name: 'tokengate_ssf_metadata_reads_total', help: 'SSF transmitter metadata read at start-up, by result (ok, failed)', labelNames: ['result'], registers })
+    for (const result of ['failed', 'mismatch']) this.ssfStreams.inc({ result }, 0)
+    this.ssfMetadata.inc({ result: 'failed' }, 0)
+    this.ssfPolls.inc({ result: 'error' }, 0)
+    const ssfPollers = (): number => this.#ssfPollers()
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_ssf_pollers_active',
+      help: 'Transmitters this replica polls now (it holds their lease)',
+      registers,
+      collect () { this.set(ssfPollers()) }
+    })
     const idpQueue = (): IdpQueueView | null => this.#idpQueue
     // eslint-disable-next-line no-new
     new Gauge({
@@ -189,6 +211,11 @@ export class GatewayMetrics {
       this.#upstreamCells.set(key, cells)
     }
     return cells
+  }
+
+  /** Where the SSF pollers gauge reads at scrape time. */
+  watchSsfPollers (read: () => number): void {
+    this.#ssfPollers = read
   }
 
   /** Where the breaker state is read at scrape time. */
