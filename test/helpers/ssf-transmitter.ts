@@ -55,6 +55,13 @@ export class TestTransmitter {
   streams: Array<Record<string, unknown>> = []
   readonly streamRequests: Array<{ method: string, body: unknown, authorization: string | undefined }> = []
   readonly verificationStates: string[] = []
+  /** Client credentials its token endpoint accepts; management calls then need a token it issued. */
+  readonly client = { id: 'gateway', secret: 'client-secret-0123456789' }
+  readonly issuedTokens = new Set<string>()
+  /** Whether the stream configuration endpoint requires a token from the token endpoint. */
+  requireManagementToken = false
+  /** The status the stream configuration endpoint answers instead of doing its job (500: broken). */
+  streamStatus = 200
   /** The status the poll endpoint answers (500: a failing transmitter). */
   pollStatus = 200
   /** What the metadata names as issuer (a mismatch test changes it). */
@@ -77,6 +84,10 @@ export class TestTransmitter {
 
   get issuer (): string {
     return this.#url
+  }
+
+  get tokenUrl (): string {
+    return `${this.#url}/token`
   }
 
   get pollUrl (): string {
@@ -113,7 +124,7 @@ export class TestTransmitter {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const text = Buffer.concat(chunks).toString()
-    const body: unknown = text === '' ? undefined : JSON.parse(text)
+    const body: unknown = text === '' || req.headers['content-type'] !== 'application/json' ? undefined : JSON.parse(text)
     const json = (status: number, value?: unknown): void => {
       res.writeHead(status, value === undefined ? {} : { 'content-type': 'application/json' }).end(value === undefined ? undefined : JSON.stringify(value))
     }
@@ -130,8 +141,20 @@ export class TestTransmitter {
     }
     if (path === '/jwks') return json(200, this.jwks())
     if (path === '/poll') return await this.#poll(req, res, body as Record<string, unknown>)
+    if (path === '/token' && req.method === 'POST') {
+      const basic = `Basic ${Buffer.from(`${this.client.id}:${this.client.secret}`).toString('base64')}`
+      if (req.headers.authorization !== basic || !text.includes('grant_type=client_credentials')) return json(401, { error: 'invalid_client' })
+      const token = `mgmt-${randomUUID()}`
+      this.issuedTokens.add(token)
+      return json(200, { access_token: token, token_type: 'Bearer', expires_in: 3600 })
+    }
+    if (path === '/streams' || path === '/verify') {
+      const presented = req.headers.authorization?.replace(/^Bearer /, '') ?? ''
+      if (this.requireManagementToken && !this.issuedTokens.has(presented)) return json(401)
+    }
     if (path === '/streams') {
       this.streamRequests.push({ method: req.method ?? '', body, authorization: req.headers.authorization })
+      if (this.streamStatus !== 200) return json(this.streamStatus)
       if (req.method === 'GET') return this.streams.length === 0 ? json(404) : json(200, this.streams)
       if (req.method === 'POST') {
         const request = body as Record<string, unknown>
