@@ -116,18 +116,20 @@ export class SetReceiver {
     if (set.iat > nowS + clockToleranceS) return { result: 'refused', failure: withDescription(Failures.SSF_SET_MALFORMED, 'The security event token was issued in the future (iat)'), jti: set.jti }
     const revocations = revocationsOf(set, delivery)
     if (!Array.isArray(revocations)) return { result: 'refused', failure: revocations, jti: set.jti }
-    let first: boolean
+    let first: boolean | null
     try {
       first = await guard.claim(`ssf:${config.issuer}`, set.jti, Math.ceil(nowS) + replayWindowS)
     } catch {
-      // Whether it was seen cannot be known: "try again", never "accepted" (the transmitter retries).
-      return { result: 'unavailable', failure: Failures.STORE_UNAVAILABLE, jti: set.jti }
+      // Whether it was seen cannot be known (Redis down): enforced here all the same (revoking
+      // again is safe), and answered "try again", never "accepted", as back-channel logout does.
+      first = null
     }
-    // RFC 8417 §2.2: the jti tells a retransmission apart. It is acknowledged again, never applied
-    // again: a replayed user-wide event would otherwise revoke every token issued since. A first
-    // delivery answered 503 (write queued) was enforced where it arrived and is retried there.
-    if (!first) return { result: 'duplicate', jti: set.jti }
-    let stored = true
+    // RFC 8417 §2.2: the jti tells a retransmission apart. It is acknowledged again (or the
+    // transmitter would deliver it forever), never applied again: a replayed user-wide event
+    // would otherwise revoke every token issued since. A first delivery answered 503 (write
+    // queued) was enforced where it arrived and its write is retried there.
+    if (first === false) return { result: 'duplicate', jti: set.jti }
+    let stored = first === true
     for (const revocation of revocations) {
       try {
         stored = (await enforce(revocation)) === 'stored' && stored
@@ -140,7 +142,7 @@ export class SetReceiver {
       if (action === 'verify') report.verification(config, typeof payload.state === 'string' ? payload.state.slice(0, 256) : null)
       report.event(delivery, eventLabel(type), action === 'ignore' ? 'ignored' : action === 'verify' ? 'verification' : stored ? 'applied' : 'not_stored')
     }
-    // Enforced on this replica, but not in the store: never a 2xx (design.md, fail-secure writes).
+    // Enforced on this replica, but not in the store (or its jti not): never a 2xx (design.md, fail-secure writes).
     if (!stored) return { result: 'unavailable', failure: Failures.STORE_UNAVAILABLE, jti: set.jti }
     if (revocations.length > 0) return { result: 'applied', jti: set.jti }
     const verification = set.events.some(([type]) => actionOf(type) === 'verify')

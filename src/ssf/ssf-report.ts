@@ -9,10 +9,14 @@ interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object,
 
 const SOURCE: Readonly<Record<Delivery, string>> = { push: 'ssf_push', poll: 'ssf_poll' }
 
-/** The metrics result of a SET: what happened, or the refusal's bounded reason. */
+/** The tokengate_idp_messages_total result of a SET: accepted, queued (503), duplicate, ignored, verification, or the refusal's reason. */
 function resultOf (outcome: SetOutcome): string {
-  if (outcome.result === 'refused') return outcome.failure.reason
-  return outcome.result === 'unavailable' ? 'not_stored' : outcome.result
+  switch (outcome.result) {
+    case 'refused': return outcome.failure.reason
+    case 'unavailable': return 'queued'
+    case 'applied': return 'accepted'
+    default: return outcome.result
+  }
 }
 
 /**
