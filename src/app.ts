@@ -143,7 +143,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       clockToleranceS: config.jwt.clockToleranceS,
       redis: config.redis,
       guard: replayGuard,
-      enforce: async ({ source, kind, issuer, id, event }) => (await idpRevoker.enforce({ source, kind, issuer, id, event })).outcome,
+      enforce: async ({ source, kind, issuer, id, subject, event }) => (await idpRevoker.enforce({ source, kind, issuer, id, subject, event })).outcome,
       report: ssfReport(metrics, security, app.log),
       log: app.log,
       leaseRenewMs: options.ssfLeaseRenewMs

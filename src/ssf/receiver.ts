@@ -21,6 +21,8 @@ export interface SsfRevocation {
   /** The trusted JWT issuer whose tokens it applies to. */
   readonly issuer: string
   readonly id: string
+  /** The user the subject also named (a session revocation's audit record). */
+  readonly subject: string | null
   readonly transmitter: string
   /** The event's bounded label (session-revoked, credential-change, …). */
   readonly event: string
@@ -70,8 +72,8 @@ function revocationsOf (set: VerifiedSet, delivery: Delivery): SsfRevocation[] |
     // CAEP 1.0 §3.1: a session named is that session; without one (or an issuer whose tokens carry
     // no session claim) every session of the user, which is the user's tokens (fail-secure).
     const sessions = action === 'session' && config.sessionClaim !== null ? mapped.sessions : []
-    if (sessions.length > 0) for (const id of sessions) out.push({ ...base, kind: 'session', id })
-    else if (mapped.users.length > 0) for (const id of mapped.users) out.push({ ...base, kind: 'user', id })
+    if (sessions.length > 0) for (const id of sessions) out.push({ ...base, kind: 'session', id, subject: mapped.users[0] ?? null })
+    else if (mapped.users.length > 0) for (const id of mapped.users) out.push({ ...base, kind: 'user', id, subject: id })
     else return withDescription(Failures.SSF_SUBJECT_UNMAPPED, `${Failures.SSF_SUBJECT_UNMAPPED.description}: a session subject names no user for a user-wide event`)
   }
   return out
