@@ -105,7 +105,10 @@ function toTransmitter (c: Context, index: number, entry: TransmitterEntry): Tra
   if (entry.jwks_uri === undefined && !wantsMetadata) r.fail(NAME, `${at}: needs jwks_uri or metadata (where its keys are)`)
   if (entry.jwks_uri !== undefined && wantsMetadata && entry.metadata !== true && typeof entry.metadata !== 'string') r.fail(NAME, `${at}.metadata: invalid`)
   if (manage && !wantsMetadata) r.fail(NAME, `${at}.stream.manage: needs metadata (the configuration_endpoint is read from it)`)
-  if (poll !== undefined && poll.endpoint === undefined && !manage) r.fail(NAME, `${at}.delivery.poll.endpoint: required unless stream.manage takes it from the stream`)
+  // A managed stream has one delivery method, push when configured: only a poll stream names a poll endpoint.
+  if (poll !== undefined && poll.endpoint === undefined && (!manage || push !== undefined)) {
+    r.fail(NAME, `${at}.delivery.poll.endpoint: required unless stream.manage takes it from the stream (a poll stream: no push delivery beside it)`)
+  }
   if (push !== undefined && push.authorization.length < MIN_PUSH_AUTHORIZATION_LENGTH) {
     // The value is a secret: never echoed.
     r.fail(NAME, `${at}.delivery.push.authorization: shorter than ${MIN_PUSH_AUTHORIZATION_LENGTH} characters`)

@@ -99,7 +99,7 @@ export class SsfService {
       }
       const jwksUrl = entry.jwksUrl ?? metadata?.jwksUrl ?? null
       // Without a JWKS URL the key set stays empty: every SET of this transmitter is refused (invalid_key) and alerted.
-      const keys = new TransmitterKeys(jwksUrl ?? new URL('https://invalid.invalid/'), { issuer: entry.issuer, audiences: entry.audiences, algorithms: entry.algorithms, clockToleranceS: options.clockToleranceS }, config.requestTimeoutMs, log)
+      const keys = new TransmitterKeys(jwksUrl, { issuer: entry.issuer, audiences: entry.audiences, algorithms: entry.algorithms, clockToleranceS: options.clockToleranceS }, config.requestTimeoutMs, log)
       if (jwksUrl !== null) await keys.refresh()
       const transmitter = new Transmitter(entry, keys, auth)
       transmitter.metadata = metadata

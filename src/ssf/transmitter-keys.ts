@@ -47,7 +47,7 @@ function setKey (pem: string, algorithms: readonly AsymmetricAlgorithm[], kid: s
  * algorithms count; each key verifies only the algorithms of its own family.
  */
 export class TransmitterKeys {
-  readonly #url: URL
+  readonly #url: URL | null
   readonly #rules: SetKeyRules
   readonly #timeoutMs: number
   readonly #log: Logger
@@ -55,8 +55,9 @@ export class TransmitterKeys {
   #inFlight: Promise<boolean> | null = null
   #lastAttempt = -Infinity
 
-  constructor (url: Readonly<URL>, rules: SetKeyRules, timeoutMs: number, log: Logger) {
-    this.#url = new URL(url.href)
+  /** `url` null: the transmitter's JWKS is unknown (its metadata could not be read); it verifies nothing. */
+  constructor (url: Readonly<URL> | null, rules: SetKeyRules, timeoutMs: number, log: Logger) {
+    this.#url = url === null ? null : new URL(url.href)
     this.#rules = rules
     this.#timeoutMs = timeoutMs
     this.#log = log
@@ -77,6 +78,7 @@ export class TransmitterKeys {
 
   /** Resolves true when a fetch completed; false when cooling down or failed (logged). */
   refresh (): Promise<boolean> {
+    if (this.#url === null) return Promise.resolve(false)
     if (this.#inFlight !== null) return this.#inFlight
     if (Date.now() - this.#lastAttempt < COOLDOWN_MS) return Promise.resolve(false)
     this.#lastAttempt = Date.now()
@@ -85,8 +87,10 @@ export class TransmitterKeys {
   }
 
   async #fetch (): Promise<boolean> {
+    const url = this.#url
+    if (url === null) return false
     try {
-      const { status, body } = await requestJson(this.#url, { timeoutMs: this.#timeoutMs })
+      const { status, body } = await requestJson(url, { timeoutMs: this.#timeoutMs })
       if (status !== 200) throw new Error(`status ${status}`)
       const keys = isJsonObject(body) && Array.isArray(body.keys) ? body.keys : null
       if (keys === null) throw new Error('JWKS document has no keys array')
@@ -96,7 +100,7 @@ export class TransmitterKeys {
       this.#log.info({ transmitter: this.#rules.issuer, keys: parsed.length }, 'SSF transmitter JWKS loaded')
       return true
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message, transmitter: this.#rules.issuer, url: this.#url.origin + this.#url.pathname }, 'SSF transmitter JWKS fetch failed; keeping the previous keys')
+      this.#log.warn({ err: (err as Error).message, transmitter: this.#rules.issuer, url: url.origin + url.pathname }, 'SSF transmitter JWKS fetch failed; keeping the previous keys')
       return false
     }
   }

@@ -70,6 +70,12 @@ t.test('stream management needs the metadata, and a push endpoint to give the tr
   t.match(problems, /\[0\]\.delivery\.push\.endpoint_url: required with stream\.manage/)
 })
 
+t.test('a poll endpoint comes from a managed stream only when that stream is a poll stream', async (t) => {
+  const both = { ...OKTA, delivery: { ...OKTA.delivery, poll: {} } }
+  t.match(configProblems(env(both)).join('\n'), /\[0\]\.delivery\.poll\.endpoint: required unless stream\.manage takes it from the stream \(a poll stream/)
+  t.same(configProblems(env({ ...OKTA, delivery: { poll: {} } })), [], 'poll alone, managed: the stream names it')
+})
+
 t.test('SSF_REPLAY_WINDOW is a duration with its unit', async (t) => {
   t.equal(loadConfig({ ...env(OKTA), SSF_REPLAY_WINDOW: '30d' }).ssf?.replayWindowS, 30 * 86_400)
   t.match(configProblems({ ...env(OKTA), SSF_REPLAY_WINDOW: '5' }).join('\n'), /SSF_REPLAY_WINDOW/)
