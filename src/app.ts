@@ -141,6 +141,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     : await SsfService.start({
       config: config.ssf,
       clockToleranceS: config.jwt.clockToleranceS,
+      jwksCooldownMs: config.jwt.jwksCooldownMs,
       redis: config.redis,
       guard: replayGuard,
       enforce: async ({ source, kind, issuer, id, subject, event }) => (await idpRevoker.enforce({ source, kind, issuer, id, subject, event })).outcome,

@@ -27,6 +27,8 @@ export interface SsfReport extends Omit<ReceiverReport, 'verification'>, PollerR
 export interface SsfServiceOptions {
   readonly config: SsfConfig
   readonly clockToleranceS: number
+  /** JWKS_COOLDOWN_S, as for the trusted issuers' key sets. */
+  readonly jwksCooldownMs: number
   readonly redis: RedisConfig | null
   readonly guard: SetReplayGuard
   readonly enforce: Enforce
@@ -99,7 +101,7 @@ export class SsfService {
       }
       const jwksUrl = entry.jwksUrl ?? metadata?.jwksUrl ?? null
       // Without a JWKS URL the key set stays empty: every SET of this transmitter is refused (invalid_key) and alerted.
-      const keys = new TransmitterKeys(jwksUrl, { issuer: entry.issuer, audiences: entry.audiences, algorithms: entry.algorithms, clockToleranceS: options.clockToleranceS }, config.requestTimeoutMs, log)
+      const keys = new TransmitterKeys(jwksUrl, { issuer: entry.issuer, audiences: entry.audiences, algorithms: entry.algorithms, clockToleranceS: options.clockToleranceS, cooldownMs: options.jwksCooldownMs }, config.requestTimeoutMs, log)
       if (jwksUrl !== null) await keys.refresh()
       const transmitter = new Transmitter(entry, keys, auth)
       transmitter.metadata = metadata

@@ -3,7 +3,6 @@ import { createVerifier } from 'fast-jwt'
 import { algorithmsForKey, type AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { isJsonObject, requestJson } from './http.js'
 
-const COOLDOWN_MS = 30_000
 const PUBLIC_MEMBERS = ['kty', 'crv', 'n', 'e', 'x', 'y']
 
 /** What a SET's signature check needs of its transmitter. */
@@ -12,6 +11,8 @@ export interface SetKeyRules {
   readonly audiences: readonly string[]
   readonly algorithms: readonly AsymmetricAlgorithm[]
   readonly clockToleranceS: number
+  /** At most one refetch per this long, however many unknown kids arrive (JWKS_COOLDOWN_S). */
+  readonly cooldownMs: number
 }
 
 /** One key and the fast-jwt verifier built once for it; `verify` throws fast-jwt's errors. */
@@ -43,7 +44,7 @@ function setKey (pem: string, algorithms: readonly AsymmetricAlgorithm[], kid: s
 
 /**
  * A transmitter's JWKS: fetched at start, refetched when a SET names an unknown kid (at most once
- * per cooldown, one fetch shared by every waiting SET). Only asymmetric keys of the configured
+ * per JWKS_COOLDOWN_S, one fetch shared by every waiting SET). Only asymmetric keys of the configured
  * algorithms count; each key verifies only the algorithms of its own family.
  */
 export class TransmitterKeys {
@@ -80,7 +81,7 @@ export class TransmitterKeys {
   refresh (): Promise<boolean> {
     if (this.#url === null) return Promise.resolve(false)
     if (this.#inFlight !== null) return this.#inFlight
-    if (Date.now() - this.#lastAttempt < COOLDOWN_MS) return Promise.resolve(false)
+    if (Date.now() - this.#lastAttempt < this.#rules.cooldownMs) return Promise.resolve(false)
     this.#lastAttempt = Date.now()
     this.#inFlight = this.#fetch().finally(() => { this.#inFlight = null })
     return this.#inFlight

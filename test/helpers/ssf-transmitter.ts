@@ -45,7 +45,7 @@ export interface PollRequest {
  * configuration endpoint (SSF 1.0 §7.1) and a verification endpoint (§8.1.4.2).
  */
 export class TestTransmitter {
-  readonly keys = { ES256: signingKey('ES256'), RS256: signingKey('RS256') }
+  readonly keys: Record<'ES256' | 'RS256', SigningKey> = { ES256: signingKey('ES256'), RS256: signingKey('RS256') }
   readonly foreign = signingKey('ES256')
   readonly polls: PollRequest[] = []
   readonly acked = new Set<string>()
@@ -105,6 +105,16 @@ export class TestTransmitter {
     // Signed by hand: exactly these claims (no signer adds or drops one); ES256 as JWS wants it (r || s).
     const signature = cryptoSign('sha256', Buffer.from(input), { key: createPrivateKey(key.privatePem), dsaEncoding: 'ieee-p1363' })
     return `${input}.${signature.toString('base64url')}`
+  }
+
+  /** A new key (and kid) for `alg`, published in the JWKS from now on: a key rotation. */
+  rotate (alg: 'ES256' | 'RS256'): void {
+    this.keys[alg] = signingKey(alg)
+  }
+
+  /** The PEM of a published public key (an attacker's HMAC secret in an algorithm-confusion forgery). */
+  publicPem (alg: 'ES256' | 'RS256'): string {
+    return this.keys[alg].publicKey.export({ type: 'spki', format: 'pem' }).toString()
   }
 
   /** Queues a SET for the next poll; returns its jti. */
