@@ -81,6 +81,16 @@ export const Failures = Object.freeze({
   BODY_TIMEOUT: failure('TG_ERR_BODY_TIMEOUT', 408, 'invalid_request', 'body_timeout', 'The request body was not received in time'),
   UPSTREAM_TIMEOUT: failure('TG_ERR_UPSTREAM_TIMEOUT', 504, 'gateway_timeout', 'upstream_timeout', 'The upstream service did not answer in time'),
   SESSION_EXPIRED: failure('TG_ERR_SESSION_EXPIRED', 401, 'invalid_grant', 'session_expired', 'The session has reached its maximum lifetime; sign in again'),
+  LOGOUT_TOKEN_MISSING: failure('TG_ERR_LOGOUT_TOKEN_MISSING', 400, 'invalid_request', 'logout_token_missing', 'A logout_token parameter is required (application/x-www-form-urlencoded)'),
+  LOGOUT_TOKEN_MALFORMED: failure('TG_ERR_LOGOUT_TOKEN_MALFORMED', 400, 'invalid_request', 'logout_token_malformed', 'The logout token is not a signed JWT (an encrypted one is not accepted)'),
+  LOGOUT_TOKEN_ISSUER: failure('TG_ERR_LOGOUT_TOKEN_ISSUER', 400, 'invalid_request', 'logout_token_issuer', 'The logout token names no issuer configured for back-channel logout'),
+  LOGOUT_TOKEN_SIGNATURE: failure('TG_ERR_LOGOUT_TOKEN_SIGNATURE', 400, 'invalid_request', 'logout_token_signature', 'The logout token is not signed by its issuer with one of its ID-token algorithms'),
+  LOGOUT_TOKEN_CLAIMS: failure('TG_ERR_LOGOUT_TOKEN_CLAIMS', 400, 'invalid_request', 'logout_token_claims', 'The logout token\'s iss, aud, iat, exp or jti is missing or not accepted'),
+  LOGOUT_TOKEN_EVENT: failure('TG_ERR_LOGOUT_TOKEN_EVENT', 400, 'invalid_request', 'logout_token_event', 'The logout token carries no back-channel logout event (events claim)'),
+  LOGOUT_TOKEN_SUBJECT: failure('TG_ERR_LOGOUT_TOKEN_SUBJECT', 400, 'invalid_request', 'logout_token_subject', 'The logout token names neither a session (sid) nor a subject (sub)'),
+  LOGOUT_TOKEN_NONCE: failure('TG_ERR_LOGOUT_TOKEN_NONCE', 400, 'invalid_request', 'logout_token_nonce', 'A logout token must not carry a nonce'),
+  LOGOUT_TOKEN_TYP: failure('TG_ERR_LOGOUT_TOKEN_TYP', 400, 'invalid_request', 'logout_token_typ', 'The logout token\'s typ header is not logout+jwt'),
+  LOGOUT_TOKEN_REPLAYED: failure('TG_ERR_LOGOUT_TOKEN_REPLAYED', 400, 'invalid_request', 'logout_token_replayed', 'This logout token (its jti) was already received'),
   INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')
 })
 

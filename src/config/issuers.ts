@@ -2,17 +2,17 @@ import { ANY_ISSUER } from '../revocation/issuer-scope.js'
 import { extname } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
-import type { Algorithm } from '../tokens/algorithms.js'
+import type { Algorithm, AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM } from '../tokens/claims.js'
 import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
-import type { IssuerConfig } from '../tokens/options.js'
+import type { BackchannelLogoutConfig, IssuerConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 import { ISSUERS_SCHEMA } from './issuers-schema.js'
 
 const NAME = 'JWT_ISSUERS'
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['RS256']
 /** Variables that describe the one issuer of the single-issuer configuration. */
-export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM'] as const
+export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM', 'BACKCHANNEL_LOGOUT_CLIENT_IDS'] as const
 
 // Compiled once, at start: every problem at once (allErrors); verbose gives each anyOf its description.
 const validate = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(ISSUERS_SCHEMA)
@@ -28,6 +28,11 @@ interface IssuerEntry {
   readonly session_claim?: string | null
   readonly jti_claim?: string | null
   readonly grants_admin?: boolean
+  readonly backchannel_logout?: {
+    readonly client_ids: readonly string[]
+    readonly relay_uri?: string
+    readonly algorithms?: readonly AsymmetricAlgorithm[]
+  }
 }
 
 /** The list itself: inline JSON, or the path of a .json, .yaml or .yml file. */
@@ -70,7 +75,8 @@ function describe (error: ErrorObject): string {
   if (at === '' && error.keyword === 'minItems') return 'an empty list trusts no issuer; list at least one'
   switch (error.keyword) {
     case 'additionalProperties': {
-      const known = Object.keys(ISSUERS_SCHEMA.definitions.issuer.properties).join(', ')
+      const { issuer, backchannelLogout } = ISSUERS_SCHEMA.definitions
+      const known = Object.keys(error.instancePath.endsWith('/backchannel_logout') ? backchannelLogout.properties : issuer.properties).join(', ')
       return `${at}.${String(error.params.additionalProperty)}: unknown key; expected some of ${known}`
     }
     case 'required':
@@ -164,7 +170,19 @@ function toIssuer (r: EnvReader, index: number, entry: IssuerEntry, rule: UrlRul
     rolesClaim: rolesOf(r, `${at}.roles_claim`, entry.roles_claim),
     sessionClaim: entry.session_claim === undefined ? 'sid' : entry.session_claim,
     jtiClaim: entry.jti_claim === undefined ? 'jti' : entry.jti_claim,
-    grantsAdmin: entry.grants_admin ?? false
+    grantsAdmin: entry.grants_admin ?? false,
+    backchannelLogout: backchannelOf(r, at, entry, rule)
+  }
+}
+
+function backchannelOf (r: EnvReader, at: string, entry: IssuerEntry, rule: UrlRule): BackchannelLogoutConfig | null {
+  const setting = entry.backchannel_logout
+  if (setting === undefined) return null
+  if (entry.jwks_uri === undefined && (entry.discovery === undefined || entry.discovery === false)) return null // reported: no keys
+  return {
+    clientIds: [...setting.client_ids],
+    relayUri: setting.relay_uri === undefined ? null : fetchUrl(r, `${at}.backchannel_logout.relay_uri`, setting.relay_uri, rule),
+    algorithms: setting.algorithms === undefined ? null : [...setting.algorithms]
   }
 }
 

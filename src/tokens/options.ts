@@ -1,5 +1,5 @@
 /** What the token verifier, JWKS key set and issuer are built from; `src/config/jwt.ts` maps JWT_* onto it. */
-import type { Algorithm } from './algorithms.js'
+import type { Algorithm, AsymmetricAlgorithm } from './algorithms.js'
 import type { RolesClaim } from './claims.js'
 
 export interface PublicKeyConfig {
@@ -14,6 +14,16 @@ export interface SigningKeyConfig {
   /** HMAC secret or private key PEM. */
   readonly key: string
   readonly kid: string | null
+}
+
+/** OpenID Connect Back-Channel Logout from one issuer (its JWT_ISSUERS entry's `backchannel_logout`). */
+export interface BackchannelLogoutConfig {
+  /** A logout token's `aud` must contain one of these (the RP's client ids at the provider). */
+  readonly clientIds: readonly string[]
+  /** The application's own back-channel logout URI: validated logout tokens are relayed there; null for none. */
+  readonly relayUri: Readonly<URL> | null
+  /** Its ID-token (and logout-token) algorithms; null: the metadata's id_token_signing_alg_values_supported, else RS256. */
+  readonly algorithms: readonly AsymmetricAlgorithm[] | null
 }
 
 /**
@@ -38,6 +48,8 @@ export interface IssuerConfig {
   readonly jtiClaim: string | null
   /** Whether its tokens may hold ADMIN_ROLE (default false in JWT_ISSUERS; true for the single-issuer variables). */
   readonly grantsAdmin: boolean
+  /** Logout tokens it may send to {AUTH_PREFIX}/backchannel-logout; null: none accepted from it. */
+  readonly backchannelLogout: BackchannelLogoutConfig | null
 }
 
 export interface JwtConfig {
