@@ -40,6 +40,8 @@ import type { WorkerLink } from './cluster/worker-link.js'
 import { issuerKeysSources, type IssuerKeysSource } from './tokens/discovery.js'
 import { backchannelLogoutRoutes } from './routes/backchannel-logout.js'
 import { createLogoutTokenVerifier, type LogoutIssuer } from './idp/logout-token.js'
+import { createRevocationCallerVerifier, type RevocationCaller } from './idp/global-revocation.js'
+import { globalTokenRevocationRoutes } from './routes/global-token-revocation.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 import { IdpRevoker } from './idp/idp-revoker.js'
@@ -84,6 +86,17 @@ function backchannelIssuers (config: Config, jwks: ReadonlyArray<JwksKeySet | nu
     if (logout === null || keys === null || entry.issuer === null) return []
     const algorithms = logout.algorithms ?? sources[index]?.idTokenAlgorithms ?? ['RS256' as const]
     return [{ issuer: entry.issuer, clientIds: logout.clientIds, algorithms, relayUri: logout.relayUri, keys }]
+  })
+}
+
+/** The issuers whose Global Token Revocation requests are accepted, as backchannelIssuers chooses their algorithms. */
+function globalRevocationCallers (config: Config, jwks: ReadonlyArray<JwksKeySet | null>, sources: readonly IssuerKeysSource[]): RevocationCaller[] {
+  return config.jwt.issuers.flatMap((entry, index) => {
+    const keys = jwks[index]
+    const setting = entry.globalTokenRevocation
+    if (setting === null || keys === null || entry.issuer === null) return []
+    const algorithms = setting.algorithms ?? sources[index]?.idTokenAlgorithms ?? ['RS256' as const]
+    return [{ issuer: entry.issuer, algorithms, keys, audience: setting.audience, revokes: setting.revokes, emailIsSubject: setting.emailIsSubject }]
   })
 }
 
@@ -148,6 +161,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
   const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
   const logoutIssuers = backchannelIssuers(config, jwks, keySources)
+  const revocationCallers = globalRevocationCallers(config, jwks, keySources)
   const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security, idpRevoker, replayGuard }
   app.decorate('tokengate', services)
   // Every request property is declared up front: one object shape for all requests.
@@ -210,6 +224,18 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         idpRevoker,
         clockToleranceS: config.jwt.clockToleranceS,
         relayTimeoutMs: config.idp.relayTimeoutMs,
+        raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+        metrics
+      })
+    }
+    if (revocationCallers.length > 0) {
+      await api.register(globalTokenRevocationRoutes, {
+        authPrefix: config.authPrefix,
+        maxTokenBytes,
+        verifyCaller: createRevocationCallerVerifier(revocationCallers, { clockToleranceS: config.jwt.clockToleranceS, maxAgeS: config.idp.logoutMaxAgeS, maxTokenBytes }),
+        replayGuard,
+        idpRevoker,
+        clockToleranceS: config.jwt.clockToleranceS,
         raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
         metrics
       })

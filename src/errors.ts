@@ -91,6 +91,11 @@ export const Failures = Object.freeze({
   LOGOUT_TOKEN_NONCE: failure('TG_ERR_LOGOUT_TOKEN_NONCE', 400, 'invalid_request', 'logout_token_nonce', 'A logout token must not carry a nonce'),
   LOGOUT_TOKEN_TYP: failure('TG_ERR_LOGOUT_TOKEN_TYP', 400, 'invalid_request', 'logout_token_typ', 'The logout token\'s typ header is not logout+jwt'),
   LOGOUT_TOKEN_REPLAYED: failure('TG_ERR_LOGOUT_TOKEN_REPLAYED', 400, 'invalid_request', 'logout_token_replayed', 'This logout token (its jti) was already received'),
+  REVOCATION_REQUEST_UNAUTHENTICATED: failure('TG_ERR_REVOCATION_REQUEST_UNAUTHENTICATED', 401, 'invalid_token', 'revocation_request_unauthenticated', 'The revocation request\'s bearer JWT is not valid for this endpoint (issuer, key, audience, iat, exp or jti)'),
+  REVOCATION_REQUEST_REPLAYED: failure('TG_ERR_REVOCATION_REQUEST_REPLAYED', 401, 'invalid_token', 'revocation_request_replayed', 'This revocation request\'s bearer JWT (its jti) was already used'),
+  REVOCATION_SUBJECT_INVALID: failure('TG_ERR_REVOCATION_SUBJECT_INVALID', 400, 'invalid_request', 'revocation_subject_invalid', 'The body must be a JSON object whose sub_id is a subject identifier (RFC 9493)'),
+  REVOCATION_SUBJECT_UNSUPPORTED: failure('TG_ERR_REVOCATION_SUBJECT_UNSUPPORTED', 400, 'invalid_request', 'revocation_subject_unsupported', 'The subject identifier cannot be mapped to this issuer\'s tokens (iss_sub; email only where the issuer\'s tokens carry it as sub)'),
+  REVOCATION_SUBJECT_FORBIDDEN: failure('TG_ERR_REVOCATION_SUBJECT_FORBIDDEN', 403, 'insufficient_scope', 'revocation_subject_forbidden', 'The caller may not revoke subjects of that issuer'),
   INTERNAL: failure('TG_ERR_INTERNAL', 500, 'server_error', 'internal', 'Internal error')
 })
 

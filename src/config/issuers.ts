@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml'
 import type { Algorithm, AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM } from '../tokens/claims.js'
 import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
-import type { BackchannelLogoutConfig, IssuerConfig } from '../tokens/options.js'
+import type { BackchannelLogoutConfig, GlobalRevocationConfig, IssuerConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 import { ISSUERS_SCHEMA } from './issuers-schema.js'
 
@@ -32,6 +32,12 @@ interface IssuerEntry {
     readonly client_ids: readonly string[]
     readonly relay_uri?: string
     readonly algorithms?: readonly AsymmetricAlgorithm[]
+  }
+  readonly global_token_revocation?: {
+    readonly audience: string
+    readonly algorithms?: readonly AsymmetricAlgorithm[]
+    readonly revokes?: readonly string[]
+    readonly email_is_sub?: boolean
   }
 }
 
@@ -75,8 +81,9 @@ function describe (error: ErrorObject): string {
   if (at === '' && error.keyword === 'minItems') return 'an empty list trusts no issuer; list at least one'
   switch (error.keyword) {
     case 'additionalProperties': {
-      const { issuer, backchannelLogout } = ISSUERS_SCHEMA.definitions
-      const known = Object.keys(error.instancePath.endsWith('/backchannel_logout') ? backchannelLogout.properties : issuer.properties).join(', ')
+      const { issuer, backchannelLogout, globalTokenRevocation } = ISSUERS_SCHEMA.definitions
+      const nested = error.instancePath.endsWith('/backchannel_logout') ? backchannelLogout : error.instancePath.endsWith('/global_token_revocation') ? globalTokenRevocation : issuer
+      const known = Object.keys(nested.properties).join(', ')
       return `${at}.${String(error.params.additionalProperty)}: unknown key; expected some of ${known}`
     }
     case 'required':
@@ -171,8 +178,34 @@ function toIssuer (r: EnvReader, index: number, entry: IssuerEntry, rule: UrlRul
     sessionClaim: entry.session_claim === undefined ? 'sid' : entry.session_claim,
     jtiClaim: entry.jti_claim === undefined ? 'jti' : entry.jti_claim,
     grantsAdmin: entry.grants_admin ?? false,
-    backchannelLogout: backchannelOf(r, at, entry, rule)
+    backchannelLogout: backchannelOf(r, at, entry, rule),
+    globalTokenRevocation: globalRevocationOf(entry)
   }
+}
+
+function globalRevocationOf (entry: IssuerEntry): GlobalRevocationConfig | null {
+  const setting = entry.global_token_revocation
+  if (setting === undefined) return null
+  return {
+    audience: setting.audience,
+    algorithms: setting.algorithms === undefined ? null : [...setting.algorithms],
+    revokes: setting.revokes === undefined ? [entry.issuer] : [...setting.revokes],
+    emailIsSubject: setting.email_is_sub ?? false
+  }
+}
+
+/** Rules across entries: whom a Global Token Revocation caller may revoke, and its audience kept apart. */
+function reportGlobalRevocation (r: EnvReader, issuers: readonly IssuerConfig[]): void {
+  const names = new Set(issuers.map(({ issuer }) => issuer))
+  const accessAudiences = new Set(issuers.flatMap(({ audiences }) => audiences))
+  issuers.forEach(({ globalTokenRevocation: setting, jwksUrl, discoveryUrl }, index) => {
+    if (setting === null) return
+    const at = `[${index}].global_token_revocation`
+    if (jwksUrl === null && discoveryUrl === null) r.fail(NAME, `${at}: needs jwks_uri or discovery (its requests are verified with its published keys)`)
+    for (const issuer of setting.revokes) if (!names.has(issuer)) r.fail(NAME, `${at}.revokes: "${issuer}" is not an issuer of JWT_ISSUERS`)
+    // An access token of the API must never authorise revoking users.
+    if (accessAudiences.has(setting.audience)) r.fail(NAME, `${at}.audience: "${setting.audience}" is also an access-token audience; give revocation requests an audience of their own (the endpoint's URL)`)
+  })
 }
 
 function backchannelOf (r: EnvReader, at: string, entry: IssuerEntry, rule: UrlRule): BackchannelLogoutConfig | null {
@@ -218,5 +251,6 @@ export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] |
   reportDuplicates(r, entries)
   const rule = { allowHttp }
   const issuers = entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
+  if (broken.size === 0) reportGlobalRevocation(r, issuers)
   return issuers
 }

@@ -184,7 +184,8 @@ function singleIssuer (r: EnvReader, algorithms: readonly Algorithm[], jwksUrl: 
     sessionClaim: 'sid',
     jtiClaim: 'jti',
     grantsAdmin: true,
-    backchannelLogout: singleBackchannel(r, issuer, jwksUrl)
+    backchannelLogout: singleBackchannel(r, issuer, jwksUrl),
+    globalTokenRevocation: null
   }
 }
 

@@ -26,6 +26,18 @@ export interface BackchannelLogoutConfig {
   readonly algorithms: readonly AsymmetricAlgorithm[] | null
 }
 
+/** Global Token Revocation requests from one issuer (its JWT_ISSUERS entry's `global_token_revocation`). */
+export interface GlobalRevocationConfig {
+  /** The `aud` of its requests' bearer JWTs: the endpoint's URL, never an audience of access tokens. */
+  readonly audience: string
+  /** Algorithms of those JWTs; null: its ID-token algorithms (metadata), else RS256. */
+  readonly algorithms: readonly AsymmetricAlgorithm[] | null
+  /** The issuers whose users it may revoke (an `iss_sub` subject's iss); itself by default. */
+  readonly revokes: readonly string[]
+  /** Tokens of those issuers carry the user's email as `sub`: an `email` subject maps onto it. */
+  readonly emailIsSubject: boolean
+}
+
 /**
  * One trusted issuer (JWT_ISSUERS entry, or the single-issuer variables mapped to a list of
  * one). Claim names are per issuer because identity providers differ (`sid` in Keycloak and
@@ -50,6 +62,8 @@ export interface IssuerConfig {
   readonly grantsAdmin: boolean
   /** Logout tokens it may send to {AUTH_PREFIX}/backchannel-logout; null: none accepted from it. */
   readonly backchannelLogout: BackchannelLogoutConfig | null
+  /** Global Token Revocation requests it may send to {AUTH_PREFIX}/global-token-revocation; null: none. */
+  readonly globalTokenRevocation: GlobalRevocationConfig | null
 }
 
 export interface JwtConfig {
