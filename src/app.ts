@@ -37,7 +37,11 @@ import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
-import { jwksUrlsOf } from './tokens/discovery.js'
+import { issuerKeysSources, type IssuerKeysSource } from './tokens/discovery.js'
+import { backchannelLogoutRoutes } from './routes/backchannel-logout.js'
+import { createLogoutTokenVerifier, type LogoutIssuer } from './idp/logout-token.js'
+import { createRevocationCallerVerifier, type RevocationCaller } from './idp/global-revocation.js'
+import { globalTokenRevocationRoutes } from './routes/global-token-revocation.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
 import { IdpRevoker } from './idp/idp-revoker.js'
@@ -76,10 +80,36 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
   return store
 }
 
+/**
+ * The issuers whose logout tokens are accepted: their key set, and their ID-token algorithms
+ * (configured, else named by their metadata, else RS256 as Back-Channel Logout §2.6 says).
+ */
+function backchannelIssuers (config: Config, jwks: ReadonlyArray<JwksKeySet | null>, sources: readonly IssuerKeysSource[]): LogoutIssuer[] {
+  return config.jwt.issuers.flatMap((entry, index) => {
+    const keys = jwks[index]
+    const logout = entry.backchannelLogout
+    if (logout === null || keys === null || entry.issuer === null) return []
+    const algorithms = logout.algorithms ?? sources[index]?.idTokenAlgorithms ?? ['RS256' as const]
+    return [{ issuer: entry.issuer, clientIds: logout.clientIds, algorithms, relayUri: logout.relayUri, keys }]
+  })
+}
+
+/** The issuers whose Global Token Revocation requests are accepted, as backchannelIssuers chooses their algorithms. */
+function globalRevocationCallers (config: Config, jwks: ReadonlyArray<JwksKeySet | null>, sources: readonly IssuerKeysSource[]): RevocationCaller[] {
+  return config.jwt.issuers.flatMap((entry, index) => {
+    const keys = jwks[index]
+    const setting = entry.globalTokenRevocation
+    if (setting === null || keys === null || entry.issuer === null) return []
+    const algorithms = setting.algorithms ?? sources[index]?.idTokenAlgorithms ?? ['RS256' as const]
+    return [{ issuer: entry.issuer, algorithms, keys, audience: setting.audience, revokes: setting.revokes, emailIsSubject: setting.emailIsSubject }]
+  })
+}
+
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
-  const jwksUrls = await jwksUrlsOf(config.jwt)
+  const keySources = await issuerKeysSources(config.jwt)
+  const jwksUrls = keySources.map(({ jwksUrl }) => jwksUrl)
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
   const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
@@ -135,6 +165,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
   const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
+  const logoutIssuers = backchannelIssuers(config, jwks, keySources)
+  const revocationCallers = globalRevocationCallers(config, jwks, keySources)
   // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
   const ssf = config.ssf === null
     ? null
@@ -206,6 +238,30 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       accessTokenTtlS: config.accessTokenTtlS,
       rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
     })
+    if (logoutIssuers.length > 0) {
+      await api.register(backchannelLogoutRoutes, {
+        authPrefix: config.authPrefix,
+        verify: createLogoutTokenVerifier(logoutIssuers, { clockToleranceS: config.jwt.clockToleranceS, maxAgeS: config.idp.logoutMaxAgeS, maxTokenBytes }),
+        replayGuard,
+        idpRevoker,
+        clockToleranceS: config.jwt.clockToleranceS,
+        relayTimeoutMs: config.idp.relayTimeoutMs,
+        raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+        metrics
+      })
+    }
+    if (revocationCallers.length > 0) {
+      await api.register(globalTokenRevocationRoutes, {
+        authPrefix: config.authPrefix,
+        maxTokenBytes,
+        verifyCaller: createRevocationCallerVerifier(revocationCallers, { clockToleranceS: config.jwt.clockToleranceS, maxAgeS: config.idp.logoutMaxAgeS, maxTokenBytes }),
+        replayGuard,
+        idpRevoker,
+        clockToleranceS: config.jwt.clockToleranceS,
+        raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+        metrics
+      })
+    }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
     await api.register(adminRevocationRoutes, { authenticator, revoker, issuers: new IssuerScope(config.jwt.issuers), security, adminRole: config.adminRole, maxTokenBytes })
     await api.register(adminObservabilityRoutes, {

@@ -2,17 +2,17 @@ import { ANY_ISSUER } from '../revocation/issuer-scope.js'
 import { extname } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
-import type { Algorithm } from '../tokens/algorithms.js'
+import type { Algorithm, AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM } from '../tokens/claims.js'
 import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
-import type { IssuerConfig } from '../tokens/options.js'
+import type { BackchannelLogoutConfig, GlobalRevocationConfig, IssuerConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 import { ISSUERS_SCHEMA } from './issuers-schema.js'
 
 const NAME = 'JWT_ISSUERS'
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['RS256']
 /** Variables that describe the one issuer of the single-issuer configuration. */
-export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM'] as const
+export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM', 'BACKCHANNEL_LOGOUT_CLIENT_IDS'] as const
 
 // Compiled once, at start: every problem at once (allErrors); verbose gives each anyOf its description.
 const validate = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(ISSUERS_SCHEMA)
@@ -28,6 +28,17 @@ interface IssuerEntry {
   readonly session_claim?: string | null
   readonly jti_claim?: string | null
   readonly grants_admin?: boolean
+  readonly backchannel_logout?: {
+    readonly client_ids: readonly string[]
+    readonly relay_uri?: string
+    readonly algorithms?: readonly AsymmetricAlgorithm[]
+  }
+  readonly global_token_revocation?: {
+    readonly audience: string
+    readonly algorithms?: readonly AsymmetricAlgorithm[]
+    readonly revokes?: readonly string[]
+    readonly email_is_sub?: boolean
+  }
 }
 
 /** The list itself: inline JSON, or the path of a .json, .yaml or .yml file. */
@@ -70,7 +81,9 @@ function describe (error: ErrorObject): string {
   if (at === '' && error.keyword === 'minItems') return 'an empty list trusts no issuer; list at least one'
   switch (error.keyword) {
     case 'additionalProperties': {
-      const known = Object.keys(ISSUERS_SCHEMA.definitions.issuer.properties).join(', ')
+      const { issuer, backchannelLogout, globalTokenRevocation } = ISSUERS_SCHEMA.definitions
+      const nested = error.instancePath.endsWith('/backchannel_logout') ? backchannelLogout : error.instancePath.endsWith('/global_token_revocation') ? globalTokenRevocation : issuer
+      const known = Object.keys(nested.properties).join(', ')
       return `${at}.${String(error.params.additionalProperty)}: unknown key; expected some of ${known}`
     }
     case 'required':
@@ -164,7 +177,45 @@ function toIssuer (r: EnvReader, index: number, entry: IssuerEntry, rule: UrlRul
     rolesClaim: rolesOf(r, `${at}.roles_claim`, entry.roles_claim),
     sessionClaim: entry.session_claim === undefined ? 'sid' : entry.session_claim,
     jtiClaim: entry.jti_claim === undefined ? 'jti' : entry.jti_claim,
-    grantsAdmin: entry.grants_admin ?? false
+    grantsAdmin: entry.grants_admin ?? false,
+    backchannelLogout: backchannelOf(r, at, entry, rule),
+    globalTokenRevocation: globalRevocationOf(entry)
+  }
+}
+
+function globalRevocationOf (entry: IssuerEntry): GlobalRevocationConfig | null {
+  const setting = entry.global_token_revocation
+  if (setting === undefined) return null
+  return {
+    audience: setting.audience,
+    algorithms: setting.algorithms === undefined ? null : [...setting.algorithms],
+    revokes: setting.revokes === undefined ? [entry.issuer] : [...setting.revokes],
+    emailIsSubject: setting.email_is_sub ?? false
+  }
+}
+
+/** Rules across entries: whom a Global Token Revocation caller may revoke, and its audience kept apart. */
+function reportGlobalRevocation (r: EnvReader, issuers: readonly IssuerConfig[]): void {
+  const names = new Set(issuers.map(({ issuer }) => issuer))
+  const accessAudiences = new Set(issuers.flatMap(({ audiences }) => audiences))
+  issuers.forEach(({ globalTokenRevocation: setting, jwksUrl, discoveryUrl }, index) => {
+    if (setting === null) return
+    const at = `[${index}].global_token_revocation`
+    if (jwksUrl === null && discoveryUrl === null) r.fail(NAME, `${at}: needs jwks_uri or discovery (its requests are verified with its published keys)`)
+    for (const issuer of setting.revokes) if (!names.has(issuer)) r.fail(NAME, `${at}.revokes: "${issuer}" is not an issuer of JWT_ISSUERS`)
+    // An access token of the API must never authorise revoking users.
+    if (accessAudiences.has(setting.audience)) r.fail(NAME, `${at}.audience: "${setting.audience}" is also an access-token audience; give revocation requests an audience of their own (the endpoint's URL)`)
+  })
+}
+
+function backchannelOf (r: EnvReader, at: string, entry: IssuerEntry, rule: UrlRule): BackchannelLogoutConfig | null {
+  const setting = entry.backchannel_logout
+  if (setting === undefined) return null
+  if (entry.jwks_uri === undefined && (entry.discovery === undefined || entry.discovery === false)) return null // reported: no keys
+  return {
+    clientIds: [...setting.client_ids],
+    relayUri: setting.relay_uri === undefined ? null : fetchUrl(r, `${at}.backchannel_logout.relay_uri`, setting.relay_uri, rule),
+    algorithms: setting.algorithms === undefined ? null : [...setting.algorithms]
   }
 }
 
@@ -200,5 +251,6 @@ export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] |
   reportDuplicates(r, entries)
   const rule = { allowHttp }
   const issuers = entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
+  if (broken.size === 0) reportGlobalRevocation(r, issuers)
   return issuers
 }

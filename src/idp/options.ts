@@ -4,4 +4,8 @@ export interface IdpConfig {
   readonly retryQueueSize: number
   /** IDP_RETRY_MAX_AGE: a queued write not stored within this is dropped, with a CRITICAL alert. */
   readonly retryMaxAgeMs: number
+  /** BACKCHANNEL_LOGOUT_MAX_AGE: a logout token issued longer ago than this is refused. */
+  readonly logoutMaxAgeS: number
+  /** BACKCHANNEL_RELAY_TIMEOUT_MS: how long relaying a logout token to the application may take. */
+  readonly relayTimeoutMs: number
 }

@@ -71,3 +71,64 @@ export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', 
     }
   }
 }
+
+export interface LogoutProvider {
+  readonly issuer: string
+  /** The provider's signing key (RS256, kid LOGOUT_KID): the test signs the session's access tokens with it. */
+  readonly privateKey: KeyObject
+  /**
+   * The provider sends a back-channel logout for (sub, sid) to `clientId`'s registered URI, with
+   * the code end_session runs for each client of an ended session (Client#backchannelLogout);
+   * resolves once the receiver answered 200 or 204, rejects otherwise.
+   */
+  logout: (sub: string, sid: string, clientId?: string) => Promise<void>
+}
+
+export const LOGOUT_KID = 'logout-provider-key'
+/** A client that requires sid in its logout tokens, and one that does not (sub only). */
+export const SESSION_CLIENT = 'web-app'
+export const SUBJECT_CLIENT = 'legacy-app'
+
+/**
+ * panva's oidc-provider with `features.backchannelLogout` and two clients whose
+ * back-channel logout URI is `logoutUri` (tokengate's): SESSION_CLIENT requires
+ * sid, SUBJECT_CLIENT sends sub only.
+ */
+export async function startLogoutProvider (t: Teardown, logoutUri: string): Promise<LogoutProvider> {
+  const server = createServer()
+  const port = await listen(server)
+  const issuer = `http://127.0.0.1:${port}`
+  const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+  const client = (id: string, sessionRequired: boolean): Record<string, unknown> => ({
+    client_id: id,
+    client_secret: `${id}-secret-that-is-long-enough-for-hs256`,
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_post',
+    backchannel_logout_uri: logoutUri,
+    backchannel_logout_session_required: sessionRequired
+  })
+  const provider = new Provider(issuer, {
+    clients: [client(SESSION_CLIENT, true), client(SUBJECT_CLIENT, false)],
+    jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: LOGOUT_KID, alg: 'RS256', use: 'sig' }] },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true }
+    },
+    // Its SSRF guard refuses loopback receivers, which every receiver in these tests is.
+    fetch: async (url: string, { dispatcher: _guard, ...options }: RequestInit & { dispatcher?: unknown }) => await fetch(url, options)
+  })
+  server.on('request', provider.callback())
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return {
+    issuer,
+    privateKey,
+    async logout (sub, sid, clientId = SESSION_CLIENT) {
+      const found = await provider.Client.find(clientId)
+      if (found === undefined) throw new Error(`no client ${clientId}`)
+      await found.backchannelLogout(sub, sid)
+    }
+  }
+}

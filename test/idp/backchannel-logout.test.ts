@@ -1,0 +1,116 @@
+import t from 'tap'
+import { call } from '../helpers/http.js'
+import { SUBJECT_CLIENT } from '../helpers/oidc-provider.js'
+import { sharedRedis, startRedis } from '../helpers/redis.js'
+import { scrape, valueOf } from '../helpers/scrape.js'
+import { msUntil, until } from '../helpers/until.js'
+import { accessToken, logoutSetup, logoutToken, postLogout, verifyStatus } from './backchannel-fixture.js'
+
+const redis = await sharedRedis(t)
+
+t.test('Back-Channel Logout §2.7: the provider ends a session; that session\'s tokens are refused on every replica, the user\'s other sessions still pass (p99 of the delay over 200 logouts, after 10 discarded)', async (t) => {
+  const { provider, a, b } = await logoutSetup(t, redis.env())
+  const WARM_UP = 10
+  const delays: number[] = []
+  for (let i = 0; i < WARM_UP + 200; i++) {
+    const ended = accessToken(provider, 'alice', `session-${i}`)
+    const kept = accessToken(provider, 'alice', `other-session-${i}`)
+    t.equal(await verifyStatus(b, ended), 200)
+    // Resolves once A answered 200: the provider's own check of the answer (§2.8).
+    await provider.logout('alice', `session-${i}`)
+    const ms = await msUntil(async () => await verifyStatus(b, ended) === 401, 1000, 0)
+    if (i >= WARM_UP) delays.push(ms)
+    if (i % 50 === 0) {
+      t.equal(await verifyStatus(a, ended), 401, 'refused by the replica that received it')
+      t.equal(await verifyStatus(b, kept), 200, 'the user\'s other session still passes')
+    }
+  }
+  delays.sort((x, y) => x - y)
+  const p99 = delays[Math.ceil(delays.length * 0.99) - 1]
+  const p50 = delays[Math.floor(delays.length / 2)]
+  t.comment(`200 at A -> refused at B: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${delays.at(-1)?.toFixed(2)} ms over ${delays.length} logouts`)
+  t.ok(p99 <= 10, `p99 ${p99.toFixed(2)} ms <= 10 ms`)
+  const metrics = await scrape(a.url)
+  t.equal(valueOf(metrics, 'tokengate_idp_messages_total', { source: 'backchannel_logout', result: 'accepted' }), WARM_UP + 200)
+  t.equal(valueOf(metrics, 'tokengate_revocations_total', { kind: 'session', reason: 'backchannel_logout' }), WARM_UP + 200)
+})
+
+t.test('§2.7 with only sub: every token of the user issued until now is refused, sessions of other users pass', async (t) => {
+  const { provider, a, b } = await logoutSetup(t, redis.env())
+  const before = [accessToken(provider, 'bob', 'bob-laptop'), accessToken(provider, 'bob', 'bob-phone')]
+  const carol = accessToken(provider, 'carol', 'carol-laptop')
+  await provider.logout('bob', 'ignored: this client does not require sid', SUBJECT_CLIENT)
+  t.ok(await until(async () => (await Promise.all(before.map(async (token) => await verifyStatus(b, token)))).every((s) => s === 401), 1000, 5), 'both of bob\'s sessions refused on the other replica')
+  t.equal(await verifyStatus(a, carol), 200)
+  t.equal(await verifyStatus(b, carol), 200)
+})
+
+t.test('§2.8: a valid logout token is answered 200 with Cache-Control: no-store and an empty body', async (t) => {
+  const { provider, a } = await logoutSetup(t, redis.env())
+  const res = await postLogout(a, logoutToken(provider))
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('cache-control'), 'no-store')
+  t.equal(res.text, '')
+})
+
+t.test('a logout token is never accepted as an access token (its events claim, its typ), even with the API\'s audience', async (t) => {
+  const { provider, a } = await logoutSetup(t, redis.env())
+  for (const header of [{ typ: 'logout+jwt' }, { typ: 'JWT' }]) {
+    const token = logoutToken(provider, { claims: { aud: 'orders-api' }, header })
+    const res = await call(`${a.url}/auth/verify`, { token })
+    t.equal(res.status, 401, `typ ${header.typ}: refused`)
+    t.equal(res.body.error, 'invalid_token')
+    t.match(res.body.error_description, /logout or security event token/)
+  }
+})
+
+t.test('Redis down during a back-channel logout: enforced by the receiving replica at once, answered 503 (not stored), stored when Redis returns and then refused by every replica', async (t) => {
+  const own = await startRedis()
+  t.teardown(() => own.stop())
+  const env = { REDIS_URL: own.url, FAIL_MODE: 'open' }
+  const { provider, a, b } = await logoutSetup(t, env)
+  const token = accessToken(provider, 'dave', 'dave-session')
+  t.equal(await verifyStatus(b, token), 200)
+  await own.kill()
+  await t.rejects(provider.logout('dave', 'dave-session'), /got: 503/, 'the provider is told: not done, try again')
+  t.equal(await verifyStatus(a, token), 401, 'refused at once by the replica that received it')
+  t.equal(a.app.tokengate.idpRevoker.queued, 1)
+  await own.restart()
+  t.ok(await until(() => a.app.tokengate.idpRevoker.queued === 0, 10_000), 'stored once Redis is back')
+  t.ok(await until(async () => await verifyStatus(b, token) === 401, 10_000), 'and refused by the other replica')
+  const metrics = await scrape(a.url)
+  t.equal(valueOf(metrics, 'tokengate_idp_messages_total', { source: 'backchannel_logout', result: 'queued' }), 1)
+  t.equal(valueOf(metrics, 'tokengate_idp_retry_attempts_total', { result: 'stored' }), 1)
+})
+
+t.test('relay_uri: the validated logout token is POSTed on to the application\'s own back-channel URI; a slow or failing one never holds the answer past BACKCHANNEL_RELAY_TIMEOUT_MS', async (t) => {
+  const { createServer } = await import('node:http')
+  const received: string[] = []
+  let mode: 'ok' | 'fail' | 'hang' = 'ok'
+  const app = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      received.push(new URLSearchParams(body).get('logout_token') ?? '')
+      if (mode === 'ok') res.writeHead(200).end()
+      else if (mode === 'fail') res.writeHead(500).end()
+    })
+  })
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { app.closeAllConnections(); app.close() })
+  const port = (app.address() as { port: number }).port
+  const { provider, a } = await logoutSetup(t, { ...redis.env(), BACKCHANNEL_RELAY_TIMEOUT_MS: '300' }, { relay_uri: `http://127.0.0.1:${port}/backchannel` })
+  const token = logoutToken(provider)
+  t.equal((await postLogout(a, token)).status, 200)
+  t.same(received, [token], 'relayed as the provider sent it')
+  mode = 'fail'
+  t.equal((await postLogout(a, logoutToken(provider))).status, 200, 'a failing application does not change the answer')
+  mode = 'hang'
+  const started = performance.now()
+  t.equal((await postLogout(a, logoutToken(provider))).status, 200)
+  t.ok(performance.now() - started < 1000, 'a hanging application holds the answer no longer than the timeout')
+  t.equal((await postLogout(a, token)).status, 400, 'a replayed token is not relayed')
+  t.equal(received.length, 3)
+  const metrics = await scrape(a.url)
+  t.same(['delivered', 'failed', 'timeout'].map((result) => valueOf(metrics, 'tokengate_backchannel_relays_total', { result })), [1, 1, 1])
+})
