@@ -2,15 +2,23 @@ import { createVerifier } from 'fast-jwt'
 import type { AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { refusedAfterSignature } from '../tokens/failures.js'
 import { peekHeader, peekIssuer, type TokenHeader } from '../tokens/header.js'
-import type { JwksKeySet, PublishedKey } from '../tokens/jwks.js'
+import type { PublishedKey } from '../tokens/jwks.js'
 
-/** An identity provider whose own JWTs (logout tokens, revocation requests) are verified with its published keys. */
+/** Where an issuer's published keys come from: a JwksKeySet (an issuer's), or a Shared Signals transmitter's keys. */
+export interface PublishedKeySource {
+  published: (kid: string | null, alg: string) => readonly PublishedKey[]
+  hasPublishedKid: (kid: string) => boolean
+  /** Refetches (at most once per cooldown); true when a fetch completed. */
+  refresh: () => Promise<boolean>
+}
+
+/** An identity provider whose own JWTs (logout tokens, revocation requests, SETs) are verified with its published keys. */
 export interface SigningIssuer {
   readonly issuer: string
   /** Its ID-token algorithms: asymmetric only, never none, never a MAC. */
   readonly algorithms: readonly AsymmetricAlgorithm[]
   /** Its published keys: the same key set, cache and cooldown as its access tokens'. */
-  readonly keys: JwksKeySet
+  readonly keys: PublishedKeySource
 }
 
 /**

@@ -4,7 +4,7 @@ import { Failures, type Failure } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import { setErrorBody } from '../ssf/set-errors.js'
 import type { SetReceiver } from '../ssf/receiver.js'
-import type { TransmitterKeyring } from '../ssf/set-verifier.js'
+import { MAX_SET_BYTES, type TransmitterKeyring } from '../ssf/set-verifier.js'
 import { addressKey } from './rate-limits.js'
 
 export interface SsfEventsOptions {
@@ -14,7 +14,6 @@ export interface SsfEventsOptions {
   readonly pushers: readonly TransmitterKeyring[]
 }
 
-const MAX_SET_BYTES = 64 * 1024
 const SET_MEDIA_TYPE = 'application/secevent+jwt'
 
 function digest (value: string): Buffer {

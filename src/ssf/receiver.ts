@@ -1,7 +1,7 @@
 import { Failures, withDescription, type Failure } from '../errors.js'
 import type { TransmitterConfig } from './options.js'
 import { actionOf, eventLabel } from './events.js'
-import { isRefusal, verifySet, type TransmitterKeyring, type VerifiedSet } from './set-verifier.js'
+import { createSetVerifier, isRefusal, type SetVerifier, type TransmitterKeyring, type VerifiedSet } from './set-verifier.js'
 import { isUnmapped, mapSubject } from './subjects.js'
 
 export type Delivery = 'push' | 'poll'
@@ -50,7 +50,7 @@ export interface ReceiverReport {
 }
 
 export interface ReceiverOptions {
-  readonly transmitters: ReadonlyMap<string, TransmitterKeyring>
+  readonly transmitters: readonly TransmitterKeyring[]
   readonly guard: SetReplayGuard
   readonly enforce: Enforce
   readonly report: ReceiverReport
@@ -87,16 +87,18 @@ function revocationsOf (set: VerifiedSet, delivery: Delivery): SsfRevocation[] |
  */
 export class SetReceiver {
   readonly #options: ReceiverOptions
+  readonly #verify: SetVerifier
   readonly #now: () => number
 
   constructor (options: ReceiverOptions) {
     this.#options = options
+    this.#verify = createSetVerifier(options.transmitters, options.clockToleranceS)
     this.#now = options.now ?? Date.now
   }
 
   async receive (token: string, delivery: Delivery, pushedBy: TransmitterKeyring | null = null): Promise<SetOutcome> {
     const { report } = this.#options
-    const verified = await verifySet(token, this.#options.transmitters, pushedBy)
+    const verified = await this.#verify(token, pushedBy)
     if (isRefusal(verified)) {
       const outcome: SetOutcome = { result: 'refused', failure: verified.failure, jti: null }
       if (verified.transmitter !== null) report.refusedFromTransmitter(verified.transmitter, verified.failure, null)

@@ -43,6 +43,8 @@ class Transmitter implements TransmitterKeyring {
   readonly config: TransmitterConfig
   readonly keys: TransmitterKeys
   readonly auth: OutboundAuthorization
+  readonly issuer: string
+  readonly algorithms: TransmitterConfig['algorithms']
   metadata: TransmitterMetadata | null = null
   stream: StreamState | null = null
 
@@ -50,6 +52,8 @@ class Transmitter implements TransmitterKeyring {
     this.config = config
     this.keys = keys
     this.auth = auth
+    this.issuer = config.issuer
+    this.algorithms = config.algorithms
   }
 
   get pollEndpoint (): Readonly<URL> | null {
@@ -75,7 +79,7 @@ export class SsfService {
     this.#options = options
     this.#transmitters = transmitters
     this.receiver = new SetReceiver({
-      transmitters: new Map(transmitters.map((transmitter) => [transmitter.config.issuer, transmitter])),
+      transmitters,
       guard: options.guard,
       enforce: options.enforce,
       report: { ...options.report, verification: (transmitter, state) => { options.report.verified(transmitter, this.#verification(transmitter.issuer, state)) } },
@@ -101,7 +105,7 @@ export class SsfService {
       }
       const jwksUrl = entry.jwksUrl ?? metadata?.jwksUrl ?? null
       // Without a JWKS URL the key set stays empty: every SET of this transmitter is refused (invalid_key) and alerted.
-      const keys = new TransmitterKeys(jwksUrl, { issuer: entry.issuer, audiences: entry.audiences, algorithms: entry.algorithms, clockToleranceS: options.clockToleranceS, cooldownMs: options.jwksCooldownMs }, config.requestTimeoutMs, log)
+      const keys = new TransmitterKeys(jwksUrl, { transmitter: entry.issuer, algorithms: entry.algorithms, cooldownMs: options.jwksCooldownMs, timeoutMs: config.requestTimeoutMs }, log)
       if (jwksUrl !== null) await keys.refresh()
       const transmitter = new Transmitter(entry, keys, auth)
       transmitter.metadata = metadata
