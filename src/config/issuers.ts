@@ -1,13 +1,12 @@
 import { ANY_ISSUER } from '../revocation/issuer-scope.js'
-import { extname } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
-import { parse as parseYaml } from 'yaml'
+import { Ajv } from 'ajv'
 import type { Algorithm, AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM } from '../tokens/claims.js'
 import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
 import type { BackchannelLogoutConfig, GlobalRevocationConfig, IssuerConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 import { ISSUERS_SCHEMA } from './issuers-schema.js'
+import { readDocument, reportSchema } from './json-document.js'
 
 const NAME = 'JWT_ISSUERS'
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['RS256']
@@ -39,79 +38,6 @@ interface IssuerEntry {
     readonly revokes?: readonly string[]
     readonly email_is_sub?: boolean
   }
-}
-
-/** The list itself: inline JSON, or the path of a .json, .yaml or .yml file. */
-function readDocument (r: EnvReader, value: string): unknown {
-  if (value.startsWith('[') || value.startsWith('{')) {
-    try {
-      return JSON.parse(value)
-    } catch (err) {
-      r.fail(NAME, `inline JSON does not parse (${(err as Error).message})`)
-      return undefined
-    }
-  }
-  const extension = extname(value).toLowerCase()
-  if (!['.json', '.yaml', '.yml'].includes(extension)) {
-    r.fail(NAME, `"${value}" is neither inline JSON (starting with [) nor the path of a .json, .yaml or .yml file`)
-    return undefined
-  }
-  const text = r.file(NAME, value)
-  if (text === null) return undefined
-  try {
-    return extension === '.json' ? JSON.parse(text) : parseYaml(text)
-  } catch (err) {
-    // The parser's message gives the line and column, never more than a few characters of content.
-    r.fail(NAME, `${value} does not parse as ${extension === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`)
-    return undefined
-  }
-}
-
-/** `/0/audience/1` as `[0].audience[1]`. */
-function where (instancePath: string): string {
-  return instancePath.split('/').slice(1)
-    .map((part) => /^\d+$/.test(part) ? `[${part}]` : `.${part.replaceAll('~1', '/').replaceAll('~0', '~')}`)
-    .join('').replace(/^\./, '')
-}
-
-function describe (error: ErrorObject): string {
-  const at = where(error.instancePath)
-  const prefix = at === '' ? '' : `${at}: `
-  if (at === '' && error.keyword === 'type') return 'must be a list (a JSON or YAML array) of issuer entries'
-  if (at === '' && error.keyword === 'minItems') return 'an empty list trusts no issuer; list at least one'
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const { issuer, backchannelLogout, globalTokenRevocation } = ISSUERS_SCHEMA.definitions
-      const nested = error.instancePath.endsWith('/backchannel_logout') ? backchannelLogout : error.instancePath.endsWith('/global_token_revocation') ? globalTokenRevocation : issuer
-      const known = Object.keys(nested.properties).join(', ')
-      return `${at}.${String(error.params.additionalProperty)}: unknown key; expected some of ${known}`
-    }
-    case 'required':
-      return `${at}.${String(error.params.missingProperty)}: required`
-    case 'anyOf':
-      return `${prefix}must be ${String((error.parentSchema as { description?: string } | undefined)?.description ?? 'of another form')}`
-    case 'enum':
-      return `${prefix}must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`
-    default:
-      return `${prefix}${error.message ?? 'invalid'}`
-  }
-}
-
-/**
- * Schema problems, one per place: the branches of an `anyOf` that failed are summed up by the
- * anyOf's own message. Returns the indices of the entries that have a problem.
- */
-function reportSchema (r: EnvReader, errors: readonly ErrorObject[]): Set<number> {
-  const anyOfAt = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath)
-  const broken = new Set<number>()
-  for (const error of errors) {
-    const inAnyOf = anyOfAt.some((path) => error.keyword !== 'anyOf' && (error.instancePath === path || error.instancePath.startsWith(`${path}/`)))
-    if (inAnyOf) continue
-    r.fail(NAME, describe(error))
-    const index = /^\/(\d+)/.exec(error.instancePath)
-    broken.add(index === null ? -1 : Number(index[1]))
-  }
-  return broken
 }
 
 interface UrlRule { readonly allowHttp: boolean }
@@ -243,9 +169,9 @@ export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] |
   if (alongside.length > 0) {
     r.fail(NAME, `set together with ${alongside.join(', ')}: the single-issuer variables describe one issuer, JWT_ISSUERS a list; move them into its entries`)
   }
-  const document = readDocument(r, value)
+  const document = readDocument(r, NAME, value)
   if (document === undefined) return []
-  const broken = validate(document) ? new Set<number>() : reportSchema(r, validate.errors ?? [])
+  const broken = validate(document) ? new Set<number>() : reportSchema(r, NAME, validate.errors ?? [], { entries: 'issuer entries', empty: 'an empty list trusts no issuer; list at least one' })
   if (broken.has(-1) || !Array.isArray(document)) return []
   const entries = document as IssuerEntry[]
   reportDuplicates(r, entries)

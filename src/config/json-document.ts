@@ -16,7 +16,9 @@ export function readDocument (r: EnvReader, name: string, value: string): unknow
   }
   const extension = extname(value).toLowerCase()
   if (!['.json', '.yaml', '.yml'].includes(extension)) {
-    r.fail(name, 'is neither inline JSON (starting with [) nor the path of a .json, .yaml or .yml file')
+    // A path is named; anything else (a mangled inline value may hold secrets) is not echoed.
+    const shown = /^[\w./~-]{1,256}$/.test(value) ? `"${value}" ` : ''
+    r.fail(name, `${shown}is neither inline JSON (starting with [) nor the path of a .json, .yaml or .yml file`)
     return undefined
   }
   const text = r.file(name, value)
@@ -36,11 +38,14 @@ export function where (instancePath: string): string {
     .join('').replace(/^\./, '')
 }
 
-function describe (error: ErrorObject, listOf: string): string {
+/** How a list variable's problems name the list: `issuer entries`; what an empty one means. */
+export interface ListWords { readonly entries: string, readonly empty: string }
+
+function describe (error: ErrorObject, words: ListWords): string {
   const at = where(error.instancePath)
   const prefix = at === '' ? '' : `${at}: `
-  if (at === '' && error.keyword === 'type') return `must be a list (a JSON or YAML array) of ${listOf}`
-  if (at === '' && error.keyword === 'minItems') return 'an empty list; list at least one entry or leave the variable unset'
+  if (at === '' && error.keyword === 'type') return `must be a list (a JSON or YAML array) of ${words.entries}`
+  if (at === '' && error.keyword === 'minItems') return words.empty
   switch (error.keyword) {
     case 'additionalProperties': {
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {}).join(', ')
@@ -63,13 +68,13 @@ function describe (error: ErrorObject, listOf: string): string {
  * `anyOf` that failed are summed up by the anyOf's own description. Returns the indices of the
  * entries that have a problem (-1: the list itself).
  */
-export function reportSchema (r: EnvReader, name: string, errors: readonly ErrorObject[], listOf: string): Set<number> {
+export function reportSchema (r: EnvReader, name: string, errors: readonly ErrorObject[], words: ListWords): Set<number> {
   const anyOfAt = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath)
   const broken = new Set<number>()
   for (const error of errors) {
     const inAnyOf = anyOfAt.some((path) => error.keyword !== 'anyOf' && (error.instancePath === path || error.instancePath.startsWith(`${path}/`)))
     if (inAnyOf) continue
-    r.fail(name, describe(error, listOf))
+    r.fail(name, describe(error, words))
     const index = /^\/(\d+)/.exec(error.instancePath)
     broken.add(index === null ? -1 : Number(index[1]))
   }

@@ -161,7 +161,7 @@ export function readSsf (r: EnvReader, issuers: readonly IssuerConfig[], allowHt
   if (value === undefined) return null
   const document = readDocument(r, NAME, value)
   if (document === undefined) return null
-  const broken = validate(document) ? new Set<number>() : reportSchema(r, NAME, validate.errors ?? [], 'transmitter entries')
+  const broken = validate(document) ? new Set<number>() : reportSchema(r, NAME, validate.errors ?? [], { entries: 'transmitter entries', empty: 'an empty list receives from no transmitter; list at least one, or leave it unset' })
   if (broken.has(-1) || !Array.isArray(document)) return null
   const entries = document as TransmitterEntry[]
   reportDuplicates(r, entries.filter((_, index) => !broken.has(index)))
