@@ -37,10 +37,11 @@ import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
-import { issuerKeysSources, type IssuerKeysSource } from './tokens/discovery.js'
+import { issuerKeysSources } from './tokens/discovery.js'
+import { logoutIssuersOf, revocationCallersOf } from './idp/issuers.js'
 import { backchannelLogoutRoutes } from './routes/backchannel-logout.js'
-import { createLogoutTokenVerifier, type LogoutIssuer } from './idp/logout-token.js'
-import { createRevocationCallerVerifier, type RevocationCaller } from './idp/global-revocation.js'
+import { createLogoutTokenVerifier } from './idp/logout-token.js'
+import { createRevocationCallerVerifier } from './idp/global-revocation.js'
 import { globalTokenRevocationRoutes } from './routes/global-token-revocation.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
@@ -78,31 +79,6 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
     app.log.error({ err: (err as Error).message }, `Redis unreachable at start; serving with FAIL_MODE=${config.failMode} until it returns`)
   }
   return store
-}
-
-/**
- * The issuers whose logout tokens are accepted: their key set, and their ID-token algorithms
- * (configured, else named by their metadata, else RS256 as Back-Channel Logout §2.6 says).
- */
-function backchannelIssuers (config: Config, jwks: ReadonlyArray<JwksKeySet | null>, sources: readonly IssuerKeysSource[]): LogoutIssuer[] {
-  return config.jwt.issuers.flatMap((entry, index) => {
-    const keys = jwks[index]
-    const logout = entry.backchannelLogout
-    if (logout === null || keys === null || entry.issuer === null) return []
-    const algorithms = logout.algorithms ?? sources[index]?.idTokenAlgorithms ?? ['RS256' as const]
-    return [{ issuer: entry.issuer, clientIds: logout.clientIds, algorithms, relayUri: logout.relayUri, keys }]
-  })
-}
-
-/** The issuers whose Global Token Revocation requests are accepted, as backchannelIssuers chooses their algorithms. */
-function globalRevocationCallers (config: Config, jwks: ReadonlyArray<JwksKeySet | null>, sources: readonly IssuerKeysSource[]): RevocationCaller[] {
-  return config.jwt.issuers.flatMap((entry, index) => {
-    const keys = jwks[index]
-    const setting = entry.globalTokenRevocation
-    if (setting === null || keys === null || entry.issuer === null) return []
-    const algorithms = setting.algorithms ?? sources[index]?.idTokenAlgorithms ?? ['RS256' as const]
-    return [{ issuer: entry.issuer, algorithms, keys, audience: setting.audience, revokes: setting.revokes, emailIsSubject: setting.emailIsSubject }]
-  })
 }
 
 /** Builds the whole gateway; never listens (see server.ts). */
@@ -165,8 +141,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
   const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
-  const logoutIssuers = backchannelIssuers(config, jwks, keySources)
-  const revocationCallers = globalRevocationCallers(config, jwks, keySources)
+  const logoutIssuers = logoutIssuersOf(config.jwt.issuers, jwks, keySources)
+  const revocationCallers = revocationCallersOf(config.jwt.issuers, jwks, keySources)
   // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
   const ssf = config.ssf === null
     ? null
