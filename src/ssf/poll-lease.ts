@@ -6,7 +6,8 @@ export interface PollLease {
   /** True while this replica holds the lease (taken or renewed now); false when another does or Redis cannot tell. */
   hold: () => Promise<boolean>
   release: () => Promise<void>
-  close: () => Promise<void>
+  /** `release: false` leaves a held lease to expire by itself (the stream lease). */
+  close: (options?: { release?: boolean }) => Promise<void>
 }
 
 /** One process: it is the only poller. */
@@ -38,16 +39,19 @@ export class RedisLease implements PollLease {
   readonly #key: string
   readonly #owner = randomUUID()
   readonly #ttlMs: number
+  // The first connection attempt, settled: a hold right after start waits for it instead of failing.
+  readonly #connected: Promise<void>
 
   constructor (config: RedisConfig, transmitter: string, ttlMs: number, onError: (message: string) => void) {
     this.#key = leaseKey(config.keyPrefix, transmitter)
     this.#ttlMs = ttlMs
     this.#client = createRedisClient(config, { name: 'ssf-lease', commandTimeoutMs: 1000 })
     this.#client.on('error', (err: Error) => onError(err.message))
-    connectClient(this.#client).catch((err: Error) => onError(err.message))
+    this.#connected = connectClient(this.#client).catch((err: Error) => onError(err.message))
   }
 
   async hold (): Promise<boolean> {
+    await this.#connected
     try {
       return Number(await this.#client.eval(RENEW, 1, this.#key, this.#owner, String(this.#ttlMs))) === 1
     } catch {
@@ -59,8 +63,8 @@ export class RedisLease implements PollLease {
     await this.#client.eval(RELEASE, 1, this.#key, this.#owner).catch(() => {})
   }
 
-  async close (): Promise<void> {
-    await this.release()
+  async close ({ release = true }: { release?: boolean } = {}): Promise<void> {
+    if (release) await this.release()
     this.#client.disconnect()
   }
 }

@@ -36,7 +36,12 @@ export interface SsfServiceOptions {
   readonly log: Logger
   /** How often a poller takes or renews its lease (the lease lives three times this); 5 s by default. */
   readonly leaseRenewMs?: number
+  /** How long a replica that does not manage a stream waits for it to appear (30 s). */
+  readonly streamWaitMs?: number
 }
+
+/** Replicas starting within this of the one that managed a stream read it instead of managing it again. */
+const STREAM_LEASE_MS = 60_000
 
 /** One configured transmitter at run time. */
 class Transmitter implements TransmitterKeyring {
@@ -124,7 +129,19 @@ export class SsfService {
     const { config, redis, log, report } = this.#options
     this.#managing = Promise.all(this.#transmitters.map(async (transmitter) => {
       if (!transmitter.config.stream.manage || transmitter.metadata === null) return
-      const state = await manageStream({ config: transmitter.config, metadata: transmitter.metadata, auth: transmitter.auth, timeoutMs: config.requestTimeoutMs })
+      // Held for its whole lifetime, never released: replicas starting within it read the stream instead.
+      const lease: PollLease = redis === null
+        ? new LocalLease()
+        : new RedisLease(redis, `stream\n${transmitter.config.issuer}`, STREAM_LEASE_MS, (message) => log.warn({ err: message }, 'SSF stream lease: Redis unavailable'))
+      const state = await manageStream({
+        config: transmitter.config,
+        metadata: transmitter.metadata,
+        auth: transmitter.auth,
+        timeoutMs: config.requestTimeoutMs,
+        manager: async () => await lease.hold(),
+        waitMs: this.#options.streamWaitMs
+      })
+      await lease.close({ release: false })
       transmitter.stream = state
       report.stream(transmitter.config, state.result)
       const fields = { transmitter: transmitter.config.issuer, stream: state.streamId, result: state.result, problem: state.problem }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { REVOKING_EVENTS } from './events.js'
 import { isJsonObject, requestJson } from './http.js'
 import type { TransmitterConfig } from './options.js'
@@ -25,7 +26,17 @@ export interface StreamContext {
   readonly metadata: TransmitterMetadata
   readonly auth: OutboundAuthorization
   readonly timeoutMs: number
+  /**
+   * Whether this replica is the one that creates the stream and asks for verification (it holds
+   * the stream lease): replicas starting together would otherwise create one stream each. The
+   * others read the stream, waiting for the creator.
+   */
+  readonly manager: () => Promise<boolean>
+  /** How long a replica that does not manage waits for the stream to appear (tests shorten it). */
+  readonly waitMs?: number
 }
+
+const WAIT_STEP_MS = 500
 
 interface Wanted { readonly method: string, readonly endpointUrl: string | null, readonly events: readonly string[] }
 
@@ -78,9 +89,10 @@ async function requestVerification (context: StreamContext, streamId: string): P
 }
 
 /**
- * SSF 1.0 §7.1: reads the stream at the transmitter's configuration_endpoint; creates it when
- * there is none, with tokengate's delivery and the events it acts on; reports one that differs
- * (never rewritten behind an operator's back); then asks for a verification event. Never throws.
+ * SSF 1.0 §7.1: reads the stream at the transmitter's configuration_endpoint; the managing
+ * replica creates it when there is none, with tokengate's delivery and the events it acts on,
+ * and asks for a verification event; the others wait for it. A stream that differs is reported,
+ * never rewritten behind an operator's back. Never throws.
  */
 export async function manageStream (context: StreamContext): Promise<StreamState> {
   const endpoint = context.metadata.configurationEndpoint
@@ -88,10 +100,22 @@ export async function manageStream (context: StreamContext): Promise<StreamState
   if (endpoint === null) return { ...none, result: 'failed', problem: 'the metadata names no configuration_endpoint' }
   const want = wanted(context.config)
   try {
-    const found = await requestJson(endpoint, { headers: await headers(context.auth), timeoutMs: context.timeoutMs })
-    if (found.status === 401) context.auth.forget()
-    let stream = found.status === 200 ? firstStream(found.body) : null
-    if (found.status !== 200 && found.status !== 404) throw new Error(`reading the stream answered ${found.status}`)
+    const read = async (): Promise<Record<string, unknown> | null> => {
+      const found = await requestJson(endpoint, { headers: await headers(context.auth), timeoutMs: context.timeoutMs })
+      if (found.status === 401) context.auth.forget()
+      if (found.status !== 200 && found.status !== 404) throw new Error(`reading the stream answered ${found.status}`)
+      return found.status === 200 ? firstStream(found.body) : null
+    }
+    let stream = await read()
+    const manager = await context.manager()
+    // Another replica creates it: wait for it to appear rather than create a second stream.
+    if (!manager) {
+      for (let waited = 0; stream === null && waited < (context.waitMs ?? 30_000); waited += WAIT_STEP_MS) {
+        await sleep(WAIT_STEP_MS)
+        stream = await read()
+      }
+      if (stream === null) throw new Error('no stream appeared while another replica manages it')
+    }
     let result: StreamResult = 'matching'
     let problem: string | null = null
     if (stream === null) {
@@ -112,7 +136,7 @@ export async function manageStream (context: StreamContext): Promise<StreamState
     const streamId = String(stream.stream_id)
     let verificationState: string | null = null
     try {
-      verificationState = await requestVerification(context, streamId)
+      if (manager) verificationState = await requestVerification(context, streamId)
     } catch (err) {
       problem ??= `verification not requested: ${(err as Error).message}`
     }

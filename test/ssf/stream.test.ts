@@ -79,3 +79,23 @@ t.test('metadata naming another issuer is refused (SSF 1.0 §6.2.3): its SETs ve
   const answer = await pushSet(`${gateway.url}/auth/ssf/events`, transmitter.sign({ [`${RISC}account-disabled`]: {} }, { claims: { sub_id: issSub('x') } }), PUSH_AUTHORIZATION)
   t.same([answer.status, (answer.body as { err: string }).err], [400, 'invalid_key'])
 })
+
+t.test('replicas starting together create one stream between them; each polls from it when it holds the lease', async (t) => {
+  const { sharedRedis } = await import('../helpers/redis.js')
+  const redis = await sharedRedis(t)
+  const transmitter = await TestTransmitter.start(t)
+  const env = { ...ssfEnv(transmitter, { delivery: { poll: { wait_s: 1 } }, stream: { manage: true } }), ...redis.env() }
+  const replicas = await Promise.all([startGateway(t, env, { ssfLeaseRenewMs: 100 }), startGateway(t, env, { ssfLeaseRenewMs: 100 }), startGateway(t, env, { ssfLeaseRenewMs: 100 })])
+  await Promise.all(replicas.map(async (replica) => await replica.app.tokengate.ssf?.streamsManaged()))
+  t.equal(transmitter.streamRequests.filter((request) => request.method === 'POST').length, 1, 'one stream created (SSF 1.0 §7.1.1.1)')
+  t.equal(transmitter.verificationStates.length, 1, 'one verification asked for, by the replica that created it')
+  const holder = replicas.find((replica) => replica.app.tokengate.ssf?.polling === 1)
+  t.ok(holder !== undefined, 'one replica polls')
+  await holder?.app.close()
+  const sub = randomUUID()
+  const token = tokenOf(sub)
+  const jti = transmitter.enqueue(transmitter.sign({ [`${RISC}account-disabled`]: {} }, { claims: { sub_id: issSub(sub) } }))
+  await waitFor(() => transmitter.acked.has(jti), 'another replica, which read the stream, polls it after the takeover', 10_000)
+  const rest = replicas.filter((replica) => replica !== holder)
+  for (const replica of rest) t.equal(await statusOf(replica.app, token), 401)
+})
