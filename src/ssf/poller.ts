@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isJsonObject, requestJson } from './http.js'
 import type { OutboundAuthorization } from './outbound-auth.js'
-import type { PollLease } from './poll-lease.js'
+import type { Lease } from './lease.js'
 import type { SetReceiver } from './receiver.js'
 import { setErrorBody } from './set-errors.js'
 import type { TransmitterKeyring } from './set-verifier.js'
@@ -26,7 +26,7 @@ export interface PollerOptions {
   /** The poll endpoint (configured, or the managed stream's); null: not known yet, nothing polled. */
   readonly endpoint: () => Readonly<URL> | null
   readonly auth: OutboundAuthorization
-  readonly lease: PollLease
+  readonly lease: Lease
   readonly receiver: SetReceiver
   readonly timeoutMs: number
   /** How often the lease is taken or renewed (its lifetime is three times this). */

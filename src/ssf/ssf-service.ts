@@ -1,7 +1,7 @@
 import type { RedisConfig } from '../redis/redis-client.js'
 import type { SsfConfig, TransmitterConfig } from './options.js'
 import { OutboundAuthorization } from './outbound-auth.js'
-import { LocalLease, RedisLease, type PollLease } from './poll-lease.js'
+import { LocalLease, RedisLease, type Lease } from './lease.js'
 import { Poller, type PollerReport } from './poller.js'
 import { SetReceiver, type Enforce, type ReceiverReport, type SetReplayGuard } from './receiver.js'
 import type { TransmitterKeyring } from './set-verifier.js'
@@ -130,7 +130,7 @@ export class SsfService {
     this.#managing = Promise.all(this.#transmitters.map(async (transmitter) => {
       if (!transmitter.config.stream.manage || transmitter.metadata === null) return
       // Held for its whole lifetime, never released: replicas starting within it read the stream instead.
-      const lease: PollLease = redis === null
+      const lease: Lease = redis === null
         ? new LocalLease()
         : new RedisLease(redis, `stream\n${transmitter.config.issuer}`, STREAM_LEASE_MS, (message) => log.warn({ err: message }, 'SSF stream lease: Redis unavailable'))
       const state = await manageStream({
@@ -151,7 +151,7 @@ export class SsfService {
     const renewMs = this.#options.leaseRenewMs ?? 5000
     for (const transmitter of this.#transmitters) {
       if (transmitter.config.poll === null) continue
-      const lease: PollLease = redis === null
+      const lease: Lease = redis === null
         ? new LocalLease()
         : new RedisLease(redis, transmitter.config.issuer, renewMs * 3, (message) => log.warn({ err: message }, 'SSF poll lease: Redis unavailable'))
       const poller = new Poller({ keyring: transmitter, endpoint: () => transmitter.pollEndpoint, auth: transmitter.auth, lease, receiver: this.receiver, timeoutMs: config.requestTimeoutMs, renewMs, report, log })

@@ -81,7 +81,7 @@ t.test('two replicas polling one transmitter: exactly one polls; the other takes
   t.equal(await statusOf(second.app, token), 401, 'and on the second')
 
   const [holder, other] = first.app.tokengate.ssf?.polling === 1 ? [first, second] : [second, first]
-  // The holder shuts down (its lease released); a holder that dies is test/ssf/poll-lease.test.ts.
+  // The holder shuts down (its lease released); a holder that dies is test/ssf/lease.test.ts.
   await holder.app.close()
   await waitFor(() => other.app.tokengate.ssf?.polling === 1, 'the other replica takes the lease over', 5000)
   const later = randomUUID()

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { connectClient, createRedisClient, type RedisClient, type RedisConfig } from '../redis/redis-client.js'
 
-/** Who polls a transmitter: exactly one replica at a time. */
-export interface PollLease {
+/** One replica at a time: who polls a transmitter, who manages its stream. */
+export interface Lease {
   /** True while this replica holds the lease (taken or renewed now); false when another does or Redis cannot tell. */
   hold: () => Promise<boolean>
   release: () => Promise<void>
@@ -11,7 +11,7 @@ export interface PollLease {
 }
 
 /** One process: it is the only poller. */
-export class LocalLease implements PollLease {
+export class LocalLease implements Lease {
   async hold (): Promise<boolean> { return true }
   async release (): Promise<void> {}
   async close (): Promise<void> {}
@@ -24,8 +24,9 @@ return 0`
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 
-export function leaseKey (prefix: string, transmitter: string): string {
-  return `${prefix}ssf:poller:${createHash('sha256').update(transmitter).digest('base64url')}`
+/** `name`: the transmitter's issuer (its poller), or "stream" and the issuer (its stream manager). */
+export function leaseKey (prefix: string, name: string): string {
+  return `${prefix}ssf:lease:${createHash('sha256').update(name).digest('base64url')}`
 }
 
 /**
@@ -34,7 +35,7 @@ export function leaseKey (prefix: string, transmitter: string): string {
  * the lease once it expires (ttlMs). Redis unreachable: nobody polls (polled SETs wait at the
  * transmitter; no replica acknowledges what it could not store).
  */
-export class RedisLease implements PollLease {
+export class RedisLease implements Lease {
   readonly #client: RedisClient
   readonly #key: string
   readonly #owner = randomUUID()
@@ -42,8 +43,8 @@ export class RedisLease implements PollLease {
   // The first connection attempt, settled: a hold right after start waits for it instead of failing.
   readonly #connected: Promise<void>
 
-  constructor (config: RedisConfig, transmitter: string, ttlMs: number, onError: (message: string) => void) {
-    this.#key = leaseKey(config.keyPrefix, transmitter)
+  constructor (config: RedisConfig, name: string, ttlMs: number, onError: (message: string) => void) {
+    this.#key = leaseKey(config.keyPrefix, name)
     this.#ttlMs = ttlMs
     this.#client = createRedisClient(config, { name: 'ssf-lease', commandTimeoutMs: 1000 })
     this.#client.on('error', (err: Error) => onError(err.message))

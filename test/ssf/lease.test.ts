@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { RedisLease } from '../../src/ssf/poll-lease.js'
+import { RedisLease } from '../../src/ssf/lease.js'
 import { sharedRedis } from '../helpers/redis.js'
 import { startCluster, startSentinelGroup } from '../helpers/redis-topologies.js'
 import { waitFor } from '../helpers/until.js'
