@@ -144,3 +144,14 @@ t.test('§2.7 as chosen: a back-channel logout ends tokengate\'s rotated access 
   t.equal(again.status, 401, 'and the rotated refresh token cannot be used')
   t.equal(again.body.error_description, 'The token has been revoked')
 })
+
+t.test('an issuer whose tokens carry no session (session_claim: null): a logout naming sub ends the user; one naming only sid is refused, never a revocation of nothing', async (t) => {
+  const { provider, a } = await logoutSetup(t, redis.env(), {}, { session_claim: null })
+  const frank = accessToken(provider, 'frank', 'unused')
+  const sidOnly = await postLogout(a, logoutToken(provider, { claims: { sub: undefined, sid: 'frank-session' } }))
+  t.equal(sidOnly.status, 400)
+  t.match(sidOnly.body.error_description, /carry none \(session_claim: null\)/)
+  t.equal(await verifyStatus(a, frank), 200)
+  t.equal((await postLogout(a, logoutToken(provider, { claims: { sub: 'frank', sid: 'frank-session' } }))).status, 200)
+  t.equal(await verifyStatus(a, frank), 401, 'the user\'s tokens are refused')
+})
