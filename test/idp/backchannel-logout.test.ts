@@ -155,3 +155,17 @@ t.test('an issuer whose tokens carry no session (session_claim: null): a logout 
   t.equal((await postLogout(a, logoutToken(provider, { claims: { sub: 'frank', sid: 'frank-session' } }))).status, 200)
   t.equal(await verifyStatus(a, frank), 401, 'the user\'s tokens are refused')
 })
+
+t.test('Redis down and the retry queue full: a back-channel logout is still enforced where it arrived, dropped from the queue, and a CRITICAL alert names the issuer and the session', async (t) => {
+  const own = await startRedis()
+  t.teardown(() => own.stop())
+  const { provider, a } = await logoutSetup(t, { REDIS_URL: own.url, IDP_RETRY_QUEUE_SIZE: '1' })
+  const second = accessToken(provider, 'gina', 'gina-second')
+  await own.kill()
+  await t.rejects(provider.logout('gina', 'gina-first'), /got: 503/)
+  await t.rejects(provider.logout('gina', 'gina-second'), /got: 503/)
+  t.equal(await verifyStatus(a, second), 401, 'enforced on this replica all the same')
+  t.ok(await until(async () => valueOf(await scrape(a.url), 'tokengate_security_alerts_total', { severity: 'CRITICAL', type: 'idp_revocation_dropped' }) === 1, 3000), 'one CRITICAL alert')
+  t.ok(a.logs.some((line) => line.includes('idp_revocation_dropped') && line.includes('session \\"gina-second\\"') && line.includes(provider.issuer)), 'naming the issuer and the session')
+  t.equal(valueOf(await scrape(a.url), 'tokengate_idp_revocations_dropped_total', { reason: 'queue_full' }), 1)
+})
