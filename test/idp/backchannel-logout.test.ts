@@ -1,7 +1,7 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { buildGateway } from '../helpers/gateway.js'
-import { SESSION_CLIENT, startLogoutProvider, SUBJECT_CLIENT } from '../helpers/oidc-provider.js'
+import { BROWSER_CLIENT, SESSION_CLIENT, startLogoutProvider, SUBJECT_CLIENT } from '../helpers/oidc-provider.js'
 import { freePort, sharedRedis, startRedis } from '../helpers/redis.js'
 import { nowS, sign } from '../helpers/tokens.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
@@ -168,4 +168,17 @@ t.test('Redis down and the retry queue full: a back-channel logout is still enfo
   t.ok(await until(async () => valueOf(await scrape(a.url), 'tokengate_security_alerts_total', { severity: 'CRITICAL', type: 'idp_revocation_dropped' }) === 1, 3000), 'one CRITICAL alert')
   t.ok(a.logs.some((line) => line.includes('idp_revocation_dropped') && line.includes('session \\"gina-second\\"') && line.includes(provider.issuer)), 'naming the issuer and the session')
   t.equal(valueOf(await scrape(a.url), 'tokengate_idp_revocations_dropped_total', { reason: 'queue_full' }), 1)
+})
+
+t.test('end to end through the provider\'s own pages: a user signs in twice (authorization code), ends one session at the provider (RP-initiated logout); that session\'s tokens are refused on the other replica, the other session\'s pass', async (t) => {
+  const { provider, b } = await logoutSetup(t, redis.env(), { client_ids: [BROWSER_CLIENT] })
+  const laptop = await provider.signIn('hana')
+  const phone = await provider.signIn('hana')
+  t.not(laptop.sid, phone.sid, 'two sessions')
+  const laptopToken = accessToken(provider, 'hana', laptop.sid)
+  const phoneToken = accessToken(provider, 'hana', phone.sid)
+  t.equal(await verifyStatus(b, laptopToken), 200)
+  await laptop.endSession()
+  t.ok(await until(async () => await verifyStatus(b, laptopToken) === 401, 2000, 5), 'the ended session\'s token is refused')
+  t.equal(await verifyStatus(b, phoneToken), 200, 'the other session\'s still passes')
 })
