@@ -19,7 +19,7 @@ export function logoutIssuersOf (issuers: readonly IssuerConfig[], jwks: Readonl
     const keys = jwks[index] ?? null
     const logout = entry.backchannelLogout
     if (logout === null || keys === null || entry.issuer === null) return []
-    return [{ issuer: entry.issuer, clientIds: logout.clientIds, algorithms: algorithmsOf(logout.algorithms, sources[index]), relayUri: logout.relayUri, keys }]
+    return [{ issuer: entry.issuer, clientIds: logout.clientIds, algorithms: algorithmsOf(logout.algorithms, sources[index]), relayUri: logout.relayUri, keys, sessions: entry.sessionClaim !== null }]
   })
 }
 

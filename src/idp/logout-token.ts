@@ -10,6 +10,8 @@ export interface LogoutIssuer extends SigningIssuer {
   /** §2.6 step 4: the token's aud must contain one of these. */
   readonly clientIds: readonly string[]
   readonly relayUri: Readonly<URL> | null
+  /** Whether its tokens name their session (its session_claim is not null): else a logout ends the user. */
+  readonly sessions: boolean
 }
 
 export interface LogoutTokenRules {
@@ -77,6 +79,8 @@ export function createLogoutTokenVerifier (issuers: readonly LogoutIssuer[], rul
     if (sid !== undefined && !nonEmpty(sid)) return refuse(issuer, Failures.LOGOUT_TOKEN_SUBJECT, 'The logout token\'s sid is not a string')
     if (sub !== undefined && !nonEmpty(sub)) return refuse(issuer, Failures.LOGOUT_TOKEN_SUBJECT, 'The logout token\'s sub is not a string')
     if (sid === undefined && sub === undefined) return refuse(issuer, Failures.LOGOUT_TOKEN_SUBJECT)
+    // A session its tokens do not carry would be a revocation of nothing: only the user can be logged out then.
+    if (!issuer.sessions && sub === undefined) return refuse(issuer, Failures.LOGOUT_TOKEN_SUBJECT, 'The logout token names only a session (sid), and this issuer\'s tokens carry none (session_claim: null)')
     // §2.6 step 6: events holds the back-channel logout member, a JSON object (§2.4).
     const events = payload.events
     if (!isObject(events) || !isObject(events[BACKCHANNEL_LOGOUT_EVENT])) return refuse(issuer, Failures.LOGOUT_TOKEN_EVENT)
@@ -87,7 +91,7 @@ export function createLogoutTokenVerifier (issuers: readonly LogoutIssuer[], rul
     return {
       ok: true,
       issuer,
-      claims: { iss: issuer.issuer, jti: payload.jti, exp, sid: typeof sid === 'string' ? sid : null, sub: typeof sub === 'string' ? sub : null }
+      claims: { iss: issuer.issuer, jti: payload.jti, exp, sid: typeof sid === 'string' && issuer.sessions ? sid : null, sub: typeof sub === 'string' ? sub : null }
     }
   }
 

@@ -21,14 +21,14 @@ export interface LogoutSetup {
  * A real OpenID provider (oidc-provider, back-channel logout on) whose clients' back-channel
  * logout URI is replica A's, and two replicas trusting it (discovery; NODE_ENV=development: http).
  */
-export async function logoutSetup (t: Teardown, env: Record<string, string | undefined> = {}, backchannel: Record<string, unknown> = {}): Promise<LogoutSetup> {
+export async function logoutSetup (t: Teardown, env: Record<string, string | undefined> = {}, backchannel: Record<string, unknown> = {}, entry: Record<string, unknown> = {}): Promise<LogoutSetup> {
   const port = await freePort()
   const provider = await startLogoutProvider(t, `http://127.0.0.1:${port}/auth/backchannel-logout`)
   const gatewayEnv = {
     NODE_ENV: 'development',
     JWT_SECRET: '',
     LOG_LEVEL: 'warn',
-    JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE, backchannel_logout: { client_ids: [SESSION_CLIENT, SUBJECT_CLIENT], ...backchannel } }]),
+    JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE, backchannel_logout: { client_ids: [SESSION_CLIENT, SUBJECT_CLIENT], ...backchannel }, ...entry }]),
     ...env
   }
   const built = await buildGateway(t, gatewayEnv)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { call } from '../helpers/http.js'
 import { buildGateway } from '../helpers/gateway.js'
-import { SESSION_CLIENT, startLogoutProvider, SUBJECT_CLIENT } from '../helpers/oidc-provider.js'
+import { BROWSER_CLIENT, SESSION_CLIENT, startLogoutProvider, SUBJECT_CLIENT } from '../helpers/oidc-provider.js'
 import { freePort, sharedRedis, startRedis } from '../helpers/redis.js'
 import { nowS, sign } from '../helpers/tokens.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
@@ -143,4 +143,42 @@ t.test('§2.7 as chosen: a back-channel logout ends tokengate\'s rotated access 
   const again = await call(`${gw.url}/auth/refresh`, { method: 'POST', token: login({ sid: 'another-session' }), json: { refresh_token: refreshed.body.refresh_token } })
   t.equal(again.status, 401, 'and the rotated refresh token cannot be used')
   t.equal(again.body.error_description, 'The token has been revoked')
+})
+
+t.test('an issuer whose tokens carry no session (session_claim: null): a logout naming sub ends the user; one naming only sid is refused, never a revocation of nothing', async (t) => {
+  const { provider, a } = await logoutSetup(t, redis.env(), {}, { session_claim: null })
+  const frank = accessToken(provider, 'frank', 'unused')
+  const sidOnly = await postLogout(a, logoutToken(provider, { claims: { sub: undefined, sid: 'frank-session' } }))
+  t.equal(sidOnly.status, 400)
+  t.match(sidOnly.body.error_description, /carry none \(session_claim: null\)/)
+  t.equal(await verifyStatus(a, frank), 200)
+  t.equal((await postLogout(a, logoutToken(provider, { claims: { sub: 'frank', sid: 'frank-session' } }))).status, 200)
+  t.equal(await verifyStatus(a, frank), 401, 'the user\'s tokens are refused')
+})
+
+t.test('Redis down and the retry queue full: a back-channel logout is still enforced where it arrived, dropped from the queue, and a CRITICAL alert names the issuer and the session', async (t) => {
+  const own = await startRedis()
+  t.teardown(() => own.stop())
+  const { provider, a } = await logoutSetup(t, { REDIS_URL: own.url, IDP_RETRY_QUEUE_SIZE: '1' })
+  const second = accessToken(provider, 'gina', 'gina-second')
+  await own.kill()
+  await t.rejects(provider.logout('gina', 'gina-first'), /got: 503/)
+  await t.rejects(provider.logout('gina', 'gina-second'), /got: 503/)
+  t.equal(await verifyStatus(a, second), 401, 'enforced on this replica all the same')
+  t.ok(await until(async () => valueOf(await scrape(a.url), 'tokengate_security_alerts_total', { severity: 'CRITICAL', type: 'idp_revocation_dropped' }) === 1, 3000), 'one CRITICAL alert')
+  t.ok(a.logs.some((line) => line.includes('idp_revocation_dropped') && line.includes('session \\"gina-second\\"') && line.includes(provider.issuer)), 'naming the issuer and the session')
+  t.equal(valueOf(await scrape(a.url), 'tokengate_idp_revocations_dropped_total', { reason: 'queue_full' }), 1)
+})
+
+t.test('end to end through the provider\'s own pages: a user signs in twice (authorization code), ends one session at the provider (RP-initiated logout); that session\'s tokens are refused on the other replica, the other session\'s pass', async (t) => {
+  const { provider, b } = await logoutSetup(t, redis.env(), { client_ids: [BROWSER_CLIENT] })
+  const laptop = await provider.signIn('hana')
+  const phone = await provider.signIn('hana')
+  t.not(laptop.sid, phone.sid, 'two sessions')
+  const laptopToken = accessToken(provider, 'hana', laptop.sid)
+  const phoneToken = accessToken(provider, 'hana', phone.sid)
+  t.equal(await verifyStatus(b, laptopToken), 200)
+  await laptop.endSession()
+  t.ok(await until(async () => await verifyStatus(b, laptopToken) === 401, 2000, 5), 'the ended session\'s token is refused')
+  t.equal(await verifyStatus(b, phoneToken), 200, 'the other session\'s still passes')
 })
