@@ -40,9 +40,19 @@ import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
 import { createIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
-import { jwksUrlsOf } from './tokens/discovery.js'
+import { issuerKeysSources } from './tokens/discovery.js'
+import { logoutIssuersOf, revocationCallersOf } from './idp/issuers.js'
+import { backchannelLogoutRoutes } from './routes/backchannel-logout.js'
+import { createLogoutTokenVerifier } from './idp/logout-token.js'
+import { createRevocationCallerVerifier } from './idp/global-revocation.js'
+import { globalTokenRevocationRoutes } from './routes/global-token-revocation.js'
 import { JwksKeySet } from './tokens/jwks.js'
 import { createTokenVerifier } from './tokens/verifier.js'
+import { IdpRevoker } from './idp/idp-revoker.js'
+import { createReplayGuard } from './idp/replay-guard.js'
+import { ssfEventsRoutes } from './routes/ssf-events.js'
+import { ssfReport } from './ssf/ssf-report.js'
+import { SsfService } from './ssf/ssf-service.js'
 
 export interface BuildOptions {
   /** Fastify/pino logger options or instance; defaults to the configured level. */
@@ -57,6 +67,8 @@ export interface BuildOptions {
    * sleeping. Nothing else reads it.
    */
   readonly now?: () => number
+  /** How often an SSF poller takes or renews its lease (5 s; the lease lives three times this): tests shorten a takeover. */
+  readonly ssfLeaseRenewMs?: number
 }
 
 async function buildStore (config: Config, app: FastifyInstance, connectTimeoutMs: number): Promise<RevocationStore> {
@@ -77,7 +89,8 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
-  const jwksUrls = await jwksUrlsOf(config.jwt)
+  const keySources = await issuerKeysSources(config.jwt)
+  const jwksUrls = keySources.map(({ jwksUrl }) => jwksUrl)
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
   const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
@@ -128,12 +141,44 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
-  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security }
+  // Revocations pushed by identity providers: enforced here at once, their writes retried until stored.
+  const idpRevoker = new IdpRevoker({
+    revoker,
+    replica,
+    audit: (entry) => security.audit(entry),
+    raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+    metrics,
+    log: app.log
+  }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
+  // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
+  const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
+  const logoutIssuers = logoutIssuersOf(config.jwt.issuers, jwks, keySources)
+  const revocationCallers = revocationCallersOf(config.jwt.issuers, jwks, keySources)
+  // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
+  const ssf = config.ssf === null
+    ? null
+    : await SsfService.start({
+      config: config.ssf,
+      clockToleranceS: config.jwt.clockToleranceS,
+      jwksCooldownMs: config.jwt.jwksCooldownMs,
+      redis: config.redis,
+      guard: replayGuard,
+      enforce: async ({ source, kind, issuer, id, subject, event }) => (await idpRevoker.enforce({ source, kind, issuer, id, subject, event })).outcome,
+      report: ssfReport(metrics, security, app.log),
+      log: app.log,
+      leaseRenewMs: options.ssfLeaseRenewMs
+    })
+  if (ssf !== null) metrics.watchSsfPollers(() => ssf.polling)
+  const services: GatewayServices = { store, replica, checker, revoker, authenticator, issuer, security, idpRevoker, replayGuard, ssf }
   app.decorate('tokengate', services)
   // Every request property is declared up front: one object shape for all requests.
   app.decorateRequest('tokengateClaims', null)
   app.decorateRequest('tokengateForwardedAt', 0)
   app.addHook('onClose', async () => {
+    // Pollers first: nothing is received once the revoker and the replay cache close.
+    await ssf?.close()
+    await idpRevoker.close()
+    await replayGuard.close()
     checker.close()
     replica.close()
     await security.close()
@@ -187,6 +232,30 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       accessTokenTtlS: config.accessTokenTtlS,
       rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
     })
+    if (logoutIssuers.length > 0) {
+      await api.register(backchannelLogoutRoutes, {
+        authPrefix: config.authPrefix,
+        verify: createLogoutTokenVerifier(logoutIssuers, { clockToleranceS: config.jwt.clockToleranceS, maxAgeS: config.idp.logoutMaxAgeS, maxTokenBytes }),
+        replayGuard,
+        idpRevoker,
+        clockToleranceS: config.jwt.clockToleranceS,
+        relayTimeoutMs: config.idp.relayTimeoutMs,
+        raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+        metrics
+      })
+    }
+    if (revocationCallers.length > 0) {
+      await api.register(globalTokenRevocationRoutes, {
+        authPrefix: config.authPrefix,
+        maxTokenBytes,
+        verifyCaller: createRevocationCallerVerifier(revocationCallers, { clockToleranceS: config.jwt.clockToleranceS, maxAgeS: config.idp.logoutMaxAgeS, maxTokenBytes }),
+        replayGuard,
+        idpRevoker,
+        clockToleranceS: config.jwt.clockToleranceS,
+        raise: async (type, subject, facts) => await security.monitor.raise(type, subject, facts),
+        metrics
+      })
+    }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
     const issuers = new IssuerScope(config.jwt.issuers)
     await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes })
@@ -202,6 +271,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       upstreamUrl: config.upstreamUrl
     })
   })
+  if (ssf !== null) {
+    // Its own scope: the SET media type is parsed here only.
+    await app.register(ssfEventsRoutes, { authPrefix: config.authPrefix, receiver: ssf.receiver, pushers: ssf.pushers })
+    // Streams are managed and pollers started once the routes exist (a verification may be pushed at once).
+    app.addHook('onReady', async () => { ssf.run() })
+  }
   if (config.upstreamUrl !== null) {
     await app.register(proxyRoutes, {
       authorize: authorizerFor('proxy'),

@@ -58,7 +58,56 @@ export const ISSUERS_SCHEMA = {
           description: 'the claim naming each token, its revocation id (default "jti"); null for an issuer whose tokens carry none: the id is then the SHA-256 of the token',
           anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }]
         },
-        grants_admin: { type: 'boolean', description: 'whether its tokens may hold ADMIN_ROLE (default false)' }
+        grants_admin: { type: 'boolean', description: 'whether its tokens may hold ADMIN_ROLE (default false)' },
+        backchannel_logout: { $ref: '#/definitions/backchannelLogout' },
+        global_token_revocation: { $ref: '#/definitions/globalTokenRevocation' }
+      }
+    },
+    globalTokenRevocation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['audience'],
+      description: 'Global Token Revocation requests (draft-parecki-oauth-global-token-revocation, Okta Universal Logout) from this issuer to {AUTH_PREFIX}/global-token-revocation (docs/idp-revocation.md)',
+      properties: {
+        audience: { type: 'string', minLength: 1, maxLength: 2048, description: 'the aud its requests\' bearer JWTs carry: the endpoint\'s public URL; never an audience of access tokens' },
+        algorithms: {
+          description: 'the algorithms of those JWTs (default: its ID-token algorithms from its metadata, else ["RS256"]); never HS* or none',
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] }
+        },
+        revokes: {
+          description: 'the issuers (JWT_ISSUERS entries) whose users it may revoke; default: itself',
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: '#/definitions/url' }
+        },
+        email_is_sub: { type: 'boolean', description: 'tokens of those issuers carry the user\'s email as sub, so an email subject identifier maps onto it (default false: email subjects are refused)' }
+      }
+    },
+    backchannelLogout: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['client_ids'],
+      description: 'OpenID Connect Back-Channel Logout from this issuer to {AUTH_PREFIX}/backchannel-logout (docs/idp-revocation.md)',
+      properties: {
+        client_ids: {
+          description: 'the client ids this API\'s applications have at the issuer: a logout token\'s aud must contain one',
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: 'string', minLength: 1, maxLength: 1024 }
+        },
+        relay_uri: { $ref: '#/definitions/url', description: 'the application\'s own back-channel logout URI: each validated logout token is POSTed on to it (https outside NODE_ENV=development)' },
+        algorithms: {
+          description: 'the algorithms of its ID tokens and logout tokens (default: the metadata\'s id_token_signing_alg_values_supported, else ["RS256"]); never HS* or none',
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] }
+        }
       }
     }
   }

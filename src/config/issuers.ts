@@ -1,18 +1,17 @@
 import { ANY_ISSUER } from '../revocation/issuer-scope.js'
-import { extname } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
-import { parse as parseYaml } from 'yaml'
-import type { Algorithm } from '../tokens/algorithms.js'
+import { Ajv } from 'ajv'
+import type { Algorithm, AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM } from '../tokens/claims.js'
 import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
-import type { IssuerConfig } from '../tokens/options.js'
+import type { BackchannelLogoutConfig, GlobalRevocationConfig, IssuerConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 import { ISSUERS_SCHEMA } from './issuers-schema.js'
+import { readDocument, reportSchema } from './json-document.js'
 
 const NAME = 'JWT_ISSUERS'
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['RS256']
 /** Variables that describe the one issuer of the single-issuer configuration. */
-export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM'] as const
+export const SINGLE_ISSUER_VARIABLES = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWKS_URL', 'ROLES_CLAIM', 'BACKCHANNEL_LOGOUT_CLIENT_IDS'] as const
 
 // Compiled once, at start: every problem at once (allErrors); verbose gives each anyOf its description.
 const validate = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(ISSUERS_SCHEMA)
@@ -28,77 +27,17 @@ interface IssuerEntry {
   readonly session_claim?: string | null
   readonly jti_claim?: string | null
   readonly grants_admin?: boolean
-}
-
-/** The list itself: inline JSON, or the path of a .json, .yaml or .yml file. */
-function readDocument (r: EnvReader, value: string): unknown {
-  if (value.startsWith('[') || value.startsWith('{')) {
-    try {
-      return JSON.parse(value)
-    } catch (err) {
-      r.fail(NAME, `inline JSON does not parse (${(err as Error).message})`)
-      return undefined
-    }
+  readonly backchannel_logout?: {
+    readonly client_ids: readonly string[]
+    readonly relay_uri?: string
+    readonly algorithms?: readonly AsymmetricAlgorithm[]
   }
-  const extension = extname(value).toLowerCase()
-  if (!['.json', '.yaml', '.yml'].includes(extension)) {
-    r.fail(NAME, `"${value}" is neither inline JSON (starting with [) nor the path of a .json, .yaml or .yml file`)
-    return undefined
+  readonly global_token_revocation?: {
+    readonly audience: string
+    readonly algorithms?: readonly AsymmetricAlgorithm[]
+    readonly revokes?: readonly string[]
+    readonly email_is_sub?: boolean
   }
-  const text = r.file(NAME, value)
-  if (text === null) return undefined
-  try {
-    return extension === '.json' ? JSON.parse(text) : parseYaml(text)
-  } catch (err) {
-    // The parser's message gives the line and column, never more than a few characters of content.
-    r.fail(NAME, `${value} does not parse as ${extension === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`)
-    return undefined
-  }
-}
-
-/** `/0/audience/1` as `[0].audience[1]`. */
-function where (instancePath: string): string {
-  return instancePath.split('/').slice(1)
-    .map((part) => /^\d+$/.test(part) ? `[${part}]` : `.${part.replaceAll('~1', '/').replaceAll('~0', '~')}`)
-    .join('').replace(/^\./, '')
-}
-
-function describe (error: ErrorObject): string {
-  const at = where(error.instancePath)
-  const prefix = at === '' ? '' : `${at}: `
-  if (at === '' && error.keyword === 'type') return 'must be a list (a JSON or YAML array) of issuer entries'
-  if (at === '' && error.keyword === 'minItems') return 'an empty list trusts no issuer; list at least one'
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const known = Object.keys(ISSUERS_SCHEMA.definitions.issuer.properties).join(', ')
-      return `${at}.${String(error.params.additionalProperty)}: unknown key; expected some of ${known}`
-    }
-    case 'required':
-      return `${at}.${String(error.params.missingProperty)}: required`
-    case 'anyOf':
-      return `${prefix}must be ${String((error.parentSchema as { description?: string } | undefined)?.description ?? 'of another form')}`
-    case 'enum':
-      return `${prefix}must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`
-    default:
-      return `${prefix}${error.message ?? 'invalid'}`
-  }
-}
-
-/**
- * Schema problems, one per place: the branches of an `anyOf` that failed are summed up by the
- * anyOf's own message. Returns the indices of the entries that have a problem.
- */
-function reportSchema (r: EnvReader, errors: readonly ErrorObject[]): Set<number> {
-  const anyOfAt = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath)
-  const broken = new Set<number>()
-  for (const error of errors) {
-    const inAnyOf = anyOfAt.some((path) => error.keyword !== 'anyOf' && (error.instancePath === path || error.instancePath.startsWith(`${path}/`)))
-    if (inAnyOf) continue
-    r.fail(NAME, describe(error))
-    const index = /^\/(\d+)/.exec(error.instancePath)
-    broken.add(index === null ? -1 : Number(index[1]))
-  }
-  return broken
 }
 
 interface UrlRule { readonly allowHttp: boolean }
@@ -164,7 +103,45 @@ function toIssuer (r: EnvReader, index: number, entry: IssuerEntry, rule: UrlRul
     rolesClaim: rolesOf(r, `${at}.roles_claim`, entry.roles_claim),
     sessionClaim: entry.session_claim === undefined ? 'sid' : entry.session_claim,
     jtiClaim: entry.jti_claim === undefined ? 'jti' : entry.jti_claim,
-    grantsAdmin: entry.grants_admin ?? false
+    grantsAdmin: entry.grants_admin ?? false,
+    backchannelLogout: backchannelOf(r, at, entry, rule),
+    globalTokenRevocation: globalRevocationOf(entry)
+  }
+}
+
+function globalRevocationOf (entry: IssuerEntry): GlobalRevocationConfig | null {
+  const setting = entry.global_token_revocation
+  if (setting === undefined) return null
+  return {
+    audience: setting.audience,
+    algorithms: setting.algorithms === undefined ? null : [...setting.algorithms],
+    revokes: setting.revokes === undefined ? [entry.issuer] : [...setting.revokes],
+    emailIsSubject: setting.email_is_sub ?? false
+  }
+}
+
+/** Rules across entries: whom a Global Token Revocation caller may revoke, and its audience kept apart. */
+function reportGlobalRevocation (r: EnvReader, issuers: readonly IssuerConfig[]): void {
+  const names = new Set(issuers.map(({ issuer }) => issuer))
+  const accessAudiences = new Set(issuers.flatMap(({ audiences }) => audiences))
+  issuers.forEach(({ globalTokenRevocation: setting, jwksUrl, discoveryUrl }, index) => {
+    if (setting === null) return
+    const at = `[${index}].global_token_revocation`
+    if (jwksUrl === null && discoveryUrl === null) r.fail(NAME, `${at}: needs jwks_uri or discovery (its requests are verified with its published keys)`)
+    for (const issuer of setting.revokes) if (!names.has(issuer)) r.fail(NAME, `${at}.revokes: "${issuer}" is not an issuer of JWT_ISSUERS`)
+    // An access token of the API must never authorise revoking users.
+    if (accessAudiences.has(setting.audience)) r.fail(NAME, `${at}.audience: "${setting.audience}" is also an access-token audience; give revocation requests an audience of their own (the endpoint's URL)`)
+  })
+}
+
+function backchannelOf (r: EnvReader, at: string, entry: IssuerEntry, rule: UrlRule): BackchannelLogoutConfig | null {
+  const setting = entry.backchannel_logout
+  if (setting === undefined) return null
+  if (entry.jwks_uri === undefined && (entry.discovery === undefined || entry.discovery === false)) return null // reported: no keys
+  return {
+    clientIds: [...setting.client_ids],
+    relayUri: setting.relay_uri === undefined ? null : fetchUrl(r, `${at}.backchannel_logout.relay_uri`, setting.relay_uri, rule),
+    algorithms: setting.algorithms === undefined ? null : [...setting.algorithms]
   }
 }
 
@@ -192,13 +169,14 @@ export function readIssuers (r: EnvReader, allowHttp: boolean): IssuerConfig[] |
   if (alongside.length > 0) {
     r.fail(NAME, `set together with ${alongside.join(', ')}: the single-issuer variables describe one issuer, JWT_ISSUERS a list; move them into its entries`)
   }
-  const document = readDocument(r, value)
+  const document = readDocument(r, NAME, value)
   if (document === undefined) return []
-  const broken = validate(document) ? new Set<number>() : reportSchema(r, validate.errors ?? [])
+  const broken = validate(document) ? new Set<number>() : reportSchema(r, NAME, validate.errors ?? [], { entries: 'issuer entries', empty: 'an empty list trusts no issuer; list at least one' })
   if (broken.has(-1) || !Array.isArray(document)) return []
   const entries = document as IssuerEntry[]
   reportDuplicates(r, entries)
   const rule = { allowHttp }
   const issuers = entries.flatMap((entry, index) => broken.has(index) ? [] : [toIssuer(r, index, entry, rule)])
+  if (broken.size === 0) reportGlobalRevocation(r, issuers)
   return issuers
 }

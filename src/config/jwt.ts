@@ -4,7 +4,7 @@ import { ALL_ALGORITHMS, algorithmsForKey, canSign, isHmac, type Algorithm } fro
 import type { EnvReader } from './env-reader.js'
 import { mediaType } from '../tokens/header.js'
 import { CLAIM_PATH_RULE, claimPath, DEFAULT_ROLES_CLAIM, type RolesClaim } from '../tokens/claims.js'
-import type { IssuerConfig, JwtConfig, PublicKeyConfig, SigningKeyConfig } from '../tokens/options.js'
+import type { BackchannelLogoutConfig, IssuerConfig, JwtConfig, PublicKeyConfig, SigningKeyConfig } from '../tokens/options.js'
 import { readIssuers } from './issuers.js'
 
 const MIN_SECRET_LENGTH = 32
@@ -183,8 +183,21 @@ function singleIssuer (r: EnvReader, algorithms: readonly Algorithm[], jwksUrl: 
     rolesClaim: readRolesClaim(r),
     sessionClaim: 'sid',
     jtiClaim: 'jti',
-    grantsAdmin: true
+    grantsAdmin: true,
+    backchannelLogout: singleBackchannel(r, issuer, jwksUrl),
+    globalTokenRevocation: null
   }
+}
+
+/** BACKCHANNEL_LOGOUT_CLIENT_IDS: back-channel logout from the one issuer (relay and algorithms only in JWT_ISSUERS). */
+function singleBackchannel (r: EnvReader, issuer: string | null, jwksUrl: Readonly<URL> | null): BackchannelLogoutConfig | null {
+  const clientIds = r.list('BACKCHANNEL_LOGOUT_CLIENT_IDS')
+  if (clientIds.length === 0) return null
+  if (issuer === null || jwksUrl === null) {
+    r.fail('BACKCHANNEL_LOGOUT_CLIENT_IDS', 'needs JWT_ISSUER and JWKS_URL: a logout token is verified with its issuer\'s published keys')
+    return null
+  }
+  return { clientIds, relayUri: null, algorithms: null }
 }
 
 function audienceOf (issuer: IssuerConfig | undefined): string | readonly string[] | null {

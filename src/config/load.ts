@@ -4,8 +4,10 @@ import { ConfigError, isFailure } from '../errors.js'
 import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
+import { readIdpConfig } from './idp.js'
 import { readJwtConfig } from './jwt.js'
 import { readResourceMetadata } from './resource.js'
+import { readSsf } from './ssf-transmitters.js'
 import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { Config } from './types.js'
@@ -190,6 +192,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     readyFollowsState: r.oneOf('READY_FOLLOWS_STATE', ['true', 'false'], 'false') === 'true',
     jwt,
     resourceMetadata: readResourceMetadata(r, jwt),
+    ssf: readSsf(r, jwt.issuers, jwt.allowHttpKeys),
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
     refreshTokenTtlS,
     sessionMaxLifetimeS,
@@ -217,7 +220,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
       oauthPerAddressPerMinute: r.int('RATE_LIMIT_OAUTH_PER_ADDRESS_PER_MIN', 3000, { min: 0, max: 1_000_000 }),
       clientAuthFailuresPerMinute: r.int('RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN', 10, { min: 0, max: 1_000_000 })
     },
-    localCacheSize
+    localCacheSize,
+    idp: readIdpConfig(r)
   }
   const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
   if (serving && production && redis === null && !allowMemoryStore) {

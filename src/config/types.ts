@@ -1,6 +1,7 @@
 import type { AccessRule } from '../decision/access-policy.js'
 import type { UpstreamMethodOverride } from '../decision/body-override.js'
 import type { DecisionLogOptions } from '../decision/decision-log.js'
+import type { IdpConfig } from '../idp/options.js'
 import type { JwtConfig } from '../tokens/options.js'
 import type { RedisConfig } from '../redis/redis-client.js'
 import type { FailMode } from '../revocation/checker.js'
@@ -8,6 +9,7 @@ import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { RateLimitConfig } from '../routes/rate-limits.js'
 import type { ResourceMetadataConfig } from '../routes/resource-metadata.js'
 import type { MonitorConfig } from '../security/monitor.js'
+import type { SsfConfig } from '../ssf/options.js'
 
 export interface Config {
   readonly production: boolean
@@ -54,6 +56,8 @@ export interface Config {
   readonly jwt: JwtConfig
   /** RESOURCE_URL: RFC 9728 metadata served and named in 401 challenges; null without it. */
   readonly resourceMetadata: ResourceMetadataConfig | null
+  /** SSF_TRANSMITTERS: the Shared Signals receiver; null without it. */
+  readonly ssf: SsfConfig | null
   readonly accessTokenTtlS: number
   readonly refreshTokenTtlS: number
   /** SESSION_MAX_LIFETIME: nothing a rotation issues outlives the session's start by more than this. */
@@ -72,4 +76,6 @@ export interface Config {
   readonly monitor: MonitorConfig
   readonly rateLimits: RateLimitConfig
   readonly localCacheSize: number
+  /** Revocations pushed by identity providers (src/idp/). */
+  readonly idp: IdpConfig
 }

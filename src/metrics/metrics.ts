@@ -28,6 +28,9 @@ export interface BuildInfo { readonly version: string }
 /** What the Cluster roll-forward gauges read at scrape time (the Redis store). */
 export interface RollForwardStats { readonly pending: number, readonly dropped: number }
 
+/** What the IdP retry-queue gauge reads at scrape time (src/idp/). */
+export interface IdpQueueView { readonly depth: number }
+
 export interface UpstreamCells { readonly duration: HistogramCell, readonly responses: CounterCell }
 
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 }
@@ -62,11 +65,23 @@ export class GatewayMetrics {
   readonly requestRefusals: Counter<'mode' | 'reason'>
   readonly upstreamDuration: BufferedHistogram<'status_class'>
   readonly upstreamResponses: BufferedCounter<'status_class'>
+  readonly idpRevocations: Counter<'source' | 'kind' | 'outcome'>
+  readonly idpRetries: Counter<'result'>
+  readonly idpDropped: Counter<'reason'>
+  readonly idpMessages: Counter<'source' | 'result'>
+  readonly idpRelays: Counter<'result'>
+  readonly ssfEvents: Counter<'delivery' | 'event' | 'outcome'>
+  readonly ssfPolls: Counter<'result'>
+  readonly ssfStreams: Counter<'result'>
+  readonly ssfVerifications: Counter<'result'>
+  readonly ssfMetadata: Counter<'result'>
+  #ssfPollers: () => number = () => 0
   readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
   #state: StateView | null = null
   #rollForward: () => RollForwardStats = () => ({ pending: 0, dropped: 0 })
   #jwks: readonly JwksView[] = []
+  #idpQueue: IdpQueueView | null = null
 
   constructor (build: BuildInfo = { version: 'unknown' }) {
     const registers = [this.registry]
@@ -100,6 +115,36 @@ export class GatewayMetrics {
     this.requestRefusals = new Counter({ name: 'tokengate_request_refusals_total', help: 'Requests refused before the decision (path, override, original URI, request target), by mode (proxy, forward_auth) and reason', labelNames: ['mode', 'reason'], registers })
     this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
     this.upstreamResponses = new BufferedCounter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['status_class'], registers })
+    this.idpRevocations = new Counter({ name: 'tokengate_idp_revocations_total', help: 'Revocations pushed by identity providers, by source, kind (session, user) and outcome (stored; queued: enforced here, write retried; dropped: queue full)', labelNames: ['source', 'kind', 'outcome'], registers })
+    this.idpRetries = new Counter({ name: 'tokengate_idp_retry_attempts_total', help: 'Retried writes of queued IdP revocations, by result (stored, failed)', labelNames: ['result'], registers })
+    this.idpDropped = new Counter({ name: 'tokengate_idp_revocations_dropped_total', help: 'IdP revocations never stored (queue_full, too_old): each raised a CRITICAL idp_revocation_dropped alert', labelNames: ['reason'], registers })
+    for (const reason of ['queue_full', 'too_old']) this.idpDropped.inc({ reason }, 0)
+    this.idpMessages = new Counter({ name: 'tokengate_idp_messages_total', help: 'Logout tokens, security events and revocation requests received, by source and result (accepted, queued, or the refusal reason)', labelNames: ['source', 'result'], registers })
+    this.idpRelays = new Counter({ name: 'tokengate_backchannel_relays_total', help: 'Validated logout tokens relayed to the application\'s own back-channel logout URI, by result (delivered, failed, timeout)', labelNames: ['result'], registers })
+    this.ssfEvents = new Counter({ name: 'tokengate_ssf_events_total', help: 'Events of accepted Shared Signals SETs, by delivery (push, poll), event (session-revoked, credential-change, ..., other) and outcome (applied, not_stored, ignored, verification)', labelNames: ['delivery', 'event', 'outcome'], registers })
+    this.ssfPolls = new Counter({ name: 'tokengate_ssf_polls_total', help: 'RFC 8936 poll requests this replica sent, by result (ok, error)', labelNames: ['result'], registers })
+    this.ssfStreams = new Counter({ name: 'tokengate_ssf_stream_checks_total', help: 'SSF stream management at start-up, by result (created, matching, mismatch, failed)', labelNames: ['result'], registers })
+    this.ssfVerifications = new Counter({ name: 'tokengate_ssf_verifications_total', help: 'SSF verification events received, by result (matched, unexpected_state, unsolicited)', labelNames: ['result'], registers })
+    this.ssfMetadata = new Counter({ name: 'tokengate_ssf_metadata_reads_total', help: 'SSF transmitter metadata read at start-up, by result (ok, failed)', labelNames: ['result'], registers })
+    for (const result of ['failed', 'mismatch']) this.ssfStreams.inc({ result }, 0)
+    this.ssfMetadata.inc({ result: 'failed' }, 0)
+    this.ssfPolls.inc({ result: 'error' }, 0)
+    const ssfPollers = (): number => this.#ssfPollers()
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_ssf_pollers_active',
+      help: 'Transmitters this replica polls now (it holds their lease)',
+      registers,
+      collect () { this.set(ssfPollers()) }
+    })
+    const idpQueue = (): IdpQueueView | null => this.#idpQueue
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'tokengate_idp_retry_queue_depth',
+      help: 'IdP revocations enforced on this replica whose write to the store is still being retried',
+      registers,
+      collect () { this.set(idpQueue()?.depth ?? 0) }
+    })
     const breaker = (): BreakerState => this.#breaker()
     // eslint-disable-next-line no-new
     new Gauge({
@@ -230,6 +275,11 @@ export class GatewayMetrics {
     this.#rollForward = read
   }
 
+  /** Where the IdP retry-queue gauge reads at scrape time. */
+  watchIdpQueue (view: IdpQueueView): void {
+    this.#idpQueue = view
+  }
+
   /** Where the revocation state gauges read at scrape time. */
   watchState (view: StateView): void {
     this.#state = view
@@ -248,6 +298,11 @@ export class GatewayMetrics {
       this.#upstreamCells.set(key, cells)
     }
     return cells
+  }
+
+  /** Where the SSF pollers gauge reads at scrape time. */
+  watchSsfPollers (read: () => number): void {
+    this.#ssfPollers = read
   }
 
   /** Where the breaker state is read at scrape time. */

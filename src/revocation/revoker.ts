@@ -14,6 +14,10 @@ export type RevocationReason =
   | 'admin_token_revoked'
   | 'admin_user_revoked'
   | 'admin_revoke_all'
+  | IdpSource
+
+/** Where a revocation pushed by an identity provider came from (src/idp/); also a `reason` of the metric. */
+export type IdpSource = 'backchannel_logout' | 'ssf_push' | 'ssf_poll' | 'global_token_revocation'
 
 /** Counts every mark this replica wrote (tokengate_revocations_total). */
 export interface RevocationCounter {
@@ -64,7 +68,23 @@ export class Revoker {
   }
 
   async session (issuer: string, sid: string, reason: RevocationReason): Promise<void> {
-    await this.#write({ kind: 'session', id: sid, issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS }, reason)
+    await this.#write(this.sessionEvent(issuer, sid), reason)
+  }
+
+  /** The event `session` writes, built without writing it (src/idp/ enforces it before the write). */
+  sessionEvent (issuer: string, sid: string): RevocationEvent {
+    return { kind: 'session', id: sid, issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS }
+  }
+
+  /** The event `user` writes, its "revoked before" fixed now: a retried write revokes exactly what the first would have. */
+  userEvent (issuer: string, sub: string): RevocationEvent & { readonly kind: 'user' } {
+    const now = nowSeconds(this.#now)
+    return { kind: 'user', id: sub, issuer, before: revokedBefore(now, this.#limits), expiresAt: now + this.#sessionTtlS }
+  }
+
+  /** Writes an event built above (the same path as every method here); false when it already was stored. */
+  async store (event: RevocationEvent, reason: RevocationReason): Promise<boolean> {
+    return await this.#write(event, reason)
   }
 
   /**
@@ -72,10 +92,9 @@ export class Revoker {
    * included: safety first); returns that "revoked before".
    */
   async user (issuer: string, sub: string, reason: RevocationReason): Promise<number> {
-    const now = nowSeconds(this.#now)
-    const before = revokedBefore(now, this.#limits)
-    await this.#write({ kind: 'user', id: sub, issuer, before, expiresAt: now + this.#sessionTtlS }, reason)
-    return before
+    const event = this.userEvent(issuer, sub)
+    await this.#write(event, reason)
+    return event.before
   }
 
   /** Every token of `issuer` (or of every issuer: ANY_ISSUER) issued up to now plus the clock tolerance. */

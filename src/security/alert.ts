@@ -9,6 +9,9 @@ export type AlertType =
   | 'revoked_token_use'
   | 'refresh_token_reuse'
   | 'possible_token_theft'
+  | 'idp_revocation_dropped'
+  | 'invalid_idp_message'
+  | 'ssf_subject_unmapped'
 
 /** A raised alert as stored, listed and POSTed to ALERT_WEBHOOK_URL. jti values are cut to 8 characters. */
 export interface Alert {
@@ -36,5 +39,8 @@ export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {
   ip_verification_failures: 'HIGH',
   revoked_token_use: 'CRITICAL',
   refresh_token_reuse: 'CRITICAL',
-  possible_token_theft: 'HIGH'
+  possible_token_theft: 'HIGH',
+  idp_revocation_dropped: 'CRITICAL',
+  invalid_idp_message: 'HIGH',
+  ssf_subject_unmapped: 'HIGH'
 }

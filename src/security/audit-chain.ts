@@ -15,6 +15,8 @@ export interface AuditRecord {
   readonly user_id: string | null
   readonly iss?: string | null
   readonly jti: string | null
+  /** The session a revocation pushed by an identity provider names, cut like a jti; only in those records. */
+  readonly sid?: string | null
   readonly reason: string | null
   readonly ip: string | null
   readonly actor: string | null
@@ -37,6 +39,7 @@ export function seal (fields: AuditFields, prev: string): AuditRecord {
     user_id: fields.user_id,
     ...(fields.iss !== undefined && { iss: fields.iss }),
     jti: fields.jti,
+    ...(fields.sid !== undefined && { sid: fields.sid }),
     reason: fields.reason,
     ip: fields.ip,
     actor: fields.actor,

@@ -43,6 +43,8 @@ export interface AlertFacts {
   readonly window_s?: number
   /** The request an alert about one request came from (its X-Request-Id). */
   readonly request_id?: string | null
+  /** What the message says beyond its type (the issuer and what it names, a refusal's reason): never a token. */
+  readonly detail?: string
 }
 
 export interface ActivityEvent {
@@ -249,7 +251,10 @@ const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
   ip_verification_failures: (f) => `${f.count ?? 0} token verification failures from one client address within an hour (threshold ${f.threshold ?? 0})`,
   revoked_token_use: () => 'a revoked token was presented',
   refresh_token_reuse: () => 'a rotated refresh token was presented again; its session has been revoked',
-  possible_token_theft: (f) => `possible token theft: one token presented from ${f.count ?? 0} client addresses within ${f.window_s ?? 0} s (more than ${f.threshold ?? 0})`
+  possible_token_theft: (f) => `possible token theft: one token presented from ${f.count ?? 0} client addresses within ${f.window_s ?? 0} s (more than ${f.threshold ?? 0})`,
+  idp_revocation_dropped: (f) => `a revocation pushed by an identity provider was never stored and is enforced nowhere but where it arrived: ${f.detail ?? ''}`,
+  invalid_idp_message: (f) => `an invalid logout token, security event or revocation request came from a configured identity provider: ${f.detail ?? ''}`,
+  ssf_subject_unmapped: (f) => `a Shared Signals event named a subject that cannot be mapped onto tokens, so nothing was revoked: ${f.detail ?? ''}`
 }
 
 function alertOf (type: AlertType, facts: AlertFacts, windowS: number): Alert {

@@ -92,6 +92,7 @@ export class MonitoringSink implements SecuritySink {
       user_id: entry.user_id ?? null,
       iss: entry.iss ?? null,
       jti: cutJti(entry.jti),
+      ...(entry.sid !== undefined && { sid: cutJti(entry.sid) }),
       reason: entry.reason ?? null,
       ip: entry.ip ?? null,
       actor: entry.actor ?? null,

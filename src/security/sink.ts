@@ -5,6 +5,8 @@ export interface AuditEntry {
   /** The issuer of user_id and jti: with several issuers a subject is unique only within its issuer. */
   readonly iss?: string | null
   readonly jti?: string | null
+  /** A session named by an identity provider's revocation (cut to 8 characters by the sink, as jti). */
+  readonly sid?: string | null
   readonly reason?: string | null
   readonly ip?: string | null
   readonly actor?: string | null

@@ -1,5 +1,6 @@
 import { request } from 'undici'
 import { ConfigError } from '../errors.js'
+import { ALL_ALGORITHMS, isHmac, type AsymmetricAlgorithm } from './algorithms.js'
 import type { JwtConfig } from './options.js'
 import { readCapped } from './read-capped.js'
 
@@ -45,10 +46,25 @@ export interface DiscoveryOptions {
   readonly allowHttp: boolean
 }
 
-/** What tokengate takes from the metadata: the issuer it vouched for, and its keys. */
+/** What tokengate takes from the metadata: the issuer it vouched for, its keys, its ID-token algorithms. */
 export interface IssuerMetadata {
   readonly issuer: string
   readonly jwksUrl: URL
+  /** id_token_signing_alg_values_supported, the asymmetric ones only; null when it names none. */
+  readonly idTokenAlgorithms: readonly AsymmetricAlgorithm[] | null
+}
+
+/** Start-up facts about one issuer: where its keys are, and the ID-token algorithms its metadata names. */
+export interface IssuerKeysSource {
+  readonly jwksUrl: Readonly<URL> | null
+  readonly idTokenAlgorithms: readonly AsymmetricAlgorithm[] | null
+}
+
+// Logout tokens are verified as ID tokens (Back-Channel Logout §2.6): with keys, never HS* or none.
+function idTokenAlgorithmsOf (value: unknown): readonly AsymmetricAlgorithm[] | null {
+  if (!Array.isArray(value)) return null
+  const usable = value.filter((alg): alg is AsymmetricAlgorithm => typeof alg === 'string' && (ALL_ALGORITHMS as readonly string[]).includes(alg) && !isHmac(alg))
+  return usable.length === 0 ? null : usable
 }
 
 async function fetchMetadata (url: URL, timeoutMs: number): Promise<unknown> {
@@ -89,7 +105,7 @@ export async function discover (issuer: string, url: Readonly<URL>, { timeoutMs,
   if (jwksUrl.protocol !== 'https:' && !(allowHttp && jwksUrl.protocol === 'http:')) {
     throw new DiscoveryError(issuer, `the metadata at ${where} names jwks_uri ${jwksUrl.origin}${jwksUrl.pathname}, which is not https (http is accepted only with NODE_ENV=development)`)
   }
-  return { issuer, jwksUrl }
+  return { issuer, jwksUrl, idTokenAlgorithms: idTokenAlgorithmsOf((doc as Record<string, unknown>).id_token_signing_alg_values_supported) }
 }
 
 /**
@@ -99,13 +115,18 @@ export async function discover (issuer: string, url: Readonly<URL>, { timeoutMs,
  * its tokens could be verified.
  */
 export async function jwksUrlsOf (jwt: JwtConfig): Promise<Array<Readonly<URL> | null>> {
+  return (await issuerKeysSources(jwt)).map(({ jwksUrl }) => jwksUrl)
+}
+
+/** jwksUrlsOf, with each discovered issuer's ID-token algorithms (for back-channel logout). */
+export async function issuerKeysSources (jwt: JwtConfig): Promise<IssuerKeysSource[]> {
   const options = { timeoutMs: jwt.jwksTimeoutMs, allowHttp: jwt.allowHttpKeys }
-  const settled = await Promise.allSettled(jwt.issuers.map(async ({ issuer, jwksUrl, discoveryUrl }) => {
-    if (jwksUrl !== null || issuer === null || discoveryUrl === null) return jwksUrl
-    return (await discover(issuer, discoveryUrl, options)).jwksUrl
+  const settled = await Promise.allSettled(jwt.issuers.map(async ({ issuer, jwksUrl, discoveryUrl }): Promise<IssuerKeysSource> => {
+    if (jwksUrl !== null || issuer === null || discoveryUrl === null) return { jwksUrl, idTokenAlgorithms: null }
+    return await discover(issuer, discoveryUrl, options)
   }))
   const failed = settled.flatMap((outcome) => outcome.status === 'rejected' ? [outcome.reason as unknown] : [])
-  if (failed.length === 0) return settled.map((outcome) => (outcome as PromiseFulfilledResult<Readonly<URL> | null>).value)
+  if (failed.length === 0) return settled.map((outcome) => (outcome as PromiseFulfilledResult<IssuerKeysSource>).value)
   const other = failed.find((err) => !(err instanceof DiscoveryError))
   if (other !== undefined) throw other
   throw new ConfigError(failed.map((err) => `JWT_ISSUERS: ${(err as DiscoveryError).message}`))

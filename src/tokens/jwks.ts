@@ -29,6 +29,14 @@ interface SkippedKey { readonly kid: string | null, readonly why: string }
 
 interface Logger { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
 
+/**
+ * A published signing key as it is, with every algorithm of its family (its `alg` when it names
+ * one): for tokens of this issuer verified by other rules than its access tokens (logout tokens).
+ */
+export interface PublishedKey { readonly kid: string | null, readonly pem: string, readonly algorithms: readonly Algorithm[] }
+
+interface Parsed { verifiers: KeyVerifier[], published: PublishedKey[], fingerprints: Set<string>, skipped: SkippedKey[] }
+
 export interface JwksOptions {
   /** Milliseconds clock; tests inject one to step through cooldowns without sleeping. */
   readonly now?: () => number
@@ -45,6 +53,7 @@ export class JwksKeySet {
   readonly #entry: IssuerConfig
   readonly #log: Logger
   #verifiers: readonly KeyVerifier[] = []
+  #published: readonly PublishedKey[] = []
   #fingerprints: ReadonlySet<string> = new Set()
   #generation = 0
   #inFlight: Promise<boolean> | null = null
@@ -98,6 +107,18 @@ export class JwksKeySet {
     return this.#verifiers.filter((v) => v.algorithms.includes(alg as never)).length
   }
 
+  /** Published keys for this kid and alg, chosen as `candidates` chooses verifiers. */
+  published (kid: string | null, alg: string): readonly PublishedKey[] {
+    if (this.#now() - this.#lastSuccess > STALE_AFTER_MS) this.refresh().catch(() => {})
+    if (kid !== null) return this.#published.filter((k) => k.kid === kid && k.algorithms.includes(alg as never))
+    const matching = this.#published.filter((k) => k.algorithms.includes(alg as never))
+    return matching.length === 1 ? matching : []
+  }
+
+  hasPublishedKid (kid: string): boolean {
+    return this.#published.some((k) => k.kid === kid)
+  }
+
   hasKid (kid: string): boolean {
     return this.#verifiers.some((v) => v.kid === kid)
   }
@@ -121,13 +142,14 @@ export class JwksKeySet {
         await res.body.dump()
         throw new Error(`status ${res.statusCode}`)
       }
-      const { verifiers, fingerprints, skipped } = this.#parse(JSON.parse(await readCapped(res.body, MAX_JWKS_BYTES, 'JWKS document')))
+      const { verifiers, published, fingerprints, skipped } = this.#parse(JSON.parse(await readCapped(res.body, MAX_JWKS_BYTES, 'JWKS document')))
       // Never silently: an operator whose IdP moved to a new algorithm name must see why its keys do not count.
       if (skipped.length > 0) this.#log.warn({ issuer: this.#entry.issuer, skipped }, 'JWKS keys skipped')
       // An empty set (a half-configured provider, a captive portal) would refuse every token.
       if (verifiers.length === 0) throw new Error('JWKS document holds no usable key')
       if ([...this.#fingerprints].some((fingerprint) => !fingerprints.has(fingerprint))) this.#generation++
       this.#verifiers = verifiers
+      this.#published = published
       this.#fingerprints = fingerprints
       this.#lastSuccess = this.#now()
       this.#fetches.ok++
@@ -140,10 +162,11 @@ export class JwksKeySet {
     }
   }
 
-  #parse (doc: unknown): { verifiers: KeyVerifier[], fingerprints: Set<string>, skipped: SkippedKey[] } {
+  #parse (doc: unknown): Parsed {
     const keys = (doc as { keys?: unknown } | null)?.keys
     if (!Array.isArray(keys)) throw new Error('JWKS document has no keys array')
     const out: KeyVerifier[] = []
+    const published: PublishedKey[] = []
     const fingerprints = new Set<string>()
     const skipped: SkippedKey[] = []
     for (const jwk of keys as Array<Record<string, unknown>>) {
@@ -155,14 +178,15 @@ export class JwksKeySet {
       }
       try {
         const key = createPublicKey({ key: publicMembers(jwk), format: 'jwk' })
-        let algorithms: Algorithm[] = algorithmsForKey(key).filter((alg) => this.#entry.algorithms.includes(alg))
-        if (typeof jwk.alg === 'string') algorithms = algorithms.filter((alg) => alg === jwk.alg)
+        const family = algorithmsForKey(key).filter((alg) => typeof jwk.alg !== 'string' || alg === jwk.alg)
+        const pem = key.export({ type: 'spki', format: 'pem' }).toString()
+        const kid = typeof jwk.kid === 'string' ? jwk.kid : null
+        if (family.length > 0) published.push({ kid, pem, algorithms: family })
+        const algorithms = family.filter((alg) => this.#entry.algorithms.includes(alg))
         if (algorithms.length === 0) {
           skipped.push({ kid: named, why: `alg ${typeof jwk.alg === 'string' ? jwk.alg.slice(0, 16) : '(none)'} on a ${key.asymmetricKeyType ?? 'unknown'} key is not among the issuer's algorithms (JWT_ALGORITHMS, or its JWT_ISSUERS entry's)` })
           continue
         }
-        const pem = key.export({ type: 'spki', format: 'pem' }).toString()
-        const kid = typeof jwk.kid === 'string' ? jwk.kid : null
         out.push(buildKeyVerifier(pem, algorithms, kid, this.#jwt, this.#entry))
         fingerprints.add(`${kid ?? ''}|${algorithms.join()}|${pem}`)
       } catch {
@@ -170,6 +194,6 @@ export class JwksKeySet {
         continue
       }
     }
-    return { verifiers: out, fingerprints, skipped }
+    return { verifiers: out, published, fingerprints, skipped }
   }
 }

@@ -1,5 +1,5 @@
 /** What the token verifier, JWKS key set and issuer are built from; `src/config/jwt.ts` maps JWT_* onto it. */
-import type { Algorithm } from './algorithms.js'
+import type { Algorithm, AsymmetricAlgorithm } from './algorithms.js'
 import type { RolesClaim } from './claims.js'
 
 export interface PublicKeyConfig {
@@ -14,6 +14,28 @@ export interface SigningKeyConfig {
   /** HMAC secret or private key PEM. */
   readonly key: string
   readonly kid: string | null
+}
+
+/** OpenID Connect Back-Channel Logout from one issuer (its JWT_ISSUERS entry's `backchannel_logout`). */
+export interface BackchannelLogoutConfig {
+  /** A logout token's `aud` must contain one of these (the RP's client ids at the provider). */
+  readonly clientIds: readonly string[]
+  /** The application's own back-channel logout URI: validated logout tokens are relayed there; null for none. */
+  readonly relayUri: Readonly<URL> | null
+  /** Its ID-token (and logout-token) algorithms; null: the metadata's id_token_signing_alg_values_supported, else RS256. */
+  readonly algorithms: readonly AsymmetricAlgorithm[] | null
+}
+
+/** Global Token Revocation requests from one issuer (its JWT_ISSUERS entry's `global_token_revocation`). */
+export interface GlobalRevocationConfig {
+  /** The `aud` of its requests' bearer JWTs: the endpoint's URL, never an audience of access tokens. */
+  readonly audience: string
+  /** Algorithms of those JWTs; null: its ID-token algorithms (metadata), else RS256. */
+  readonly algorithms: readonly AsymmetricAlgorithm[] | null
+  /** The issuers whose users it may revoke (an `iss_sub` subject's iss); itself by default. */
+  readonly revokes: readonly string[]
+  /** Tokens of those issuers carry the user's email as `sub`: an `email` subject maps onto it. */
+  readonly emailIsSubject: boolean
 }
 
 /**
@@ -38,6 +60,10 @@ export interface IssuerConfig {
   readonly jtiClaim: string | null
   /** Whether its tokens may hold ADMIN_ROLE (default false in JWT_ISSUERS; true for the single-issuer variables). */
   readonly grantsAdmin: boolean
+  /** Logout tokens it may send to {AUTH_PREFIX}/backchannel-logout; null: none accepted from it. */
+  readonly backchannelLogout: BackchannelLogoutConfig | null
+  /** Global Token Revocation requests it may send to {AUTH_PREFIX}/global-token-revocation; null: none. */
+  readonly globalTokenRevocation: GlobalRevocationConfig | null
 }
 
 export interface JwtConfig {

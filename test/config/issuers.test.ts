@@ -92,7 +92,7 @@ t.test('the schema refuses unknown keys and wrong types, naming every problem at
     { issuer: 'https://d.example.com', discovery: true, audience: 'api', roles_claim: 'realm_access..roles' }
   ))
   t.match(problems, [
-    /^JWT_ISSUERS: \[0\]\.grant_admin: unknown key; expected some of issuer, jwks_uri, discovery, audience, algorithms, roles_claim, session_claim, jti_claim, grants_admin$/,
+    /^JWT_ISSUERS: \[0\]\.grant_admin: unknown key; expected some of issuer, jwks_uri, discovery, audience, algorithms, roles_claim, session_claim, jti_claim, grants_admin, backchannel_logout, global_token_revocation$/,
     /^JWT_ISSUERS: \[1\]\.discovery: must be true .*"oauth-authorization-server".*or the metadata URL itself$/,
     /^JWT_ISSUERS: \[1\]\.audience: must be the aud its tokens must carry/,
     /^JWT_ISSUERS: \[1\]\.algorithms\[0\]: must be one of RS256, .*Ed25519$/,
@@ -171,7 +171,9 @@ t.test('the single-issuer variables are a list of one with today\'s behaviour', 
     rolesClaim: [['realm_access', 'roles']],
     sessionClaim: 'sid',
     jtiClaim: 'jti',
-    grantsAdmin: true
+    grantsAdmin: true,
+    backchannelLogout: null,
+    globalTokenRevocation: null
   }], 'JWKS_URL keeps accepting http: as before')
   t.equal(jwt.audience, 'api')
   t.equal(adminRole, 'admin')

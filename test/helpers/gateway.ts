@@ -24,7 +24,7 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
 }
 
 /** What a test may pass to buildApp beside the environment (the logger and Redis' start-up wait are the helper's). */
-export type GatewayOptions = Pick<BuildOptions, 'now'>
+export type GatewayOptions = Pick<BuildOptions, 'now' | 'ssfLeaseRenewMs'>
 
 /** Builds without listening (drive it with `app.inject()` or `injectServer()`); closed when the test ends. */
 export async function buildGateway (t: Teardown, env: Record<string, string | undefined> = {}, options: GatewayOptions = {}): Promise<Omit<Gateway, 'url'>> {

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto'
+import { connectClient, createRedisClient, type RedisClient, type RedisConfig } from '../redis/redis-client.js'
+
+/**
+ * Remembers identifiers that may be used once: a logout token's or a SET's
+ * `jti` (per issuer or transmitter), a DPoP proof's `jti`. `claim` resolves
+ * true only the first time (scope, id) is seen before `untilS` (epoch
+ * seconds), false for a replay; it rejects when it cannot know (Redis
+ * unreachable, the memory table full of live ids): the caller answers "try
+ * again", never "accepted".
+ */
+export interface ReplayGuard {
+  claim: (scope: string, id: string, untilS: number) => Promise<boolean>
+  close: () => Promise<void>
+}
+
+/** A bounded table of live ids was full: nothing could be remembered, so nothing is accepted. */
+export class ReplayGuardFull extends Error {
+  constructor () {
+    super('replay guard full of live ids')
+    this.name = 'ReplayGuardFull'
+  }
+}
+
+const DEFAULT_MAX_IDS = 100_000
+
+/**
+ * One process (the memory store): ids in a Map until their `untilS`. When it
+ * holds `maxIds` it first drops the expired ones; still full, it refuses
+ * (an id forgotten early would be a replay accepted).
+ */
+export class MemoryReplayGuard implements ReplayGuard {
+  readonly #until = new Map<string, number>()
+  readonly #maxIds: number
+  readonly #now: () => number
+
+  constructor (options: { readonly maxIds?: number, readonly now?: () => number } = {}) {
+    this.#maxIds = options.maxIds ?? DEFAULT_MAX_IDS
+    this.#now = options.now ?? Date.now
+  }
+
+  async claim (scope: string, id: string, untilS: number): Promise<boolean> {
+    const nowS = this.#now() / 1000
+    const key = `${scope}\n${id}`
+    const until = this.#until.get(key)
+    if (until !== undefined && until > nowS) return false
+    if (until === undefined && this.#until.size >= this.#maxIds) {
+      this.#sweep(nowS)
+      if (this.#until.size >= this.#maxIds) throw new ReplayGuardFull()
+    }
+    this.#until.set(key, untilS)
+    return true
+  }
+
+  get size (): number {
+    return this.#until.size
+  }
+
+  async close (): Promise<void> {
+    this.#until.clear()
+  }
+
+  #sweep (nowS: number): void {
+    for (const [key, until] of this.#until) if (until <= nowS) this.#until.delete(key)
+  }
+}
+
+/** The key of (scope, id): a digest, so that any string is a safe key and ids of two scopes never meet. */
+export function replayKey (prefix: string, scope: string, id: string): string {
+  const digest = createHash('sha256').update(JSON.stringify([scope, id])).digest('base64url')
+  return `${prefix}replay:${digest}`
+}
+
+const COMMAND_TIMEOUT_MS = 1000
+
+/**
+ * Every replica through the configured Redis (standalone, Sentinel, Cluster):
+ * `SET key 1 NX EXAT until`, one command, atomic on the key's node, so two
+ * replicas receiving the same id accept it once between them.
+ */
+export class RedisReplayGuard implements ReplayGuard {
+  readonly #client: RedisClient
+  readonly #prefix: string
+  readonly #now: () => number
+
+  constructor (config: RedisConfig, options: { readonly onError?: (message: string) => void, readonly now?: () => number } = {}) {
+    this.#prefix = config.keyPrefix
+    this.#now = options.now ?? Date.now
+    this.#client = createRedisClient(config, { name: 'replay', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
+    const onError = options.onError ?? (() => {})
+    this.#client.on('error', (err: Error) => onError(err.message))
+    connectClient(this.#client).catch((err: Error) => onError(err.message))
+  }
+
+  async claim (scope: string, id: string, untilS: number): Promise<boolean> {
+    // An id already past its `until` is refused by its caller; still kept a second, never set to expire in the past.
+    const until = Math.max(Math.ceil(untilS), Math.floor(this.#now() / 1000) + 1)
+    const answer = await this.#client.set(replayKey(this.#prefix, scope, id), '1', 'EXAT', until, 'NX')
+    return answer === 'OK'
+  }
+
+  async close (): Promise<void> {
+    this.#client.disconnect()
+  }
+}
+
+/** The guard for the store in use: shared through Redis when there is one. */
+export function createReplayGuard (redis: RedisConfig | null, onError?: (message: string) => void): ReplayGuard {
+  return redis === null ? new MemoryReplayGuard() : new RedisReplayGuard(redis, { onError })
+}
