@@ -151,7 +151,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     log: app.log
   }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
-  const replayGuard = createReplayGuard(config.redis, (message) => app.log.warn({ err: message }, 'replay guard: Redis unavailable'))
+  const replayGuard = createReplayGuard(config.redis, app.log)
   const logoutIssuers = logoutIssuersOf(config.jwt.issuers, jwks, keySources)
   const revocationCallers = revocationCallersOf(config.jwt.issuers, jwks, keySources)
   // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.

@@ -151,7 +151,7 @@ export class IdpRevoker {
     this.#deps.log.error({ source: revocation.source, reason }, `IdP revocation dropped, never stored: ${named(revocation)}`)
     this.#audit(revocation, `dropped_${reason}`)
     const user = revocation.kind === 'user' ? revocation.id : revocation.subject ?? null
-    this.#deps.raise('idp_revocation_dropped', `${revocation.issuer}\n${revocation.kind}\n${revocation.id}`, { user_id: user, detail, window_s: 60 }).catch(() => {})
+    this.#deps.raise('idp_revocation_dropped', JSON.stringify([revocation.issuer, revocation.kind, revocation.id]), { iss: revocation.issuer, user_id: user, detail, window_s: 60 }).catch(() => {})
   }
 
   #audit (revocation: IdpRevocation, outcome: string): void {

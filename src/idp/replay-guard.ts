@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { logConnectionChanges, type ConnectionLogger } from '../redis/connection-log.js'
 import { connectClient, createRedisClient, type RedisClient, type RedisConfig } from '../redis/redis-client.js'
 
 /**
@@ -83,13 +84,13 @@ export class RedisReplayGuard implements ReplayGuard {
   readonly #prefix: string
   readonly #now: () => number
 
-  constructor (config: RedisConfig, options: { readonly onError?: (message: string) => void, readonly now?: () => number } = {}) {
+  constructor (config: RedisConfig, options: { readonly log?: ConnectionLogger, readonly now?: () => number } = {}) {
     this.#prefix = config.keyPrefix
     this.#now = options.now ?? Date.now
     this.#client = createRedisClient(config, { name: 'replay', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
-    const onError = options.onError ?? (() => {})
-    this.#client.on('error', (err: Error) => onError(err.message))
-    connectClient(this.#client).catch((err: Error) => onError(err.message))
+    // Logged once per outage, not per reconnect attempt (connection-log.ts).
+    logConnectionChanges(this.#client, 'replay guard', options.log ?? SILENT)
+    connectClient(this.#client).catch(() => {})
   }
 
   async claim (scope: string, id: string, untilS: number): Promise<boolean> {
@@ -105,6 +106,8 @@ export class RedisReplayGuard implements ReplayGuard {
 }
 
 /** The guard for the store in use: shared through Redis when there is one. */
-export function createReplayGuard (redis: RedisConfig | null, onError?: (message: string) => void): ReplayGuard {
-  return redis === null ? new MemoryReplayGuard() : new RedisReplayGuard(redis, { onError })
+export function createReplayGuard (redis: RedisConfig | null, log?: ConnectionLogger): ReplayGuard {
+  return redis === null ? new MemoryReplayGuard() : new RedisReplayGuard(redis, { log })
 }
+
+const SILENT: ConnectionLogger = { warn () {}, info () {} }

@@ -7,6 +7,7 @@ import { relayLogoutToken } from '../idp/logout-relay.js'
 import type { ReplayGuard } from '../idp/replay-guard.js'
 import type { AlertType } from '../security/alert.js'
 import type { AlertFacts } from '../security/monitor.js'
+import { issuerKey } from '../security/sink.js'
 import { sendFailure } from '../server/failure-reply.js'
 
 export interface BackchannelLogoutOptions {
@@ -42,7 +43,8 @@ export const backchannelLogoutRoutes: FastifyPluginAsync<BackchannelLogoutOption
     metrics.idpMessages.inc({ source: SOURCE, result: failure.reason })
     // Only a token naming a configured issuer is that issuer's business (or a forgery in its name).
     if (issuer !== null) {
-      options.raise('invalid_idp_message', `${issuer.issuer}\n${failure.reason}`, {
+      options.raise('invalid_idp_message', issuerKey(issuer.issuer, failure.reason), {
+        iss: issuer.issuer,
         detail: `back-channel logout naming issuer "${issuer.issuer}" refused: ${failure.description}`
       }).catch(() => {})
     }

@@ -7,6 +7,7 @@ import type { IdpRevoker } from '../idp/idp-revoker.js'
 import type { ReplayGuard } from '../idp/replay-guard.js'
 import type { AlertType } from '../security/alert.js'
 import type { AlertFacts } from '../security/monitor.js'
+import { issuerKey } from '../security/sink.js'
 import { sendFailure } from '../server/failure-reply.js'
 
 export interface GlobalTokenRevocationOptions {
@@ -37,7 +38,8 @@ export const globalTokenRevocationRoutes: FastifyPluginAsync<GlobalTokenRevocati
   function refused (reply: FastifyReply, failure: Failure, caller: RevocationCaller | null): FastifyReply {
     metrics.idpMessages.inc({ source: SOURCE, result: failure.reason })
     if (caller !== null) {
-      options.raise('invalid_idp_message', `${caller.issuer}\n${failure.reason}`, {
+      options.raise('invalid_idp_message', issuerKey(caller.issuer, failure.reason), {
+        iss: caller.issuer,
         detail: `global token revocation request from issuer "${caller.issuer}" refused: ${failure.description}`
       }).catch(() => {})
     }

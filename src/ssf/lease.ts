@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { connectClient, createRedisClient, type RedisClient, type RedisConfig } from '../redis/redis-client.js'
+import { logConnectionChanges, type ConnectionLogger } from '../redis/connection-log.js'
 
 /** One replica at a time: who polls a transmitter, who manages its stream. */
 export interface Lease {
@@ -43,12 +44,13 @@ export class RedisLease implements Lease {
   // The first connection attempt, settled: a hold right after start waits for it instead of failing.
   readonly #connected: Promise<void>
 
-  constructor (config: RedisConfig, name: string, ttlMs: number, onError: (message: string) => void) {
+  /** `what` names the lease in the log, which says once when its connection is lost and once when it is back. */
+  constructor (config: RedisConfig, name: string, ttlMs: number, log: ConnectionLogger, what: string) {
     this.#key = leaseKey(config.keyPrefix, name)
     this.#ttlMs = ttlMs
     this.#client = createRedisClient(config, { name: 'ssf-lease', commandTimeoutMs: 1000 })
-    this.#client.on('error', (err: Error) => onError(err.message))
-    this.#connected = connectClient(this.#client).catch((err: Error) => onError(err.message))
+    logConnectionChanges(this.#client, what, log)
+    this.#connected = connectClient(this.#client).catch(() => {})
   }
 
   async hold (): Promise<boolean> {

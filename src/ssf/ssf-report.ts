@@ -1,6 +1,7 @@
 import type { Failure } from '../errors.js'
 import type { GatewayMetrics } from '../metrics/metrics.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
+import { issuerKey } from '../security/sink.js'
 import type { TransmitterConfig } from './options.js'
 import type { Delivery, SetOutcome } from './receiver.js'
 import type { SsfReport } from './ssf-service.js'
@@ -39,7 +40,7 @@ export function ssfReport (metrics: GatewayMetrics, security: MonitoringSink, lo
     refusedFromTransmitter (transmitter: TransmitterConfig, failure: Failure, jti: string | null) {
       const unmapped = failure.code === 'TG_ERR_SSF_SUBJECT_UNMAPPED'
       const detail = `transmitter "${transmitter.issuer}" (revoking for "${transmitter.revokes}"): ${failure.description}`
-      security.monitor.raise(unmapped ? 'ssf_subject_unmapped' : 'invalid_idp_message', `${transmitter.issuer}\n${failure.reason}`, { jti, detail }).catch(() => {})
+      security.monitor.raise(unmapped ? 'ssf_subject_unmapped' : 'invalid_idp_message', issuerKey(transmitter.issuer, failure.reason), { iss: transmitter.issuer, jti, detail }).catch(() => {})
     },
     verified (transmitter, result) {
       metrics.ssfVerifications.inc({ result })

@@ -132,7 +132,7 @@ export class SsfService {
       // Held for its whole lifetime, never released: replicas starting within it read the stream instead.
       const lease: Lease = redis === null
         ? new LocalLease()
-        : new RedisLease(redis, `stream\n${transmitter.config.issuer}`, STREAM_LEASE_MS, (message) => log.warn({ err: message }, 'SSF stream lease: Redis unavailable'))
+        : new RedisLease(redis, `stream\n${transmitter.config.issuer}`, STREAM_LEASE_MS, log, 'SSF stream lease')
       const state = await manageStream({
         config: transmitter.config,
         metadata: transmitter.metadata,
@@ -153,7 +153,7 @@ export class SsfService {
       if (transmitter.config.poll === null) continue
       const lease: Lease = redis === null
         ? new LocalLease()
-        : new RedisLease(redis, transmitter.config.issuer, renewMs * 3, (message) => log.warn({ err: message }, 'SSF poll lease: Redis unavailable'))
+        : new RedisLease(redis, transmitter.config.issuer, renewMs * 3, log, 'SSF poll lease')
       const poller = new Poller({ keyring: transmitter, endpoint: () => transmitter.pollEndpoint, auth: transmitter.auth, lease, receiver: this.receiver, timeoutMs: config.requestTimeoutMs, renewMs, report, log })
       poller.start()
       this.#pollers.push(poller)

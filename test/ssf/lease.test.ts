@@ -16,10 +16,10 @@ function redisOf (env: Readonly<Record<string, string>>): RedisConfig {
 const TTL_MS = 300
 
 async function contract (t: Test, config: RedisConfig): Promise<void> {
-  const noError = (): void => {}
-  const a = new RedisLease(config, 'https://tx.example', TTL_MS, noError)
-  const b = new RedisLease(config, 'https://tx.example', TTL_MS, noError)
-  const c = new RedisLease(config, 'https://other-tx.example', TTL_MS, noError)
+  const quiet = { warn () {}, info () {} }
+  const a = new RedisLease(config, 'https://tx.example', TTL_MS, quiet, 'SSF poll lease')
+  const b = new RedisLease(config, 'https://tx.example', TTL_MS, quiet, 'SSF poll lease')
+  const c = new RedisLease(config, 'https://other-tx.example', TTL_MS, quiet, 'SSF poll lease')
   t.teardown(async () => { await Promise.all([a.close(), b.close(), c.close()]) })
   await waitFor(async () => await a.hold(), 'the first replica takes the lease')
   t.notOk(await b.hold(), 'the second does not, while it is held')
