@@ -186,11 +186,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   installErrorHandlers(app)
-  // Every answer names its request (a trusted proxy's X-Request-Id, echoed, or tokengate's own).
-  // On the raw response: the proxy writes the upstream's head there, and an upstream that
-  // answers with its own X-Request-Id (it was sent ours) keeps it.
+  // Every answer names its request (a trusted proxy's X-Request-Id, echoed, or tokengate's own);
+  // the proxy's upstream answers get it in src/proxy/exchange.ts. Fastify's header store, not
+  // res.setHeader: a header set on the raw response sends node's writeHead down its slow path
+  // (one validated setHeader per header), measured at +5 µs per forward-auth allow.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.raw.setHeader('x-request-id', request.id)
+    reply.header('x-request-id', request.id)
     done()
   })
   if (worker === null) await registerMetricsEndpoint(app, async () => await metrics.text(), { onMainPort: config.metricsOnMainPort, port: config.metricsPort, host: config.host })

@@ -13,8 +13,11 @@ export type IdentityHeaders = Readonly<Record<(typeof IDENTITY_HEADERS)[number],
 export interface Identity {
   /** Added to the upstream request (proxy). */
   readonly headers: IdentityHeaders
-  /** The whole header set of a forward-auth allow: the identity on an empty, uncached 200. */
-  readonly allowAnswer: OutgoingHttpHeaders
+  /**
+   * The whole header set of a forward-auth allow: the identity on an empty, uncached 200, and
+   * the request's id, which forward-auth writes in just before writeHead serialises it.
+   */
+  readonly allowAnswer: OutgoingHttpHeaders & { 'x-request-id': string }
 }
 
 // An allow is an empty 200 with an explicit length: nginx drops its keep-alive
@@ -64,7 +67,7 @@ function build (claims: Claims): Identity | null {
   }
   return {
     headers: { 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer },
-    allowAnswer: { 'cache-control': 'no-store', 'content-length': '0', 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer }
+    allowAnswer: { 'cache-control': 'no-store', 'content-length': '0', 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer, 'x-request-id': '' }
   }
 }
 

@@ -72,18 +72,23 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
   // rules: say so once, without the header values.
   let warnedUntrusted = false
 
-  function answer (res: ServerResponse, decision: Authorization): void {
-    // X-Request-Id is set on res by handle(): writeHead merges it with these.
-    if (decision.kind === 'denied') writeFailure(res, decision.failure, decision.scope, challengeSuffix)
-    else res.writeHead(200, decision.kind === 'allowed' ? decision.identity.allowAnswer : ANONYMOUS_ALLOW_ANSWER).end()
+  function answer (res: ServerResponse, decision: Authorization, requestId: string): void {
+    if (decision.kind === 'denied') {
+      writeFailure(res, decision.failure, decision.scope, challengeSuffix, requestId)
+      return
+    }
+    // The token's own answer object with this request's id written in: writeHead serialises it
+    // at once, so no other request sees the id (identity.ts keeps the key in every answer).
+    const headers = decision.kind === 'allowed' ? decision.identity.allowAnswer : { ...ANONYMOUS_ALLOW_ANSWER }
+    headers['x-request-id'] = requestId
+    res.writeHead(200, headers).end()
   }
 
   function handle (req: IncomingMessage, res: ServerResponse): void {
     const trusted = trustedProxies.peer(req.socket)
     const { headers } = req
-    const request = new ForwardAuthRequest(req, trust, trusted)
     // Every answer names its request: the trusted proxy's id, echoed, or tokengate's own.
-    res.setHeader('x-request-id', request.id)
+    const request = new ForwardAuthRequest(req, trust, trusted)
     if (!trusted && !warnedUntrusted && (headers['x-forwarded-uri'] !== undefined || headers['x-original-uri'] !== undefined)) {
       warnedUntrusted = true
       log.warn({ peer: req.socket.remoteAddress }, 'X-Forwarded-Uri/X-Original-URI from a peer outside TRUSTED_PROXIES ignored: public paths and access rules do not apply to its requests')
@@ -107,11 +112,11 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
     try {
       decision = authorize(request, original?.method ?? req.method ?? 'GET', original?.path ?? null, ORIGINAL_BODY_UNSEEN)
     } catch (err) {
-      failed(res, err)
+      failed(res, err, request.id)
       return
     }
-    if (decision instanceof NeedsIo) decision.then((decided) => { answer(res, decided) }, (err: unknown) => { failed(res, err) })
-    else answer(res, decision)
+    if (decision instanceof NeedsIo) decision.then((decided) => { answer(res, decided, request.id) }, (err: unknown) => { failed(res, err, request.id) })
+    else answer(res, decision, request.id)
   }
 
   // Counted and logged (rate-limited): a scanner probing spellings through the proxy shows.
@@ -119,12 +124,12 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
     const uri = trusted ? request.headers['x-original-uri'] ?? request.headers['x-forwarded-uri'] : undefined
     const path = typeof uri === 'string' ? pathOf(uri) : ''
     refusals.refused('forward_auth', failure, { ip: request.ip, path })
-    writeFailure(res, failure, undefined, challengeSuffix)
+    writeFailure(res, failure, undefined, challengeSuffix, request.id)
   }
 
-  function failed (res: ServerResponse, err: unknown): void {
+  function failed (res: ServerResponse, err: unknown, requestId: string): void {
     log.error({ err }, 'forward-auth decision failed')
-    writeFailure(res, Failures.INTERNAL, undefined, challengeSuffix)
+    writeFailure(res, Failures.INTERNAL, undefined, challengeSuffix, requestId)
   }
 
   return {

@@ -81,6 +81,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return
     clearTimeout(this.deadline)
     const passed = withoutHopByHop(headers)
+    // Every answer names its request; an upstream that answers with its own id (it was sent ours) keeps it.
+    passed['x-request-id'] ??= this.reply.request.id
     // The request body was not read to its end: this client connection cannot carry another request.
     if (!this.req.complete) passed.connection = 'close'
     try {

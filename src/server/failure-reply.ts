@@ -103,7 +103,7 @@ export function rawFailure (failure: Failure): string {
 }
 
 /** The same answer as sendFailure, written on a bare node:http response (the fast route server); `suffix` as resourceMetadataChallenge gives it. */
-export function writeFailure (res: ServerResponse, failure: Failure, scope?: string, suffix = ''): void {
+export function writeFailure (res: ServerResponse, failure: Failure, scope?: string, suffix = '', requestId?: string): void {
   const { rawHeaders, body } = refusalOf(failure, scope, suffix)
-  res.writeHead(failure.status, rawHeaders).end(body)
+  res.writeHead(failure.status, requestId === undefined ? rawHeaders : { ...rawHeaders, 'x-request-id': requestId }).end(body)
 }
