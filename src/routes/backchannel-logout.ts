@@ -1,3 +1,4 @@
+import { refuseIdpMessage } from './idp-refusal.js'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Counter } from 'prom-client'
 import { Failures, type Failure } from '../errors.js'
@@ -7,7 +8,6 @@ import { relayLogoutToken } from '../idp/logout-relay.js'
 import type { ReplayGuard } from '../idp/replay-guard.js'
 import type { AlertType } from '../security/alert.js'
 import type { AlertFacts } from '../security/monitor.js'
-import { issuerKey } from '../security/sink.js'
 import { sendFailure } from '../server/failure-reply.js'
 
 export interface BackchannelLogoutOptions {
@@ -39,17 +39,8 @@ const FORM = 'application/x-www-form-urlencoded'
 export const backchannelLogoutRoutes: FastifyPluginAsync<BackchannelLogoutOptions> = async (app, options) => {
   const { verify, replayGuard, idpRevoker, metrics } = options
 
-  function refused (reply: FastifyReply, failure: Failure, issuer: LogoutIssuer | null): FastifyReply {
-    metrics.idpMessages.inc({ source: SOURCE, result: failure.reason })
-    // Only a token naming a configured issuer is that issuer's business (or a forgery in its name).
-    if (issuer !== null) {
-      options.raise('invalid_idp_message', issuerKey(issuer.issuer, failure.reason), {
-        iss: issuer.issuer,
-        detail: `back-channel logout naming issuer "${issuer.issuer}" refused: ${failure.description}`
-      }).catch(() => {})
-    }
-    return sendFailure(reply, failure)
-  }
+  const refused = (reply: FastifyReply, failure: Failure, issuer: LogoutIssuer | null): FastifyReply =>
+    refuseIdpMessage(options, SOURCE, 'back-channel logout', reply, failure, issuer?.issuer ?? null)
 
   async function relay (issuer: LogoutIssuer, token: string, request: FastifyRequest): Promise<void> {
     if (issuer.relayUri === null) return

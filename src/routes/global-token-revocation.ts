@@ -1,3 +1,4 @@
+import { refuseIdpMessage } from './idp-refusal.js'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { Counter } from 'prom-client'
 import { bearerToken } from '../decision/bearer.js'
@@ -7,7 +8,6 @@ import type { IdpRevoker } from '../idp/idp-revoker.js'
 import type { ReplayGuard } from '../idp/replay-guard.js'
 import type { AlertType } from '../security/alert.js'
 import type { AlertFacts } from '../security/monitor.js'
-import { issuerKey } from '../security/sink.js'
 import { sendFailure } from '../server/failure-reply.js'
 
 export interface GlobalTokenRevocationOptions {
@@ -35,16 +35,8 @@ const SOURCE = 'global_token_revocation'
 export const globalTokenRevocationRoutes: FastifyPluginAsync<GlobalTokenRevocationOptions> = async (app, options) => {
   const { verifyCaller, replayGuard, idpRevoker, metrics } = options
 
-  function refused (reply: FastifyReply, failure: Failure, caller: RevocationCaller | null): FastifyReply {
-    metrics.idpMessages.inc({ source: SOURCE, result: failure.reason })
-    if (caller !== null) {
-      options.raise('invalid_idp_message', issuerKey(caller.issuer, failure.reason), {
-        iss: caller.issuer,
-        detail: `global token revocation request from issuer "${caller.issuer}" refused: ${failure.description}`
-      }).catch(() => {})
-    }
-    return sendFailure(reply, failure)
-  }
+  const refused = (reply: FastifyReply, failure: Failure, caller: RevocationCaller | null): FastifyReply =>
+    refuseIdpMessage(options, SOURCE, 'global token revocation request', reply, failure, caller?.issuer ?? null)
 
   app.post(`${options.authPrefix}/global-token-revocation`, async (request, reply) => {
     reply.header('cache-control', 'no-store')
