@@ -8,6 +8,8 @@ import type { PublishedKey } from '../tokens/jwks.js'
 export interface PublishedKeySource {
   published: (kid: string | null, alg: string) => readonly PublishedKey[]
   hasPublishedKid: (kid: string) => boolean
+  /** Keys held: none yet (an issuer unreachable at start) is a reason to fetch, whatever the kid. */
+  readonly size: number
   /** Refetches (at most once per cooldown); true when a fetch completed. */
   refresh: () => Promise<boolean>
 }
@@ -74,8 +76,9 @@ export function createSignedJwtVerifier<I extends SigningIssuer> (issuers: reado
 
   async function keysFor (issuer: I, kid: string | null, alg: string): Promise<readonly PublishedKey[]> {
     const keys = issuer.keys.published(kid, alg)
-    if (keys.length > 0 || kid === null || issuer.keys.hasPublishedKid(kid)) return keys
-    // A key the issuer rotated in since the last fetch (one fetch per cooldown, shared with access tokens).
+    const held = issuer.keys.size > 0
+    if (keys.length > 0 || (held && (kid === null || issuer.keys.hasPublishedKid(kid)))) return keys
+    // A key the issuer rotated in since the last fetch, or no key yet (one fetch per cooldown, shared with access tokens).
     await issuer.keys.refresh()
     return issuer.keys.published(kid, alg)
   }

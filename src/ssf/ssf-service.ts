@@ -98,21 +98,34 @@ export class SsfService {
     const { config, log, report } = options
     const transmitters = await Promise.all(config.transmitters.map(async (entry) => {
       const auth = new OutboundAuthorization(entry.auth, config.requestTimeoutMs)
-      let metadata: TransmitterMetadata | null = null
-      if (entry.metadataUrl !== null) {
+      const metadataUrl = entry.metadataUrl
+      // Null when unreadable: logged, counted; its SETs are refused (invalid_key) and alerted meanwhile.
+      const readMetadata = async (): Promise<TransmitterMetadata | null> => {
+        if (metadataUrl === null) return null
         try {
-          metadata = await readTransmitterMetadata(entry.issuer, entry.metadataUrl, config.requestTimeoutMs, config.allowHttp)
+          const read = await readTransmitterMetadata(entry.issuer, metadataUrl, config.requestTimeoutMs, config.allowHttp)
           report.metadata(entry, true)
+          return read
         } catch (err) {
           report.metadata(entry, false)
-          log.error({ transmitter: entry.issuer, err: (err as Error).message }, 'SSF transmitter metadata unusable: its SETs cannot be verified until a restart reads it')
+          log.error({ transmitter: entry.issuer, err: (err as Error).message }, 'SSF transmitter metadata unusable: its SETs cannot be verified until it is read (again on the next SET, within JWKS_COOLDOWN_S)')
+          return null
         }
       }
+      const metadata = await readMetadata()
       const jwksUrl = entry.jwksUrl ?? metadata?.jwksUrl ?? null
-      // Without a JWKS URL the key set stays empty: every SET of this transmitter is refused (invalid_key) and alerted.
-      const keys = new TransmitterKeys(jwksUrl, { transmitter: entry.issuer, algorithms: entry.algorithms, cooldownMs: options.jwksCooldownMs, timeoutMs: config.requestTimeoutMs }, log)
+      let transmitter: Transmitter | null = null
+      // A transmitter unreadable at start: the next SET that needs its keys reads its metadata again.
+      const locate = jwksUrl !== null || metadataUrl === null
+        ? null
+        : async (): Promise<URL | null> => {
+          const again = await readMetadata()
+          if (transmitter !== null && again !== null) transmitter.metadata = again
+          return again?.jwksUrl ?? null
+        }
+      const keys = new TransmitterKeys(jwksUrl, { transmitter: entry.issuer, algorithms: entry.algorithms, cooldownMs: options.jwksCooldownMs, timeoutMs: config.requestTimeoutMs }, log, locate)
       if (jwksUrl !== null) await keys.refresh()
-      const transmitter = new Transmitter(entry, keys, auth)
+      transmitter = new Transmitter(entry, keys, auth)
       transmitter.metadata = metadata
       return transmitter
     }))

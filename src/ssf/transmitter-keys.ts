@@ -24,16 +24,22 @@ export interface TransmitterKeyOptions {
  * every JWT an identity provider signs.
  */
 export class TransmitterKeys implements PublishedKeySource {
-  readonly #url: URL | null
+  #url: URL | null
+  readonly #locate: (() => Promise<URL | null>) | null
   readonly #options: TransmitterKeyOptions
   readonly #log: Logger
   #keys: readonly PublishedKey[] = []
   #inFlight: Promise<boolean> | null = null
   #lastAttempt = -Infinity
 
-  /** `url` null: the transmitter's JWKS is unknown (its metadata could not be read); it verifies nothing. */
-  constructor (url: Readonly<URL> | null, options: TransmitterKeyOptions, log: Logger) {
+  /**
+   * `url` null: the transmitter's JWKS is not known yet (its metadata could not be read at start);
+   * `locate` reads it again, on a refresh, within the same cooldown, so a transmitter that was
+   * unreachable at start verifies SETs once it answers, without a restart.
+   */
+  constructor (url: Readonly<URL> | null, options: TransmitterKeyOptions, log: Logger, locate: (() => Promise<URL | null>) | null = null) {
     this.#url = url === null ? null : new URL(url.href)
+    this.#locate = locate
     this.#options = options
     this.#log = log
   }
@@ -54,12 +60,17 @@ export class TransmitterKeys implements PublishedKeySource {
   }
 
   refresh (): Promise<boolean> {
-    if (this.#url === null) return Promise.resolve(false)
+    if (this.#url === null && this.#locate === null) return Promise.resolve(false)
     if (this.#inFlight !== null) return this.#inFlight
     if (Date.now() - this.#lastAttempt < this.#options.cooldownMs) return Promise.resolve(false)
     this.#lastAttempt = Date.now()
-    this.#inFlight = this.#fetch(this.#url).finally(() => { this.#inFlight = null })
+    this.#inFlight = this.#located().then(async (url) => url === null ? false : await this.#fetch(url)).finally(() => { this.#inFlight = null })
     return this.#inFlight
+  }
+
+  async #located (): Promise<URL | null> {
+    if (this.#url === null && this.#locate !== null) this.#url = await this.#locate()
+    return this.#url
   }
 
   async #fetch (url: URL): Promise<boolean> {

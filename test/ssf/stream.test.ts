@@ -80,6 +80,22 @@ t.test('metadata naming another issuer is refused (SSF 1.0 §6.2.3): its SETs ve
   t.same([answer.status, (answer.body as { err: string }).err], [400, 'invalid_key'])
 })
 
+t.test('a transmitter whose metadata was unusable at start verifies SETs once it is fixed, without a restart', async (t) => {
+  const transmitter = await TestTransmitter.start(t)
+  transmitter.metadataIssuer = 'https://impostor.example'
+  const gateway = await startGateway(t, { ...ssfEnv(transmitter), JWKS_COOLDOWN_S: '1' })
+  const push = async (sub: string): Promise<number> =>
+    (await pushSet(`${gateway.url}/auth/ssf/events`, transmitter.sign({ [`${RISC}account-disabled`]: {} }, { claims: { sub_id: issSub(sub) } }), PUSH_AUTHORIZATION)).status
+  const sub = randomUUID()
+  t.equal(await push(sub), 400, 'refused while the metadata names another issuer')
+  transmitter.metadataIssuer = null
+  // Read again on a SET that needs the keys, at most once per JWKS_COOLDOWN_S.
+  const status = await untilValue(async () => await push(sub), (answer) => answer === 202, 5000)
+  t.equal(status, 202, 'accepted once the metadata is right')
+  t.equal(await statusOf(gateway.app, tokenOf(sub)), 401, 'and enforced')
+  t.match(await metricsOf(gateway.url), /tokengate_ssf_metadata_reads_total\{result="ok"\} 1/)
+})
+
 t.test('replicas starting together create one stream between them; each polls from it when it holds the lease', async (t) => {
   const { sharedRedis } = await import('../helpers/redis.js')
   const redis = await sharedRedis(t)
