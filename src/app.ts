@@ -150,10 +150,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     metrics,
     log: app.log
   }, { queueSize: config.idp.retryQueueSize, maxAgeMs: config.idp.retryMaxAgeMs })
-  // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is one.
-  const replayGuard = createReplayGuard(config.redis, app.log)
   const logoutIssuers = logoutIssuersOf(config.jwt.issuers, jwks, keySources)
   const revocationCallers = revocationCallersOf(config.jwt.issuers, jwks, keySources)
+  // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is
+  // one; with no receiver configured nothing claims an id, so no Redis connection is opened for it.
+  const receivesIdpMessages = logoutIssuers.length > 0 || revocationCallers.length > 0 || config.ssf !== null
+  const replayGuard = createReplayGuard(receivesIdpMessages ? config.redis : null, app.log)
   // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
   const ssf = config.ssf === null
     ? null

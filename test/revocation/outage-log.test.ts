@@ -30,6 +30,8 @@ t.test('a healthy start logs no warning; an outage one line per connection, and 
   }
   const warnings = gw.logs.slice(downAt).filter((line) => level(line) >= WARN)
   const connections = new Set(warnings.map((line) => (JSON.parse(line) as { msg: string }).msg))
+  // One per Redis connection (lookups, writes, follower, rate limits, monitor), the follower's
+  // "unreadable", one 503 line: never one per reconnect attempt or per request.
   t.ok(warnings.length <= 7, `${warnings.length} warnings in 5 s of outage: ${[...connections].join(' | ')}`)
   t.equal(warnings.length, connections.size, 'none repeated')
 
