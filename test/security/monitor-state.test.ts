@@ -193,7 +193,9 @@ for (const [name, start] of backends) {
     for (let i = 0; i < tokens; i++) (i % 2 === 0 ? a : b).used({ sub: 'user', jti: `jti-${i}` }, facts(`198.51.100.${i % 200}`))
     await Promise.all([a.flush(), b.flush()])
     calls = await commandsRun(backend)
-    t.equal(total(calls), flushCost, 'a token used again from its address costs its replica nothing')
+    // Nothing per token. A 4-way bucket that drew 5 of a replica's 1,000 tokens (about 1 run in 80
+    // with 5,000 buckets) forgets one, which re-sends it: one script call for the batch, not one per token.
+    t.ok(total(calls) - flushCost <= 4, `a token used again from its address costs its replica nothing but a rare eviction (${total(calls) - flushCost} commands for ${tokens} tokens: ${JSON.stringify(Object.fromEntries(calls))})`)
     t.same(alerts, [], 'no alert for tokens used from one address each')
   })
 
