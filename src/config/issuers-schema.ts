@@ -4,6 +4,8 @@
  * Rules across keys (jwks_uri or discovery, https outside development, duplicates) are checked
  * in issuers.ts, with messages of their own.
  */
+import { asymmetricAlgorithmsSchema, audienceSchema } from './schema-parts.js'
+
 export const ISSUERS_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'JWT_ISSUERS',
@@ -29,20 +31,8 @@ export const ISSUERS_SCHEMA = {
             { type: 'string', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://\\S+$', maxLength: 2048 }
           ]
         },
-        audience: {
-          description: 'the aud its tokens must carry for this API: a string, or a list of which a token must carry one',
-          anyOf: [
-            { type: 'string', minLength: 1, maxLength: 1024 },
-            { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 1024 } }
-          ]
-        },
-        algorithms: {
-          description: 'the signature algorithms accepted from it (default ["RS256"]); never HS* or none',
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] }
-        },
+        audience: audienceSchema('the aud its tokens must carry for this API: a string, or a list of which a token must carry one'),
+        algorithms: asymmetricAlgorithmsSchema('the signature algorithms accepted from it (default ["RS256"]); never HS* or none'),
         roles_claim: {
           description: 'where its roles are (default ["roles", "role"]): a claim path or a list of them',
           anyOf: [
@@ -70,13 +60,7 @@ export const ISSUERS_SCHEMA = {
       description: 'Global Token Revocation requests (draft-parecki-oauth-global-token-revocation, Okta Universal Logout) from this issuer to {AUTH_PREFIX}/global-token-revocation (docs/idp-revocation.md)',
       properties: {
         audience: { type: 'string', minLength: 1, maxLength: 2048, description: 'the aud its requests\' bearer JWTs carry: the endpoint\'s public URL; never an audience of access tokens' },
-        algorithms: {
-          description: 'the algorithms of those JWTs (default: its ID-token algorithms from its metadata, else ["RS256"]); never HS* or none',
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] }
-        },
+        algorithms: asymmetricAlgorithmsSchema('the algorithms of those JWTs (default: its ID-token algorithms from its metadata, else ["RS256"]); never HS* or none'),
         revokes: {
           description: 'the issuers (JWT_ISSUERS entries) whose users it may revoke; default: itself',
           type: 'array',
@@ -101,13 +85,7 @@ export const ISSUERS_SCHEMA = {
           items: { type: 'string', minLength: 1, maxLength: 1024 }
         },
         relay_uri: { $ref: '#/definitions/url', description: 'the application\'s own back-channel logout URI: each validated logout token is POSTed on to it (https outside NODE_ENV=development)' },
-        algorithms: {
-          description: 'the algorithms of its ID tokens and logout tokens (default: the metadata\'s id_token_signing_alg_values_supported, else ["RS256"]); never HS* or none',
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] }
-        }
+        algorithms: asymmetricAlgorithmsSchema('the algorithms of its ID tokens and logout tokens (default: the metadata\'s id_token_signing_alg_values_supported, else ["RS256"]); never HS* or none')
       }
     }
   }

@@ -3,6 +3,8 @@
  * (a test keeps the two equal). Rules across keys (jwks_uri or metadata, https outside
  * development, push or poll, the trusted issuer named) are checked in ssf-transmitters.ts.
  */
+import { asymmetricAlgorithmsSchema, audienceSchema } from './schema-parts.js'
+
 export const SSF_TRANSMITTERS_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'SSF_TRANSMITTERS',
@@ -24,20 +26,8 @@ export const SSF_TRANSMITTERS_SCHEMA = {
           description: 'true for {issuer}/.well-known/ssf-configuration (SSF 1.0 §6.2.1), or the metadata URL itself; its issuer must equal this entry\'s exactly',
           anyOf: [{ type: 'boolean' }, { type: 'string', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://\\S+$', maxLength: 2048 }]
         },
-        audience: {
-          description: 'the aud its SETs must carry: a string, or a list of which a SET must carry one',
-          anyOf: [
-            { type: 'string', minLength: 1, maxLength: 1024 },
-            { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 1024 } }
-          ]
-        },
-        algorithms: {
-          description: 'the signature algorithms accepted from it (default ["RS256", "ES256"]); asymmetric only',
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] }
-        },
+        audience: audienceSchema('the aud its SETs must carry: a string, or a list of which a SET must carry one'),
+        algorithms: asymmetricAlgorithmsSchema('the signature algorithms accepted from it (default ["RS256", "ES256"]); asymmetric only'),
         revokes: { type: 'string', minLength: 1, maxLength: 2048, description: 'the JWT_ISSUERS issuer whose tokens its revocations apply to; may be omitted when one issuer is trusted' },
         subjects: {
           type: 'object',

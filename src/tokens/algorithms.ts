@@ -12,13 +12,14 @@ export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm
 
 export const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['HS256', 'HS384', 'HS512']
 
-export const ALL_ALGORITHMS: readonly Algorithm[] = [
-  ...HMAC_ALGORITHMS,
+export const ASYMMETRIC_ALGORITHMS: readonly AsymmetricAlgorithm[] = [
   'RS256', 'RS384', 'RS512',
   'PS256', 'PS384', 'PS512',
   'ES256', 'ES384', 'ES512',
   'EdDSA', 'Ed25519'
 ]
+
+export const ALL_ALGORITHMS: readonly Algorithm[] = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS]
 
 /** Algorithms fast-jwt can sign with (it signs Ed25519 keys as EdDSA only). */
 export function canSign (alg: Algorithm): boolean {

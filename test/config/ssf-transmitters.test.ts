@@ -35,6 +35,12 @@ t.test('SSF_TRANSMITTERS: an entry with SSF metadata, push and stream management
   t.equal(ssf?.replayWindowS, 7 * 86_400, 'SSF_REPLAY_WINDOW default: 7 days')
 })
 
+// The algorithm list is src/tokens/algorithms.ts's, as JWT_ISSUERS's (it missed Ed25519, RFC 9864 §2.2).
+t.test('SSF_TRANSMITTERS algorithms: every asymmetric one, never a MAC or none', async (t) => {
+  t.same(loadConfig(env({ ...OKTA, algorithms: ['Ed25519', 'PS512'] })).ssf?.transmitters[0].algorithms, ['Ed25519', 'PS512'])
+  for (const alg of ['HS256', 'none']) t.throws(() => loadConfig(env({ ...OKTA, algorithms: [alg] })), /SSF_TRANSMITTERS/, alg)
+})
+
 t.test('SSF_TRANSMITTERS from a YAML file', async (t) => {
   const path = tempFile(t, 'transmitters.yaml', stringify([{ issuer: 'https://tx.example.com', jwks_uri: 'https://tx.example.com/jwks', audience: ['a', 'b'], delivery: { poll: { endpoint: 'https://tx.example.com/poll', wait_s: 0 } }, authorization: { bearer: 'poll-token' } }]))
   const [entry] = loadConfig({ ...BASE, SSF_TRANSMITTERS: path }).ssf?.transmitters ?? []
