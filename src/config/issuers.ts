@@ -6,7 +6,7 @@ import { discoveryUrlOf, type DiscoverySetting } from '../tokens/discovery.js'
 import type { BackchannelLogoutConfig, GlobalRevocationConfig, IssuerConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 import { ISSUERS_SCHEMA } from './issuers-schema.js'
-import { readDocument, reportSchema } from './json-document.js'
+import { endpointUrl, readDocument, reportSchema } from './json-document.js'
 
 const NAME = 'JWT_ISSUERS'
 const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['RS256']
@@ -42,20 +42,8 @@ interface IssuerEntry {
 
 interface UrlRule { readonly allowHttp: boolean }
 
-/** An https URL (http with NODE_ENV=development), as JWKS and metadata must be fetched. */
 function fetchUrl (r: EnvReader, at: string, value: string, { allowHttp }: UrlRule): URL | null {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    r.fail(NAME, `${at}: "${value}" is not a URL`)
-    return null
-  }
-  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
-    r.fail(NAME, `${at}: ${url.protocol} is not accepted; expected https: (http: only with NODE_ENV=development): whoever can alter the keys can mint tokens`)
-    return null
-  }
-  return url
+  return endpointUrl(r, NAME, at, value, allowHttp)
 }
 
 /** OIDC Core §2 and RFC 8414 §2: an https URL with no query or fragment. */

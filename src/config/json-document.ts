@@ -80,3 +80,28 @@ export function reportSchema (r: EnvReader, name: string, errors: readonly Error
   }
   return broken
 }
+
+/**
+ * An endpoint tokengate fetches or posts to (JWKS, metadata, token and poll endpoints, relays):
+ * https (http only with NODE_ENV=development: whoever can alter keys fetched in clear can mint
+ * tokens), and no credentials in the URL, which would be logged with it. The value is echoed:
+ * these are endpoints, not secrets.
+ */
+export function endpointUrl (r: EnvReader, name: string, at: string, value: string, allowHttp: boolean): URL | null {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    r.fail(name, `${at}: "${value.slice(0, 200)}" is not a URL`)
+    return null
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    r.fail(name, `${at}: ${url.protocol} is not accepted; expected https: (http: only with NODE_ENV=development)`)
+    return null
+  }
+  if (url.username !== '' || url.password !== '') {
+    r.fail(name, `${at}: credentials in the URL are not accepted`)
+    return null
+  }
+  return url
+}

@@ -3,7 +3,7 @@ import type { AsymmetricAlgorithm } from '../tokens/algorithms.js'
 import type { IssuerConfig } from '../tokens/options.js'
 import type { OutboundAuth, SsfConfig, SubjectFormat, TransmitterConfig } from '../ssf/options.js'
 import type { EnvReader } from './env-reader.js'
-import { readDocument, reportSchema } from './json-document.js'
+import { endpointUrl, readDocument, reportSchema } from './json-document.js'
 import { SSF_TRANSMITTERS_SCHEMA } from './ssf-transmitters-schema.js'
 
 const NAME = 'SSF_TRANSMITTERS'
@@ -43,24 +43,8 @@ interface Context {
   readonly issuers: readonly IssuerConfig[]
 }
 
-/** An https URL (http with NODE_ENV=development); the value is echoed: these are endpoints, not secrets. */
 function url ({ r, allowHttp }: Context, at: string, value: string): URL | null {
-  let parsed: URL
-  try {
-    parsed = new URL(value)
-  } catch {
-    r.fail(NAME, `${at}: "${value.slice(0, 200)}" is not a URL`)
-    return null
-  }
-  if (parsed.protocol !== 'https:' && !(allowHttp && parsed.protocol === 'http:')) {
-    r.fail(NAME, `${at}: ${parsed.protocol} is not accepted; expected https: (http: only with NODE_ENV=development)`)
-    return null
-  }
-  if (parsed.username !== '' || parsed.password !== '') {
-    r.fail(NAME, `${at}: credentials in the URL are not accepted; use authorization`)
-    return null
-  }
-  return parsed
+  return endpointUrl(r, NAME, at, value, allowHttp)
 }
 
 /** SSF 1.0 §6.2.1: the metadata is at the issuer with `/.well-known/ssf-configuration` inserted after the host. */

@@ -131,6 +131,8 @@ t.test('issuer, jwks_uri and a discovery URL must be https unless NODE_ENV=devel
   t.match(problemsOf(inline(entries[0])), [/^JWT_ISSUERS: \[0\]\.issuer: http: is not accepted; expected https: \(http: only with NODE_ENV=development\)/])
   t.match(problemsOf(inline(entries[1])), [/^JWT_ISSUERS: \[0\]\.jwks_uri: http: is not accepted/])
   t.match(problemsOf(inline(entries[2])), [/^JWT_ISSUERS: \[0\]\.discovery: http: is not accepted/])
+  // One reader for every endpoint, as SSF_TRANSMITTERS's: a URL carrying credentials would be logged with them.
+  t.match(problemsOf(inline({ issuer: 'https://idp.example.com', jwks_uri: 'https://user:pw@idp.example.com/keys', audience: 'api' })), [/^JWT_ISSUERS: \[0\]\.jwks_uri: credentials in the URL are not accepted/])
   t.match(problemsOf(inline(entries[3])), [/^JWT_ISSUERS: \[0\]\.issuer: ".*" has a query or fragment/])
   for (const entry of entries.slice(0, 3)) t.same(problemsOf({ ...inline(entry), NODE_ENV: 'development' }), [], `development: ${JSON.stringify(entry)}`)
 })
