@@ -23,10 +23,13 @@ import { MemoryStore } from './revocation/memory-store.js'
 import { RedisStore } from './revocation/redis/redis-store.js'
 import { markLifetimeS } from './revocation/mark-lifetime.js'
 import { Revoker } from './revocation/revoker.js'
+import type { RevocationOrigin } from './revocation/revocation-origin.js'
 import type { RevocationStore } from './revocation/store.js'
 import { GatewayMetrics } from './metrics/metrics.js'
 import { registerMetricsEndpoint } from './routes/metrics.js'
 import { MonitoringSink } from './security/monitoring-sink.js'
+import type { TokenRef } from './security/sink.js'
+import { sessionOf } from './tokens/claims.js'
 import { adminObservabilityRoutes } from './routes/admin-observability.js'
 import formbody from '@fastify/formbody'
 import { adminRevocationRoutes } from './routes/admin-revocation.js'
@@ -115,7 +118,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
   const metrics = new GatewayMetrics({ version: VERSION })
-  const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs })
+  const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs, originWindowMs: config.monitor.revokedRetryWindowS * 1000 })
   const checker = new RevocationChecker(replica, store, { timeoutMs: config.revocationCheckTimeoutMs, failMode: config.failMode }, metrics.checks)
   metrics.watchBreaker(() => checker.breakerState)
   metrics.watchState(replica)
@@ -125,7 +128,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     app.log.error({}, `revocation state not loaded at start; deciding by lookup or FAIL_MODE=${config.failMode} until it is (/readyz says 503)`)
   }
   const worker = options.worker ?? null
-  const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
+  const revocationOrigin = (token: TokenRef): RevocationOrigin | undefined => replica.recentOrigin({ iss: token.iss ?? '', jti: token.jti, sid: sessionOf(token), sub: token.sub })
+  const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined, revocationOrigin)
   // One key set per issuer, each with its own cache, kid refresh and cooldown.
   const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now }))
   await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))

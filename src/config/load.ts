@@ -208,6 +208,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
       ipFailuresPerHour: r.int('ALERT_IP_FAILURES_PER_HOUR', 50, { min: 0, max: 1_000_000 }),
       tokenMaxIps: r.int('ALERT_TOKEN_MAX_IPS', 3, { min: 0, max: 1000 }),
       tokenIpWindowS: r.int('ALERT_TOKEN_IP_WINDOW_S', 300, { min: 1, max: 86_400 }),
+      revokedRetryWindowS: r.int('ALERT_REVOKED_RETRY_WINDOW_S', 30, { min: 0, max: 600 }),
       trackedTokens: localCacheSize
     },
     rateLimits: {

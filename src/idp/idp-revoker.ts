@@ -110,7 +110,7 @@ export class IdpRevoker {
 
   async enforce (revocation: IdpRevocation): Promise<EnforceResult> {
     const { revoker, replica } = this.#deps
-    const event = revocation.kind === 'session' ? revoker.sessionEvent(revocation.issuer, revocation.id) : revoker.userEvent(revocation.issuer, revocation.id)
+    const event = revocation.kind === 'session' ? revoker.sessionEvent(revocation.issuer, revocation.id, revocation.source) : revoker.userEvent(revocation.issuer, revocation.id, revocation.source)
     const before = event.kind === 'user' ? event.before : null
     // At once, whatever the store says: the identity provider will not send it again.
     replica.remember(event)

@@ -1,4 +1,6 @@
 import { within } from '../async/within.js'
+import { RecentRevocations, type RevokedToken } from './recent-revocations.js'
+import type { RevocationOrigin } from './revocation-origin.js'
 import { RevocationState } from './revocation-state.js'
 import type { Clock, LookupQuery, MarkKind, ReloadReason, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
@@ -6,6 +8,8 @@ import { nowSeconds } from './store.js'
 export interface ReplicaStateOptions {
   /** Past this, the state alone no longer decides "not revoked" (`current` turns false). */
   readonly maxStalenessMs: number
+  /** How long the origins of revocations are kept for the alerts (REVOKED_RETRY_WINDOW_S); 0 keeps none. */
+  readonly originWindowMs?: number
   /**
    * Tests inject a clock (milliseconds since the epoch): it ages both the
    * state and its marks. Without one, marks expire by Date.now and staleness
@@ -26,6 +30,7 @@ const SWEEP_INTERVAL_MS = 60_000
  */
 export class ReplicaState {
   readonly marks = new RevocationState()
+  readonly #recent: RecentRevocations
   readonly #maxStalenessMs: number
   readonly #now: () => number
   readonly #epochNow: Clock
@@ -40,9 +45,10 @@ export class ReplicaState {
     this.#maxStalenessMs = options.maxStalenessMs
     this.#now = options.now ?? (() => performance.now())
     this.#epochNow = options.now ?? Date.now
+    this.#recent = new RecentRevocations(options.originWindowMs ?? 0, this.#epochNow)
     this.#sweeper = setInterval(() => this.prune(), SWEEP_INTERVAL_MS).unref()
     store.follow({
-      onEvent: (event) => this.marks.apply(event, nowSeconds(this.#epochNow)),
+      onEvent: (event) => this.remember(event),
       onCurrent: (ageMs) => {
         const asOf = this.#now() - ageMs
         if (asOf > this.#currentAsOf) this.#currentAsOf = asOf
@@ -103,9 +109,15 @@ export class ReplicaState {
     return this.marks.covering(query, nowSeconds(this.#epochNow))
   }
 
-  /** Records a revocation this replica wrote, before its log entry comes back. */
+  /** A revocation from the log, or one this replica wrote before its log entry comes back. */
   remember (event: RevocationEvent): void {
     this.marks.apply(event, nowSeconds(this.#epochNow))
+    this.#recent.add(event)
+  }
+
+  /** Who revoked this token and when, if one of its marks was written within the origin window (recent-revocations.ts). */
+  recentOrigin (token: RevokedToken): RevocationOrigin | undefined {
+    return this.#recent.of(token)
   }
 
   /** Live marks held now. */

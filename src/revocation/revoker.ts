@@ -2,6 +2,7 @@ import { Failures, GatewayError } from '../errors.js'
 import type { MarkKind } from './mark-kind.js'
 import { markLifetimeS, revokedBefore, tokenMarkExpiry, type MarkLimits } from './mark-lifetime.js'
 import type { ReplicaState } from './replica-state.js'
+import { addressDigest, type RevocationOrigin } from './revocation-origin.js'
 import type { Clock, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
 
@@ -18,6 +19,10 @@ export type RevocationReason =
 
 /** Where a revocation pushed by an identity provider came from (src/idp/); also a `reason` of the metric. */
 export type IdpSource = 'backchannel_logout' | 'ssf_push' | 'ssf_poll' | 'global_token_revocation'
+
+/** A user's own revocations: their origin carries the client's address (revocation-origin.ts). */
+const SELF_SERVICE: ReadonlySet<RevocationReason> = new Set(['logout', 'token_revoked'])
+const IDP_SOURCES: ReadonlySet<RevocationReason> = new Set(['backchannel_logout', 'ssf_push', 'ssf_poll', 'global_token_revocation'])
 
 /** Counts every mark this replica wrote (tokengate_revocations_total). */
 export interface RevocationCounter {
@@ -42,6 +47,9 @@ export interface RevokerOptions {
  * registry's 503 (STORE_UNAVAILABLE): "not revoked yet", the caller retries.
  * Every mark names its issuer: a token's own (issuerOfToken), the one an
  * administrator named (IssuerScope), or ANY_ISSUER (issuer-scope.ts).
+ * `client` is the address of whoever asked: a user's own revocation carries
+ * its digest, an identity provider's its time only, an administrator's
+ * nothing (RevocationOrigin).
  */
 export class Revoker {
   readonly #store: RevocationStore
@@ -62,24 +70,24 @@ export class Revoker {
   }
 
   /** Revokes one token until its exp (plus tolerance); false when it already was revoked. */
-  async token (issuer: string, jti: string, exp: number, reason: RevocationReason): Promise<boolean> {
+  async token (issuer: string, jti: string, exp: number, reason: RevocationReason, client?: string): Promise<boolean> {
     const now = nowSeconds(this.#now)
-    return await this.#write({ kind: 'jti', id: jti, issuer, expiresAt: tokenMarkExpiry(exp, now, this.#limits) }, reason)
+    return await this.#write({ kind: 'jti', id: jti, issuer, expiresAt: tokenMarkExpiry(exp, now, this.#limits), origin: this.#originOf(reason, client) }, reason)
   }
 
-  async session (issuer: string, sid: string, reason: RevocationReason): Promise<void> {
-    await this.#write(this.sessionEvent(issuer, sid), reason)
+  async session (issuer: string, sid: string, reason: RevocationReason, client?: string): Promise<void> {
+    await this.#write(this.sessionEvent(issuer, sid, reason, client), reason)
   }
 
   /** The event `session` writes, built without writing it (src/idp/ enforces it before the write). */
-  sessionEvent (issuer: string, sid: string): RevocationEvent {
-    return { kind: 'session', id: sid, issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS }
+  sessionEvent (issuer: string, sid: string, reason: RevocationReason, client?: string): RevocationEvent {
+    return { kind: 'session', id: sid, issuer, expiresAt: nowSeconds(this.#now) + this.#sessionTtlS, origin: this.#originOf(reason, client) }
   }
 
   /** The event `user` writes, its "revoked before" fixed now: a retried write revokes exactly what the first would have. */
-  userEvent (issuer: string, sub: string): RevocationEvent & { readonly kind: 'user' } {
+  userEvent (issuer: string, sub: string, reason: RevocationReason, client?: string): RevocationEvent & { readonly kind: 'user' } {
     const now = nowSeconds(this.#now)
-    return { kind: 'user', id: sub, issuer, before: revokedBefore(now, this.#limits), expiresAt: now + this.#sessionTtlS }
+    return { kind: 'user', id: sub, issuer, before: revokedBefore(now, this.#limits), expiresAt: now + this.#sessionTtlS, origin: this.#originOf(reason, client) }
   }
 
   /** Writes an event built above (the same path as every method here); false when it already was stored. */
@@ -91,8 +99,8 @@ export class Revoker {
    * Every token of `sub` of `issuer` issued up to now plus the clock tolerance (same-second tokens
    * included: safety first); returns that "revoked before".
    */
-  async user (issuer: string, sub: string, reason: RevocationReason): Promise<number> {
-    const event = this.userEvent(issuer, sub)
+  async user (issuer: string, sub: string, reason: RevocationReason, client?: string): Promise<number> {
+    const event = this.userEvent(issuer, sub, reason, client)
     await this.#write(event, reason)
     return event.before
   }
@@ -108,6 +116,11 @@ export class Revoker {
   /** Lifetime of a jti mark when the token's exp is unknown (admin revocation by bare jti). */
   get longestLifetimeS (): number {
     return this.#sessionTtlS
+  }
+
+  #originOf (reason: RevocationReason, client: string | undefined): RevocationOrigin | undefined {
+    if (SELF_SERVICE.has(reason)) return client === undefined ? undefined : { at: this.#now(), address: addressDigest(client) }
+    return IDP_SOURCES.has(reason) ? { at: this.#now(), address: null } : undefined
   }
 
   async #write (event: RevocationEvent, reason: RevocationReason): Promise<boolean> {

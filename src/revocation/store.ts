@@ -1,4 +1,5 @@
 import type { IdMarkKind, MarkKind } from './mark-kind.js'
+import type { RevocationOrigin } from './revocation-origin.js'
 
 export type { MarkKind } from './mark-kind.js'
 
@@ -19,11 +20,14 @@ export interface LookupQuery {
  * belongs to: the `iss` of the tokens it covers ('' for tokens without one),
  * or ANY_ISSUER (issuer-scope.ts) for every issuer; `expiresAt` (seconds) is when
  * no token the mark could match is alive any more (mark-lifetime.ts).
+ * `origin`: who revoked it and when, for the alerts (revocation-origin.ts);
+ * absent for an administrator's revocation and for marks read from a full load.
  */
-export type RevocationEvent =
+export type RevocationEvent = (
   | { readonly kind: IdMarkKind, readonly id: string, readonly issuer: string, readonly expiresAt: number }
   | { readonly kind: 'user', readonly id: string, readonly issuer: string, readonly before: number, readonly expiresAt: number }
   | { readonly kind: 'global', readonly issuer: string, readonly before: number, readonly expiresAt: number }
+) & { readonly origin?: RevocationOrigin }
 
 export interface StoreStats {
   readonly marks: Readonly<Record<MarkKind, number>>

@@ -121,9 +121,9 @@ export const oauthRoutes: FastifyPluginAsync<OAuthOptions> = async (app, { authe
     if (!caller.privileged && clientOf(claims) !== caller.id) return sendFailure(reply, Failures.TOKEN_NOT_CLIENTS)
     // The marks belong to the token's own issuer: the same jti of another issuer is another token.
     const issuer = issuerOfToken(claims)
-    await revoker.token(issuer, claims.jti, claims.exp, 'token_revoked')
+    await revoker.token(issuer, claims.jti, claims.exp, 'token_revoked', request.ip)
     // Revoking a refresh token ends its grant, access tokens included (section 2.1).
-    if (isRefreshToken(claims)) await revoker.session(issuer, sessionOf(claims), 'token_revoked')
+    if (isRefreshToken(claims)) await revoker.session(issuer, sessionOf(claims), 'token_revoked', request.ip)
     security.audit({ event_type: 'token_revoked', user_id: claims.sub, iss: issuer, jti: claims.jti, reason: 'rfc7009', ip: request.ip, actor: `client:${caller.id}`, request_id: request.id })
     return reply.code(200).send()
   })

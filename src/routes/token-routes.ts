@@ -68,11 +68,11 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const refresh = refreshToken === undefined ? null : await ownedBodyToken(authenticator, refreshToken, claims)
     // A user's own marks are their issuer's; a refresh token named here has the same one (ownedBodyToken).
     const issuer = issuerOfToken(claims)
-    await revoker.token(issuer, claims.jti, claims.exp, 'logout')
-    await revoker.session(issuer, sessionOf(claims), 'logout')
+    await revoker.token(issuer, claims.jti, claims.exp, 'logout', request.ip)
+    await revoker.session(issuer, sessionOf(claims), 'logout', request.ip)
     if (refresh !== null) {
-      await revoker.token(issuer, refresh.jti, refresh.exp, 'logout')
-      if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(issuer, sessionOf(refresh), 'logout')
+      await revoker.token(issuer, refresh.jti, refresh.exp, 'logout', request.ip)
+      if (sessionOf(refresh) !== sessionOf(claims)) await revoker.session(issuer, sessionOf(refresh), 'logout', request.ip)
     }
     security.audit({ event_type: 'logout', user_id: claims.sub, iss: issuerOfToken(claims), jti: claims.jti, reason: 'user_logout', ip: request.ip, actor: claims.sub, request_id: request.id })
     return { status: 'logged_out', session_revoked: true, refresh_token_revoked: refresh !== null }
@@ -138,9 +138,9 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const target = named === undefined ? bearerClaims : await ownedBodyToken(authenticator, named, bearerClaims)
     if (target !== null) {
       const issuer = issuerOfToken(target)
-      await revoker.token(issuer, target.jti, target.exp, 'token_revoked')
+      await revoker.token(issuer, target.jti, target.exp, 'token_revoked', request.ip)
       // A refresh token stands for its whole grant (RFC 7009 section 2.1).
-      if (isRefreshToken(target)) await revoker.session(issuer, sessionOf(target), 'token_revoked')
+      if (isRefreshToken(target)) await revoker.session(issuer, sessionOf(target), 'token_revoked', request.ip)
       security.audit({ event_type: 'token_revoked', user_id: target.sub, iss: issuerOfToken(target), jti: target.jti, reason: 'user_request', ip: request.ip, actor: bearerClaims.sub, request_id: request.id })
     }
     return { status: 'revoked' }

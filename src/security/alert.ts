@@ -7,6 +7,7 @@ export type AlertType =
   | 'user_token_requests'
   | 'ip_verification_failures'
   | 'revoked_token_use'
+  | 'revoked_token_retry'
   | 'refresh_token_reuse'
   | 'possible_token_theft'
   | 'idp_revocation_dropped'
@@ -38,6 +39,7 @@ export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {
   user_token_requests: 'MEDIUM',
   ip_verification_failures: 'HIGH',
   revoked_token_use: 'CRITICAL',
+  revoked_token_retry: 'LOW',
   refresh_token_reuse: 'CRITICAL',
   possible_token_theft: 'HIGH',
   idp_revocation_dropped: 'CRITICAL',

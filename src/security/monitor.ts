@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { FingerprintTable } from '../cache/fingerprint-table.js'
 import { Failures } from '../errors.js'
+import { addressDigest, type RevocationOrigin } from '../revocation/revocation-origin.js'
 import { SEVERITY_OF, type Alert, type AlertType } from './alert.js'
 import type { MonitorState } from './monitor-state.js'
 import { cutJti, issuerKey, type RequestFacts, type TokenRef } from './sink.js'
@@ -14,6 +15,12 @@ export interface MonitorConfig {
   /** More distinct client addresses than this for one jti within tokenIpWindowS: possible theft. */
   readonly tokenMaxIps: number
   readonly tokenIpWindowS: number
+  /**
+   * A revoked token presented this soon after its owner's own revocation, from
+   * the same address (or after an identity provider's, whose address is not
+   * the client's), is a client retrying: LOW, not CRITICAL. 0: always CRITICAL.
+   */
+  readonly revokedRetryWindowS: number
   /** Tokens whose last client address is remembered (LOCAL_CACHE_SIZE): reuse from the same address is not sent again. */
   readonly trackedTokens: number
 }
@@ -66,6 +73,8 @@ export interface MonitorDeps {
   /** `user`: the issuerKey of (iss, sub). */
   readonly onActivity: (user: string, event: ActivityEvent) => Promise<void>
   readonly onStateError: (message: string) => void
+  /** Who revoked this token and when, when that was within the retry window (ReplicaState.recentOrigin). */
+  readonly revocationOrigin?: (token: TokenRef) => RevocationOrigin | undefined
 }
 
 interface Use { readonly token: TokenRef, readonly ip: string }
@@ -109,9 +118,23 @@ export class SecurityMonitor {
     if (this.#activity.length < MAX_PENDING) {
       this.#activity.push([user, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
     }
-    if (reason === Failures.TOKEN_REVOKED.reason) {
-      this.raise('revoked_token_use', user, { iss, user_id: sub, ip, jti, window_s: HOUR_S, request_id: facts.id }).catch(() => {})
-    }
+    if (reason === Failures.TOKEN_REVOKED.reason) this.#revokedUse(token, user, facts)
+  }
+
+  /**
+   * A revoked token presented: CRITICAL, unless it is its own client retrying
+   * shortly after the revocation (LOW): the same address as the user's own
+   * logout or revocation, or any address after an identity provider's.
+   */
+  #revokedUse (token: TokenRef, user: string, facts: RequestFacts): void {
+    const { iss, sub, jti } = token
+    const ip = facts.ip
+    const origin = this.#deps.revocationOrigin?.(token)
+    const recent = origin !== undefined && Date.now() - origin.at <= this.#deps.config.revokedRetryWindowS * 1000
+    const sameClient = recent && (origin.address === null || origin.address === addressDigest(ip))
+    const detail = origin === undefined ? undefined : describeOrigin(origin, sameClient)
+    const type = sameClient ? 'revoked_token_retry' : 'revoked_token_use'
+    this.raise(type, user, { iss, user_id: sub, ip, jti, window_s: HOUR_S, request_id: facts.id, detail }).catch(() => {})
   }
 
   /** A token pair issued for the subject of `token`. */
@@ -249,12 +272,19 @@ const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
   user_verification_failures: (f) => `${f.count ?? 0} token verification failures for one user within an hour (threshold ${f.threshold ?? 0})`,
   user_token_requests: (f) => `${f.count ?? 0} token requests for one user within an hour (threshold ${f.threshold ?? 0})`,
   ip_verification_failures: (f) => `${f.count ?? 0} token verification failures from one client address within an hour (threshold ${f.threshold ?? 0})`,
-  revoked_token_use: () => 'a revoked token was presented',
+  revoked_token_use: (f) => f.detail === undefined ? 'a revoked token was presented' : `a revoked token was presented: ${f.detail}`,
+  revoked_token_retry: (f) => `a revoked token was presented again by its own client: ${f.detail ?? ''}`,
   refresh_token_reuse: () => 'a rotated refresh token was presented again; its session has been revoked',
   possible_token_theft: (f) => `possible token theft: one token presented from ${f.count ?? 0} client addresses within ${f.window_s ?? 0} s (more than ${f.threshold ?? 0})`,
   idp_revocation_dropped: (f) => `a revocation pushed by an identity provider was never stored and is enforced nowhere but where it arrived: ${f.detail ?? ''}`,
   invalid_idp_message: (f) => `an invalid logout token, security event or revocation request came from a configured identity provider: ${f.detail ?? ''}`,
   ssf_subject_unmapped: (f) => `a Shared Signals event named a subject that cannot be mapped onto tokens, so nothing was revoked: ${f.detail ?? ''}`
+}
+
+function describeOrigin (origin: RevocationOrigin, sameClient: boolean): string {
+  const ago = `revoked ${Math.max(0, Math.round((Date.now() - origin.at) / 1000))} s before`
+  if (origin.address === null) return `${ago} by its identity provider, which the client may not know yet`
+  return sameClient ? `${ago} by its owner from the same client address` : `${ago} by its owner from another client address`
 }
 
 function alertOf (type: AlertType, facts: AlertFacts, windowS: number): Alert {

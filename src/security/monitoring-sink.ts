@@ -8,7 +8,7 @@ import { AuditLog, type AuditLogger, type AuditTrail } from './audit-log.js'
 import type { AuditFields } from './audit-chain.js'
 import { MemoryMonitorState } from './memory-state.js'
 import type { MonitorState } from './monitor-state.js'
-import { SecurityMonitor, type ActivityEvent, type MonitorConfig } from './monitor.js'
+import { SecurityMonitor, type ActivityEvent, type MonitorConfig, type MonitorDeps } from './monitor.js'
 import { RedisMonitorState } from './redis-state.js'
 import { cutJti, issuerKey, type AuditEntry, type RequestFacts, type SecuritySink, type TokenRef } from './sink.js'
 import { AlertWebhook, type WebhookState } from './webhook.js'
@@ -61,7 +61,7 @@ export class MonitoringSink implements SecuritySink {
   #lastStateError = 0
 
   /** `audit`: where records are chained; a cluster worker hands them to the primary, which owns the one chain. */
-  constructor (config: MonitoringSinkOptions, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log)) {
+  constructor (config: MonitoringSinkOptions, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log), revocationOrigin?: MonitorDeps['revocationOrigin']) {
     this.#metrics = metrics
     // Exported at 0 from the start, as the store error counters: a series born at 1 hides
     // its first event from increase(), and so the first CRITICAL alert from the alert rules.
@@ -81,7 +81,8 @@ export class MonitoringSink implements SecuritySink {
       flushMs: FLUSH_MS,
       onAlert: async (alert) => await this.#onAlert(alert),
       onActivity: async (user, event) => await this.#activity(user, event),
-      onStateError: (message) => this.#stateError(message)
+      onStateError: (message) => this.#stateError(message),
+      revocationOrigin
     })
   }
 

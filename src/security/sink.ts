@@ -23,6 +23,8 @@ export interface TokenRef {
   readonly iss?: string
   readonly sub: string
   readonly jti: string
+  /** The session id, when the token names one (its session mark's id, else its jti: sessionOf). */
+  readonly sid?: string
 }
 
 /**

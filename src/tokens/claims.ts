@@ -80,7 +80,7 @@ export function isRefreshToken (claims: Claims): boolean {
 }
 
 /** Session id: tokens without `sid` form a session of their own, keyed by their jti. */
-export function sessionOf (claims: Claims): string {
+export function sessionOf (claims: Pick<Claims, 'sid' | 'jti'>): string {
   return claims.sid ?? claims.jti
 }
 

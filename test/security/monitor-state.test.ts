@@ -154,7 +154,7 @@ for (const [name, make] of makers) {
 }
 
 const THEFT: MonitorConfig = {
-  userFailuresPerHour: 0, userTokenRequestsPerHour: 0, ipFailuresPerHour: 0, tokenMaxIps: 3, tokenIpWindowS: 300, trackedTokens: 20_000
+  userFailuresPerHour: 0, userTokenRequestsPerHour: 0, ipFailuresPerHour: 0, tokenMaxIps: 3, revokedRetryWindowS: 30, tokenIpWindowS: 300, trackedTokens: 20_000
 }
 
 /** One replica's theft detector on the shared Redis; flushed by the test, not by its timer. */

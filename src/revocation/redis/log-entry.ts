@@ -1,13 +1,19 @@
 import { isIdKind, isMarkKind } from '../mark-kind.js'
-import type { RevocationEvent } from '../store.js'
+import type { MarkKind, RevocationEvent } from '../store.js'
 import { ANY_ISSUER } from '../issuer-scope.js'
+import { decodeOrigin, encodeOrigin, type RevocationOrigin } from '../revocation-origin.js'
 import { FORMAT_VERSION, PER_ISSUER_VERSION, UnknownFormatError } from './format-version.js'
 
-/** The fields of an event as the mark and log scripts take them: format, issuer, kind, id, before, expires. */
-export function entryArgs (event: RevocationEvent): [string, string, string, string, string, string] {
+/**
+ * The fields of an event as the mark and log scripts take them: format,
+ * issuer, kind, id, before, expires, the log's retention (ms), origin.
+ * The origin (`o`, revocation-origin.ts) is an optional field, not a new
+ * format: a replica that does not know it ignores it and alerts as before.
+ */
+export function entryArgs (event: RevocationEvent, retentionMs: string): [string, string, string, string, string, string, string, string] {
   const id = event.kind === 'global' ? '' : event.id
   const before = event.kind === 'user' || event.kind === 'global' ? String(event.before) : ''
-  return [String(FORMAT_VERSION), event.issuer, event.kind, id, before, String(event.expiresAt)]
+  return [String(FORMAT_VERSION), event.issuer, event.kind, id, before, String(event.expiresAt), retentionMs, encodeOrigin(event.origin)]
 }
 
 /**
@@ -22,6 +28,7 @@ export function decodeEntry (fields: readonly string[], known = FORMAT_VERSION):
   let id = ''
   let before = Number.NaN
   let expiresAt = Number.NaN
+  let origin: RevocationOrigin | undefined
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1]
     switch (fields[i]) {
@@ -31,11 +38,17 @@ export function decodeEntry (fields: readonly string[], known = FORMAT_VERSION):
       case 'i': id = value; break
       case 'v': before = Number(value); break
       case 'e': expiresAt = Number(value); break
+      case 'o': origin = decodeOrigin(value); break
     }
   }
   if (!(version >= 1 && version <= known)) throw new UnknownFormatError(version, 'log entry', known)
   if (version < PER_ISSUER_VERSION) issuer = ANY_ISSUER
   if (!isMarkKind(kind) || !Number.isFinite(expiresAt)) return null
+  const event = eventOf(kind, issuer, id, before, expiresAt)
+  return event === null || origin === undefined ? event : { ...event, origin }
+}
+
+function eventOf (kind: MarkKind, issuer: string, id: string, before: number, expiresAt: number): RevocationEvent | null {
   if (isIdKind(kind)) return id === '' ? null : { kind, id, issuer, expiresAt }
   if (!Number.isFinite(before)) return null
   return kind === 'user' ? { kind, id, issuer, before, expiresAt } : { kind, issuer, before, expiresAt }

@@ -128,7 +128,7 @@ export class RedisStore implements RevocationStore {
 
   /** What one revocation writes: its mark (key, merge mode, value, TTL), its log entry and its index record. */
   #writeOf (event: RevocationEvent, ttlS: number): Write {
-    const entry = [...entryArgs(event), this.#retentionMs]
+    const entry = entryArgs(event, this.#retentionMs)
     const bucket = bucketOf(event.expiresAt, nowSeconds(this.#now), this.#retentionS)
     const index = { key: this.keys.index(bucket), record: indexRecord(event), expireAt: String(bucketExpiry(bucket, event.expiresAt)) }
     const ttl = Math.max(1, Math.ceil(ttlS))
