@@ -5,10 +5,11 @@ import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
 import {
-  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider,
+  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TracerProvider,
   type ReadableSpan, type Sampler, type SpanExporter
 } from '@opentelemetry/sdk-trace'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
+import { PooledIdGenerator, TraceIdRatioSampler } from './ids.js'
 import type { SpanAttributes, SpanValue, TraceSpan, Tracing, TracingOptions } from './tracing.js'
 
 /** How long a shutdown waits for the last export (the rest of SHUTDOWN_GRACE_MS is the requests'). */
@@ -20,10 +21,10 @@ function samplerOf ({ sampler, ratio }: TracingOptions): Sampler {
   switch (sampler) {
     case 'always_on': return new AlwaysOnSampler()
     case 'always_off': return new AlwaysOffSampler()
-    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio)
+    case 'traceidratio': return new TraceIdRatioSampler(ratio)
     case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() })
     case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() })
-    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) })
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioSampler(ratio) })
   }
 }
 
@@ -71,12 +72,19 @@ class ReportingExporter implements SpanExporter {
 
 class OtelSpan implements TraceSpan {
   readonly span: Span
-  readonly context: Context
+  readonly #parent: Context
+  #context: Context | undefined
   #ended = false
 
   constructor (span: Span, parent: Context) {
     this.span = span
-    this.context = trace.setSpan(parent, span)
+    this.#parent = parent
+  }
+
+  /** The span's context, for its children and for traceparent: built only when one needs it. */
+  get context (): Context {
+    this.#context ??= trace.setSpan(this.#parent, this.span)
+    return this.#context
   }
 
   get traceId (): string {
@@ -117,6 +125,7 @@ export class OtelTracing implements Tracing {
     this.#provider = new TracerProvider({
       resource,
       sampler: samplerOf(options),
+      idGenerator: new PooledIdGenerator(),
       spanProcessors: [new BatchSpanProcessor({ exporter, ...options.batch })]
     })
     this.#tracer = this.#provider.getTracer('tokengate', options.version)
@@ -158,7 +167,11 @@ export class OtelTracing implements Tracing {
     }
   }
 
+  // Attributes are set once the span is known to record: an unsampled span (most of them at a
+  // ratio) costs no attribute validation.
   #start (name: string, attributes: SpanAttributes, parent: Context, kind: SpanKind): OtelSpan {
-    return new OtelSpan(this.#tracer.startSpan(name, { kind, attributes }, parent), parent)
+    const span = this.#tracer.startSpan(name, { kind }, parent)
+    if (span.isRecording()) span.setAttributes(attributes)
+    return new OtelSpan(span, parent)
   }
 }
