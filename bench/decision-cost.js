@@ -4,7 +4,9 @@
 // Several --dist (built trees, e.g. `dist` and another worktree's) are compared in one run, each in
 // its own child process per round. With --redis the security monitor's state is that Redis (its
 // batched flush included, every 2,000 decisions), else memory. ALERT_TOKEN_MAX_IPS=0 in the
-// environment switches the theft monitor off.
+// environment switches the theft monitor off. OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_TRACES_SAMPLER,
+// OTEL_TRACES_SAMPLER_ARG) in the environment turn traces on, as in the gateway: start a sink that
+// discards first (PORT=4318 node bench/servers/otlp-sink.js), so that exports cost what they cost.
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { isAbsolute, join } from 'node:path'
@@ -64,7 +66,10 @@ if (opts.child === undefined) {
   const authenticator = createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes)
   // Builds before the decision log (issue 20) take no `decisions`; with it, it is measured as the gateway runs it.
   const decisionLog = await load('decision/decision-log.js').then(({ DecisionLog }) => new DecisionLog('forward_auth', metrics, pino({ level: 'warn' }), config.decisionLog), () => undefined)
-  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog })
+  // Traces (issue 20), when OTEL_* turns them on: a span per decision, exported to the sink.
+  const tracing = config.tracing === null || config.tracing === undefined ? undefined : await load('tracing/load.js').then(({ startTracing }) => startTracing(config.tracing, pino({ level: 'warn' })))
+  const traced = tracing === undefined ? undefined : (await load('decision/decision-span.js')).decisionTracing(tracing, 'forward_auth', () => false)
+  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog, tracing: traced })
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
   const now = Math.floor(Date.now() / 1000)
   const mint = () => sign({ sub: `user-${Math.floor(Math.random() * 1000)}`, jti: randomUUID(), scope: 'read write', roles: ['reader'], iat: now, exp: now + 3600 })
@@ -99,6 +104,7 @@ if (opts.child === undefined) {
   const coldUs = await decideAll(headersOf(Array.from({ length: n }, mint))) && await decideAll(headersOf(Array.from({ length: n }, mint)))
   const warmUs = await decideAll(headersOf(Array(n).fill(warmToken))) && await decideAll(headersOf(Array(n).fill(warmToken)))
   process.stdout.write('\n' + JSON.stringify({ cold: coldUs, warm: warmUs, fastJwt: fastJwtUs }) + '\n')
+  await tracing?.shutdown()
   await security.close()
   checker.close()
   replica.close()

@@ -15,7 +15,7 @@ import { measurePropagation } from './lib/propagation.js'
 import { startRedis } from './lib/redis.js'
 import { CommandCounter } from './lib/redis-commands.js'
 import { budgetMarkdown, budgetTable, checksMarkdown, checksTable, scenarioMarkdown, scenarioTable } from './lib/report.js'
-import { COLD_RPS_ESTIMATE, CORES, FIXED_RATE, comparisonList, scenarioList } from './lib/scenarios.js'
+import { COLD_RPS_ESTIMATE, CORES, FIXED_RATE, TRACE_RATIOS, comparisonList, scenarioList } from './lib/scenarios.js'
 import { GENERATOR_BOUND, compare, summariseScenarios } from './lib/summary.js'
 import { round } from './lib/stats.js'
 import { ALGORITHMS, mintOne, tokenStocks } from './lib/tokens.js'
@@ -74,11 +74,24 @@ function serverDefinitions (keys) {
     'node-http': { cpu: server, start: () => startNode('node:http', join(SERVERS, 'node-http.js'), {}, [], { cpu: server }) },
     bare: { cpu: server, start: () => startNode('bare Fastify', join(SERVERS, 'bare.js'), {}, [], { cpu: server }) },
     upstream: { cpu: load, start: () => startNode('upstream', join(SERVERS, 'upstream.js'), {}, [], { cpu: load }) },
+    'otlp-sink': { cpu: load, start: () => startNode('OTLP sink', join(SERVERS, 'otlp-sink.js'), {}, [], { cpu: load }) },
     'tg-proxy': { cpu: server, start: async (need) => startNode('tokengate proxy', MAIN, await gateway(keys.HS256, { UPSTREAM_URL: (await need('upstream')).url })(need), [], { cpu: server }) },
     'reply-from': { cpu: server, start: async (need) => startNode('reply-from', join(SERVERS, 'reply-from.js'), { UPSTREAM_URL: (await need('upstream')).url }, [], { cpu: server }) },
     'nginx-proxy': { cpu: server, start: async (need) => startNginx('nginx-proxy', work, proxyConfig((await need('upstream')).port), { cpu: server }) },
     'nginx-auth-bare': { cpu: server, start: async (need) => startNginx('nginx-auth-bare', work, authRequestConfig((await need('bare')).port, '/auth/verify'), { cpu: server }) },
     'nginx-auth-tokengate': { cpu: server, start: async (need) => startNginx('nginx-auth-tokengate', work, authRequestConfig((await need('tg-HS256')).port, '/auth/verify'), { cpu: server }) }
+  }
+  // Traces on: the exporter's work (batching, protobuf, HTTP) is in the measured process; the sink is not.
+  for (const [key, ratio] of Object.entries(TRACE_RATIOS)) {
+    defs[`tg-HS256-${key}`] = {
+      cpu: server,
+      start: async (need) => startNode(`tokengate HS256, ${key}`, MAIN, await gateway(keys.HS256, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(await need('otlp-sink')).port}`,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: String(ratio),
+        OTEL_BSP_SCHEDULE_DELAY: '1000'
+      })(need), [], { cpu: server })
+    }
   }
   for (const alg of ALGORITHMS) {
     defs[`verify-${alg}`] = { cpu: server, start: () => startNode(`fast-jwt ${alg}`, join(SERVERS, 'verify.js'), keys[alg].env, [], { cpu: server }) }

@@ -6,6 +6,8 @@ import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'
 import { createAuthorizer, type Authorizer } from './decision/authorize.js'
 import { DecisionLog, type DecisionMode } from './decision/decision-log.js'
+import { decisionTracing } from './decision/decision-span.js'
+import { startTracing } from './tracing/load.js'
 import { installErrorHandlers } from './server/error-handler.js'
 import { resourceMetadataChallenge } from './server/failure-reply.js'
 import { sendContinue } from './server/expect-continue.js'
@@ -116,10 +118,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
   app.decorate('tokengateChallengeSuffix', challengeSuffix)
 
+  // OTEL_*: the SDK is imported only when traces are on; each cluster worker exports its own spans.
+  const tracing = await startTracing(config.tracing === null ? null : { ...config.tracing, version: VERSION }, app.log)
   const store = await buildStore(config, app, options.redisConnectTimeoutMs ?? 5000)
   const metrics = new GatewayMetrics({ version: VERSION })
   const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs, originWindowMs: config.monitor.revokedRetryWindowS * 1000 })
-  const checker = new RevocationChecker(replica, store, { timeoutMs: config.revocationCheckTimeoutMs, failMode: config.failMode }, metrics.checks)
+  const checker = new RevocationChecker(replica, store, { timeoutMs: config.revocationCheckTimeoutMs, failMode: config.failMode, tracing }, metrics.checks)
   metrics.watchBreaker(() => checker.breakerState)
   metrics.watchState(replica)
   if (store instanceof RedisStore) metrics.watchRollForward(() => store.rollForwardStats)
@@ -131,7 +135,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const revocationOrigin = (token: TokenRef): RevocationOrigin | undefined => replica.recentOrigin({ iss: token.iss ?? '', jti: token.jti, sid: sessionOf(token), sub: token.sub })
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined, revocationOrigin)
   // One key set per issuer, each with its own cache, kid refresh and cooldown.
-  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now }))
+  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now, tracing }))
   await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))
   const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
   metrics.watchJwks(keySets)
@@ -140,9 +144,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const policy = createAccessPolicy(config.publicPaths, config.accessRules)
   // One authorizer per mode, so that each decision's latency and log line name their mode.
   const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
-    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog)
+    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog), tracing: tracing === undefined ? undefined : decisionTracing(tracing, mode, isTrustedProxy)
   })
-  const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
+  const revoker = new Revoker(store, replica, config, { counter: metrics.revocations, tracing })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
   const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   // Revocations pushed by identity providers: enforced here at once, their writes retried until stored.
@@ -189,6 +193,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     replica.close()
     await security.close()
     await store.close()
+    // Last: the spans of everything above are exported, within a bounded wait.
+    await tracing?.shutdown()
   })
 
   installErrorHandlers(app)
@@ -297,7 +303,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       },
       bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
       metrics,
-      refusals
+      refusals,
+      tracing
     })
   }
   return app

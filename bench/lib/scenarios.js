@@ -22,6 +22,10 @@ export function scenarioList ({ nginx }) {
     list.push({ id: `fast-jwt ${alg} warm (Fastify, fast-jwt cache)`, key: `jwt-${alg}-warm`, server: `verify-${alg}`, path: '/cached/verify', auth: 'warm', alg })
     list.push({ id: `tokengate ${alg} warm`, key: `tg-${alg}-warm`, server: `tg-${alg}`, path: '/auth/verify', auth: 'warm', alg })
   }
+  // The CPU cost of OpenTelemetry traces, beside the same warm decision with traces off (tg-HS256-warm).
+  for (const [key, ratio] of Object.entries(TRACE_RATIOS)) {
+    list.push({ id: `tokengate HS256 warm, traces ${ratio * 100} %`, key: `tg-HS256-warm-${key}`, server: `tg-HS256-${key}`, path: '/auth/verify', auth: 'warm', alg: 'HS256' })
+  }
   list.push({ id: 'direct to upstream', key: 'direct', server: 'upstream', path: '/api/items', auth: null })
   if (nginx) list.push({ id: 'proxy: nginx', key: 'proxy-nginx', server: 'nginx-proxy', path: '/api/items', auth: null })
   list.push({ id: 'proxy: Fastify + reply-from, no auth', key: 'proxy-reply-from', server: 'reply-from', path: '/api/items', auth: null })
@@ -48,6 +52,9 @@ export function comparisonList ({ nginx }) {
     list.push({ id: `cold ${alg}: tokengate vs fast-jwt`, subject: `tg-${alg}-cold`, baseline: `jwt-${alg}-cold`, target: 0.9 })
     list.push({ id: `warm ${alg}: tokengate vs bare Fastify`, subject: `tg-${alg}-warm`, baseline: 'bare', target: 0.85 })
   }
+  for (const [key, ratio] of Object.entries(TRACE_RATIOS)) {
+    list.push({ id: `warm HS256: traces ${ratio * 100} % vs traces off`, subject: `tg-HS256-warm-${key}`, baseline: 'tg-HS256-warm', target: null })
+  }
   for (const alg of ALGORITHMS) list.push({ id: `fast-jwt ${alg} cold vs bare Fastify`, subject: `jwt-${alg}-cold`, baseline: 'bare', target: null })
   for (const alg of ALGORITHMS) list.push({ id: `fast-jwt ${alg} warm vs bare Fastify`, subject: `jwt-${alg}-warm`, baseline: 'bare', target: null })
   if (nginx) list.push({ id: 'proxy: tokengate vs nginx', subject: 'proxy-tokengate', baseline: 'proxy-nginx', target: 0.5 })
@@ -58,6 +65,9 @@ export function comparisonList ({ nginx }) {
   }
   return list
 }
+
+/** OpenTelemetry sampling ratios measured (OTEL_TRACES_SAMPLER=parentbased_traceidratio, an OTLP sink that discards). */
+export const TRACE_RATIOS = { trace1: 0.01, trace100: 1 }
 
 /** The fixed-rate latency pair: one request at a time, well under every server's capacity here. */
 export const FIXED_RATE = 1000

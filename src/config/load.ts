@@ -8,6 +8,7 @@ import { readIdpConfig } from './idp.js'
 import { readJwtConfig } from './jwt.js'
 import { readResourceMetadata } from './resource.js'
 import { readSsf } from './ssf-transmitters.js'
+import { readTracing } from './tracing.js'
 import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { Config } from './types.js'
@@ -222,7 +223,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
       clientAuthFailuresPerMinute: r.int('RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_MIN', 10, { min: 0, max: 1_000_000 })
     },
     localCacheSize,
-    idp: readIdpConfig(r)
+    idp: readIdpConfig(r),
+    tracing: readTracing(r)
   }
   const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
   if (serving && production && redis === null && !allowMemoryStore) {

@@ -10,6 +10,7 @@ import type { RateLimitConfig } from '../routes/rate-limits.js'
 import type { ResourceMetadataConfig } from '../routes/resource-metadata.js'
 import type { MonitorConfig } from '../security/monitor.js'
 import type { SsfConfig } from '../ssf/options.js'
+import type { TracingOptions } from '../tracing/tracing.js'
 
 export interface Config {
   readonly production: boolean
@@ -78,4 +79,6 @@ export interface Config {
   readonly localCacheSize: number
   /** Revocations pushed by identity providers (src/idp/). */
   readonly idp: IdpConfig
+  /** OTEL_*: OpenTelemetry traces; null when off (config/tracing.ts). */
+  readonly tracing: TracingOptions | null
 }

@@ -1,4 +1,4 @@
-import { afterIo, type NeedsIo } from '../async/needs-io.js'
+import { afterIo, NeedsIo } from '../async/needs-io.js'
 import { Failures, isFailure, type Failure } from '../errors.js'
 import type { CheckOutcome, RevocationChecker } from '../revocation/checker.js'
 import type { MarkKind } from '../revocation/store.js'
@@ -11,13 +11,17 @@ export type TokenUse = 'access' | 'refresh'
 
 const BEARER_PREFIX = 'Bearer '
 
+/** Where a revocation answer came from: the replica's state, a store lookup, or FAIL_MODE when neither could say. */
+export type RevocationSource = 'state' | 'store' | 'fail_mode'
+
+/** `cached`: the token was found in the verified cache; `revocation`: see RevocationSource (both for traces). */
 export type AuthResult =
-  | { readonly ok: true, readonly claims: Claims, readonly token: string, readonly outcome: CheckOutcome }
+  | { readonly ok: true, readonly claims: Claims, readonly token: string, readonly outcome: CheckOutcome, readonly cached?: boolean, readonly revocation?: RevocationSource }
   /**
    * `claims` is set when the signature was valid but the token was refused
    * (revoked, wrong type); `mark` says which revocation mark matched.
    */
-  | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims, readonly mark?: MarkKind }
+  | { readonly ok: false, readonly failure: Failure, readonly claims?: Claims, readonly mark?: MarkKind, readonly cached?: boolean, readonly revocation?: RevocationSource }
 
 /** Each answers at once unless a key must be fetched or the revocation store asked (see needs-io.ts). */
 export interface Authenticator {
@@ -36,13 +40,14 @@ export interface Authenticator {
  * skipped because a token verified before.
  */
 export function createAuthenticator (verifier: TokenVerifier, checker: RevocationChecker, maxTokenBytes: number): Authenticator {
-  function outcomeResult (outcome: CheckOutcome, claims: Claims, token: string): AuthResult {
-    if (outcome === 'ok' || outcome === 'degraded') return { ok: true, claims, token, outcome }
-    if (outcome === 'unavailable') return { ok: false, failure: Failures.STORE_UNAVAILABLE, claims }
-    return { ok: false, failure: Failures.TOKEN_REVOKED, claims, mark: outcome }
+  function outcomeResult (outcome: CheckOutcome, claims: Claims, token: string, cached: boolean, asked: boolean): AuthResult {
+    const revocation = outcome === 'degraded' || outcome === 'unavailable' ? 'fail_mode' : asked ? 'store' : 'state'
+    if (outcome === 'ok' || outcome === 'degraded') return { ok: true, claims, token, outcome, cached, revocation }
+    if (outcome === 'unavailable') return { ok: false, failure: Failures.STORE_UNAVAILABLE, claims, cached, revocation }
+    return { ok: false, failure: Failures.TOKEN_REVOKED, claims, mark: outcome, cached, revocation }
   }
 
-  function afterVerify (verified: VerifyResult, token: string, use: TokenUse): AuthResult | NeedsIo<AuthResult> {
+  function afterVerify (verified: VerifyResult, token: string, use: TokenUse, cached: boolean): AuthResult | NeedsIo<AuthResult> {
     if (!verified.ok) return verified
     const { claims } = verified
     if (isRefreshToken(claims) !== (use === 'refresh')) {
@@ -51,12 +56,13 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
     // RFC 9068 §4: with JWT_REQUIRED_TYP, an ID token (typ JWT) is no access token.
     if (use === 'access' && claims[NOT_ACCESS_TYP] === true) return { ok: false, failure: Failures.TOKEN_TYP, claims }
     const outcome = checker.check({ iss: claims.iss ?? '', jti: claims.jti, sid: sessionOf(claims), sub: claims.sub, iat: claims.iat })
-    return afterIo(outcome, (known) => outcomeResult(known, claims, token))
+    if (outcome instanceof NeedsIo) return afterIo(outcome, (known) => outcomeResult(known, claims, token, cached, true))
+    return outcomeResult(outcome, claims, token, cached, false)
   }
 
   function fromToken (token: string, use: TokenUse = 'access'): AuthResult | NeedsIo<AuthResult> {
     if (token.length > maxTokenBytes) return { ok: false, failure: Failures.TOKEN_TOO_LARGE }
-    return afterIo(verifier.verify(token), (verified) => afterVerify(verified, token, use))
+    return afterIo(verifier.verify(token), (verified) => afterVerify(verified, token, use, false))
   }
 
   function verifyOnly (token: string): VerifyResult | NeedsIo<VerifyResult> {
@@ -75,7 +81,7 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
       if (header !== undefined && header.startsWith(BEARER_PREFIX)) {
         const token = header.slice(BEARER_PREFIX.length)
         const known = verifier.known(token)
-        if (known !== undefined) return afterVerify(known, token, use)
+        if (known !== undefined) return afterVerify(known, token, use, true)
       }
       const token = bearerToken(header, maxTokenBytes)
       return isFailure(token) ? { ok: false, failure: token } : fromToken(token, use)

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { afterIo, type NeedsIo } from '../async/needs-io.js'
+import type { Socket } from 'node:net'
+import { afterIo, NeedsIo } from '../async/needs-io.js'
 import type { AuthResult, Authenticator } from './authenticator.js'
 import { Failures, type Failure } from '../errors.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
@@ -8,6 +9,8 @@ import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
 import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
+import type { TraceSpan } from '../tracing/tracing.js'
+import { endDecisionSpan, type DecisionTracing } from './decision-span.js'
 
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
 export type Authorization =
@@ -20,6 +23,10 @@ const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
 /** What the decision reads of a request: a FastifyRequest is one, and so is a raw forward-auth request. */
 export interface AuthorizationRequest extends RequestFacts {
   readonly headers: IncomingHttpHeaders
+  /** The peer's socket (tracing asks whether it is a trusted proxy); absent in tests that decide without one. */
+  readonly socket?: Socket
+  /** The decision's span, when tracing is on: the proxy's upstream exchange is its child. */
+  tokengateSpan?: TraceSpan | null
 }
 
 export interface AuthorizerOptions {
@@ -30,6 +37,8 @@ export interface AuthorizerOptions {
   readonly methodOverride: UpstreamMethodOverride
   /** Latency and log line of every decision, for the mode this authorizer serves. */
   readonly decisions: DecisionLog
+  /** OTEL_*: a span per decision; undefined when tracing is off. */
+  readonly tracing?: DecisionTracing
 }
 
 /**
@@ -46,7 +55,7 @@ export interface AuthorizerOptions {
  */
 export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions }: AuthorizerOptions): Authorizer {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, tracing }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
 
   function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
@@ -62,20 +71,29 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
     return { kind: 'allowed', claims: auth.claims, identity }
   }
 
-  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization {
+  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization {
     const decision = verdict(auth, method, path, mayCarryBody)
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
-    decisions.record(request, method, path, decision, startedAt)
+    decisions.record(request, method, path, decision, startedAt, span)
+    if (span !== undefined) endDecisionSpan(span, decision, auth)
     return decision
   }
 
   return (request, method, path, mayCarryBody) => {
     const startedAt = performance.now()
+    const span = tracing?.start(request)
     if (path !== null && policy.isPublic(path)) {
-      decisions.record(request, method, path, PUBLIC, startedAt)
+      decisions.record(request, method, path, PUBLIC, startedAt, span)
+      if (span !== undefined) endDecisionSpan(span, PUBLIC, null)
       return PUBLIC
     }
-    return afterIo(authenticator.fromHeader(request.headers.authorization), (auth) => decide(request, method, path, mayCarryBody, auth, startedAt))
+    let auth = authenticator.fromHeader(request.headers.authorization)
+    // Only a decision that waits for I/O runs its rest under its span (a JWKS fetch, a store lookup are its children).
+    if (span !== undefined && auth instanceof NeedsIo && tracing !== undefined) {
+      const waiting = auth
+      auth = new NeedsIo(async () => await tracing.tracing.within(span, async () => await waiting))
+    }
+    return afterIo(auth, (known) => decide(request, method, path, mayCarryBody, known, startedAt, span))
   }
 }

@@ -3,6 +3,7 @@ import type { GatewayMetrics } from '../metrics/metrics.js'
 import { cutJti } from '../security/sink.js'
 import { LineBudget } from '../server/line-budget.js'
 import type { AuthorizationRequest, Authorization } from './authorize.js'
+import type { TraceSpan } from '../tracing/tracing.js'
 
 export type DecisionMode = 'forward_auth' | 'proxy'
 
@@ -48,19 +49,19 @@ export class DecisionLog {
     this.#cells = { allowed: cell('allowed'), denied: cell('denied'), public: cell('public') }
   }
 
-  /** `startedAt`: performance.now() when the decision began. */
-  record (request: AuthorizationRequest, method: string, path: string | null, decision: Authorization, startedAt: number): void {
+  /** `startedAt`: performance.now() when the decision began; `span`: its trace span when tracing is on (the line names its trace). */
+  record (request: AuthorizationRequest, method: string, path: string | null, decision: Authorization, startedAt: number, span?: TraceSpan): void {
     const seconds = (performance.now() - startedAt) / 1000
     this.#cells[decision.kind].observe(seconds)
     if (decision.kind === 'denied') {
       const suppressed = this.#lines.take(decision.failure.reason)
-      if (suppressed !== -1) this.#write(request, method, path, decision, seconds, suppressed)
+      if (suppressed !== -1) this.#write(request, method, path, decision, seconds, suppressed, span)
     } else if (this.#sample > 0 && Math.random() < this.#sample) {
-      this.#write(request, method, path, decision, seconds, 0)
+      this.#write(request, method, path, decision, seconds, 0, span)
     }
   }
 
-  #write (request: AuthorizationRequest, method: string, path: string | null, decision: Authorization, seconds: number, suppressed: number): void {
+  #write (request: AuthorizationRequest, method: string, path: string | null, decision: Authorization, seconds: number, suppressed: number, span: TraceSpan | undefined): void {
     const claims = decision.kind === 'allowed' ? decision.claims : decision.kind === 'denied' ? decision.auth?.claims : undefined
     const failure = decision.kind === 'denied' ? decision.failure : null
     this.#log.info({
@@ -77,6 +78,7 @@ export class DecisionLog {
       jti: cutJti(claims?.jti),
       ip: request.ip,
       latency_us: Math.round(seconds * 1e6),
+      ...(span !== undefined && { traceId: span.traceId }),
       ...(suppressed > 0 && { suppressed })
     }, 'decision')
   }

@@ -6,6 +6,7 @@ import { withoutHopByHop } from './hop-by-hop.js'
 import { refuse } from './refusal.js'
 import { sendUpstreamFailure } from './upstream-failure.js'
 import type { UpstreamPool } from './upstream-pool.js'
+import type { TraceSpan } from '../tracing/tracing.js'
 
 const kExchange = Symbol('tokengate.exchange')
 
@@ -48,6 +49,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   private answered = false
   /** The body streams at the client's pace (see UpstreamPool). */
   private upload = false
+  /** The exchange's span when tracing is on: ended when undici is done or tokengate answered. */
+  private span: TraceSpan | undefined = undefined
 
   constructor (reply: FastifyReply, pool: UpstreamPool, timeoutMs: number) {
     this.reply = reply
@@ -57,6 +60,10 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.timeoutMs = timeoutMs
     this.res[kExchange] = this
     this.res.on('close', onClientClose)
+  }
+
+  traced (span: TraceSpan): void {
+    this.span = span
   }
 
   /** Sends the request upstream (`upload`: its body streams from the client); a full pool answers 503 at once. */
@@ -80,6 +87,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     // 1xx: informational, the final response follows.
     if (statusCode < 200) return
     clearTimeout(this.deadline)
+    this.span?.set('http.response.status_code', statusCode)
     const passed = withoutHopByHop(headers)
     // Every answer names its request; an upstream that answers with its own id (it was sent ours) keeps it.
     passed['x-request-id'] ??= this.reply.request.id
@@ -105,6 +113,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, error: Error): void {
+    this.span?.fail(this.answered ? 'answered by tokengate' : 'upstream exchange failed')
     this.settle()
     if (this.answered || this.res.destroyed) return
     // Part of the response is out: cut the connection so the client sees a truncated transfer, never a complete one.
@@ -142,6 +151,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.answered) return
     this.answered = true
     clearTimeout(this.deadline)
+    this.span?.fail(failure.reason)
+    this.span?.end()
     if (!this.settled) this.controller?.abort(clientGone())
     // Gone, or the upstream's whole answer is already on its way.
     if (this.res.destroyed || this.res.writableEnded) return
@@ -158,6 +169,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.settled) return
     this.settled = true
     clearTimeout(this.deadline)
+    this.span?.end()
     this.pool.release(this.upload)
   }
 }

@@ -15,6 +15,7 @@ import { refuse } from './refusal.js'
 import { forwardBody, type BodyLimits } from './request-body.js'
 import { upstreamTarget } from './target.js'
 import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.js'
+import type { TraceSpan, Tracing } from '../tracing/tracing.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,6 +25,8 @@ declare module 'fastify' {
     tokengateIdentity: IdentityHeaders | null
     /** performance.now() when the request was handed to the upstream (0: it was not). */
     tokengateForwardedAt: number
+    /** The decision's span when tracing is on (decision-span.ts): the upstream exchange is its child. */
+    tokengateSpan?: TraceSpan | null
   }
 }
 
@@ -39,6 +42,8 @@ export interface ProxyOptions {
   readonly bodyLimits: BodyLimits
   readonly metrics: GatewayMetrics
   readonly refusals: RefusalReport
+  /** OTEL_*: the upstream exchange's span, and traceparent sent upstream; undefined when tracing is off. */
+  readonly tracing?: Tracing
 }
 
 /**
@@ -47,7 +52,7 @@ export interface ProxyOptions {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals, tracing }) => {
   const upstreamTimeoutMs = poolOptions.timeoutMs
   const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
@@ -58,6 +63,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
   app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   app.decorateRequest('tokengateTarget', '')
   app.decorateRequest('tokengateIdentity', null)
+  if (tracing !== undefined) app.decorateRequest('tokengateSpan', null)
 
   // Upstream latency and status class (never the path). A request
   // refused by the onRequest hook below never reaches preHandler: only forwarded requests count.
@@ -104,10 +110,13 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
       return
     }
     const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
+    const trusted = isTrustedProxy(raw.socket)
+    const headers = upstreamHeaders(raw, request.tokengateIdentity, host, trusted, request.id)
+    if (tracing !== undefined) traceExchange(tracing, request, headers, trusted, exchange)
     const options: Dispatcher.DispatchOptions = {
       method: request.method,
       path: request.tokengateTarget,
-      headers: upstreamHeaders(raw, request.tokengateIdentity, host, isTrustedProxy(raw.socket), request.id),
+      headers,
       body: null
     }
     if (!hasBody(raw)) return exchange.start(options, false)
@@ -117,4 +126,18 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
   }
   app.all('/', forward)
   app.all('/*', forward)
+}
+
+/**
+ * The exchange's span, a child of the decision's, and its traceparent in
+ * place of whatever the client sent: the upstream continues tokengate's
+ * trace. A client's baggage is dropped unless a trusted proxy passed it.
+ */
+function traceExchange (tracing: Tracing, request: FastifyRequest, headers: Record<string, string | string[]>, trusted: boolean, exchange: UpstreamExchange): void {
+  const parent = request.tokengateSpan
+  if (parent === undefined || parent === null) return
+  const span = tracing.childOf(parent, 'tokengate.upstream', { 'http.request.method': request.method, 'tokengate.request_id': request.id }, true)
+  if (!trusted) delete headers.baggage
+  tracing.inject(span, headers)
+  exchange.traced(span)
 }

@@ -3,6 +3,7 @@ import { within } from '../async/within.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import type { ReplicaState } from './replica-state.js'
 import type { LookupQuery, MarkKind, RevocationStore } from './store.js'
+import type { Tracing } from '../tracing/tracing.js'
 
 export type FailMode = 'open' | 'closed'
 
@@ -18,6 +19,8 @@ export interface CheckerOptions {
   readonly failMode: FailMode
   /** Consecutive failures that open the breaker (5) and its cool-down (1000 ms). */
   readonly breaker?: Pick<BreakerOptions, 'failureThreshold' | 'coolDownMs'>
+  /** OTEL_*: a span per store lookup (a child of the decision that waits for it); undefined when tracing is off. */
+  readonly tracing?: Tracing
 }
 
 export interface CheckObserver {
@@ -74,15 +77,21 @@ export class RevocationChecker {
 
   async #checkStore (query: LookupQuery): Promise<CheckOutcome> {
     const started = performance.now()
+    const span = this.#options.tracing?.child('tokengate.revocation.lookup', { 'tokengate.issuer': query.iss }, true)
     const result = await this.#lookupWithin(query)
     const duration = performance.now() - started
     if (result === TIMED_OUT || result === FAILED) {
       this.#breaker.failure()
       this.#observer?.onLookup(duration, result === TIMED_OUT ? 'timeout' : 'error')
+      span?.set('tokengate.revocation.lookup', result === TIMED_OUT ? 'timeout' : 'error')
+      span?.fail(result === TIMED_OUT ? 'store lookup timed out' : 'store lookup failed')
+      span?.end()
       return this.#storeUnavailable()
     }
     this.#breaker.success()
     this.#observer?.onLookup(duration, 'miss')
+    span?.set('tokengate.revocation.lookup', result === null ? 'not_revoked' : result)
+    span?.end()
     return result ?? 'ok'
   }
 

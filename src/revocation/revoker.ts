@@ -5,6 +5,7 @@ import type { ReplicaState } from './replica-state.js'
 import { addressDigest, type RevocationOrigin } from './revocation-origin.js'
 import type { Clock, RevocationEvent, RevocationStore } from './store.js'
 import { nowSeconds } from './store.js'
+import type { Tracing } from '../tracing/tracing.js'
 
 /** The operation a revocation belongs to: the `reason` label of tokengate_revocations_total (bounded). */
 export type RevocationReason =
@@ -37,6 +38,8 @@ export interface RevokerConfig {
 export interface RevokerOptions {
   readonly now?: Clock
   readonly counter?: RevocationCounter
+  /** OTEL_*: a span per store write; undefined when tracing is off. */
+  readonly tracing?: Tracing
 }
 
 /**
@@ -58,10 +61,12 @@ export class Revoker {
   readonly #sessionTtlS: number
   readonly #now: Clock
   readonly #counter: RevocationCounter | null
+  readonly #tracing: Tracing | undefined
 
   constructor (store: RevocationStore, replica: ReplicaState, config: RevokerConfig, options: RevokerOptions = {}) {
     this.#now = options.now ?? Date.now
     this.#counter = options.counter ?? null
+    this.#tracing = options.tracing
     this.#store = store
     this.#replica = replica
     this.#limits = config.jwt
@@ -125,12 +130,16 @@ export class Revoker {
 
   async #write (event: RevocationEvent, reason: RevocationReason): Promise<boolean> {
     let fresh: boolean
+    const span = this.#tracing?.child('tokengate.revocation.write', { 'tokengate.revocation.kind': event.kind, 'tokengate.revocation.reason': reason, 'tokengate.issuer': event.issuer }, true)
     try {
       fresh = await this.#store.write(event)
     } catch (err) {
+      span?.fail('store write failed')
       // Never a false 2xx. The store's own refusal (too few replicas confirmed) is already the registry's 503.
       if (err instanceof GatewayError && err.failure === Failures.STORE_UNAVAILABLE) throw err
       throw new GatewayError(Failures.STORE_UNAVAILABLE, { cause: err })
+    } finally {
+      span?.end()
     }
     this.#replica.remember(event)
     if (fresh) this.#counter?.inc({ kind: event.kind, reason })

@@ -4,6 +4,7 @@ import type { IssuerConfig, JwtConfig } from './options.js'
 import { algorithmsForKey, type Algorithm } from './algorithms.js'
 import { buildKeyVerifier, type KeyVerifier } from './key-verifier.js'
 import { readCapped } from './read-capped.js'
+import type { Tracing } from '../tracing/tracing.js'
 
 const MAX_JWKS_BYTES = 512 * 1024
 const STALE_AFTER_MS = 10 * 60_000
@@ -40,6 +41,8 @@ interface Parsed { verifiers: KeyVerifier[], published: PublishedKey[], fingerpr
 export interface JwksOptions {
   /** Milliseconds clock; tests inject one to step through cooldowns without sleeping. */
   readonly now?: () => number
+  /** OTEL_*: a span per fetch (a child of the decision that waits for it); undefined when tracing is off. */
+  readonly tracing?: Tracing
 }
 
 /**
@@ -61,14 +64,16 @@ export class JwksKeySet {
   #lastSuccess = -Infinity
   #fetches = { ok: 0, failed: 0 }
   readonly #now: () => number
+  readonly #tracing: Tracing | undefined
 
   /** The keys of `entry`, one of jwt.issuers: they verify its tokens only, with its algorithms. */
-  constructor (url: Readonly<URL>, jwt: JwtConfig, entry: IssuerConfig, log: Logger, { now = Date.now }: JwksOptions = {}) {
+  constructor (url: Readonly<URL>, jwt: JwtConfig, entry: IssuerConfig, log: Logger, { now = Date.now, tracing }: JwksOptions = {}) {
     this.#url = new URL(url.href)
     this.#jwt = jwt
     this.#entry = entry
     this.#log = log
     this.#now = now
+    this.#tracing = tracing
   }
 
   get size (): number {
@@ -133,6 +138,7 @@ export class JwksKeySet {
   }
 
   async #fetch (): Promise<boolean> {
+    const span = this.#tracing?.child('tokengate.jwks.fetch', { 'tokengate.issuer': this.#entry.issuer ?? '', 'url.full': this.#url.origin + this.#url.pathname }, true)
     try {
       const res = await request(this.#url, {
         headers: { accept: 'application/json' },
@@ -154,11 +160,15 @@ export class JwksKeySet {
       this.#lastSuccess = this.#now()
       this.#fetches.ok++
       this.#log.info({ issuer: this.#entry.issuer, keys: verifiers.length }, 'JWKS loaded')
+      span?.set('tokengate.jwks.keys', verifiers.length)
       return true
     } catch (err) {
+      span?.fail((err as Error).message)
       this.#fetches.failed++
       this.#log.warn({ err: (err as Error).message, issuer: this.#entry.issuer, url: this.#url.origin + this.#url.pathname }, 'JWKS fetch failed; keeping the previous keys')
       return false
+    } finally {
+      span?.end()
     }
   }
 
