@@ -1,6 +1,6 @@
 /**
  * What a command reads and writes, so that the same code runs as the
- * `tokengate` process (main.ts wires it to the process) and inside a test.
+ * `tokengate` process (process.ts wires it to the process) and inside a test.
  */
 export interface CommandIo {
   readonly env: Readonly<Record<string, string | undefined>>

@@ -1,0 +1,15 @@
+import { text } from 'node:stream/consumers'
+import { runTokengate } from './run.js'
+
+// The process around the commands (run.ts), loaded by src/main.ts once Node.js is new enough: its arguments, environment, streams and exit code.
+runTokengate(process.argv.slice(2), {
+  env: process.env,
+  out: (line) => { process.stdout.write(line + '\n') },
+  err: (line) => { process.stderr.write(line + '\n') },
+  stdin: async () => await text(process.stdin)
+}).then((code) => {
+  if (code !== 0) process.exitCode = code
+}, (err: unknown) => {
+  process.stderr.write(`tokengate: ${String(err)}\n`)
+  process.exitCode = 1
+})
