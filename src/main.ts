@@ -1,16 +1,11 @@
 #!/usr/bin/env node
-import { text } from 'node:stream/consumers'
-import { runTokengate } from './cli/run.js'
+import { satisfies, tooOld } from './cli/node-version.js'
 
-// The process around the commands (src/cli/run.ts): its arguments, environment, streams and exit code.
-runTokengate(process.argv.slice(2), {
-  env: process.env,
-  out: (line) => { process.stdout.write(line + '\n') },
-  err: (line) => { process.stderr.write(line + '\n') },
-  stdin: async () => await text(process.stdin)
-}).then((code) => {
-  if (code !== 0) process.exitCode = code
-}, (err: unknown) => {
-  process.stderr.write(`tokengate: ${String(err)}\n`)
-  process.exitCode = 1
-})
+// Every entry point (`npm start`, the `tokengate` bin) starts here. The check runs before the
+// commands are loaded: a static import graph is linked and evaluated as a whole, and a dependency
+// that needs a newer Node.js would die with its own stack trace first.
+if (!satisfies(process.version)) {
+  process.stderr.write(tooOld(process.version) + '\n')
+  process.exit(1)
+}
+await import('./cli/process.js')

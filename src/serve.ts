@@ -83,10 +83,20 @@ export async function serve (env: Readonly<Record<string, string | undefined>> =
     }
     throw err
   }
+  // logrotate renamed AUDIT_LOG_FILE: reopen it. Kept apart from any configuration reload on the same
+  // signal, so the file reopens whether or not a reload succeeds. A worker owns no file (its records
+  // go to the primary), but SIGHUP must not end it either.
+  const reopenAudit = (): void => {
+    app.tokengate.security.reopenAudit()
+    if (worker === undefined && config.auditLogFile !== null) app.log.info({}, 'audit log reopened (SIGHUP)')
+  }
+  process.on('SIGHUP', reopenAudit)
+  app.server.once('close', () => { process.off('SIGHUP', reopenAudit) })
   // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
   const grace = closeWithGrace({
     delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs,
-    skip: worker === undefined ? [] : ['SIGINT']
+    // SIGHUP reopens the audit file (logrotate), it does not stop the gateway.
+    skip: worker === undefined ? ['SIGHUP'] : ['SIGINT', 'SIGHUP']
   }, async ({ signal, err }) => {
     draining = true
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
@@ -99,6 +109,7 @@ export async function serve (env: Readonly<Record<string, string | undefined>> =
   } catch (err) {
     // A taken port, say: close Redis and the rest so the process ends with the error instead of idling.
     grace.uninstall()
+    process.off('SIGHUP', reopenAudit)
     await app.close()
     if (worker !== undefined) {
       // The IPC channel would keep a worker alive; the primary learns of the failure from its exit.

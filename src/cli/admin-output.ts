@@ -49,3 +49,27 @@ export function revokedLines (answer: any): string[] {
     default: return answer.already_expired === true ? ['the token has already expired: nothing to revoke'] : [`revoked token jti ${String(answer.jti)}…${ofIssuer(answer)}`]
   }
 }
+
+/** The claims of the admin token, read without verifying it (the gateway did): iss and iat, when it has them. */
+function claimsOf (token: string): { iss?: unknown, iat?: unknown } | null {
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
+    return typeof payload === 'object' && payload !== null ? payload : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * After revoke-all: whether the admin token this command used was among the tokens revoked (of the
+ * issuer revoked, or of every issuer, and issued up to the revocation), so the operator is not
+ * surprised by a 401 at the next command. Null when it was not.
+ */
+export function ownTokenLine (adminToken: string, answer: any): string | null {
+  const claims = claimsOf(adminToken)
+  const iss = typeof claims?.iss === 'string' ? claims.iss : ''
+  const sameIssuer = answer?.all_issuers === true || answer?.iss === iss
+  const issued = typeof claims?.iat !== 'number' || typeof answer?.revoked_before !== 'number' || claims.iat <= answer.revoked_before
+  if (!sameIssuer || !issued) return null
+  return 'note: the admin token this command used is revoked too (same issuer, issued before now): get a new one for the next admin command'
+}

@@ -2,26 +2,42 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { loadAdminClientConfig, type AdminClientConfig } from '../config/admin-client.js'
 import { ConfigError } from '../errors.js'
 import { callAdmin, GatewayUnreachable, type AdminAnswer } from './admin-client.js'
-import { alertLines, revokedLines, statusLines } from './admin-output.js'
+import { alertLines, ownTokenLine, revokedLines, statusLines } from './admin-output.js'
 import type { CommandIo } from './io.js'
+import { EXIT, UsageError, wants } from './usage.js'
+
+const FOOTER = `--iss names the issuer (exactly its iss); required when the gateway trusts several.
+The gateway is TOKENGATE_URL (default http://127.0.0.1:8080); the admin token comes from
+TOKENGATE_ADMIN_TOKEN or the file named by TOKENGATE_ADMIN_TOKEN_FILE, never from an argument.
+Exit codes: 0 done; 1 the gateway refused or could not be reached, or a confirmation was declined;
+2 a command line that cannot run as written (nothing was sent); 3 status on a degraded gateway.`
+
+/** Each command's usage lines, for `tokengate admin COMMAND --help` and the list of them all. */
+const COMMANDS: Readonly<Record<string, string>> = {
+  status: '  status                                         health and revocation figures (exit 3 when degraded)',
+  alerts: '  alerts [--severity S] [--since T] [--limit N]  security alerts, newest first',
+  'revoke-user': '  revoke-user ID --reason TEXT [--iss ISSUER]    every token of user ID issued up to now',
+  'revoke-all': `  revoke-all --reason TEXT [--yes] (--iss ISSUER | --all-issuers)
+                                                 every token of everyone (of one issuer) issued up to now,
+                                                 the admin token this command uses included when that
+                                                 issuer issued it: you need a new one afterwards. Asks for
+                                                 confirmation on a terminal; elsewhere --yes is required.
+                                                 --iss may be left out when the gateway trusts one issuer.
+                                                 A leaked signing key is answered by rotating the key
+                                                 (docs/operations.md), not by revoke-all alone.`,
+  'revoke-token': `  revoke-token --reason TEXT (--jti JTI [--exp EPOCH_S] [--iss ISSUER] | --token-stdin)
+                                                 one token, by jti or by value read from stdin`
+}
 
 export const ADMIN_USAGE = `usage: tokengate admin COMMAND [--json] [--url URL]
-  status                                         health and revocation figures (exit 3 when degraded)
-  alerts [--severity S] [--since T] [--limit N]  security alerts, newest first
-  revoke-user ID --reason TEXT [--iss ISSUER]    every token of user ID issued up to now
-  revoke-all --reason TEXT --yes [--iss ISSUER | --all-issuers]
-                                                 every token of everyone (of one issuer) issued up to now
-  revoke-token --reason TEXT (--jti JTI [--exp EPOCH_S] [--iss ISSUER] | --token-stdin)
-                                                 one token, by jti or by value read from stdin
---iss names the issuer (exactly its iss); required when the gateway trusts several.
-The gateway is TOKENGATE_URL (default http://127.0.0.1:8080); the admin token comes from
-TOKENGATE_ADMIN_TOKEN or the file named by TOKENGATE_ADMIN_TOKEN_FILE, never from an argument.`
+${Object.values(COMMANDS).join('\n')}
+${FOOTER}`
 
-export const EXIT = { ok: 0, refused: 1, usage: 2, degraded: 3 } as const
+function usageOf (command: string): string {
+  return `usage: tokengate admin ${command} [--json] [--url URL]\n${COMMANDS[command]}\n${FOOTER}`
+}
 
 export type AdminIo = CommandIo
-
-class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -64,7 +80,7 @@ function epochOf (value: string | boolean | undefined): number | undefined {
   return Number(value)
 }
 
-/** One gateway call; a non-2xx answer prints its OAuth error and ends the command with EXIT.refused. */
+/** One gateway call; a non-2xx answer prints its OAuth error and ends the command with EXIT.failed. */
 async function ask (config: AdminClientConfig, io: AdminIo, json: boolean, method: 'GET' | 'POST', path: string, body?: unknown): Promise<AdminAnswer | null> {
   const answer = await callAdmin(config, method, path, body)
   if (answer.status >= 200 && answer.status < 300) return answer
@@ -82,9 +98,9 @@ async function run (command: string, parsed: Parsed, config: AdminClientConfig, 
   switch (command) {
     case 'status': {
       const health = await ask(config, io, json, 'GET', '/admin/health')
-      if (health === null) return EXIT.refused
+      if (health === null) return EXIT.failed
       const revocation = await ask(config, io, json, 'GET', '/admin/blacklist/status')
-      if (revocation === null) return EXIT.refused
+      if (revocation === null) return EXIT.failed
       print({ health: health.body, revocation: revocation.body }, statusLines(health.body, revocation.body))
       return health.body?.status === 'ok' ? EXIT.ok : EXIT.degraded
     }
@@ -92,7 +108,7 @@ async function run (command: string, parsed: Parsed, config: AdminClientConfig, 
       const query = new URLSearchParams()
       for (const name of ['severity', 'since', 'limit']) if (typeof values[name] === 'string') query.set(name, values[name])
       const answer = await ask(config, io, json, 'GET', `/admin/alerts${query.size > 0 ? `?${query.toString()}` : ''}`)
-      if (answer === null) return EXIT.refused
+      if (answer === null) return EXIT.failed
       print(answer.body, alertLines(answer.body))
       return EXIT.ok
     }
@@ -107,11 +123,11 @@ async function run (command: string, parsed: Parsed, config: AdminClientConfig, 
       if (command === 'revoke-user') {
         path = `/admin/users/${encodeURIComponent(positionals[0])}/revoke`
       } else if (command === 'revoke-all') {
-        if (values.yes !== true) throw new UsageError('revoke-all logs everyone out: add --yes to confirm')
         if (values['all-issuers'] === true) {
           if (values.iss !== undefined) throw new UsageError('revoke-all: --iss or --all-issuers, not both')
           body = { reason, all_issuers: true }
         }
+        if (values.yes !== true && !await confirmed(io, values)) return EXIT.failed
         path = '/admin/revoke-all'
       } else if (values['token-stdin'] === true) {
         if (values.jti !== undefined) throw new UsageError('name the token by --jti or --token-stdin, not both')
@@ -125,8 +141,12 @@ async function run (command: string, parsed: Parsed, config: AdminClientConfig, 
         body = { reason, ...iss, jti: values.jti, ...(exp !== undefined && { exp }) }
       }
       const answer = await ask(config, io, json, 'POST', path, body)
-      if (answer === null) return EXIT.refused
+      if (answer === null) return EXIT.failed
       print(answer.body, revokedLines(answer.body))
+      if (command === 'revoke-all') {
+        const own = ownTokenLine(config.token, answer.body)
+        if (own !== null) io.err(own)
+      }
       return EXIT.ok
     }
     default:
@@ -134,21 +154,41 @@ async function run (command: string, parsed: Parsed, config: AdminClientConfig, 
   }
 }
 
+/**
+ * revoke-all without --yes: asks on a terminal, and refuses (exit 2) where nobody can answer, so
+ * that a script never logs everyone out by leaving a flag off.
+ */
+async function confirmed (io: AdminIo, values: Parsed['values']): Promise<boolean> {
+  const scope = values['all-issuers'] === true ? 'of every issuer' : typeof values.iss === 'string' ? `of issuer ${values.iss}` : 'of the trusted issuer'
+  if (io.confirm === undefined) {
+    throw new UsageError(`revoke-all logs out everyone ${scope}, you included (the admin token this command uses is revoked too): pass --yes to confirm; there is no terminal to ask on`)
+  }
+  const answer = await io.confirm(`revoke-all: every token ${scope} issued up to now stops working, the admin token this command uses included (get a new one afterwards). Type "yes" to go on: `)
+  if (answer) return true
+  io.err('tokengate admin: revoke-all declined: nothing was revoked')
+  return false
+}
+
 /** `tokengate admin COMMAND ...`: incident response against a running gateway. */
 export async function adminCommand (args: string[], io: AdminIo): Promise<number> {
   const [command, ...rest] = args
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    io.out(ADMIN_USAGE)
+    if (command === undefined) io.err(ADMIN_USAGE)
+    else io.out(ADMIN_USAGE)
     return command === undefined ? EXIT.usage : EXIT.ok
   }
   try {
     if (!(command in OPTIONS)) throw new UsageError(`unknown admin command "${command}"`)
+    if (wants(rest, '--help')) {
+      io.out(usageOf(command))
+      return EXIT.ok
+    }
     const parsed = parse(command, rest)
     const config = loadAdminClientConfig(io.env, typeof parsed.values.url === 'string' ? parsed.values.url : undefined)
     return await run(command, parsed, config, io)
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`tokengate admin: ${err.message}\n${ADMIN_USAGE}`)
+      io.err(`tokengate admin: ${err.message}\n${command in COMMANDS ? usageOf(command) : ADMIN_USAGE}`)
       return EXIT.usage
     }
     if (err instanceof ConfigError) {
@@ -157,7 +197,7 @@ export async function adminCommand (args: string[], io: AdminIo): Promise<number
     }
     if (err instanceof GatewayUnreachable) {
       io.err(`tokengate admin: ${err.message}`)
-      return EXIT.refused
+      return EXIT.failed
     }
     throw err
   }

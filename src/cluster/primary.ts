@@ -22,6 +22,11 @@ const EXIT_MARGIN_MS = 2000
 export async function runPrimary (config: Config): Promise<void> {
   const log = pino({ level: config.logLevel, redact: LOG_REDACT }).child({ role: 'primary' })
   const audit = new AuditLog(config.auditLogFile, log)
+  // logrotate's postrotate signal: the primary owns the one audit file (docs/operations.md).
+  process.on('SIGHUP', () => {
+    audit.reopen()
+    log.info({}, 'audit log reopened (SIGHUP)')
+  })
   const aggregator = new AggregatorRegistry()
   const metricsText = async (): Promise<string> => await aggregator.clusterMetrics()
 
@@ -51,7 +56,7 @@ export async function runPrimary (config: Config): Promise<void> {
     }
     shutDown().finally(() => process.exit(70))
   })
-  closeWithGrace({ delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs + EXIT_MARGIN_MS }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs + EXIT_MARGIN_MS, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'primary shutting down after an error')
     else log.info({ signal, workers: supervisor.running.length }, 'draining workers and shutting down')
     await shutDown()

@@ -162,7 +162,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const config: Config = {
     production,
     development: jwt.ephemeral,
-    host: r.string('HOST', '0.0.0.0'),
+    // The development instance (no key: an ephemeral one, and a printed token) is reachable from this machine only.
+    host: r.string('HOST', jwt.ephemeral ? '127.0.0.1' : '0.0.0.0'),
     port: r.int('PORT', 8080, { min: 0, max: 65535 }),
     decisionLog: {
       sample: r.fraction('DECISION_LOG_SAMPLE', 0),

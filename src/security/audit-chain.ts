@@ -50,8 +50,10 @@ export function seal (fields: AuditFields, prev: string): AuditRecord {
 }
 
 export type VerifyOutcome =
-  | { readonly ok: true, readonly records: number }
-  | { readonly ok: false, readonly line: number, readonly problem: string }
+  /** `first`: the prev of the first record (null without records); `last`: the hash a next record must name (null: any, no record seen after a null start). */
+  | { readonly ok: true, readonly records: number, readonly first: string | null, readonly last: string | null }
+  /** `start`: the first record does not follow `start` (in a rotated set: a file missing or out of order). */
+  | { readonly ok: false, readonly line: number, readonly problem: string, readonly start?: true }
 
 type Parsed = { kind: 'record', record: AuditRecord, fromLog: boolean } | { kind: 'skip' } | { kind: 'bad', problem: string }
 
@@ -75,12 +77,15 @@ function parseLine (line: string): Parsed {
 /**
  * Checks every line: it must parse, its hash must match its content (else it
  * was edited), and its prev must be the hash of the line before (else a
- * record was removed, inserted or moved). Blank lines are ignored; in a
- * gateway log (stdout mode) other log lines are skipped and each process run
- * may start a new chain.
+ * record was removed, inserted or moved). The first record must follow
+ * `start`: GENESIS for a whole log, the last hash of the file before for a
+ * rotated one, null to accept any (the files before it are gone). Blank lines
+ * are ignored; in a gateway log (stdout mode) other log lines are skipped and
+ * each process run may start a new chain.
  */
-export function verifyLines (lines: Iterable<string>): VerifyOutcome {
-  let expected = GENESIS
+export function verifyLines (lines: Iterable<string>, start: string | null = GENESIS): VerifyOutcome {
+  let expected = start
+  let first: string | null = null
   let records = 0
   let number = 0
   for (const line of lines) {
@@ -94,17 +99,14 @@ export function verifyLines (lines: Iterable<string>): VerifyOutcome {
     if (JSON.stringify(seal(record, record.prev)) !== JSON.stringify(record)) {
       return { ok: false, line: number, problem: 'record was edited (its hash does not match its content)' }
     }
-    if (record.prev !== expected) {
-      return {
-        ok: false,
-        line: number,
-        problem: records === 0
-          ? 'the log does not start at the chain\'s beginning (records removed?)'
-          : 'chain broken: its prev is not the hash of the record before it (a record was removed, inserted, reordered, or the one before was rewritten with a new hash)'
-      }
+    if (expected !== null && record.prev !== expected) {
+      return records === 0
+        ? { ok: false, line: number, start: true, problem: start === GENESIS ? 'the log does not start at the chain\'s beginning (records removed?)' : 'its first record does not follow the last record before it' }
+        : { ok: false, line: number, problem: 'chain broken: its prev is not the hash of the record before it (a record was removed, inserted, reordered, or the one before was rewritten with a new hash)' }
     }
+    if (records === 0) first = record.prev
     expected = record.hash
     records++
   }
-  return { ok: true, records }
+  return { ok: true, records, first, last: expected }
 }

@@ -37,6 +37,8 @@ export interface AuditLogger {
 export interface AuditTrail {
   append: (fields: AuditFields) => void
   close: () => Promise<void>
+  /** Reopens the file at its path (after logrotate renamed it); absent where no file is owned. */
+  reopen?: () => void
 }
 
 /**
@@ -46,13 +48,17 @@ export interface AuditTrail {
  * written through one stream, so the file order is the chain order.
  */
 export class AuditLog implements AuditTrail {
-  readonly #file: WriteStream | null
+  readonly #path: string | null
+  #file: WriteStream | null
+  /** The file being closed by reopen(), until its last records are on disk. */
+  #previous: Promise<void> = Promise.resolve()
   readonly #log: AuditLogger
   #prev: string
 
   constructor (path: string | null, log: AuditLogger) {
     // Audit records are written whatever LOG_LEVEL says.
     this.#log = log.child?.({ component: 'audit' }, { level: 'info' }) ?? log
+    this.#path = path
     if (path === null) {
       this.#file = null
       this.#prev = GENESIS
@@ -70,9 +76,26 @@ export class AuditLog implements AuditTrail {
     return record
   }
 
+  /**
+   * logrotate (without copytruncate) renames the file, then signals: records from now on go to
+   * a new file at the configured path, and the chain goes on across both (the new file's first
+   * record names the old file's last). The new file is written only once the old one has
+   * flushed, so reopening the same file (no rename) keeps the records in chain order too.
+   */
+  reopen (): void {
+    const old = this.#file
+    if (old === null || this.#path === null) return
+    const next = createWriteStream(this.#path, { flags: 'a', mode: 0o600 })
+    next.cork()
+    this.#file = next
+    const flushed = this.#previous.then(async () => { await new Promise<void>((resolve) => old.end(resolve)) })
+    this.#previous = flushed.then(() => { next.uncork() })
+  }
+
   async close (): Promise<void> {
     const file = this.#file
     if (file === null) return
+    await this.#previous
     await new Promise<void>((resolve) => file.end(resolve))
   }
 }

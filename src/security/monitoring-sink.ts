@@ -103,6 +103,11 @@ export class MonitoringSink implements SecuritySink {
     this.#keep(fields)
   }
 
+  /** SIGHUP: the audit file reopens at its path (logrotate); a cluster worker owns none. */
+  reopenAudit (): void {
+    this.#audit.reopen?.()
+  }
+
   allowed (token: TokenRef, facts: RequestFacts): void {
     this.#allow.inc()
     this.monitor.used(token, facts)

@@ -145,7 +145,7 @@ t.test('usage errors exit 2 before any request: no reason, no --yes, unknown com
   t.match(noReason.stderr, /--reason is required/)
   const noYes = await admin(['revoke-all', '--reason', 'breach'])
   t.equal(noYes.code, 2)
-  t.match(noYes.stderr, /add --yes to confirm/)
+  t.match(noYes.stderr, /pass --yes to confirm; there is no terminal to ask on/)
   t.equal(await verify(sign()), 200, 'nothing was revoked')
   const unknown = await admin(['frobnicate'])
   t.equal(unknown.code, 2)

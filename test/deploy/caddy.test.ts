@@ -9,6 +9,7 @@ import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { caddyMissing, SHIPPED_CADDYFILE, startCaddy, type Caddy } from './caddy.js'
 import { tempFile } from '../helpers/temp-dir.js'
+import { REFUSALS, sameAsTokengate } from './refusals.js'
 
 // Real Caddy with deploy/caddy/Caddyfile (only addresses changed), a real
 // upstream, tokengate on a spawned Redis: the same cases as nginx.test.ts.
@@ -163,4 +164,10 @@ t.test('tokengate unreachable: 503 JSON, and nothing reaches the API', { skip },
   t.match(res.headers.get('content-type'), /^application\/json/)
   t.equal(res.body.error, 'temporarily_unavailable')
   t.equal(api.seen.length, 0)
+})
+
+t.test('every refusal reaches the client as tokengate wrote it: status, JSON body, challenge', { skip }, async (t) => {
+  const { caddy, api, gw } = await stack(t)
+  for (const refusal of REFUSALS) await t.test(`${refusal.status}: ${refusal.what}`, async (t) => { await sameAsTokengate(t, caddy.url, gw.url, refusal) })
+  t.equal(api.seen.length, 0, 'nothing reached the API')
 })

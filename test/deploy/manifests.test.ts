@@ -77,8 +77,9 @@ t.test('sidecar: the Service goes to tokengate, and UPSTREAM_URL is the API cont
   const target = service.spec.ports[0].targetPort
   t.ok(tokengate.ports.some((p: Doc) => p.name === target), `targetPort ${target} is a tokengate port`)
   t.notOk(api.ports.some((p: Doc) => p.name === target || p.containerPort === target), 'never the API port')
-  const policy = one('NetworkPolicy', 'tokengate-only', /overlays\/sidecar\//)
+  const policy = one('NetworkPolicy', 'tokengate', /base\//)
   t.same(policy.spec.ingress.flatMap((rule: Doc) => rule.ports.map((p: Doc) => p.port)).sort(), ['http', 'metrics'], 'only tokengate\'s ports are open')
+  t.match(policy.spec.ingress.find((rule: Doc) => rule.ports[0].port === 'metrics'), { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] }, 'metrics: the monitoring namespace only')
 })
 
 t.test('standalone: the HPA scales the Deployment and the PDB selects its pods', async (t) => {
@@ -148,11 +149,11 @@ t.test('kubectl kustomize renders both overlays into the objects each pattern ne
   }
   const kinds = (docs: Doc[]): string[] => docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()
   const sidecar = render('sidecar')
-  t.same(kinds(sidecar), ['ConfigMap/tokengate-config', 'ConfigMap/tokengate-redis', 'Deployment/finance-api', 'NetworkPolicy/tokengate-only', 'PrometheusRule/tokengate', 'Secret/tokengate-jwt', 'Service/finance-api', 'Service/tokengate-redis', 'ServiceMonitor/tokengate', 'StatefulSet/tokengate-redis'])
+  t.same(kinds(sidecar), ['ConfigMap/tokengate-config', 'ConfigMap/tokengate-redis', 'Deployment/finance-api', 'NetworkPolicy/tokengate', 'NetworkPolicy/tokengate-redis', 'Secret/tokengate-jwt', 'Secret/tokengate-redis', 'Service/finance-api', 'Service/tokengate-metrics', 'Service/tokengate-redis', 'StatefulSet/tokengate-redis'])
   const deployment = sidecar.find((d) => d.kind === 'Deployment') ?? {}
   t.same(containers(deployment).map((c) => c.name).sort(), ['finance-api', 'tokengate'], 'one pod, two containers')
   t.match(container(deployment, 'tokengate').image, /^ghcr\.io\/.+\/tokengate:/)
   t.equal(sidecar.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'tokengate-config')?.data.UPSTREAM_URL, 'http://127.0.0.1:8000')
   const standalone = render('standalone')
-  t.same(kinds(standalone), ['ConfigMap/tokengate-config', 'ConfigMap/tokengate-redis', 'Deployment/tokengate', 'HorizontalPodAutoscaler/tokengate', 'PodDisruptionBudget/tokengate', 'PrometheusRule/tokengate', 'Secret/tokengate-jwt', 'Service/tokengate', 'Service/tokengate-redis', 'ServiceMonitor/tokengate', 'StatefulSet/tokengate-redis'])
+  t.same(kinds(standalone), ['ConfigMap/tokengate-config', 'ConfigMap/tokengate-redis', 'Deployment/tokengate', 'HorizontalPodAutoscaler/tokengate', 'NetworkPolicy/tokengate', 'NetworkPolicy/tokengate-redis', 'PodDisruptionBudget/tokengate', 'Secret/tokengate-jwt', 'Secret/tokengate-redis', 'Service/tokengate', 'Service/tokengate-metrics', 'Service/tokengate-redis', 'StatefulSet/tokengate-redis'])
 })

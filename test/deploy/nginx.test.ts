@@ -7,6 +7,8 @@ import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { nginxMissing, startNginx, type Nginx } from './nginx.js'
 import { tempFile } from '../helpers/temp-dir.js'
+import { until } from '../helpers/until.js'
+import { REFUSALS, sameAsTokengate } from './refusals.js'
 
 // Real nginx with deploy/nginx/tokengate.conf (only addresses and port changed),
 // a real upstream, tokengate on a spawned Redis.
@@ -148,5 +150,24 @@ t.test('tokengate unreachable: 503 JSON, and nothing reaches the API', { skip },
   const res = await call(`${nginx.url}/accounts`, { token: sign() })
   t.equal(res.status, 503)
   t.equal(res.body.error, 'temporarily_unavailable')
+  t.equal(api.seen.length, 0)
+})
+
+t.test('every refusal reaches the client as tokengate wrote it: status, JSON body, challenge (not nginx\'s 500 or a canned text)', { skip }, async (t) => {
+  const { nginx, api, gw } = await stack(t)
+  for (const refusal of REFUSALS) await t.test(`${refusal.status}: ${refusal.what}`, async (t) => { await sameAsTokengate(t, nginx.url, gw.url, refusal) })
+  t.equal(api.seen.length, 0, 'nothing reached the API')
+})
+
+t.test('Redis down with FAIL_MODE=closed: tokengate\'s 503 reaches the client as it wrote it, nothing reaches the API', { skip }, async (t) => {
+  const down = await startRedis()
+  const gw = await startGateway(t, { REDIS_URL: down.url, FAIL_MODE: 'closed', MAX_STALENESS_MS: '500', PUBLIC_PATHS: '/public' })
+  const api = await startUpstream(t)
+  const nginx = await startNginx(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
+  await down.stop()
+  const token = sign()
+  t.ok(await until(async () => (await call(`${nginx.url}/accounts`, { token })).status === 503, 3000), 'refused once stale')
+  api.seen.length = 0
+  await sameAsTokengate(t, nginx.url, gw.url, { status: 503, method: 'GET', path: '/accounts', headers: { authorization: `Bearer ${token}` } })
   t.equal(api.seen.length, 0)
 })

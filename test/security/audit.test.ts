@@ -135,11 +135,13 @@ function reseal (lines: string[], index: number): string[] {
   })
 }
 
-t.test('audit verify answers usage errors with exit code 2', async (t) => {
+t.test('audit verify answers usage errors with exit code 2, an unreadable file with 1', async (t) => {
   const child = spawn(process.execPath, [MAIN, 'audit', 'check'], { env: { PATH: process.env.PATH ?? '' } })
   const [code] = await once(child, 'exit') as [number | null]
   t.equal(code, 2)
-  t.equal((await verifyCli('/nonexistent/audit.log')).code, 2)
+  const missing = await verifyCli('/nonexistent/audit.log')
+  t.equal(missing.code, 1, 'a file that cannot be read is a failure, not a usage error')
+  t.match(missing.stderr, /cannot read/)
 })
 
 t.test('GET /admin/audit/summary counts events by type and reason', async (t) => {
