@@ -71,6 +71,11 @@ export class JwksKeySet {
     this.#now = now
   }
 
+  /** The JWKS URL (href): a reload keeps this key set while its issuer's URL stays the same. */
+  get url (): string {
+    return this.#url.href
+  }
+
   get size (): number {
     return this.#verifiers.length
   }
