@@ -4,11 +4,14 @@ import t from 'tap'
 import { stringify } from 'yaml'
 import { loadConfig } from '../src/config/load.js'
 import type { Config } from '../src/config/types.js'
-import { BASE_ENV, startGateway, type Gateway } from './helpers/gateway.js'
+import { createServer, type ServerResponse } from 'node:http'
+import { jumpingClock } from './helpers/clock.js'
+import { BASE_ENV, startGateway, type Gateway, type GatewayOptions } from './helpers/gateway.js'
 import { AUDIENCE, startOpenIdProvider } from './helpers/oidc-provider.js'
 import { scrape, valueOf } from './helpers/scrape.js'
 import { tempDir } from './helpers/temp-dir.js'
-import { PREVIOUS_SECRET, SECRET, sign } from './helpers/tokens.js'
+import { keyPair, PREVIOUS_SECRET, SECRET, sign } from './helpers/tokens.js'
+import { waitFor } from './helpers/until.js'
 import { startUpstream } from './helpers/upstream.js'
 
 // In-process: app.tokengateReload(load) is what SIGHUP and a file change call (serve.ts); the
@@ -20,13 +23,13 @@ const admin = sign({ claims: { sub: 'root', roles: ['admin'] } })
 /** A gateway configured by a YAML file in a temp directory; `write` replaces the file. */
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-async function fileGateway (t: Teardown, settings: Record<string, unknown>, env: Record<string, string> = {}): Promise<{ gw: Gateway, write: (next: Record<string, unknown>) => void, reload: () => ReturnType<Gateway['app']['tokengateReload']>, fullEnv: Record<string, string> }> {
+async function fileGateway (t: Teardown, settings: Record<string, unknown>, env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<{ gw: Gateway, write: (next: Record<string, unknown>) => void, reload: () => ReturnType<Gateway['app']['tokengateReload']>, fullEnv: Record<string, string> }> {
   const dir = tempDir(t, 'tokengate-reload-')
   const file = join(dir, 'tokengate.yaml')
   const write = (next: Record<string, unknown>): void => { writeFileSync(file, stringify(next)) }
   write(settings)
   const fullEnv = { ...BASE_ENV, JWT_SECRET: '', TOKENGATE_CONFIG: file, ...env }
-  const gw = await startGateway(t, fullEnv)
+  const gw = await startGateway(t, fullEnv, options)
   const reload = async (): ReturnType<Gateway['app']['tokengateReload']> => await gw.app.tokengateReload((): Config => loadConfig(fullEnv), 'test')
   return { gw, write, reload, fullEnv }
 }
@@ -125,4 +128,44 @@ t.test('an issuer added by reload is discovered and its keys fetched before the 
   t.match(await reload(), { ok: true })
   t.equal(await forwardAuth(gw, '/x', token), 401, 'the removed issuer\'s token is refused at once')
   t.equal(await forwardAuth(gw, '/x', firstToken), 200, 'the kept issuer kept its keys')
+})
+
+t.test('a request carries the configuration it started with across its await: a reload during its JWKS fetch does not reach it', async (t) => {
+  const [one, two] = [keyPair('rsa'), keyPair('rsa')]
+  const jwk = (pair: ReturnType<typeof keyPair>, kid: string): Record<string, unknown> => ({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' })
+  // The first fetch (start-up) answers at once with key one; the next is held until released, with key two.
+  let fetches = 0
+  let held: ServerResponse | null = null
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json')
+    if (fetches++ === 0) res.end(JSON.stringify({ keys: [jwk(one, 'one')] }))
+    else held = res
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const address = server.address()
+  const jwksUri = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/jwks`
+  const issuer = { issuer: 'https://idp.example.com', jwks_uri: jwksUri, audience: AUDIENCE, grants_admin: true }
+  const clock = jumpingClock()
+  const { gw, write, reload } = await fileGateway(t, { JWT_ISSUERS: [issuer] }, { NODE_ENV: 'development' }, { now: clock.now })
+  clock.jump(60_000) // past the refetch cooldown of the start-up fetch
+  const token = sign({ key: two.privatePem, algorithm: 'RS256', kid: 'two', claims: { iss: issuer.issuer, aud: AUDIENCE, sub: 'dave', roles: ['user'] } })
+  const inFlight = forwardAuth(gw, '/admin/users', token)
+  await waitFor(() => held !== null, 'the unknown kid to be fetched')
+  write({ JWT_ISSUERS: [issuer], ACCESS_RULES: [{ path: '/admin', roles: ['admin'] }] })
+  t.match(await reload(), { ok: true }, 'swapped while the request waits for the key')
+  const response = held as ServerResponse | null
+  response?.end(JSON.stringify({ keys: [jwk(one, 'one'), jwk(two, 'two')] }))
+  t.equal(await inFlight, 200, 'decided under the configuration it started with (no rule)')
+  t.equal(await forwardAuth(gw, '/admin/users', token), 403, 'the next request meets the new rule')
+})
+
+t.test('an issuer added by reload whose keys cannot be fetched yet: the reload succeeds and the replica stays ready', async (t) => {
+  const first = await startOpenIdProvider(t)
+  const own = { issuer: first.issuer, discovery: true, audience: AUDIENCE, grants_admin: true }
+  const { gw, write, reload } = await fileGateway(t, { JWT_ISSUERS: [own] }, { NODE_ENV: 'development', JWKS_TIMEOUT_MS: '500' })
+  write({ JWT_ISSUERS: [own, { issuer: 'https://down.example.com', jwks_uri: 'http://127.0.0.1:1/jwks', audience: AUDIENCE }] })
+  t.match(await reload(), { ok: true })
+  t.equal((await fetch(`${gw.url}/readyz`)).status, 200, 'still ready')
+  t.equal(await forwardAuth(gw, '/x', await first.accessToken()), 200)
 })
