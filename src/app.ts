@@ -100,6 +100,21 @@ interface LiveSnapshot {
   readonly forwardAuth: Authorizer
   readonly proxy: Authorizer
   readonly requiresOriginalUri: boolean
+  /** The issuers an administrator may name (`iss`). */
+  readonly issuers: IssuerScope
+}
+
+/** The admin routes' issuer scope, asked of the current snapshot at each call: an issuer added by a reload can be named at once. */
+class LiveIssuerScope extends IssuerScope {
+  readonly #current: () => IssuerScope
+  constructor (current: () => IssuerScope) {
+    super([])
+    this.#current = current
+  }
+
+  override target (requested: string | undefined): string { return this.#current().target(requested) }
+  override subject (requested: string | undefined): string { return this.#current().subject(requested) }
+  override everyone (requested: string | undefined, allIssuers: boolean): string { return this.#current().everyone(requested, allIssuers) }
 }
 
 /** What outlives every snapshot: the revocation state and checker, the sink, one decision log per mode. */
@@ -155,7 +170,8 @@ async function buildSnapshot (config: Config, parts: SnapshotParts, previous: Li
     issuer,
     forwardAuth: authorizerFor('forward_auth'),
     proxy: authorizerFor('proxy'),
-    requiresOriginalUri: config.publicPaths.length > 0 || config.accessRules.length > 0
+    requiresOriginalUri: config.publicPaths.length > 0 || config.accessRules.length > 0,
+    issuers: new IssuerScope(config.jwt.issuers)
   })
 }
 
@@ -357,7 +373,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       })
     }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
-    const issuers = new IssuerScope(config.jwt.issuers)
+    const issuers = new LiveIssuerScope(() => live.issuers)
     await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes })
     await api.register(adminObservabilityRoutes, {
       authenticator,
@@ -407,10 +423,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       app.log.info({ trigger, keysChanged: changedKeys, rules: next.accessRules.length, publicPaths: next.publicPaths.length, issuers: next.jwt.issuers.length }, 'configuration reloaded')
       return { ok: true, config: next }
     } catch (err) {
-      if (!(err instanceof ConfigError)) app.log.error({ err, trigger }, 'configuration reload failed; the running configuration is kept')
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message]
       metrics.configReloads.inc({ result: 'failure' })
-      app.log.error({ trigger, problems }, 'configuration reload refused; the running configuration is kept')
+      // An unexpected error (not a named problem) is logged with its stack.
+      app.log.error({ trigger, problems, ...(err instanceof ConfigError ? {} : { err }) }, 'configuration reload refused; the running configuration is kept')
       return { ok: false, problems }
     }
   }

@@ -107,15 +107,21 @@ t.test('a setting read at start refuses the reload, naming it', async (t) => {
 })
 
 t.test('an issuer added by reload is discovered and its keys fetched before the swap: its next token passes; readiness unchanged', async (t) => {
-  const [first, added] = [await startOpenIdProvider(t), await startOpenIdProvider(t)]
+  const [first, added] = [await startOpenIdProvider(t, { roles: ['admin'] }), await startOpenIdProvider(t)]
   const own = { issuer: first.issuer, discovery: true, audience: AUDIENCE, grants_admin: true }
   const { gw, write, reload } = await fileGateway(t, { JWT_ISSUERS: [own] }, { NODE_ENV: 'development' })
   const [firstToken, token] = [await first.accessToken(), await added.accessToken()]
+  const revokeUser = async (): Promise<string> => {
+    const res = await fetch(`${gw.url}/admin/users/bob/revoke?iss=${encodeURIComponent(added.issuer)}`, { method: 'POST', headers: { authorization: `Bearer ${firstToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reload test' }) })
+    return `${res.status} ${await res.text()}`
+  }
   t.equal(await forwardAuth(gw, '/x', token), 401, 'unknown issuer before')
   t.equal(await forwardAuth(gw, '/x', firstToken), 200)
+  t.match(await revokeUser(), /^400 .*issuer/i, 'an administrator cannot name it yet')
   write({ JWT_ISSUERS: [own, { issuer: added.issuer, discovery: true, audience: AUDIENCE }] })
   t.match(await reload(), { ok: true })
   t.equal(await forwardAuth(gw, '/x', token), 200, 'verified at once')
+  t.match(await revokeUser(), /^200 /, 'an administrator can revoke its users at once')
   t.equal(await forwardAuth(gw, '/x', firstToken), 200, 'the first issuer still verifies')
   t.equal((await fetch(`${gw.url}/readyz`)).status, 200)
   // An issuer whose metadata cannot be read fails the reload, as it would fail start-up.

@@ -65,7 +65,8 @@ export function probablyMeant (name: string): string | null {
   return best?.name ?? null
 }
 
-function foreign (name: string, value: string | undefined): boolean {
+/** Another program's variable (its value tells a service link `<NAME>_PORT` apart). */
+export function foreign (name: string, value: string | undefined): boolean {
   return SYSTEM.has(name) || FOREIGN_PREFIX.test(name) || SERVICE_LINK.test(name) ||
     (name.endsWith('_PORT') && value !== undefined && SERVICE_LINK_PORT.test(value.trim()))
 }
