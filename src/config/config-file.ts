@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
-import { Ajv } from 'ajv'
+import { Ajv, type ValidateFunction } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { where } from './json-document.js'
 import { probablyMeant } from './near-miss.js'
 import { CONFIG_FILE_VARIABLE, configFileSchema, SETTINGS } from './settings.js'
 import type { Env } from './env-reader.js'
 
-const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(configFileSchema())
+// Compiled when a file is first read: a start without TOKENGATE_CONFIG does not pay for it.
+let compiled: ValidateFunction | null = null
+const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(configFileSchema()))
 const KIND = new Map(SETTINGS.map((setting) => [setting.name, setting.kind]))
 
 /** What the configuration file says, as the environment would say it, or the problems that stop it. */
@@ -43,6 +45,7 @@ export function readConfigFile (path: string): ConfigFile {
   if (document === null || document === undefined) return { values: {}, problems: [] }
   const problems: string[] = []
   const broken = new Set<string>()
+  const validate = validator()
   if (!validate(document)) {
     const errors = validate.errors ?? []
     for (const error of errors) {
