@@ -169,7 +169,7 @@ t.test('a request carries the configuration it started with across its await: a 
 t.test('an issuer added by reload whose keys cannot be fetched yet: the reload succeeds and the replica stays ready', async (t) => {
   const first = await startOpenIdProvider(t)
   const own = { issuer: first.issuer, discovery: true, audience: AUDIENCE, grants_admin: true }
-  const { gw, write, reload } = await fileGateway(t, { JWT_ISSUERS: [own] }, { NODE_ENV: 'development', JWKS_TIMEOUT_MS: '500' })
+  const { gw, write, reload } = await fileGateway(t, { JWT_ISSUERS: [own] }, { NODE_ENV: 'development' })
   write({ JWT_ISSUERS: [own, { issuer: 'https://down.example.com', jwks_uri: 'http://127.0.0.1:1/jwks', audience: AUDIENCE }] })
   t.match(await reload(), { ok: true })
   t.equal((await fetch(`${gw.url}/readyz`)).status, 200, 'still ready')
