@@ -1,13 +1,16 @@
 import { createRequire } from 'node:module'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { createAuthenticator } from './decision/authenticator.js'
+import { createAuthenticator, type Authenticator } from './decision/authenticator.js'
 import type { Config } from './config/types.js'
+import { restartNeeded } from './config/reload-check.js'
+import { ConfigError } from './errors.js'
 import type { GatewayServices } from './context.js'
 import { createAccessPolicy } from './decision/access-policy.js'
 import { createAuthorizer, type Authorizer } from './decision/authorize.js'
 import { DecisionLog, type DecisionMode } from './decision/decision-log.js'
-import { decisionTracing } from './decision/decision-span.js'
+import { decisionTracing, type DecisionTracing } from './decision/decision-span.js'
 import { startTracing } from './tracing/load.js'
+import type { Tracing } from './tracing/tracing.js'
 import { installErrorHandlers } from './server/error-handler.js'
 import { resourceMetadataChallenge } from './server/failure-reply.js'
 import { sendContinue } from './server/expect-continue.js'
@@ -43,9 +46,9 @@ import { oauthRoutes } from './routes/oauth-routes.js'
 import { registerRateLimits } from './routes/rate-limits.js'
 import { tokenRoutes } from './routes/token-routes.js'
 import { createForwardAuth } from './forward-auth/forward-auth.js'
-import { createIssuer } from './tokens/issuer.js'
+import { createIssuer, type TokenIssuer } from './tokens/issuer.js'
 import type { WorkerLink } from './cluster/worker-link.js'
-import { issuerKeysSources } from './tokens/discovery.js'
+import { issuerKeysSources, type IssuerKeysSource } from './tokens/discovery.js'
 import { logoutIssuersOf, revocationCallersOf } from './idp/issuers.js'
 import { backchannelLogoutRoutes } from './routes/backchannel-logout.js'
 import { createLogoutTokenVerifier } from './idp/logout-token.js'
@@ -89,13 +92,118 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
   return store
 }
 
+/**
+ * What a reload swaps (ARCHITECTURE.md, "Swapping options while running"): built from one
+ * configuration, immutable, held behind one reference. A request reads the reference once and
+ * keeps what it read to its end, across every await.
+ */
+interface LiveSnapshot {
+  readonly config: Config
+  readonly keySets: ReadonlyArray<JwksKeySet | null>
+  /** Owns the verified-token cache: a new verifier (keys or issuers changed) starts with an empty one. */
+  readonly authenticator: Authenticator
+  readonly issuer: TokenIssuer | null
+  readonly forwardAuth: Authorizer
+  readonly proxy: Authorizer
+  readonly requiresOriginalUri: boolean
+  /** The issuers an administrator may name (`iss`). */
+  readonly issuers: IssuerScope
+}
+
+/** The admin routes' issuer scope, asked of the current snapshot at each call: an issuer added by a reload can be named at once. */
+class LiveIssuerScope extends IssuerScope {
+  readonly #current: () => IssuerScope
+  constructor (current: () => IssuerScope) {
+    super([])
+    this.#current = current
+  }
+
+  override target (requested: string | undefined): string { return this.#current().target(requested) }
+  override subject (requested: string | undefined): string { return this.#current().subject(requested) }
+  override everyone (requested: string | undefined, allIssuers: boolean): string { return this.#current().everyone(requested, allIssuers) }
+}
+
+/** What outlives every snapshot: the revocation state and checker, the sink, one decision log per mode. */
+interface SnapshotParts {
+  readonly checker: RevocationChecker
+  readonly security: MonitoringSink
+  readonly decisions: Readonly<Record<DecisionMode, DecisionLog>>
+  /** A span per decision, per mode; undefined when traces are off. */
+  readonly spans: Readonly<Record<DecisionMode, DecisionTracing>> | undefined
+  readonly tracing: Tracing | undefined
+  readonly log: FastifyInstance['log']
+  readonly now: () => number
+}
+
+/** Keys and issuers as the verifier reads them; both ephemeral (development) counts as unchanged. */
+function sameKeys (a: Config, b: Config): boolean {
+  if (a.jwt.ephemeral && b.jwt.ephemeral) return true
+  return JSON.stringify(a.jwt) === JSON.stringify(b.jwt)
+}
+
+/**
+ * Everything start-up builds from the live settings, built again for `config`: issuer discovery,
+ * a key set (and its first fetch) for each issuer whose JWKS is new, the verifier, the access
+ * policy. `previous`'s verifier is kept when keys and issuers did not change; its key sets are
+ * kept for each issuer whose entry and JWKS URL did not change.
+ */
+async function buildSnapshot (config: Config, parts: SnapshotParts, previous: LiveSnapshot | null, sources?: readonly IssuerKeysSource[]): Promise<LiveSnapshot> {
+  let keySets: ReadonlyArray<JwksKeySet | null>
+  let authenticator: Authenticator
+  let issuer: TokenIssuer | null
+  if (previous !== null && sameKeys(previous.config, config)) ({ keySets, authenticator, issuer } = previous)
+  else {
+    // An untrusted discovery throws a ConfigError: the reload fails, as start-up would.
+    const urls = (sources ?? await issuerKeysSources(config.jwt)).map(({ jwksUrl }) => jwksUrl)
+    const kept = previous === null ? [] : previous.config.jwt.issuers.map((entry, index) => ({ entry: JSON.stringify(entry), keySet: previous.keySets[index] }))
+    keySets = urls.map((url, index) => {
+      if (url === null) return null
+      const entry = JSON.stringify(config.jwt.issuers[index])
+      const same = kept.find((old) => old.entry === entry && old.keySet?.url === url.href)?.keySet
+      return same ?? new JwksKeySet(url, config.jwt, config.jwt.issuers[index], parts.log, { now: parts.now, tracing: parts.tracing })
+    })
+    const fresh = keySets.filter((keySet) => keySet !== null && !kept.some((old) => old.keySet === keySet))
+    await Promise.all(fresh.map(async (keySet) => await keySet?.refresh()))
+    authenticator = createAuthenticator(createTokenVerifier(config.jwt, keySets), parts.checker, config.jwt.maxTokenBytes)
+    issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
+  }
+  const policy = createAccessPolicy(config.publicPaths, config.accessRules)
+  // One authorizer per mode, so that each decision's latency and log line name their mode.
+  const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
+    policy, authenticator, security: parts.security, methodOverride: config.upstreamMethodOverride, decisions: parts.decisions[mode], tracing: parts.spans?.[mode]
+  })
+  return Object.freeze({
+    config,
+    keySets,
+    authenticator,
+    issuer,
+    forwardAuth: authorizerFor('forward_auth'),
+    proxy: authorizerFor('proxy'),
+    requiresOriginalUri: config.publicPaths.length > 0 || config.accessRules.length > 0,
+    issuers: new IssuerScope(config.jwt.issuers)
+  })
+}
+
+/** What a reload says: swapped, or the problems that kept the running configuration. */
+export type ReloadOutcome = { readonly ok: true, readonly config: Config } | { readonly ok: false, readonly problems: readonly string[] }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Reads the configuration again (`load`, as start-up did), checks that nothing that needs a
+     * restart changed, builds a whole new snapshot and only then swaps it in. On any problem the
+     * running configuration is kept. Logged and counted (tokengate_config_reloads_total).
+     */
+    tokengateReload: (load: () => Config, trigger: string) => Promise<ReloadOutcome>
+  }
+}
+
 // The package's own version, for tokengate_build_info (dist/app.js and src/app.ts both sit one level down).
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 /** Builds the whole gateway; never listens (see server.ts). */
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
   const keySources = await issuerKeysSources(config.jwt)
-  const jwksUrls = keySources.map(({ jwksUrl }) => jwksUrl)
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
   const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
   const fastRoutes = new FastRouteServer()
@@ -134,21 +242,31 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const worker = options.worker ?? null
   const revocationOrigin = (token: TokenRef): RevocationOrigin | undefined => replica.recentOrigin({ iss: token.iss ?? '', jti: token.jti, sid: sessionOf(token), sub: token.sub })
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined, revocationOrigin)
-  // One key set per issuer, each with its own cache, kid refresh and cooldown.
-  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now, tracing }))
-  await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))
+  // One key set per issuer, each with its own cache, kid refresh and cooldown; a reload keeps those it can.
+  const decisions = { forward_auth: new DecisionLog('forward_auth', metrics, app.log, config.decisionLog), proxy: new DecisionLog('proxy', metrics, app.log, config.decisionLog) }
+  const spans = tracing === undefined ? undefined : { forward_auth: decisionTracing(tracing, 'forward_auth', isTrustedProxy), proxy: decisionTracing(tracing, 'proxy', isTrustedProxy) }
+  const parts: SnapshotParts = { checker, security, decisions, spans, tracing, log: app.log, now: options.now ?? Date.now }
+  let live = await buildSnapshot(config, parts, null, keySources)
+  const jwks = live.keySets
   const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
   metrics.watchJwks(keySets)
-  const verifier = createTokenVerifier(config.jwt, jwks)
-  const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
-  const policy = createAccessPolicy(config.publicPaths, config.accessRules)
-  // One authorizer per mode, so that each decision's latency and log line name their mode.
-  const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
-    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog), tracing: tracing === undefined ? undefined : decisionTracing(tracing, mode, isTrustedProxy)
-  })
+  // Routes hold these for good: each call reads the current snapshot once.
+  const authenticator: Authenticator = {
+    fromHeader: (header, use) => live.authenticator.fromHeader(header, use),
+    fromToken: (token, use) => live.authenticator.fromToken(token, use),
+    verifyOnly: (token) => live.authenticator.verifyOnly(token),
+    cachedTokens: () => live.authenticator.cachedTokens()
+  }
+  const startIssuer = live.issuer
+  const authorizers: Readonly<Record<DecisionMode, Authorizer>> = {
+    forward_auth: (request, method, path, mayCarryBody) => live.forwardAuth(request, method, path, mayCarryBody),
+    proxy: (request, method, path, mayCarryBody) => live.proxy(request, method, path, mayCarryBody)
+  }
+  const authorizerFor = (mode: DecisionMode): Authorizer => authorizers[mode]
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations, tracing })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
-  const issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
+  // Adding or removing the signing key takes a restart (reload-check.ts): a reload only changes which key signs.
+  const issuer: TokenIssuer | null = startIssuer === null ? null : { algorithm: startIssuer.algorithm, mint: (mint) => (live.issuer ?? startIssuer).mint(mint) }
   // Revocations pushed by identity providers: enforced here at once, their writes retried until stored.
   const idpRevoker = new IdpRevoker({
     revoker,
@@ -221,7 +339,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     trustedProxies,
     authPrefix: config.authPrefix,
     log: app.log,
-    originalUriRequired: config.publicPaths.length > 0 || config.accessRules.length > 0,
+    originalUriRequired: () => live.requiresOriginalUri,
     refusals,
     challengeSuffix
   }))
@@ -270,7 +388,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       })
     }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
-    const issuers = new IssuerScope(config.jwt.issuers)
+    const issuers = new LiveIssuerScope(() => live.issuers)
     await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes })
     await api.register(adminObservabilityRoutes, {
       authenticator,
@@ -307,5 +425,31 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       tracing
     })
   }
+  let reloading: Promise<ReloadOutcome> = Promise.resolve({ ok: true, config })
+  const reload = async (load: () => Config, trigger: string): Promise<ReloadOutcome> => {
+    let next: Config
+    try {
+      next = load()
+      const problems = restartNeeded(live.config, next)
+      if (problems.length > 0) throw new ConfigError(problems)
+      const changedKeys = !sameKeys(live.config, next)
+      live = await buildSnapshot(next, parts, live)
+      if (changedKeys) metrics.watchJwks(live.keySets.flatMap((keySet) => keySet === null ? [] : [keySet]))
+      metrics.configReloads.inc({ result: 'success' })
+      app.log.info({ trigger, keysChanged: changedKeys, rules: next.accessRules.length, publicPaths: next.publicPaths.length, issuers: next.jwt.issuers.length }, 'configuration reloaded')
+      return { ok: true, config: next }
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message]
+      metrics.configReloads.inc({ result: 'failure' })
+      // An unexpected error (not a named problem) is logged with its stack.
+      app.log.error({ trigger, problems, ...(err instanceof ConfigError ? {} : { err }) }, 'configuration reload refused; the running configuration is kept')
+      return { ok: false, problems }
+    }
+  }
+  // One reload at a time, in order: a burst of file events never builds two snapshots at once.
+  app.decorate('tokengateReload', async (load: () => Config, trigger: string) => {
+    reloading = reloading.then(async () => await reload(load, trigger))
+    return await reloading
+  })
   return app
 }

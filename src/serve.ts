@@ -6,6 +6,7 @@ import { runPrimary } from './cluster/primary.js'
 import { WorkerLink } from './cluster/worker-link.js'
 import { loadConfig } from './config/load.js'
 import type { Config } from './config/types.js'
+import { watchFiles, type FileWatch } from './server/file-watch.js'
 
 function devBanner (config: Config, app: FastifyInstance): string {
   const issuer = app.tokengate.issuer
@@ -64,6 +65,7 @@ export async function serve (env: Readonly<Record<string, string | undefined>> =
   }
   let draining = false
   let stop = (): void => {}
+  let stopReloads = (): void => {}
   // A worker drains when the primary says so, or when the primary is gone; a terminal's
   // Ctrl-C reaches the whole process group, and only the primary acts on it.
   const worker = cluster.isWorker ? new WorkerLink(() => stop()) : undefined
@@ -95,10 +97,11 @@ export async function serve (env: Readonly<Record<string, string | undefined>> =
   // Stop accepting, let in-flight requests (streams included) finish, close Redis; past the grace, exit anyway.
   const grace = closeWithGrace({
     delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs,
-    // SIGHUP reopens the audit file (logrotate), it does not stop the gateway.
+    // SIGHUP reopens the audit file and reloads the configuration (reloadOnSignalAndChange): close-with-grace would drain on it.
     skip: worker === undefined ? ['SIGHUP'] : ['SIGINT', 'SIGHUP']
   }, async ({ signal, err }) => {
     draining = true
+    stopReloads()
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'draining and shutting down')
     await drain(app)
@@ -118,6 +121,38 @@ export async function serve (env: Readonly<Record<string, string | undefined>> =
     }
     throw err
   }
+  // Once per start: a cluster's primary logs it for every worker.
+  if (worker === undefined) app.log.info({ file: config.source.file, settings: config.source.effective }, 'effective configuration (secrets redacted)')
+  stopReloads = reloadOnSignalAndChange(app, env, config, worker === undefined)
   if (config.development) process.stdout.write(devBanner(config, app) + '\n')
   return app
+}
+
+/**
+ * SIGHUP, and a change of a watched file (the configuration file, access rules, issuer and key
+ * files), reload the configuration (app.tokengateReload). A cluster worker only answers SIGHUP:
+ * its primary watches the files and passes the signal on.
+ */
+function reloadOnSignalAndChange (app: FastifyInstance, env: Readonly<Record<string, string | undefined>>, config: Config, watch: boolean): () => void {
+  let watched = config.source.watched
+  let files: FileWatch | null = null
+  const reload = (trigger: string): void => {
+    app.tokengateReload(() => loadConfig(env), trigger).then((outcome) => {
+      // A reload may name other files (ACCESS_RULES_FILE in the configuration file): watch those.
+      if (outcome.ok && watch && outcome.config.source.watched.join('\n') !== watched.join('\n')) {
+        watched = outcome.config.source.watched
+        files?.close()
+        files = watchFiles(watched, onChange, { log: app.log })
+      }
+    }, (err: unknown) => { app.log.error({ err }, 'configuration reload failed') })
+  }
+  let stopped = false
+  const onChange = (changed: readonly string[]): void => { if (!stopped) reload(`changed ${changed.join(', ')}`) }
+  // Kept while draining, answering nothing: SIGHUP's default action would end the process.
+  process.on('SIGHUP', () => { if (!stopped) reload('SIGHUP') })
+  if (watch) files = watchFiles(watched, onChange, { log: app.log })
+  return () => {
+    stopped = true
+    files?.close()
+  }
 }

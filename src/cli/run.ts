@@ -7,6 +7,8 @@ export const USAGE = `usage:
   tokengate token --sub ID [--ttl 15m] [--refresh] [--sid SID] [--claims JSON]
                                                      mint a token with the configured key
   tokengate audit verify FILE...                     check a hash-chained audit log (rotated files oldest first)
+  tokengate config check FILE                        validate a configuration file without starting
+  tokengate config schema                            print the configuration file's JSON Schema
   tokengate admin COMMAND [--json]                   incident response against a running gateway
                                                      (status, alerts, revoke-user, revoke-all, revoke-token)
 Every command takes --help and --version. Exit codes: 0 done; 1 failed (the gateway refused or
@@ -35,6 +37,10 @@ async function dispatch (argv: readonly string[], io: CommandIo): Promise<number
     case 'audit': {
       const { auditCommand } = await import('../security/audit-cli.js')
       return await auditCommand(rest, io)
+    }
+    case 'config': {
+      const { configCommand } = await import('./config.js')
+      return configCommand(rest, io)
     }
     case 'admin': {
       const { adminCommand } = await import('./admin.js')

@@ -6,6 +6,7 @@ import type { Config } from '../config/types.js'
 import { closeMetricsServer, listenMetricsServer } from '../server/metrics-listener.js'
 import { AuditLog } from '../security/audit-log.js'
 import { LOG_REDACT } from '../server/log-redact.js'
+import { watchFiles } from '../server/file-watch.js'
 import { isMessage } from './messages.js'
 import { send, Supervisor } from './supervisor.js'
 
@@ -56,11 +57,20 @@ export async function runPrimary (config: Config): Promise<void> {
     }
     shutDown().finally(() => process.exit(70))
   })
+  // Every worker reloads its own configuration: the primary passes SIGHUP on, and turns a change
+  // of a watched file into one. (It watches the files named at start.)
+  const reloadWorkers = (): void => {
+    for (const worker of supervisor.running) worker.process.kill('SIGHUP')
+  }
+  process.on('SIGHUP', reloadWorkers)
+  const files = watchFiles(config.source.watched, reloadWorkers, { log })
   closeWithGrace({ delay: config.shutdownGraceMs === 0 ? undefined : config.shutdownGraceMs + EXIT_MARGIN_MS, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'primary shutting down after an error')
     else log.info({ signal, workers: supervisor.running.length }, 'draining workers and shutting down')
+    files.close()
     await shutDown()
   })
+  log.info({ file: config.source.file, settings: config.source.effective }, 'effective configuration (secrets redacted)')
   await supervisor.start()
   log.info({ workers: config.workers, port: config.port, metricsPort: config.metricsPort }, 'workers listening')
 }

@@ -1,9 +1,12 @@
+import { extname } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import { isFailure } from '../errors.js'
 import { canonicalConfiguredPath } from '../decision/paths.js'
 import type { EnvReader } from './env-reader.js'
 import type { AccessRule } from '../decision/access-policy.js'
 
-const VAR = 'ACCESS_RULES_FILE'
+const FILE_VAR = 'ACCESS_RULES_FILE'
+const INLINE_VAR = 'ACCESS_RULES'
 const EXAMPLE = '[{"method":"POST","path":"/payments","scopes":["payments:write"],"roles":["customer"],"issuers":["https://sso.example.com/realms/customers"]}]'
 
 function stringList (value: unknown): string[] | null {
@@ -13,26 +16,40 @@ function stringList (value: unknown): string[] | null {
   return null
 }
 
+/** The rules document: ACCESS_RULES inline (JSON; a list in the configuration file), or ACCESS_RULES_FILE (YAML by a .yaml or .yml name, else JSON). */
+function readRulesDocument (r: EnvReader): { parsed: unknown, VAR: string, path: string } | null {
+  const inline = r.raw(INLINE_VAR)
+  const file = r.optionalString(FILE_VAR)
+  if (inline !== undefined && file !== null) {
+    r.fail(INLINE_VAR, `set together with ${FILE_VAR}; choose one`)
+    return null
+  }
+  if (inline === undefined && file === null) return null
+  const VAR = inline === undefined ? FILE_VAR : INLINE_VAR
+  const path = file ?? INLINE_VAR
+  const text = inline ?? r.file(VAR, path)
+  if (text === null) return null
+  const yaml = inline === undefined && ['.yaml', '.yml'].includes(extname(path).toLowerCase())
+  try {
+    return { parsed: yaml ? parseYaml(text) : JSON.parse(text), VAR, path }
+  } catch {
+    r.fail(VAR, `${path} is not ${yaml ? 'YAML' : 'JSON'}; expected ${EXAMPLE}`)
+    return null
+  }
+}
+
 /**
- * Rules are JSON: method (string, list or "*"), path prefix (whole segments),
+ * Rules: method (string, list or "*"), path prefix (whole segments),
  * scopes (all required), roles (any one suffices) and issuers (the token's
  * `iss` must be one; each a trusted issuer). The longest matching prefix
  * wins, so a specific rule can loosen or tighten a broad one.
  */
 export function readAccessRules (r: EnvReader, trustedIssuers: ReadonlyArray<string | null>): AccessRule[] {
-  const path = r.optionalString(VAR)
-  if (path === null) return []
-  const text = r.file(VAR, path)
-  if (text === null) return []
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    r.fail(VAR, `${path} is not JSON; expected ${EXAMPLE}`)
-    return []
-  }
+  const document = readRulesDocument(r)
+  if (document === null) return []
+  const { parsed, VAR, path } = document
   if (!Array.isArray(parsed)) {
-    r.fail(VAR, `${path} must hold a JSON array; expected ${EXAMPLE}`)
+    r.fail(VAR, `${path} must hold a list; expected ${EXAMPLE}`)
     return []
   }
   const rules: AccessRule[] = []

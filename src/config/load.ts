@@ -3,15 +3,18 @@ import proxyAddr from 'proxy-addr'
 import { ConfigError, isFailure } from '../errors.js'
 import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
+import { mergeConfigFile } from './config-file.js'
+import { effectiveSettings } from './effective.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readIdpConfig } from './idp.js'
 import { readJwtConfig } from './jwt.js'
+import { unknownVariables } from './near-miss.js'
 import { readResourceMetadata } from './resource.js'
 import { readSsf } from './ssf-transmitters.js'
 import { readTracing } from './tracing.js'
 import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
-import type { Config } from './types.js'
+import type { Config, ConfigSource } from './types.js'
 import type { JwtConfig } from '../tokens/options.js'
 
 const DAY_S = 86_400
@@ -149,7 +152,10 @@ export interface LoadOptions {
 
 /** Reads and validates the whole environment; throws one ConfigError listing every problem. */
 export function loadConfig (env: Env = process.env, { serving = true }: LoadOptions = {}): Config {
-  const r = new EnvReader(env)
+  // TOKENGATE_CONFIG's file under the environment: every variable set in the environment wins.
+  const merged = mergeConfigFile(env)
+  const r = new EnvReader(merged.env)
+  r.problems.push(...merged.problems, ...unknownVariables(env))
   const production = r.raw('NODE_ENV') === 'production'
   const refreshTokenTtlS = r.int('REFRESH_TOKEN_EXPIRE_DAYS', 7, { min: 1, max: 365 }) * DAY_S
   const sessionMaxLifetimeS = r.durationS('SESSION_MAX_LIFETIME', refreshTokenTtlS, { min: 60, max: 3650 * DAY_S })
@@ -225,7 +231,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     },
     localCacheSize,
     idp: readIdpConfig(r),
-    tracing: readTracing(r)
+    tracing: readTracing(r),
+    source: configSource(r, merged.env, merged.file, effectiveSettings(merged.env, merged.sources))
   }
   const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
   if (serving && production && redis === null && !allowMemoryStore) {
@@ -233,6 +240,19 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)
   return deepFreeze(config)
+}
+
+/** The files a reload watches: the configuration file and the files of the settings that change live. */
+function configSource (r: EnvReader, env: Env, file: string | null, effective: ConfigSource['effective']): ConfigSource {
+  const watched = [file, r.optionalString('ACCESS_RULES_FILE')]
+  const issuers = r.raw('JWT_ISSUERS')
+  if (issuers !== undefined && !/^[[{]/.test(issuers)) watched.push(issuers)
+  for (const key of r.list('JWT_PUBLIC_KEYS')) {
+    const path = key.replace(/^[A-Za-z0-9._:-]+=/, '')
+    if (!key.startsWith('-----BEGIN') && !path.startsWith('-----BEGIN')) watched.push(path)
+  }
+  const settings = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== '')) as Record<string, string>
+  return { file, settings, effective, watched: [...new Set(watched.filter((path): path is string => path !== null))] }
 }
 
 // Descends into objects that are already frozen too: a frozen rule may still hold mutable lists.

@@ -11,6 +11,19 @@ import type { ResourceMetadataConfig } from '../routes/resource-metadata.js'
 import type { MonitorConfig } from '../security/monitor.js'
 import type { SsfConfig } from '../ssf/options.js'
 import type { TracingOptions } from '../tracing/tracing.js'
+import type { EffectiveSetting } from './effective.js'
+
+/** Where the configuration came from: what a reload compares, watches and logs. */
+export interface ConfigSource {
+  /** TOKENGATE_CONFIG, or null. */
+  readonly file: string | null
+  /** Every variable set, the file's under the environment's (secrets included: never log it). */
+  readonly settings: Readonly<Record<string, string>>
+  /** The known settings that are set, redacted, with where each came from: what is logged and printed. */
+  readonly effective: Readonly<Record<string, EffectiveSetting>>
+  /** Files whose change triggers a reload: the configuration file, ACCESS_RULES_FILE, JWT_ISSUERS and JWT_PUBLIC_KEYS files. */
+  readonly watched: readonly string[]
+}
 
 export interface Config {
   readonly production: boolean
@@ -81,4 +94,5 @@ export interface Config {
   readonly idp: IdpConfig
   /** OTEL_*: OpenTelemetry traces; null when off (config/tracing.ts). */
   readonly tracing: TracingOptions | null
+  readonly source: ConfigSource
 }

@@ -63,8 +63,8 @@ export interface ForwardAuthOptions {
   readonly trustedProxies: TrustedProxies
   readonly authPrefix: string
   readonly log: FastifyBaseLogger
-  /** PUBLIC_PATHS or ACCESS_RULES_FILE is set: a trusted proxy's request without the original URI cannot be decided. */
-  readonly originalUriRequired: boolean
+  /** Public paths or access rules are set (asked per request: a reload may add the first): a trusted proxy's request without the original URI cannot be decided. */
+  readonly originalUriRequired: () => boolean
   readonly refusals: RefusalReport
   /** What this gateway's Bearer challenges end with (resourceMetadataChallenge in failure-reply.ts). */
   readonly challengeSuffix: string
@@ -109,7 +109,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
       return
     }
     // Decided without it, the request would skip every public path and rule, silently.
-    if (original === null && trusted && originalUriRequired) {
+    if (original === null && trusted && originalUriRequired()) {
       refusedEarly(request, res, trusted, Failures.ORIGINAL_URI_MISSING)
       return
     }

@@ -75,6 +75,7 @@ export class GatewayMetrics {
   readonly ssfStreams: Counter<'result'>
   readonly ssfVerifications: Counter<'result'>
   readonly ssfMetadata: Counter<'result'>
+  readonly configReloads: Counter<'result'>
   #ssfPollers: () => number = () => 0
   readonly #upstreamCells = new Map<string, UpstreamCells>()
   #breaker: () => BreakerState = () => 'closed'
@@ -128,6 +129,9 @@ export class GatewayMetrics {
     this.ssfMetadata = new Counter({ name: 'tokengate_ssf_metadata_reads_total', help: 'SSF transmitter metadata read at start-up, by result (ok, failed)', labelNames: ['result'], registers })
     for (const result of ['failed', 'mismatch']) this.ssfStreams.inc({ result }, 0)
     this.ssfMetadata.inc({ result: 'failed' }, 0)
+    // Not tokengate_revocation_state_reloads_total: that one counts reloads of revocation data.
+    this.configReloads = new Counter({ name: 'tokengate_config_reloads_total', help: 'Reloads of the configuration (SIGHUP, a watched file changed), by result: success (swapped), failure (invalid or needing a restart: the previous configuration kept)', labelNames: ['result'], registers })
+    for (const result of ['success', 'failure']) this.configReloads.inc({ result }, 0)
     this.ssfPolls.inc({ result: 'error' }, 0)
     const ssfPollers = (): number => this.#ssfPollers()
     // eslint-disable-next-line no-new

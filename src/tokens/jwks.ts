@@ -76,6 +76,11 @@ export class JwksKeySet {
     this.#tracing = tracing
   }
 
+  /** The JWKS URL (href): a reload keeps this key set while its issuer's URL stays the same. */
+  get url (): string {
+    return this.#url.href
+  }
+
   get size (): number {
     return this.#verifiers.length
   }

@@ -43,6 +43,10 @@ export interface ServedGateway {
   readonly url: string
   /** Everything the process wrote, for "no token was logged" assertions. */
   output: () => string
+  /** Sends the process a signal (SIGHUP: reload). */
+  signal: (signal: NodeJS.Signals) => void
+  /** Whether the process still runs. */
+  running: () => boolean
 }
 
 /** `tokengate serve` as its own process on a free loopback port, ready once /healthz answers; stopped when the test ends. */
@@ -61,5 +65,5 @@ export async function serveCli (t: { teardown: (fn: () => unknown) => void }, en
   const url = `http://127.0.0.1:${port}`
   await waitFor(async () => child.exitCode !== null || (await fetch(`${url}/healthz`)).ok, 'tokengate serve to answer /healthz', 15_000, 50)
   if (child.exitCode !== null) throw new Error(`tokengate serve exited: ${output}`)
-  return { url, output: () => output }
+  return { url, output: () => output, signal: (signal) => { child.kill(signal) }, running: () => child.exitCode === null && child.signalCode === null }
 }
