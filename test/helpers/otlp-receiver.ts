@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage } from 'node:http'
 import { resolve } from 'node:path'
 import protobuf from 'protobufjs'
 
-// The OTLP definitions as the OpenTelemetry project publishes them (opentelemetry-proto,
-// copied unchanged into otlp-proto/): what the exporter sends is decoded, never hand-parsed.
+// The OTLP definitions as the OpenTelemetry project publishes them (open-telemetry/opentelemetry-proto
+// at ac2c4b5, 2026-08-18, Apache-2.0, copied unchanged into otlp-proto/: the trace service and what it
+// imports): what the exporter sends is decoded by protobufjs, never hand-parsed.
 const PROTO_ROOT = resolve(import.meta.dirname, 'otlp-proto')
 const root = new protobuf.Root()
 root.resolvePath = (_origin, target) => resolve(PROTO_ROOT, target)
@@ -68,7 +69,7 @@ async function body (req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-/** A real OTLP/HTTP endpoint on a free loopback port: decodes ExportTraceServiceRequest (RFC-less: OTLP 1.x, protobuf). */
+/** A real OTLP/HTTP endpoint on a free loopback port: decodes each ExportTraceServiceRequest (OTLP 1.x, protobuf). */
 export async function startOtlpReceiver (t: { teardown: (fn: () => unknown) => void }): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = []
   const requests: Array<{ path: string, contentType: string }> = []
