@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { Failures } from './errors.js'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createAuthenticator } from './decision/authenticator.js'
 import type { Config } from './config/types.js'
@@ -7,7 +8,10 @@ import { createAccessPolicy } from './decision/access-policy.js'
 import { createAuthorizer, type Authorizer } from './decision/authorize.js'
 import { DecisionLog, type DecisionMode } from './decision/decision-log.js'
 import { installErrorHandlers } from './server/error-handler.js'
-import { resourceMetadataChallenge } from './server/failure-reply.js'
+import { dpopChallenge, resourceMetadataChallenge } from './server/failure-reply.js'
+import { createDpopCheck, forwardAuthTarget, proxyTarget, type DpopCheck, type TargetOf } from './decision/dpop-check.js'
+import { createProofVerifier } from './decision/dpop-proof.js'
+import { issuerKey } from './security/sink.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
 import { LOG_REDACT } from './server/log-redact.js'
@@ -84,6 +88,8 @@ async function buildStore (config: Config, app: FastifyInstance, connectTimeoutM
   return store
 }
 
+const DPOP_REASONS = Object.values(Failures).filter((failure) => failure.reason.startsWith('dpop_')).map((failure) => failure.reason)
+
 // The package's own version, for tokengate_build_info (dist/app.js and src/app.ts both sit one level down).
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 /** Builds the whole gateway; never listens (see server.ts). */
@@ -92,7 +98,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const keySources = await issuerKeysSources(config.jwt)
   const jwksUrls = keySources.map(({ jwksUrl }) => jwksUrl)
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
-  const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
+  // RFC 9449 §7.1: with DPoP, every challenge offers the DPoP scheme too.
+  const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null) + dpopChallenge(config.dpop?.algorithms ?? null)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
@@ -132,11 +139,31 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
   metrics.watchJwks(keySets)
   const verifier = createTokenVerifier(config.jwt, jwks)
-  const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
+  const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes, config.dpop !== null)
   const policy = createAccessPolicy(config.publicPaths, config.accessRules)
+  // DPoP proofs (RFC 9449): one proof verifier (its key cache) for every mode; proof ids claimed once through the replay guard.
+  const dpopConfig = config.dpop
+  const proofVerifier = dpopConfig === null ? null : createProofVerifier(dpopConfig.algorithms)
+  if (dpopConfig !== null) for (const name of DPOP_REASONS) metrics.dpopFailures.inc({ reason: name }, 0)
+  const dpopFor = (targetOf: TargetOf): DpopCheck | undefined => dpopConfig === null || proofVerifier === null
+    ? undefined
+    : createDpopCheck(dpopConfig, {
+      guard: { claim: async (scope, id, untilS) => await replayGuard.claim(scope, id, untilS) },
+      clockToleranceS: config.jwt.clockToleranceS,
+      replayTimeoutMs: config.revocationCheckTimeoutMs,
+      failed: (reason) => { metrics.dpopFailures.inc({ reason }) },
+      raise: (type, claims, request, detail) => {
+        security.monitor.raise(type, issuerKey(claims.iss, claims.jti), { iss: claims.iss ?? '', user_id: claims.sub, jti: claims.jti, ip: request.ip, request_id: request.id, detail }).catch(() => {})
+      }
+    }, targetOf, proofVerifier)
   // One authorizer per mode, so that each decision's latency and log line name their mode.
   const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
-    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog)
+    policy,
+    authenticator,
+    security,
+    methodOverride: config.upstreamMethodOverride,
+    decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog),
+    dpop: dpopFor((mode === 'proxy' ? proxyTarget : forwardAuthTarget)(dpopConfig?.origins ?? [], isTrustedProxy))
   })
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
@@ -155,7 +182,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is
   // one; with no receiver configured nothing claims an id, so no Redis connection is opened for it.
   const receivesIdpMessages = logoutIssuers.length > 0 || revocationCallers.length > 0 || config.ssf !== null
-  const replayGuard = createReplayGuard(receivesIdpMessages ? config.redis : null, app.log)
+  const replayGuard = createReplayGuard(receivesIdpMessages || config.dpop !== null ? config.redis : null, app.log)
   // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
   const ssf = config.ssf === null
     ? null
@@ -293,7 +320,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       },
       bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
       metrics,
-      refusals
+      refusals,
+      dropDpopProof: dpopConfig !== null && !dpopConfig.forwardProof
     })
   }
   return app

@@ -5,6 +5,7 @@ import { canonicalConfiguredPath } from '../decision/paths.js'
 import { readAccessRules } from './access-rules.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readIdpConfig } from './idp.js'
+import { readDpop } from './dpop.js'
 import { readJwtConfig } from './jwt.js'
 import { readResourceMetadata } from './resource.js'
 import { readSsf } from './ssf-transmitters.js'
@@ -192,6 +193,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     readyFollowsState: r.oneOf('READY_FOLLOWS_STATE', ['true', 'false'], 'false') === 'true',
     jwt,
     resourceMetadata: readResourceMetadata(r, jwt),
+    dpop: readDpop(r, r.raw('RESOURCE_URL') ?? null),
     ssf: readSsf(r, jwt.issuers, jwt.allowHttpKeys),
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
     refreshTokenTtlS,

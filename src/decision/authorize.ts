@@ -8,18 +8,23 @@ import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
 import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
+import { isDpopScheme, type DpopCheck } from './dpop-check.js'
+import type { Socket } from 'node:net'
 
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
 export type Authorization =
   | { readonly kind: 'public' }
   | { readonly kind: 'allowed', readonly claims: Claims, readonly identity: Identity }
-  | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult }
+  | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult, readonly dpopNonce?: string }
 
 const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
 
 /** What the decision reads of a request: a FastifyRequest is one, and so is a raw forward-auth request. */
 export interface AuthorizationRequest extends RequestFacts {
   readonly headers: IncomingHttpHeaders
+  /** The request target as sent (proxy) and the connection: what a DPoP proof's htu is checked against. */
+  readonly url?: string
+  readonly socket?: Socket
 }
 
 export interface AuthorizerOptions {
@@ -30,6 +35,8 @@ export interface AuthorizerOptions {
   readonly methodOverride: UpstreamMethodOverride
   /** Latency and log line of every decision, for the mode this authorizer serves. */
   readonly decisions: DecisionLog
+  /** DPoP proofs (dpop-check.ts) when DPOP=true; without it a DPoP-bound token is refused. */
+  readonly dpop?: DpopCheck
 }
 
 /**
@@ -46,7 +53,7 @@ export interface AuthorizerOptions {
  */
 export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions }: AuthorizerOptions): Authorizer {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, dpop }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
 
   function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
@@ -62,8 +69,19 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
     return { kind: 'allowed', claims: auth.claims, identity }
   }
 
-  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization {
-    const decision = verdict(auth, method, path, mayCarryBody)
+  // Sender-constrained tokens, checked on every request after authentication (a cached token too).
+  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization | NeedsIo<Authorization> {
+    if (!auth.ok) return decided(request, method, path, mayCarryBody, auth, startedAt)
+    const bound = dpop === undefined
+      ? auth.claims.cnf?.jkt === undefined ? null : Failures.DPOP_BOUND_AS_BEARER
+      : dpop.check(request, method, auth.claims, auth.token, isDpopScheme(request.headers.authorization))
+    if (bound === null) return decided(request, method, path, mayCarryBody, auth, startedAt)
+    return afterIo(bound, (failure) => decided(request, method, path, mayCarryBody, failure === null ? auth : { ok: false, failure, claims: auth.claims }, startedAt))
+  }
+
+  function decided (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization {
+    let decision = verdict(auth, method, path, mayCarryBody)
+    if (decision.kind === 'denied' && decision.failure === Failures.DPOP_NONCE_REQUIRED) decision = { ...decision, dpopNonce: dpop?.nonce() }
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
     decisions.record(request, method, path, decision, startedAt)

@@ -41,6 +41,11 @@ class ForwardAuthRequest implements AuthorizationRequest {
     return this.#ip
   }
 
+  /** The connection: a DPoP proof's target comes from a trusted proxy only (dpop-check.ts). */
+  get socket (): IncomingMessage['socket'] {
+    return this.#raw.socket
+  }
+
   get id (): string {
     this.#id ??= requestIdOf(this.headers['x-request-id'], this.#trusted)
     return this.#id
@@ -74,7 +79,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
 
   function answer (res: ServerResponse, decision: Authorization, requestId: string): void {
     if (decision.kind === 'denied') {
-      writeFailure(res, decision.failure, decision.scope, challengeSuffix, requestId)
+      writeFailure(res, decision.failure, decision.scope, challengeSuffix, requestId, decision.dpopNonce)
       return
     }
     // The token's own answer object with this request's id written in: writeHead serialises it

@@ -39,6 +39,8 @@ export interface ProxyOptions {
   readonly bodyLimits: BodyLimits
   readonly metrics: GatewayMetrics
   readonly refusals: RefusalReport
+  /** DPOP=true without DPOP_FORWARD_PROOF: the DPoP proof header stays here (docs/dpop.md). */
+  readonly dropDpopProof?: boolean
 }
 
 /**
@@ -47,7 +49,7 @@ export interface ProxyOptions {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals, dropDpopProof = false }) => {
   const upstreamTimeoutMs = poolOptions.timeoutMs
   const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
@@ -88,7 +90,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     if (hasQueryOverride(request.url)) return refusedEarly(request, reply, Failures.METHOD_OVERRIDE, raw)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path, hasBody(request.raw))
-    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
+    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes, decision.dpopNonce)
     if (decision.kind === 'allowed') {
       request.tokengateClaims = decision.claims
       request.tokengateIdentity = decision.identity.headers
@@ -104,12 +106,9 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
       return
     }
     const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
-    const options: Dispatcher.DispatchOptions = {
-      method: request.method,
-      path: request.tokengateTarget,
-      headers: upstreamHeaders(raw, request.tokengateIdentity, host, isTrustedProxy(raw.socket), request.id),
-      body: null
-    }
+    const headers = upstreamHeaders(raw, request.tokengateIdentity, host, isTrustedProxy(raw.socket), request.id)
+    if (dropDpopProof && headers.dpop !== undefined) delete headers.dpop
+    const options: Dispatcher.DispatchOptions = { method: request.method, path: request.tokengateTarget, headers, body: null }
     if (!hasBody(raw)) return exchange.start(options, false)
     // Allowed: only now is the client invited to send its body.
     sendContinue(reply.raw)
