@@ -231,7 +231,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
-  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
+  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, { ...config.resourceMetadata, dpopAlgorithms: config.dpop?.algorithms ?? null })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize: authorizerFor('forward_auth'),
@@ -252,6 +252,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     api.addHook('preParsing', async (_request, reply, payload) => { sendContinue(reply.raw); return payload })
     await api.register(formbody)
     const maxTokenBytes = config.jwt.maxTokenBytes
+    // The token and admin routes are requests to tokengate itself: their URI as received.
+    const routeDpop = dpopFor(proxyTarget(dpopConfig?.origins ?? [], isTrustedProxy))
     await api.register(tokenRoutes, {
       authenticator,
       revoker,
@@ -260,7 +262,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       authPrefix: config.authPrefix,
       maxTokenBytes,
       accessTokenTtlS: config.accessTokenTtlS,
-      rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
+      rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS },
+      dpop: routeDpop
     })
     if (logoutIssuers.length > 0) {
       await api.register(backchannelLogoutRoutes, {
@@ -288,7 +291,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
     const issuers = new IssuerScope(config.jwt.issuers)
-    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes })
+    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes, dpop: routeDpop })
     await api.register(adminObservabilityRoutes, {
       authenticator,
       store,
@@ -298,7 +301,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       issuers,
       adminRole: config.adminRole,
       failMode: config.failMode,
-      upstreamUrl: config.upstreamUrl
+      upstreamUrl: config.upstreamUrl,
+      dpop: routeDpop
     })
   })
   if (ssf !== null) {

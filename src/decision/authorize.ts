@@ -8,7 +8,7 @@ import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
 import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
-import { isDpopScheme, type DpopCheck } from './dpop-check.js'
+import { bindingCheck, type DpopCheck } from './dpop-check.js'
 import type { Socket } from 'node:net'
 
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
@@ -72,9 +72,7 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
   // Sender-constrained tokens, checked on every request after authentication (a cached token too).
   function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization | NeedsIo<Authorization> {
     if (!auth.ok) return decided(request, method, path, mayCarryBody, auth, startedAt)
-    const bound = dpop === undefined
-      ? auth.claims.cnf?.jkt === undefined ? null : Failures.DPOP_BOUND_AS_BEARER
-      : dpop.check(request, method, auth.claims, auth.token, isDpopScheme(request.headers.authorization))
+    const bound = bindingCheck(dpop, request, method, auth.claims, auth.token)
     if (bound === null) return decided(request, method, path, mayCarryBody, auth, startedAt)
     return afterIo(bound, (failure) => decided(request, method, path, mayCarryBody, failure === null ? auth : { ok: false, failure, claims: auth.claims }, startedAt))
   }

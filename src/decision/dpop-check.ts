@@ -61,8 +61,12 @@ export type TargetOf = (request: DpopRequest, method: string) => ProofTarget | n
 export type DpopVerdict = Failure | null | NeedsIo<Failure | null>
 
 export interface DpopCheck {
-  /** For a verified, unrevoked token sent with `dpopScheme` (Authorization: DPoP) or as Bearer. */
-  readonly check: (request: DpopRequest, method: string, claims: Claims, token: string, dpopScheme: boolean) => DpopVerdict
+  /**
+   * For a verified, unrevoked token sent with `dpopScheme` (Authorization: DPoP) or as Bearer.
+   * `token` null: a refresh token from a request body (§5), whose proof carries no `ath`; a proof is
+   * required only when it is bound.
+   */
+  readonly check: (request: DpopRequest, method: string, claims: Claims, token: string | null, dpopScheme: boolean) => DpopVerdict
   /** The nonce to send with a use_dpop_nonce refusal (DPoP-Nonce); undefined without DPOP_NONCE. */
   readonly nonce: () => string | undefined
 }
@@ -93,11 +97,11 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     return refused(failure)
   }
 
-  function check (request: DpopRequest, method: string, claims: Claims, token: string, dpopScheme: boolean): DpopVerdict {
+  function check (request: DpopRequest, method: string, claims: Claims, token: string | null, dpopScheme: boolean): DpopVerdict {
     const header = request.headers.dpop
     const jkt = claims.cnf?.jkt
     if (jkt === undefined) {
-      if (!dpopScheme && header === undefined) return null
+      if ((!dpopScheme && header === undefined) || token === null) return null
       // §7.1: the DPoP scheme is for DPoP-bound tokens; a proof beside a bearer token binds nothing.
       return refused(Failures.DPOP_TOKEN_UNBOUND)
     }
@@ -117,7 +121,7 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     const nowS = now() / 1000
     if (Math.abs(nowS - proof.iat) > windowS) return refused(Failures.DPOP_PROOF_STALE)
     // §4.3 check 12 (§7): ath is the hash of this very token.
-    if (proof.ath === undefined || proof.ath !== createHash('sha256').update(token).digest('base64url')) return refused(Failures.DPOP_PROOF_ATH)
+    if (token !== null && (proof.ath === undefined || proof.ath !== createHash('sha256').update(token).digest('base64url'))) return refused(Failures.DPOP_PROOF_ATH)
     // §6.1, §4.3 check 12: the proof's key is the one the token is bound to.
     if (proof.jkt !== jkt) return withoutKey(Failures.DPOP_KEY_MISMATCH, claims, request, 'DPoP proof signed by another key')
     // §9 (§4.3 check 10): the server's nonce, when it asks for one.
@@ -136,6 +140,15 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
   }
 
   return { check, nonce: () => nonces?.current() }
+}
+
+/**
+ * The binding check of one authenticated request, whether DPoP is on or off: without DPOP=true
+ * a DPoP-bound token is refused (§7.2), at the cost of one undefined check for the others.
+ */
+export function bindingCheck (dpop: DpopCheck | undefined, request: DpopRequest, method: string, claims: Claims, token: string): DpopVerdict {
+  if (dpop === undefined) return claims.cnf?.jkt === undefined ? null : Failures.DPOP_BOUND_AS_BEARER
+  return dpop.check(request, method, claims, token, isDpopScheme(request.headers.authorization))
 }
 
 /** The proxy's target: the method and URI as the client sent them, on the trusted proxy's origin or DPOP_ORIGINS. */
