@@ -151,11 +151,20 @@ export function bindingCheck (dpop: DpopCheck | undefined, request: DpopRequest,
   return dpop.check(request, method, claims, token, isDpopScheme(request.headers.authorization))
 }
 
+/**
+ * The origins `htu` may name: the trusted proxy's, when it names one of DPOP_ORIGINS (or there
+ * are none); otherwise DPOP_ORIGINS. A proxy that passes on whatever Host a client sent cannot
+ * make a proof made for another server pass here when DPOP_ORIGINS names this API's origins.
+ */
+function originsOf (forwarded: string | null, origins: readonly string[]): readonly string[] {
+  return forwarded !== null && (origins.length === 0 || origins.includes(forwarded)) ? [forwarded] : origins
+}
+
 /** The proxy's target: the method and URI as the client sent them, on the trusted proxy's origin or DPOP_ORIGINS. */
 export function proxyTarget (origins: readonly string[], isTrusted: (socket: Socket) => boolean): TargetOf {
   return (request, method) => {
     const forwarded = request.socket === undefined ? null : forwardedOrigin(request.headers, isTrusted(request.socket))
-    const candidates = forwarded === null ? origins : [forwarded]
+    const candidates = originsOf(forwarded, origins)
     if (candidates.length === 0 || request.url === undefined) return null
     return { method, origins: candidates, path: pathAsSent(request.url) }
   }
@@ -178,8 +187,7 @@ export function forwardAuthTarget (origins: readonly string[], isTrusted: (socke
     const uri = one(headers['x-forwarded-uri'], headers['x-original-uri'])
     const method = one(headers['x-forwarded-method'], headers['x-original-method'])
     if (uri === undefined || method === undefined || uri.charCodeAt(0) !== 47 /* / */) return null
-    const forwarded = forwardedOrigin(headers, true)
-    const candidates = forwarded === null ? origins : [forwarded]
+    const candidates = originsOf(forwardedOrigin(headers, true), origins)
     if (candidates.length === 0) return null
     return { method: method.toUpperCase(), origins: candidates, path: pathAsSent(uri) }
   }

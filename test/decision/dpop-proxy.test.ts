@@ -230,12 +230,16 @@ t.test('a cached bound token is held to a fresh proof on every request (the warm
   t.equal((await send(gw, '/w', { authorization: `DPoP ${token}`, dpop: old })).status, 401, 'a known token with an old proof')
 })
 
-t.test('a trusted proxy\'s X-Forwarded-Proto and -Host name the origin', async (t) => {
-  const { gw } = await shared
+t.test('without DPOP_ORIGINS, a trusted proxy\'s X-Forwarded-Proto and -Host name the origin', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, DPOP: 'true' })
   const key = dpopKey()
   const token = boundToken(key)
   const ok = await send(gw, '/f', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: 'https://edge.example/f', token }), headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'edge.example' } })
   t.equal(ok.status, 200)
+  const direct = await send(gw, '/f', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: 'https://edge.example/f', token }) })
+  t.equal(direct.status, 400, 'no origin known: the Host header is never taken for one')
+  t.equal(direct.body.error_description?.startsWith('The request URI a DPoP proof is checked against is not known'), true)
 })
 
 t.test('DPOP_FORWARD_PROOF=true passes the proof upstream', async (t) => {
@@ -254,4 +258,15 @@ t.test('without DPOP=true a DPoP-bound token is refused (RFC 9449 §7.2) and the
   const token = boundToken(key)
   t.equal((await send(gw, '/x', { authorization: `Bearer ${token}` })).status, 401)
   t.equal((await send(gw, '/x', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${ORIGIN}/x`, token }) })).status, 400)
+})
+
+t.test('RFC 9449 §4.3 check 9: a trusted proxy\'s forwarded origin outside DPOP_ORIGINS is not believed', async (t) => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'other-server.example' }
+  const res = await send(gw, '/o', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: 'https://other-server.example/o', token }), headers: forwarded })
+  t.equal(res.status, 401, 'a proof made for another server, its host passed on by the proxy')
+  const ours = await send(gw, '/o', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${ORIGIN}/o`, token }), headers: { ...forwarded, 'x-forwarded-host': 'api.example' } })
+  t.equal(ours.status, 200, 'the proxy naming one of DPOP_ORIGINS')
 })
