@@ -99,7 +99,7 @@ if (!opts.child) {
   const header = b64({ typ: 'dpop+jwt', alg: 'ES256', jwk })
   const now = Math.floor(Date.now() / 1000)
   const proofFor = (token) => {
-    const input = `${header}.${b64({ jti: randomUUID(), htm: 'GET', htu: `${ORIGIN}/items`, iat: now, ath: createHash('sha256').update(token).digest('base64url') })}`
+    const input = `${header}.${b64({ jti: randomUUID(), htm: 'GET', htu: `${ORIGIN}/items`, iat: Math.floor(Date.now() / 1000), ath: createHash('sha256').update(token).digest('base64url') })}`
     return `${input}.${cryptoSign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
   }
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
