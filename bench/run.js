@@ -1,5 +1,6 @@
 // npm run bench: every server spawned here in its own process pinned to one core, the load
 // generator (this process) pinned to the other, torn down at the end. See docs/performance.md.
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -252,6 +253,14 @@ async function main () {
     log(`  p50 ${propagation.p50} ms, p99 ${propagation.p99} ms, max ${propagation.max} ms`)
   }
 
+  // DPoP (issue 22): bearer and DPoP-bound decisions in process, the replay check on the bench's Redis.
+  let dpop = null
+  if (only === null || only.test('dpop')) {
+    log('DPoP decision cost (bench/dpop-cost.js)')
+    dpop = execFileSync(process.execPath, [join(root, 'bench/dpop-cost.js'), '--rounds', quick ? '1' : '5', '--n', quick ? '1000' : '5000', '--redis', (await need('redis')).redisUrl], { encoding: 'utf8' }).trim()
+    log(dpop)
+  }
+
   const where = await placement()
   counter?.close()
   await stopAll()
@@ -265,7 +274,7 @@ async function main () {
     `load average at start ${loadAtStart?.join(' ')}, at end ${loadAtEnd?.join(' ')}; ${rounds} round(s) of ${warmupS} s warm-up + ${durationS} s, medians (min-max); ` +
     `server CPU from /proc/<pid>/stat (${CLOCK_TICKS} ticks/s); ${pin ? `pinned (cpu): generator ${CORES.load}, ${placed}` : 'not pinned'}`
   process.stdout.write(`\n${heading}\n\n${scenarioTable(rows)}\n\n${budgetTable(comparisons)}\n\n${checksTable(checks)}\n`)
-  const markdown = `${heading}\n\n${scenarioMarkdown(rows)}\n\n${budgetMarkdown(comparisons)}\n\n${checksMarkdown(checks)}\n`
+  const markdown = `${heading}\n\n${scenarioMarkdown(rows)}\n\n${budgetMarkdown(comparisons)}\n\n${checksMarkdown(checks)}\n${dpop === null ? '' : `\n\`\`\`\n${dpop}\n\`\`\`\n`}`
   const report = {
     machine,
     quick,
@@ -275,6 +284,7 @@ async function main () {
     scenarios: rows,
     comparisons,
     propagation,
+    dpop,
     checks,
     markdown
   }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { Failures } from './errors.js'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createAuthenticator, type Authenticator } from './decision/authenticator.js'
 import type { Config } from './config/types.js'
@@ -12,7 +13,10 @@ import { decisionTracing, type DecisionTracing } from './decision/decision-span.
 import { startTracing } from './tracing/load.js'
 import type { Tracing } from './tracing/tracing.js'
 import { installErrorHandlers } from './server/error-handler.js'
-import { resourceMetadataChallenge } from './server/failure-reply.js'
+import { dpopChallenge, resourceMetadataChallenge } from './server/failure-reply.js'
+import { createDpopCheck, forwardAuthTarget, proxyTarget, type DpopCheck, type TargetOf } from './decision/dpop-check.js'
+import { createProofVerifier } from './decision/dpop-proof.js'
+import { issuerKey } from './security/sink.js'
 import { sendContinue } from './server/expect-continue.js'
 import { lazyChildLoggerFactory } from './server/lazy-logger.js'
 import { LOG_REDACT } from './server/log-redact.js'
@@ -130,6 +134,8 @@ interface SnapshotParts {
   readonly decisions: Readonly<Record<DecisionMode, DecisionLog>>
   /** A span per decision, per mode; undefined when traces are off. */
   readonly spans: Readonly<Record<DecisionMode, DecisionTracing>> | undefined
+  /** DPoP proof checks per mode (DPOP=true); read at start, as DPOP_* take a restart. */
+  readonly dpop: Readonly<Record<DecisionMode, DpopCheck | undefined>>
   readonly tracing: Tracing | undefined
   readonly log: FastifyInstance['log']
   readonly now: () => number
@@ -164,13 +170,13 @@ async function buildSnapshot (config: Config, parts: SnapshotParts, previous: Li
     })
     const fresh = keySets.filter((keySet) => keySet !== null && !kept.some((old) => old.keySet === keySet))
     await Promise.all(fresh.map(async (keySet) => await keySet?.refresh()))
-    authenticator = createAuthenticator(createTokenVerifier(config.jwt, keySets), parts.checker, config.jwt.maxTokenBytes)
+    authenticator = createAuthenticator(createTokenVerifier(config.jwt, keySets), parts.checker, config.jwt.maxTokenBytes, config.dpop !== null)
     issuer = config.jwt.signing === null ? null : createIssuer(config.jwt.signing, config.jwt.issuer, config.jwt.audience, config.jwt.requiredTyp)
   }
   const policy = createAccessPolicy(config.publicPaths, config.accessRules)
   // One authorizer per mode, so that each decision's latency and log line name their mode.
   const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
-    policy, authenticator, security: parts.security, methodOverride: config.upstreamMethodOverride, decisions: parts.decisions[mode], tracing: parts.spans?.[mode]
+    policy, authenticator, security: parts.security, methodOverride: config.upstreamMethodOverride, decisions: parts.decisions[mode], tracing: parts.spans?.[mode], dpop: parts.dpop[mode]
   })
   return Object.freeze({
     config,
@@ -198,6 +204,8 @@ declare module 'fastify' {
   }
 }
 
+const DPOP_REASONS = Object.values(Failures).filter((failure) => failure.reason.startsWith('dpop_')).map((failure) => failure.reason)
+
 // The package's own version, for tokengate_build_info (dist/app.js and src/app.ts both sit one level down).
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 /** Builds the whole gateway; never listens (see server.ts). */
@@ -205,7 +213,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
   const keySources = await issuerKeysSources(config.jwt)
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
-  const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
+  // RFC 9449 §7.1: with DPoP, every challenge offers the DPoP scheme too.
+  const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null) + dpopChallenge(config.dpop?.algorithms ?? null)
   const fastRoutes = new FastRouteServer()
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
@@ -245,7 +254,23 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // One key set per issuer, each with its own cache, kid refresh and cooldown; a reload keeps those it can.
   const decisions = { forward_auth: new DecisionLog('forward_auth', metrics, app.log, config.decisionLog), proxy: new DecisionLog('proxy', metrics, app.log, config.decisionLog) }
   const spans = tracing === undefined ? undefined : { forward_auth: decisionTracing(tracing, 'forward_auth', isTrustedProxy), proxy: decisionTracing(tracing, 'proxy', isTrustedProxy) }
-  const parts: SnapshotParts = { checker, security, decisions, spans, tracing, log: app.log, now: options.now ?? Date.now }
+  // DPoP proofs (RFC 9449): one proof verifier (its key cache) for every mode; proof ids claimed once through the replay guard.
+  const dpopConfig = config.dpop
+  const proofVerifier = dpopConfig === null ? null : createProofVerifier(dpopConfig.algorithms)
+  if (dpopConfig !== null) for (const name of DPOP_REASONS) metrics.dpopFailures.inc({ reason: name }, 0)
+  const dpopFor = (targetOf: TargetOf): DpopCheck | undefined => dpopConfig === null || proofVerifier === null
+    ? undefined
+    : createDpopCheck(dpopConfig, {
+      guard: { claim: async (scope, id, untilS) => await replayGuard.claim(scope, id, untilS) },
+      clockToleranceS: config.jwt.clockToleranceS,
+      replayTimeoutMs: config.revocationCheckTimeoutMs,
+      failed: (reason) => { metrics.dpopFailures.inc({ reason }) },
+      raise: (type, claims, request, detail) => {
+        security.monitor.raise(type, issuerKey(claims.iss, claims.jti), { iss: claims.iss ?? '', user_id: claims.sub, jti: claims.jti, ip: request.ip, request_id: request.id, detail }).catch(() => {})
+      }
+    }, targetOf, proofVerifier)
+  const dpop = { forward_auth: dpopFor(forwardAuthTarget(dpopConfig?.origins ?? [], isTrustedProxy)), proxy: dpopFor(proxyTarget(dpopConfig?.origins ?? [], isTrustedProxy)) }
+  const parts: SnapshotParts = { checker, security, decisions, spans, dpop, tracing, log: app.log, now: options.now ?? Date.now }
   let live = await buildSnapshot(config, parts, null, keySources)
   const jwks = live.keySets
   const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
@@ -281,7 +306,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // One-time ids (logout token and SET jtis), shared by every replica through Redis when there is
   // one; with no receiver configured nothing claims an id, so no Redis connection is opened for it.
   const receivesIdpMessages = logoutIssuers.length > 0 || revocationCallers.length > 0 || config.ssf !== null
-  const replayGuard = createReplayGuard(receivesIdpMessages ? config.redis : null, app.log)
+  const replayGuard = createReplayGuard(receivesIdpMessages || config.dpop !== null ? config.redis : null, app.log)
   // Shared Signals: transmitters' metadata and keys read now; an unreachable one is logged, never fatal.
   const ssf = config.ssf === null
     ? null
@@ -332,7 +357,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
-  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
+  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, { ...config.resourceMetadata, dpopAlgorithms: config.dpop?.algorithms ?? null })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize: authorizerFor('forward_auth'),
@@ -353,6 +378,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     api.addHook('preParsing', async (_request, reply, payload) => { sendContinue(reply.raw); return payload })
     await api.register(formbody)
     const maxTokenBytes = config.jwt.maxTokenBytes
+    // The token and admin routes are requests to tokengate itself: their URI as received.
+    const routeDpop = dpopFor(proxyTarget(dpopConfig?.origins ?? [], isTrustedProxy))
     await api.register(tokenRoutes, {
       authenticator,
       revoker,
@@ -361,7 +388,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       authPrefix: config.authPrefix,
       maxTokenBytes,
       accessTokenTtlS: config.accessTokenTtlS,
-      rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS }
+      rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS },
+      dpop: routeDpop
     })
     if (logoutIssuers.length > 0) {
       await api.register(backchannelLogoutRoutes, {
@@ -389,7 +417,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
     const issuers = new LiveIssuerScope(() => live.issuers)
-    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes })
+    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes, dpop: routeDpop })
     await api.register(adminObservabilityRoutes, {
       authenticator,
       store,
@@ -399,7 +427,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       issuers,
       adminRole: config.adminRole,
       failMode: config.failMode,
-      upstreamUrl: config.upstreamUrl
+      upstreamUrl: config.upstreamUrl,
+      dpop: routeDpop
     })
   })
   if (ssf !== null) {
@@ -422,7 +451,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       bodyLimits: { bufferBytes: config.proxyRequestBufferBytes, idleMs: config.clientBodyTimeoutMs },
       metrics,
       refusals,
-      tracing
+      tracing,
+      dropDpopProof: dpopConfig !== null && !dpopConfig.forwardProof
     })
   }
   let reloading: Promise<ReloadOutcome> = Promise.resolve({ ok: true, config })

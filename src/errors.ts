@@ -5,6 +5,8 @@
 export type OAuthErrorName =
   | 'invalid_request'
   | 'invalid_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'insufficient_scope'
   | 'invalid_client'
   | 'invalid_grant'
@@ -48,6 +50,18 @@ export const Failures = Object.freeze({
   TOKEN_EVENT: failure('TG_ERR_TOKEN_EVENT', 401, 'invalid_token', 'event_token', 'The token is a logout or security event token (events claim, typ logout+jwt or secevent+jwt), never an access token'),
   TOKEN_KID_REQUIRED: failure('TG_ERR_TOKEN_KID_REQUIRED', 401, 'invalid_token', 'kid_required', 'The token names no key (kid) and several published keys could have signed it'),
   TOKEN_REVOKED: failure('TG_ERR_TOKEN_REVOKED', 401, 'invalid_token', 'revoked', 'The token has been revoked'),
+  DPOP_PROOF_MISSING: failure('TG_ERR_DPOP_PROOF_MISSING', 401, 'invalid_dpop_proof', 'dpop_proof_missing', 'A DPoP-bound token needs one DPoP proof header (RFC 9449 §7.1)'),
+  DPOP_PROOF_INVALID: failure('TG_ERR_DPOP_PROOF_INVALID', 401, 'invalid_dpop_proof', 'dpop_proof_invalid', 'The DPoP proof is not a well-formed dpop+jwt signed with an accepted asymmetric algorithm by the public key in its jwk header (RFC 9449 §4.3)'),
+  DPOP_PROOF_TARGET: failure('TG_ERR_DPOP_PROOF_TARGET', 401, 'invalid_dpop_proof', 'dpop_proof_target', 'The DPoP proof was made for another method or URI (htm, htu)'),
+  DPOP_PROOF_STALE: failure('TG_ERR_DPOP_PROOF_STALE', 401, 'invalid_dpop_proof', 'dpop_proof_stale', 'The DPoP proof was issued outside the accepted time window (iat)'),
+  DPOP_PROOF_ATH: failure('TG_ERR_DPOP_PROOF_ATH', 401, 'invalid_dpop_proof', 'dpop_proof_ath', 'The DPoP proof does not carry the hash of this access token (ath)'),
+  DPOP_KEY_MISMATCH: failure('TG_ERR_DPOP_KEY_MISMATCH', 401, 'invalid_dpop_proof', 'dpop_key_mismatch', 'The DPoP proof is signed by another key than the one the token is bound to (cnf.jkt)'),
+  DPOP_PROOF_REPLAYED: failure('TG_ERR_DPOP_PROOF_REPLAYED', 401, 'invalid_dpop_proof', 'dpop_proof_replayed', 'This DPoP proof (its jti) was already used'),
+  DPOP_NONCE_REQUIRED: failure('TG_ERR_DPOP_NONCE_REQUIRED', 401, 'use_dpop_nonce', 'dpop_nonce', 'The DPoP proof must carry the nonce of the DPoP-Nonce header (RFC 9449 §9)'),
+  DPOP_BOUND_AS_BEARER: failure('TG_ERR_DPOP_BOUND_AS_BEARER', 401, 'invalid_token', 'dpop_bound_as_bearer', 'The token is DPoP-bound: send it with the DPoP scheme and a proof (RFC 9449 §7.2)'),
+  DPOP_TOKEN_UNBOUND: failure('TG_ERR_DPOP_TOKEN_UNBOUND', 401, 'invalid_token', 'dpop_token_unbound', 'A DPoP proof or the DPoP scheme came with a token that is not DPoP-bound (no cnf.jkt)'),
+  DPOP_TARGET_UNKNOWN: failure('TG_ERR_DPOP_TARGET_UNKNOWN', 400, 'invalid_request', 'dpop_target_unknown', 'The request URI a DPoP proof is checked against is not known: a trusted proxy must send the original method, proto, host and URI, or DPOP_ORIGINS name this API\'s origins'),
+  DPOP_REPLAY_UNAVAILABLE: failure('TG_ERR_DPOP_REPLAY_UNAVAILABLE', 503, 'temporarily_unavailable', 'dpop_replay_unavailable', 'Whether this DPoP proof was used before cannot be checked now; retry shortly'),
   INSUFFICIENT_SCOPE: failure('TG_ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', 'insufficient_scope', 'The token does not grant access to this resource'),
   FORBIDDEN: failure('TG_ERR_FORBIDDEN', 403, 'insufficient_scope', 'forbidden', 'The token does not allow this operation'),
   PATH_AMBIGUOUS: failure('TG_ERR_PATH_AMBIGUOUS', 400, 'invalid_request', 'ambiguous_path', 'The request path cannot be decoded without ambiguity (dot segments, encoded separators or dots, path parameters, control characters, double encoding or invalid escapes)'),

@@ -3,7 +3,7 @@
 //   PORT=8000 node deploy/sample-upstream/echo.mjs
 import { createServer } from 'node:http'
 
-const IDENTITY = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles', 'x-user-issuer']
+const IDENTITY = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles', 'x-user-issuer', 'x-token-binding']
 
 const server = createServer((req, res) => {
   const identity = Object.fromEntries(IDENTITY.filter((name) => req.headers[name] !== undefined).map((name) => [name, req.headers[name]]))

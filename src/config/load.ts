@@ -7,6 +7,7 @@ import { mergeConfigFile } from './config-file.js'
 import { effectiveSettings } from './effective.js'
 import { EnvReader, type Env } from './env-reader.js'
 import { readIdpConfig } from './idp.js'
+import { readDpop } from './dpop.js'
 import { readJwtConfig } from './jwt.js'
 import { unknownVariables } from './near-miss.js'
 import { readResourceMetadata } from './resource.js'
@@ -200,6 +201,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     readyFollowsState: r.oneOf('READY_FOLLOWS_STATE', ['true', 'false'], 'false') === 'true',
     jwt,
     resourceMetadata: readResourceMetadata(r, jwt),
+    dpop: readDpop(r, r.raw('RESOURCE_URL') ?? null),
     ssf: readSsf(r, jwt.issuers, jwt.allowHttpKeys),
     accessTokenTtlS: r.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, { min: 1, max: 1440 }) * 60,
     refreshTokenTtlS,

@@ -1,6 +1,7 @@
 import type { AccessRule } from '../decision/access-policy.js'
 import type { UpstreamMethodOverride } from '../decision/body-override.js'
 import type { DecisionLogOptions } from '../decision/decision-log.js'
+import type { DpopConfig } from '../decision/dpop-check.js'
 import type { IdpConfig } from '../idp/options.js'
 import type { JwtConfig } from '../tokens/options.js'
 import type { RedisConfig } from '../redis/redis-client.js'
@@ -70,6 +71,8 @@ export interface Config {
   readonly jwt: JwtConfig
   /** RESOURCE_URL: RFC 9728 metadata served and named in 401 challenges; null without it. */
   readonly resourceMetadata: ResourceMetadataConfig | null
+  /** DPOP=true: DPoP-bound tokens (RFC 9449) accepted with their proofs; null without it. */
+  readonly dpop: DpopConfig | null
   /** SSF_TRANSMITTERS: the Shared Signals receiver; null without it. */
   readonly ssf: SsfConfig | null
   readonly accessTokenTtlS: number

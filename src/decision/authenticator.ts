@@ -10,6 +10,7 @@ import { bearerToken } from './bearer.js'
 export type TokenUse = 'access' | 'refresh'
 
 const BEARER_PREFIX = 'Bearer '
+const DPOP_PREFIX = 'DPoP '
 
 /** Where a revocation answer came from: the replica's state, a store lookup, or FAIL_MODE when neither could say. */
 export type RevocationSource = 'state' | 'store' | 'fail_mode'
@@ -39,7 +40,7 @@ export interface Authenticator {
  * Signature and claims first, then revocation: the revocation check is never
  * skipped because a token verified before.
  */
-export function createAuthenticator (verifier: TokenVerifier, checker: RevocationChecker, maxTokenBytes: number): Authenticator {
+export function createAuthenticator (verifier: TokenVerifier, checker: RevocationChecker, maxTokenBytes: number, dpop = false): Authenticator {
   function outcomeResult (outcome: CheckOutcome, claims: Claims, token: string, cached: boolean, asked: boolean): AuthResult {
     const revocation = outcome === 'degraded' || outcome === 'unavailable' ? 'fail_mode' : asked ? 'store' : 'state'
     if (outcome === 'ok' || outcome === 'degraded') return { ok: true, claims, token, outcome, cached, revocation }
@@ -78,12 +79,16 @@ export function createAuthenticator (verifier: TokenVerifier, checker: Revocatio
       // A verified token is base64url segments and dots (fast-jwt refuses anything else), which
       // the header's grammar accepts: the usual spelling is looked up in the cache before the
       // regular expression scans the token (docs/performance.md, "The warm path and the token's length").
-      if (header !== undefined && header.startsWith(BEARER_PREFIX)) {
-        const token = header.slice(BEARER_PREFIX.length)
-        const known = verifier.known(token)
-        if (known !== undefined) return afterVerify(known, token, use, true)
+      if (header !== undefined) {
+        // DPoP: the scheme only; its proof is checked on every request after this (authorize.ts).
+        const prefix = header.startsWith(BEARER_PREFIX) ? BEARER_PREFIX.length : dpop && header.startsWith(DPOP_PREFIX) ? DPOP_PREFIX.length : 0
+        if (prefix !== 0) {
+          const token = header.slice(prefix)
+          const known = verifier.known(token)
+          if (known !== undefined) return afterVerify(known, token, use, true)
+        }
       }
-      const token = bearerToken(header, maxTokenBytes)
+      const token = bearerToken(header, maxTokenBytes, dpop)
       return isFailure(token) ? { ok: false, failure: token } : fromToken(token, use)
     }
   }

@@ -11,19 +11,22 @@ import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
 import type { TraceSpan } from '../tracing/tracing.js'
 import { endDecisionSpan, type DecisionTracing } from './decision-span.js'
+import { bindingCheck, type DpopCheck } from './dpop-check.js'
 
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
 export type Authorization =
   | { readonly kind: 'public' }
   | { readonly kind: 'allowed', readonly claims: Claims, readonly identity: Identity }
-  | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult }
+  | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult, readonly dpopNonce?: string }
 
 const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
 
 /** What the decision reads of a request: a FastifyRequest is one, and so is a raw forward-auth request. */
 export interface AuthorizationRequest extends RequestFacts {
   readonly headers: IncomingHttpHeaders
-  /** The peer's socket (tracing asks whether it is a trusted proxy); absent in tests that decide without one. */
+  /** The request target as sent (proxy): what a DPoP proof's htu is checked against. */
+  readonly url?: string
+  /** The connection: tracing and a DPoP proof's target believe a trusted proxy only; absent in tests that decide without one. */
   readonly socket?: Socket
   /** The decision's span, when tracing is on: the proxy's upstream exchange is its child. */
   tokengateSpan?: TraceSpan | null
@@ -39,6 +42,8 @@ export interface AuthorizerOptions {
   readonly decisions: DecisionLog
   /** OTEL_*: a span per decision; undefined when tracing is off. */
   readonly tracing?: DecisionTracing
+  /** DPoP proofs (dpop-check.ts) when DPOP=true; without it a DPoP-bound token is refused. */
+  readonly dpop?: DpopCheck
 }
 
 /**
@@ -55,7 +60,7 @@ export interface AuthorizerOptions {
  */
 export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, tracing }: AuthorizerOptions): Authorizer {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, tracing, dpop }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
 
   function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
@@ -71,8 +76,17 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
     return { kind: 'allowed', claims: auth.claims, identity }
   }
 
-  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization {
-    const decision = verdict(auth, method, path, mayCarryBody)
+  // Sender-constrained tokens, checked on every request after authentication (a cached token too).
+  function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization | NeedsIo<Authorization> {
+    if (!auth.ok) return decided(request, method, path, mayCarryBody, auth, startedAt, span)
+    const bound = bindingCheck(dpop, request, method, auth.claims, auth.token)
+    if (bound === null) return decided(request, method, path, mayCarryBody, auth, startedAt, span)
+    return afterIo(bound, (failure) => decided(request, method, path, mayCarryBody, failure === null ? auth : { ok: false, failure, claims: auth.claims }, startedAt, span))
+  }
+
+  function decided (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization {
+    let decision = verdict(auth, method, path, mayCarryBody)
+    if (decision.kind === 'denied' && decision.failure === Failures.DPOP_NONCE_REQUIRED) decision = { ...decision, dpopNonce: dpop?.nonce() }
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
     decisions.record(request, method, path, decision, startedAt, span)

@@ -5,7 +5,8 @@ import { rolesOf, scopesOf } from '../tokens/claims.js'
 /** Headers that carry identity to the upstream; whatever a client sends under these names is dropped. */
 // X-User-Issuer: the token's `iss` (empty when it names none). With several trusted issuers a
 // subject is only unique within its issuer: the pair (X-User-Issuer, X-User-Id) is the identity.
-export const IDENTITY_HEADERS = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles', 'x-user-issuer'] as const
+// X-Token-Binding: how the token was sender-constrained (`dpop`: cnf.jkt, `mtls`: cnf.x5t#S256), empty for a bearer token.
+export const IDENTITY_HEADERS = ['x-user-id', 'x-token-jti', 'x-token-scope', 'x-user-roles', 'x-user-issuer', 'x-token-binding'] as const
 
 export type IdentityHeaders = Readonly<Record<(typeof IDENTITY_HEADERS)[number], string>>
 
@@ -56,6 +57,8 @@ type WithIdentity = Claims & { [IDENTITY]?: Identity | null }
 // token cost more than building them.
 function build (claims: Claims): Identity | null {
   let sub: string, jti: string, scope: string, roles: string, issuer: string
+  // Passed only with its proof (authorize.ts): the binding checked on this request.
+  const binding = claims.cnf?.jkt !== undefined ? 'dpop' : claims.cnf?.x5tS256 !== undefined ? 'mtls' : ''
   try {
     sub = encoded(claims.sub)
     jti = encoded(claims.jti)
@@ -66,8 +69,8 @@ function build (claims: Claims): Identity | null {
     return null
   }
   return {
-    headers: { 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer },
-    allowAnswer: { 'cache-control': 'no-store', 'content-length': '0', 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer, 'x-request-id': '' }
+    headers: { 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer, 'x-token-binding': binding },
+    allowAnswer: { 'cache-control': 'no-store', 'content-length': '0', 'x-user-id': sub, 'x-token-jti': jti, 'x-token-scope': scope, 'x-user-roles': roles, 'x-user-issuer': issuer, 'x-token-binding': binding, 'x-request-id': '' }
   }
 }
 

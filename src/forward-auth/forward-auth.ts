@@ -42,6 +42,7 @@ class ForwardAuthRequest implements AuthorizationRequest {
     return this.#ip
   }
 
+  /** The connection: tracing and a DPoP proof's target believe a trusted proxy only (dpop-check.ts). */
   get socket (): Socket {
     return this.#raw.socket
   }
@@ -79,7 +80,7 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
 
   function answer (res: ServerResponse, decision: Authorization, requestId: string): void {
     if (decision.kind === 'denied') {
-      writeFailure(res, decision.failure, decision.scope, challengeSuffix, requestId)
+      writeFailure(res, decision.failure, decision.scope, challengeSuffix, requestId, decision.dpopNonce)
       return
     }
     // The token's own answer object with this request's id written in: writeHead serialises it

@@ -63,6 +63,7 @@ export class GatewayMetrics {
   readonly webhookDeliveries: Counter<'result'>
   readonly clientAuthFailures: Counter<'endpoint' | 'reason'>
   readonly requestRefusals: Counter<'mode' | 'reason'>
+  readonly dpopFailures: Counter<'reason'>
   readonly upstreamDuration: BufferedHistogram<'status_class'>
   readonly upstreamResponses: BufferedCounter<'status_class'>
   readonly idpRevocations: Counter<'source' | 'kind' | 'outcome'>
@@ -114,6 +115,7 @@ export class GatewayMetrics {
     for (const result of ['delivered', 'failed', 'dropped']) this.webhookDeliveries.inc({ result }, 0)
     this.clientAuthFailures = new Counter({ name: 'tokengate_oauth_client_auth_failures_total', help: 'Failed client authentications on /oauth/* by endpoint and reason (missing, malformed, multiple_methods, rejected, rate_limited)', labelNames: ['endpoint', 'reason'], registers })
     this.requestRefusals = new Counter({ name: 'tokengate_request_refusals_total', help: 'Requests refused before the decision (path, override, original URI, request target), by mode (proxy, forward_auth) and reason', labelNames: ['mode', 'reason'], registers })
+    this.dpopFailures = new Counter({ name: 'tokengate_dpop_failures_total', help: 'Requests refused by the DPoP checks (RFC 9449), by reason (the error registry\'s dpop_* reasons)', labelNames: ['reason'], registers })
     this.upstreamDuration = new BufferedHistogram({ name: 'tokengate_upstream_duration_seconds', help: 'Proxied requests, from forwarding to the response sent', labelNames: ['status_class'], buckets: UPSTREAM_BUCKETS_S, registers })
     this.upstreamResponses = new BufferedCounter({ name: 'tokengate_upstream_responses_total', help: 'Proxied responses by status class (502/504: upstream unreachable or slow)', labelNames: ['status_class'], registers })
     this.idpRevocations = new Counter({ name: 'tokengate_idp_revocations_total', help: 'Revocations pushed by identity providers, by source, kind (session, user) and outcome (stored; queued: enforced here, write retried; dropped: queue full)', labelNames: ['source', 'kind', 'outcome'], registers })

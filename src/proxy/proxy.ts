@@ -44,6 +44,8 @@ export interface ProxyOptions {
   readonly refusals: RefusalReport
   /** OTEL_*: the upstream exchange's span, and traceparent sent upstream; undefined when tracing is off. */
   readonly tracing?: Tracing
+  /** DPOP=true without DPOP_FORWARD_PROOF: the DPoP proof header stays here (docs/dpop.md). */
+  readonly dropDpopProof?: boolean
 }
 
 /**
@@ -52,7 +54,7 @@ export interface ProxyOptions {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals, tracing }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals, tracing, dropDpopProof = false }) => {
   const upstreamTimeoutMs = poolOptions.timeoutMs
   const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
@@ -94,7 +96,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     if (hasQueryOverride(request.url)) return refusedEarly(request, reply, Failures.METHOD_OVERRIDE, raw)
     request.tokengateTarget = upstreamTarget(basePath, request.url, raw, path)
     const decision = await authorize(request, request.method, path, hasBody(request.raw))
-    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes)
+    if (decision.kind === 'denied') return refuse(reply, decision.failure, decision.scope, bodyLimits.bufferBytes, decision.dpopNonce)
     if (decision.kind === 'allowed') {
       request.tokengateClaims = decision.claims
       request.tokengateIdentity = decision.identity.headers
@@ -112,6 +114,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
     const trusted = isTrustedProxy(raw.socket)
     const headers = upstreamHeaders(raw, request.tokengateIdentity, host, trusted, request.id)
+    if (dropDpopProof && headers.dpop !== undefined) delete headers.dpop
     if (tracing !== undefined) traceExchange(tracing, request, headers, trusted, exchange)
     const options: Dispatcher.DispatchOptions = {
       method: request.method,

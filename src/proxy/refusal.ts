@@ -19,8 +19,8 @@ function declaredWithin (req: IncomingMessage, bytes: number): boolean {
  * connection, and a client that sent it at once reads the answer rather than
  * a reset.
  */
-export function refuse (reply: FastifyReply, failure: Failure, scope?: string, drainBytes = 0): FastifyReply {
+export function refuse (reply: FastifyReply, failure: Failure, scope?: string, drainBytes = 0, dpopNonce?: string): FastifyReply {
   const raw = reply.request.raw
   if (!raw.complete && hasBody(raw) && !declaredWithin(raw, drainBytes)) reply.header('connection', 'close')
-  return sendFailure(reply, failure, scope)
+  return sendFailure(reply, failure, scope, dpopNonce)
 }

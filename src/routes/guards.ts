@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
+import { bindingCheck, type DpopCheck } from '../decision/dpop-check.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { SecuritySink } from '../security/sink.js'
@@ -14,6 +15,8 @@ export type OnRefused = (request: FastifyRequest, reply: FastifyReply) => Promis
 export interface GuardOptions {
   readonly authenticator: Authenticator
   readonly security: SecuritySink
+  /** DPoP proofs (DPOP=true); without it a DPoP-bound token is refused, as at the decision. */
+  readonly dpop?: DpopCheck
 }
 
 /**
@@ -23,13 +26,16 @@ export interface GuardOptions {
  * and its issuer must be one that grants it (grants_admin); null is a role no token holds
  * (see Config.adminRole).
  */
-export function requireToken ({ authenticator, security }: GuardOptions, adminRole?: string | null, onRefused?: OnRefused): PreHandler {
+export function requireToken ({ authenticator, security, dpop }: GuardOptions, adminRole?: string | null, onRefused?: OnRefused): PreHandler {
   return async (request, reply) => {
-    const auth = await authenticator.fromHeader(request.headers.authorization)
+    const authenticated = await authenticator.fromHeader(request.headers.authorization)
+    // RFC 9449 §7: the token routes hold DPoP-bound tokens to their proof, like the decision.
+    const bound = authenticated.ok ? await bindingCheck(dpop, request, request.method, authenticated.claims, authenticated.token) : null
+    const auth = bound === null || !authenticated.ok ? authenticated : { ok: false as const, failure: bound, claims: authenticated.claims }
     if (!auth.ok) {
       security.denied(auth.failure.reason, auth.claims, request)
       if (onRefused !== undefined && await onRefused(request, reply)) return reply
-      return sendFailure(reply, auth.failure)
+      return sendFailure(reply, auth.failure, undefined, auth.failure === Failures.DPOP_NONCE_REQUIRED ? dpop?.nonce() : undefined)
     }
     if (adminRole !== undefined && (adminRole === null || !holdsAdminRole(auth.claims, adminRole))) {
       security.denied(Failures.FORBIDDEN.reason, auth.claims, request)

@@ -8,7 +8,7 @@ import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import { isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
+import { cnfClaim, isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { authenticateClient, type CredentialParams } from './client-auth.js'
 import { addressKey } from './rate-limits.js'
@@ -45,7 +45,9 @@ function introspection (claims: Claims): Record<string, unknown> {
     ...(claims.sid !== undefined && { sid: claims.sid }),
     ...(scope !== '' && { scope }),
     ...(clientId !== undefined && { client_id: clientId }),
-    ...(!refresh && { token_type: 'Bearer' }),
+    // RFC 7662 §2.2 with RFC 9449 §6.2 and RFC 8705 §3.2: the binding, and the DPoP token type.
+    ...(claims.cnf !== undefined && { cnf: cnfClaim(claims.cnf) }),
+    ...(!refresh && { token_type: claims.cnf?.jkt !== undefined ? 'DPoP' : 'Bearer' }),
     token_use: refresh ? 'refresh' : 'access'
   }
 }

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
+import type { DpopCheck } from '../decision/dpop-check.js'
 import { Failures, GatewayError } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
+import { cnfClaim, isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
 import type { TokenIssuer } from '../tokens/issuer.js'
 import { rotationWindow, type RotationLimits } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
@@ -50,13 +51,15 @@ export interface TokenRouteOptions {
   readonly accessTokenTtlS: number
   /** Refresh token lifetime and absolute session lifetime. */
   readonly rotation: RotationLimits
+  /** DPoP proofs (DPOP=true) for bound access and refresh tokens. */
+  readonly dpop?: DpopCheck
 }
 
 /** Logout, refresh rotation, self-revocation and validation under AUTH_PREFIX. */
 export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
-  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation } = options
+  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation, dpop } = options
   const limits = app.rateLimits
-  const bearer = requireToken({ authenticator, security }, undefined, countRefusedPerAddress(limits))
+  const bearer = requireToken({ authenticator, security, dpop }, undefined, countRefusedPerAddress(limits))
   treatMissingBodyAsEmpty(app)
 
   app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
@@ -94,6 +97,15 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims
+      // RFC 9449 §5: a bound refresh token is used only with a proof of its key (no ath: no access
+      // token is sent), checked before the token is spent: a thief without the key cannot burn it.
+      if (old.cnf?.jkt !== undefined) {
+        const bound = dpop === undefined ? Failures.DPOP_BOUND_AS_BEARER : await dpop.check(request, request.method, old, null, true)
+        if (bound !== null) {
+          security.denied(bound.reason, old, request)
+          return sendFailure(reply, bound, undefined, bound === Failures.DPOP_NONCE_REQUIRED ? dpop?.nonce() : undefined)
+        }
+      }
       // Per subject once verified, before the token is spent: a limited client retries with the same token.
       if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply
       const nowS = Math.floor(Date.now() / 1000)
@@ -110,13 +122,14 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       }
       const sid = sessionOf(old)
       // Claims (roles included) are those of the login: a role change takes effect through user-wide revocation.
-      const claims = { ...old, auth_time: window.sessionStart }
+      // The binding too (RFC 9449 §5): the new pair is bound to the same key or certificate.
+      const claims = { ...old, auth_time: window.sessionStart, cnf: cnfClaim(old.cnf) }
       const access = issuer.mint({ sub: old.sub, ttlS: accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
       const refresh = issuer.mint({ sub: old.sub, ttlS: rotation.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
       security.tokenIssued(old, request)
       security.audit({ event_type: 'token_refreshed', user_id: old.sub, iss: issuerOfToken(old), jti: old.jti, reason: 'rotation', ip: request.ip, actor: old.sub, request_id: request.id })
       reply.header('cache-control', 'no-store')
-      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.exp - access.iat }
+      return { access_token: access.token, refresh_token: refresh.token, token_type: old.cnf?.jkt !== undefined ? 'DPoP' : 'Bearer', expires_in: access.exp - access.iat }
     })
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {

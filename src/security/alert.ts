@@ -13,6 +13,8 @@ export type AlertType =
   | 'idp_revocation_dropped'
   | 'invalid_idp_message'
   | 'ssf_subject_unmapped'
+  | 'dpop_proof_replayed'
+  | 'bound_token_without_key'
 
 /** A raised alert as stored, listed and POSTed to ALERT_WEBHOOK_URL. jti values are cut to 8 characters. */
 export interface Alert {
@@ -44,5 +46,7 @@ export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {
   possible_token_theft: 'HIGH',
   idp_revocation_dropped: 'CRITICAL',
   invalid_idp_message: 'HIGH',
-  ssf_subject_unmapped: 'HIGH'
+  ssf_subject_unmapped: 'HIGH',
+  dpop_proof_replayed: 'HIGH',
+  bound_token_without_key: 'HIGH'
 }

@@ -278,7 +278,9 @@ const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
   possible_token_theft: (f) => `possible token theft: one token presented from ${f.count ?? 0} client addresses within ${f.window_s ?? 0} s (more than ${f.threshold ?? 0})`,
   idp_revocation_dropped: (f) => `a revocation pushed by an identity provider was never stored and is enforced nowhere but where it arrived: ${f.detail ?? ''}`,
   invalid_idp_message: (f) => `an invalid logout token, security event or revocation request came from a configured identity provider: ${f.detail ?? ''}`,
-  ssf_subject_unmapped: (f) => `a Shared Signals event named a subject that cannot be mapped onto tokens, so nothing was revoked: ${f.detail ?? ''}`
+  ssf_subject_unmapped: (f) => `a Shared Signals event named a subject that cannot be mapped onto tokens, so nothing was revoked: ${f.detail ?? ''}`,
+  dpop_proof_replayed: () => 'a DPoP proof was presented again (someone holds a copy of a proof)',
+  bound_token_without_key: (f) => `a sender-constrained token was presented without proof of its key (a stolen token): ${f.detail ?? ''}`
 }
 
 function describeOrigin (origin: RevocationOrigin, sameClient: boolean): string {

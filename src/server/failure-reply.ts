@@ -22,11 +22,35 @@ export function resourceMetadataChallenge (url: string | null): string {
   return url === null ? '' : `, resource_metadata="${url}"`
 }
 
+const DPOP_CHALLENGE = ', DPoP '
+
+/**
+ * RFC 9449 §7.1: with DPoP accepted, every challenge also offers the DPoP scheme and its
+ * algorithms, after the Bearer challenge (RFC 9110 §11.6.1: several challenges in one header).
+ * Appended to the gateway's challenge suffix; '' when DPoP is off.
+ */
+export function dpopChallenge (algorithms: readonly string[] | null): string {
+  return algorithms === null ? '' : `${DPOP_CHALLENGE}algs="${algorithms.join(' ')}"`
+}
+
+/**
+ * A refusal about the proof itself (invalid_dpop_proof, use_dpop_nonce) is a DPoP challenge
+ * carrying the error (RFC 9449 §7.1, §9), with the algorithms; the suffix's resource metadata
+ * stays in it.
+ */
+function dpopRefusal (failure: Failure, suffix: string): string {
+  const at = suffix.indexOf(DPOP_CHALLENGE)
+  const metadata = at === -1 ? suffix : suffix.slice(0, at)
+  const algs = at === -1 ? '' : `, ${suffix.slice(at + DPOP_CHALLENGE.length)}`
+  return `DPoP realm="tokengate", error="${failure.error}", error_description="${failure.description}"${algs}${metadata}`
+}
+
 /**
  * RFC 6750 section 3: the challenge names the error for invalid and
  * insufficient tokens, and carries none when no credentials were sent.
  */
 function challenge (failure: Failure, scope: string | undefined, suffix: string): string | null {
+  if (failure.error === 'invalid_dpop_proof' || failure.error === 'use_dpop_nonce') return dpopRefusal(failure, suffix)
   if (failure === Failures.TOKEN_MISSING) return `Bearer realm="tokengate"${suffix}`
   if (failure.error === 'invalid_token' || failure.error === 'invalid_request') {
     return `Bearer realm="tokengate", error="${failure.error}", error_description="${failure.description}"${suffix}`
@@ -91,7 +115,8 @@ function refusalOf (failure: Failure, scope: string | undefined, suffix: string)
   return refusal
 }
 
-export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string): FastifyReply {
+export function sendFailure (reply: FastifyReply, failure: Failure, scope?: string, dpopNonce?: string): FastifyReply {
+  if (dpopNonce !== undefined) reply.header('dpop-nonce', dpopNonce)
   return reply.code(failure.status).headers(refusalOf(failure, scope, reply.server.tokengateChallengeSuffix ?? '').headers).send(failureBody(failure))
 }
 
@@ -102,8 +127,12 @@ export function rawFailure (failure: Failure): string {
   return `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n${lines.join('')}\r\n${body}`
 }
 
-/** The same answer as sendFailure, written on a bare node:http response (the fast route server); `suffix` as resourceMetadataChallenge gives it. */
-export function writeFailure (res: ServerResponse, failure: Failure, scope?: string, suffix = '', requestId?: string): void {
+/**
+ * The same answer as sendFailure, written on a bare node:http response (the fast route server); `suffix` as
+ * resourceMetadataChallenge (and dpopChallenge) give it; `dpopNonce`: the DPoP-Nonce of a use_dpop_nonce refusal.
+ */
+export function writeFailure (res: ServerResponse, failure: Failure, scope?: string, suffix = '', requestId?: string, dpopNonce?: string): void {
   const { rawHeaders, body } = refusalOf(failure, scope, suffix)
-  res.writeHead(failure.status, requestId === undefined ? rawHeaders : { ...rawHeaders, 'x-request-id': requestId }).end(body)
+  const headers = requestId === undefined ? rawHeaders : { ...rawHeaders, 'x-request-id': requestId }
+  res.writeHead(failure.status, dpopNonce === undefined ? headers : { ...headers, 'dpop-nonce': dpopNonce }).end(body)
 }

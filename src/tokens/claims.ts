@@ -23,6 +23,7 @@ export interface Claims {
   readonly role?: string
   readonly iss?: string
   readonly aud?: string | readonly string[]
+  readonly cnf?: { readonly jkt?: string, readonly x5tS256?: string }
   /** Roles found at the ROLES_CLAIM paths; a symbol, so never copied into a minted token nor serialised. */
   readonly [ROLES]?: readonly string[]
   readonly [NOT_ACCESS_TYP]?: true
@@ -72,7 +73,39 @@ export function hasUsableClaims (payload: Record<string, unknown>): payload is C
     Number.isFinite(payload.exp) && Number.isFinite(payload.iat) &&
     (payload.sid === undefined || isId(payload.sid)) &&
     // RFC 7519 §4.1.1: a StringOrURI. The issuer keys marks, audit records and X-User-Issuer.
-    (payload.iss === undefined || typeof payload.iss === 'string')
+    (payload.iss === undefined || typeof payload.iss === 'string') &&
+    // Read by fromIssuer (confirmationOf): null is a binding that cannot be checked.
+    payload.cnf !== null
+}
+
+const MAX_THUMBPRINT_LENGTH = 128
+
+function isThumbprint (value: unknown): value is string | undefined {
+  return value === undefined || (typeof value === 'string' && value.length > 0 && value.length <= MAX_THUMBPRINT_LENGTH)
+}
+
+const CONFIRMATION_MEMBERS: ReadonlySet<string> = new Set(['jkt', 'x5t#S256'])
+
+/**
+ * RFC 7800 §3.1 `cnf` as RFC 9449 §6.1 (`jkt`) and RFC 8705 §3.1 (`x5t#S256`) bind a token, read
+ * into Claims.cnf; null when the token claims a binding tokengate cannot check (members of
+ * another type, another confirmation method such as `jwk`): taken for a bearer token it would
+ * pass without its key, so it is refused (hasUsableClaims).
+ */
+function confirmationOf (cnf: unknown): Claims['cnf'] | null {
+  if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf)) return null
+  const members = cnf as Record<string, unknown>
+  for (const name of Object.keys(members)) if (!CONFIRMATION_MEMBERS.has(name)) return null
+  const jkt = members.jkt
+  const x5tS256 = members['x5t#S256']
+  if (!isThumbprint(jkt) || !isThumbprint(x5tS256) || (jkt === undefined && x5tS256 === undefined)) return null
+  return { ...(jkt !== undefined && { jkt }), ...(x5tS256 !== undefined && { x5tS256 }) }
+}
+
+/** Claims.cnf as a JWT carries it (RFC 9449 §6.1, RFC 8705 §3.1): for minted tokens and introspection answers. */
+export function cnfClaim (cnf: Claims['cnf']): Record<string, string> | undefined {
+  if (cnf === undefined) return undefined
+  return { ...(cnf.jkt !== undefined && { jkt: cnf.jkt }), ...(cnf.x5tS256 !== undefined && { 'x5t#S256': cnf.x5tS256 }) }
 }
 
 export function isRefreshToken (claims: Claims): boolean {
@@ -152,6 +185,8 @@ export function fromIssuer<T extends Record<string, unknown>> (payload: T, names
   else if (names.sessionClaim !== 'sid') claims.sid = claims[names.sessionClaim]
   ;(claims as { [ROLES]?: readonly string[] })[ROLES] = readRoles(claims, names.rolesClaim)
   if (names.grantsAdmin) (claims as { [GRANTS_ADMIN]?: true })[GRANTS_ADMIN] = true
+  // Read once into the names Claims.cnf has; unbound tokens keep no member (cnf undefined).
+  if (claims.cnf !== undefined) claims.cnf = confirmationOf(claims.cnf)
   return payload
 }
 

@@ -22,12 +22,12 @@ async function listen (server: Server): Promise<number> {
 }
 
 /**
- * panva's oidc-provider on a loopback port: client credentials, JWT access tokens for RESOURCE
+ * panva's oidc-provider on a loopback port (`dpop`: with its DPoP feature): client credentials, JWT access tokens for RESOURCE
  * with aud AUDIENCE, signed RS256 under `kid`, carrying `roles` (the same kid in two providers
  * is a test of key separation). `key`: its RSA private key (a test that forges with it passes
  * one); `claims`: more claims in every access token.
  */
-export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', roles = [] as string[], key: privateKey = undefined as KeyObject | undefined, claims = {} as Record<string, unknown> } = {}): Promise<OpenIdProvider> {
+export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', roles = [] as string[], key: privateKey = undefined as KeyObject | undefined, claims = {} as Record<string, unknown>, dpop = false } = {}): Promise<OpenIdProvider> {
   const server = createServer()
   const port = await listen(server)
   const issuer = `http://127.0.0.1:${port}`
@@ -45,6 +45,8 @@ export async function startOpenIdProvider (t: Teardown, { kid = 'provider-key', 
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // RFC 9449: a token request with a DPoP proof gets an access token bound to its key (cnf.jkt).
+      dPoP: { enabled: dpop },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => RESOURCE,

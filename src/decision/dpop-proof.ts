@@ -1,0 +1,133 @@
+import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import { Failures, type Failure } from '../errors.js'
+import { algorithmsForKey, type AsymmetricAlgorithm } from '../tokens/algorithms.js'
+
+/** A proof whose form and signature are valid; what it claims is checked by dpop-check.ts. */
+export interface Proof {
+  /** RFC 7638 thumbprint (SHA-256, base64url) of the proof's public key: RFC 9449 §6.1 `jkt`. */
+  readonly jkt: string
+  readonly jti: string
+  readonly htm: string
+  readonly htu: string
+  readonly iat: number
+  readonly ath: string | undefined
+  readonly nonce: string | undefined
+}
+
+/** Longer proofs are refused unread: an RSA 4096 key and signature fit in about 2 KB. */
+export const MAX_PROOF_BYTES = 8192
+/** The proof's `jti` is a replay cache key: bounded (RFC 9449 §4.2 asks for 96 random bits or more). */
+export const MAX_JTI_LENGTH = 256
+const MIN_RSA_BITS = 2048
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/
+// Private key members of every key type (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a proof
+// carrying one has leaked its private key.
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+// RFC 7638 §3.2: the required members of each key type, in lexicographic order.
+const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }
+
+interface ImportedKey {
+  readonly key: KeyObject
+  readonly algorithms: readonly string[]
+}
+
+function json (segment: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : null
+  } catch {
+    return null
+  }
+}
+
+/** RFC 7638 §3: the canonical JSON of the required members, and its SHA-256 thumbprint; null when a member is missing. */
+function thumbprintOf (jwk: Record<string, unknown>): { readonly jkt: string, readonly members: Record<string, string> } | null {
+  const required = typeof jwk.kty === 'string' ? REQUIRED_MEMBERS[jwk.kty] : undefined
+  if (required === undefined) return null
+  const members: Record<string, string> = {}
+  for (const name of required) {
+    const value = jwk[name]
+    if (typeof value !== 'string' || value === '') return null
+    members[name] = value
+  }
+  return { jkt: createHash('sha256').update(JSON.stringify(members)).digest('base64url'), members }
+}
+
+function importKey (members: Record<string, string>): ImportedKey | null {
+  try {
+    const key = createPublicKey({ key: members, format: 'jwk' })
+    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return null
+    return { key, algorithms: algorithmsForKey(key) }
+  } catch {
+    return null
+  }
+}
+
+function signatureValid (alg: string, key: KeyObject, input: Buffer, signature: Buffer): boolean {
+  const hash = alg.endsWith('384') ? 'sha384' : alg.endsWith('512') ? 'sha512' : 'sha256'
+  try {
+    switch (alg.slice(0, 2)) {
+      case 'RS': return verify(hash, input, key, signature)
+      case 'PS': return verify(hash, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature)
+      // RFC 7518 §3.4: R || S, not DER.
+      case 'ES': return verify(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature)
+      default: return verify(null, input, key, signature)
+    }
+  } catch {
+    return false
+  }
+}
+
+export type ProofVerifier = (proof: string) => Proof | Failure
+
+/**
+ * RFC 9449 §4.3 checks 1-7 of one DPoP header value: a JWT (three base64url segments), `typ`
+ * dpop+jwt, an asymmetric `alg` of `algorithms` (never none nor HS*: an algorithm outside the
+ * list is refused before any key is looked at), the public key in `jwk` alone (no private
+ * members, no `jku`/`x5u`/`x5c` to fetch, no `crit` extension) bound to the algorithm's family,
+ * a valid signature, and the claims every proof has. Imported keys are kept by thumbprint
+ * (bounded): a client's key is parsed once, not on each request.
+ */
+export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[], keyCacheSize = 10_000): ProofVerifier {
+  const allowed: ReadonlySet<string> = new Set(algorithms)
+  const keys = new LRUCache<string, ImportedKey>({ max: keyCacheSize })
+  return (proof) => {
+    if (proof.length > MAX_PROOF_BYTES) return Failures.DPOP_PROOF_INVALID
+    const first = proof.indexOf('.')
+    const second = proof.indexOf('.', first + 1)
+    if (first === -1 || second === -1 || proof.indexOf('.', second + 1) !== -1) return Failures.DPOP_PROOF_INVALID
+    const headerPart = proof.slice(0, first)
+    const payloadPart = proof.slice(first + 1, second)
+    const signaturePart = proof.slice(second + 1)
+    if (!SEGMENT.test(headerPart) || !SEGMENT.test(payloadPart) || !SEGMENT.test(signaturePart)) return Failures.DPOP_PROOF_INVALID
+    const header = json(headerPart)
+    if (header === null || header.typ !== 'dpop+jwt' || typeof header.alg !== 'string' || !allowed.has(header.alg)) return Failures.DPOP_PROOF_INVALID
+    if (header.jku !== undefined || header.x5u !== undefined || header.x5c !== undefined || header.crit !== undefined) return Failures.DPOP_PROOF_INVALID
+    const jwk = header.jwk
+    if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return Failures.DPOP_PROOF_INVALID
+    const members = jwk as Record<string, unknown>
+    for (const name of PRIVATE_MEMBERS) if (members[name] !== undefined) return Failures.DPOP_PROOF_INVALID
+    const thumbprint = thumbprintOf(members)
+    if (thumbprint === null) return Failures.DPOP_PROOF_INVALID
+    let imported = keys.get(thumbprint.jkt)
+    if (imported === undefined) {
+      const fresh = importKey(thumbprint.members)
+      if (fresh === null) return Failures.DPOP_PROOF_INVALID
+      keys.set(thumbprint.jkt, fresh)
+      imported = fresh
+    }
+    if (!imported.algorithms.includes(header.alg)) return Failures.DPOP_PROOF_INVALID
+    const input = Buffer.from(proof.slice(0, second), 'latin1')
+    if (!signatureValid(header.alg, imported.key, input, Buffer.from(signaturePart, 'base64url'))) return Failures.DPOP_PROOF_INVALID
+    const claims = json(payloadPart)
+    if (claims === null) return Failures.DPOP_PROOF_INVALID
+    const { jti, htm, htu, iat, ath, nonce } = claims
+    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH || typeof htm !== 'string' || typeof htu !== 'string' ||
+      typeof iat !== 'number' || !Number.isFinite(iat) || (ath !== undefined && typeof ath !== 'string') || (nonce !== undefined && typeof nonce !== 'string')) {
+      return Failures.DPOP_PROOF_INVALID
+    }
+    return { jkt: thumbprint.jkt, jti, htm, htu, iat, ath, nonce }
+  }
+}

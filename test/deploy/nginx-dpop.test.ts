@@ -1,0 +1,50 @@
+import t from 'tap'
+import { startGateway } from '../helpers/gateway.js'
+import { call } from '../helpers/http.js'
+import { boundToken, dpopKey, proof } from '../helpers/dpop.js'
+import { startRedis } from '../helpers/redis.js'
+import { startUpstream } from '../helpers/upstream.js'
+import { sign } from '../helpers/tokens.js'
+import { nginxMissing, startNginx } from './nginx.js'
+
+// Real nginx with deploy/nginx/tokengate.conf in front of the API, tokengate deciding DPoP
+// proofs from the original method, URI, proto and host the recipe passes (RFC 9449 §4.3).
+const skip = nginxMissing
+const redis = nginxMissing === false ? await startRedis() : null
+t.teardown(async () => { await redis?.stop() })
+
+async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<{ url: string, seen: () => Record<string, string | string[] | undefined> | undefined }> {
+  const gw = await startGateway(t, { REDIS_URL: redis?.url, DPOP: 'true', ...env })
+  const api = await startUpstream(t)
+  const nginx = await startNginx(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
+  return { url: nginx.url, seen: () => api.seen.at(-1)?.headers }
+}
+
+t.test('nginx recipe, RFC 9449 §4.3: the proof is checked against the URI the client used; X-Token-Binding reaches the API, never the client\'s', { skip }, async (t) => {
+  const { url, seen } = await stack(t)
+  const key = dpopKey()
+  const token = boundToken(key)
+  const target = `${url}/accounts/42`
+  const ok = await call(`${target}?view=full`, { method: 'POST', headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'POST', htu: target, token }), 'x-token-binding': 'mtls' } })
+  t.equal(ok.status, 200)
+  t.equal(seen()?.['x-token-binding'], 'dpop', 'tokengate\'s value, not the client\'s')
+  const other = await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: 'http://other.example/accounts/42', token }) } })
+  t.equal(other.status, 401, 'a proof for another URI')
+  const bearer = await call(target, { headers: { authorization: `Bearer ${sign()}`, 'x-token-binding': 'dpop' } })
+  t.equal(bearer.status, 200)
+  t.equal(seen()?.['x-token-binding'], undefined, 'a bearer token: no binding header, the client\'s removed')
+})
+
+t.test('nginx recipe, RFC 9449 §9: the DPoP-Nonce of a use_dpop_nonce refusal reaches the client', { skip }, async (t) => {
+  const { url } = await stack(t, { DPOP_NONCE: 'true', DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!' })
+  const key = dpopKey()
+  const token = boundToken(key)
+  const target = `${url}/accounts/1`
+  const first = await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: target, token }) } })
+  t.equal(first.status, 401)
+  const nonce = first.headers.get('dpop-nonce')
+  t.ok(nonce !== null && nonce !== '', 'DPoP-Nonce passed on by nginx')
+  t.match(first.headers.get('www-authenticate'), /error="use_dpop_nonce"/)
+  const retry = await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: target, token, nonce: nonce ?? '' }) } })
+  t.equal(retry.status, 200)
+})
