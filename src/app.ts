@@ -16,6 +16,10 @@ import { requestIdOf } from './server/request-ids.js'
 import { serverLimits } from './server/server-limits.js'
 import { FastRouteServer } from './server/fast-route-server.js'
 import { compileTrustedProxies } from './decision/trusted-proxies.js'
+import { createCertificateBinding } from './decision/certificate-binding.js'
+import { certificatesConfigured, createCertificateSource } from './decision/client-certificate.js'
+import { fapi2KeyProblem } from './tokens/fapi2-keys.js'
+import { ConfigError } from './errors.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
 import { ReplicaState } from './revocation/replica-state.js'
@@ -91,9 +95,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
   const keySources = await issuerKeysSources(config.jwt)
   const jwksUrls = keySources.map(({ jwksUrl }) => jwksUrl)
+  const fapi2 = config.securityProfile === 'fapi2'
+  // A jwks_uri discovered at start-up is held to SECURITY_PROFILE=fapi2 as a configured one is.
+  const plainJwks = fapi2 ? jwksUrls.filter((url) => url !== null && url.protocol !== 'https:') : []
+  if (plainJwks.length > 0) throw new ConfigError(plainJwks.map((url) => `JWT_ISSUERS: SECURITY_PROFILE=fapi2 reads keys over https only, not the discovered ${url?.origin ?? ''}`))
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
   const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null)
-  const fastRoutes = new FastRouteServer()
+  const fastRoutes = new FastRouteServer(config.tls)
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
   const app = Fastify({
@@ -127,16 +135,22 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const worker = options.worker ?? null
   const security = new MonitoringSink(config, metrics, app.log, worker ?? undefined)
   // One key set per issuer, each with its own cache, kid refresh and cooldown.
-  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now }))
+  const jwks = jwksUrls.map((url, index) => url === null ? null : new JwksKeySet(url, config.jwt, config.jwt.issuers[index], app.log, { now: options.now ?? Date.now, ...(fapi2 && { keyProblem: fapi2KeyProblem }) }))
   await Promise.all(jwks.map(async (keySet) => await keySet?.refresh()))
   const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
   metrics.watchJwks(keySets)
   const verifier = createTokenVerifier(config.jwt, jwks)
   const authenticator = createAuthenticator(verifier, checker, config.jwt.maxTokenBytes)
   const policy = createAccessPolicy(config.publicPaths, config.accessRules)
+  const mtlsFailures = metrics.senderConstraintFailures
+  const certificates = createCertificateBinding({
+    source: createCertificateSource(config.clientCert, isTrustedProxy),
+    requireSenderConstrained: fapi2,
+    failed: (reason) => { mtlsFailures.inc({ binding: 'mtls', reason }) }
+  })
   // One authorizer per mode, so that each decision's latency and log line name their mode.
   const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
-    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog)
+    policy, authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog(mode, metrics, app.log, config.decisionLog), certificates, senderConstrainedOnly: fapi2
   })
   const revoker = new Revoker(store, replica, config, { counter: metrics.revocations })
   const refusals = new RefusalReport({ counter: metrics.requestRefusals, modes: config.upstreamUrl === null ? ['forward_auth'] : ['forward_auth', 'proxy'], log: app.log })
@@ -204,7 +218,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
-  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, config.resourceMetadata)
+  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, { ...config.resourceMetadata, certificateBound: certificatesConfigured(config.clientCert) })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize: authorizerFor('forward_auth'),

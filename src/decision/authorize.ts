@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Socket } from 'node:net'
 import { afterIo, type NeedsIo } from '../async/needs-io.js'
 import type { AuthResult, Authenticator } from './authenticator.js'
 import { Failures, type Failure } from '../errors.js'
@@ -6,6 +7,7 @@ import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
+import type { CertificateBinding } from './certificate-binding.js'
 import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
 
@@ -20,6 +22,8 @@ const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
 /** What the decision reads of a request: a FastifyRequest is one, and so is a raw forward-auth request. */
 export interface AuthorizationRequest extends RequestFacts {
   readonly headers: IncomingHttpHeaders
+  /** The connection: its TLS client certificate, and whether a trusted proxy speaks (client-certificate.ts). */
+  readonly socket?: Socket
 }
 
 export interface AuthorizerOptions {
@@ -30,6 +34,10 @@ export interface AuthorizerOptions {
   readonly methodOverride: UpstreamMethodOverride
   /** Latency and log line of every decision, for the mode this authorizer serves. */
   readonly decisions: DecisionLog
+  /** Certificate-bound tokens (RFC 8705) and SECURITY_PROFILE=fapi2 (certificate-binding.ts). */
+  readonly certificates: CertificateBinding
+  /** SECURITY_PROFILE=fapi2: every token goes through `certificates`, not only bound ones. */
+  readonly senderConstrainedOnly: boolean
 }
 
 /**
@@ -46,11 +54,16 @@ export interface AuthorizerOptions {
  */
 export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions }: AuthorizerOptions): Authorizer {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, certificates, senderConstrainedOnly }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
 
-  function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
+  function verdict (request: AuthorizationRequest, auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
     if (!auth.ok) return { kind: 'denied', failure: auth.failure, auth }
+    // One undefined check for an unbound token outside the FAPI profile.
+    if (auth.claims.cnf !== undefined || senderConstrainedOnly) {
+      const unbound = certificates(auth.claims, request)
+      if (unbound !== null) return { kind: 'denied', failure: unbound, auth }
+    }
     if (path !== null) {
       const rule = unmetRule(auth.claims, method, path, mayCarryBody)
       if (rule !== null) return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
@@ -63,7 +76,7 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
   }
 
   function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number): Authorization {
-    const decision = verdict(auth, method, path, mayCarryBody)
+    const decision = verdict(request, auth, method, path, mayCarryBody)
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
     decisions.record(request, method, path, decision, startedAt)

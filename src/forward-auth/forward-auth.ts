@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import proxyAddr from 'proxy-addr'
 import { NeedsIo } from '../async/needs-io.js'
@@ -39,6 +40,10 @@ class ForwardAuthRequest implements AuthorizationRequest {
     // Without X-Forwarded-For proxy-addr's answer is the peer itself: skip its walk.
     this.#ip ??= this.headers['x-forwarded-for'] === undefined ? this.#raw.socket.remoteAddress ?? '' : proxyAddr(this.#raw, this.#trust)
     return this.#ip
+  }
+
+  get socket (): Socket {
+    return this.#raw.socket
   }
 
   get id (): string {

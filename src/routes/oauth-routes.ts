@@ -8,7 +8,7 @@ import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import { isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
+import { confirmationClaim, isRefreshToken, scopesOf, sessionOf } from '../tokens/claims.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { authenticateClient, type CredentialParams } from './client-auth.js'
 import { addressKey } from './rate-limits.js'
@@ -45,6 +45,8 @@ function introspection (claims: Claims): Record<string, unknown> {
     ...(claims.sid !== undefined && { sid: claims.sid }),
     ...(scope !== '' && { scope }),
     ...(clientId !== undefined && { client_id: clientId }),
+    // RFC 8705 §3.2 (and RFC 9449 §6.2): the binding, so a resource server can check it.
+    ...(claims.cnf !== undefined && { cnf: confirmationClaim(claims.cnf) }),
     ...(!refresh && { token_type: 'Bearer' }),
     token_use: refresh ? 'refresh' : 'access'
   }

@@ -9,6 +9,8 @@ export interface ResourceMetadataConfig {
   /** The metadata's URL, which 401 challenges name in resource_metadata (§5.1). */
   readonly url: string
   readonly authorizationServers: readonly string[]
+  /** A source of client certificates is configured: certificate-bound tokens are checked (RFC 8705). */
+  readonly certificateBound?: boolean
 }
 
 /** Metadata changes only with the configuration: let clients and caches keep it an hour. */
@@ -18,12 +20,14 @@ const CACHE_CONTROL = 'public, max-age=3600'
  * GET (and HEAD) of the metadata: one body, serialised at start-up. In proxy mode this path is
  * tokengate's, never forwarded to the upstream.
  */
-export const resourceMetadataRoutes: FastifyPluginAsync<ResourceMetadataConfig> = async (app, { resource, path, authorizationServers }) => {
+export const resourceMetadataRoutes: FastifyPluginAsync<ResourceMetadataConfig> = async (app, { resource, path, authorizationServers, certificateBound = false }) => {
   const body = JSON.stringify({
     resource,
     ...(authorizationServers.length > 0 && { authorization_servers: authorizationServers }),
     // Bearer tokens are read from the Authorization header only (RFC 6750 §2.1).
-    bearer_methods_supported: ['header']
+    bearer_methods_supported: ['header'],
+    // RFC 9728 §2: mutual-TLS certificate-bound access tokens (RFC 8705) are supported.
+    ...(certificateBound && { tls_client_certificate_bound_access_tokens: true })
   })
   app.get(path, async (_request, reply) => {
     return await reply.header('content-type', 'application/json').header('cache-control', CACHE_CONTROL).send(body)

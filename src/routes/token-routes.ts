@@ -6,7 +6,7 @@ import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
 import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
-import { isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
+import { confirmationClaim, isRefreshToken, rolesOf, scopesOf, sessionOf } from '../tokens/claims.js'
 import type { TokenIssuer } from '../tokens/issuer.js'
 import { rotationWindow, type RotationLimits } from '../tokens/rotation.js'
 import { requireToken } from './guards.js'
@@ -110,7 +110,8 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       }
       const sid = sessionOf(old)
       // Claims (roles included) are those of the login: a role change takes effect through user-wide revocation.
-      const claims = { ...old, auth_time: window.sessionStart }
+      // cnf in its RFC 7800 names again (claims.ts reads x5t#S256 as x5tS256): a bound token stays bound.
+      const claims = { ...old, auth_time: window.sessionStart, cnf: confirmationClaim(old.cnf) }
       const access = issuer.mint({ sub: old.sub, ttlS: accessTokenTtlS, sid, claims, notAfter: window.sessionEnd })
       const refresh = issuer.mint({ sub: old.sub, ttlS: rotation.refreshTokenTtlS, sid, claims, refresh: true, notAfter: window.refreshNotAfter })
       security.tokenIssued(old, request)

@@ -12,6 +12,7 @@ export type AlertType =
   | 'idp_revocation_dropped'
   | 'invalid_idp_message'
   | 'ssf_subject_unmapped'
+  | 'bound_token_without_certificate'
 
 /** A raised alert as stored, listed and POSTed to ALERT_WEBHOOK_URL. jti values are cut to 8 characters. */
 export interface Alert {
@@ -42,5 +43,6 @@ export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {
   possible_token_theft: 'HIGH',
   idp_revocation_dropped: 'CRITICAL',
   invalid_idp_message: 'HIGH',
-  ssf_subject_unmapped: 'HIGH'
+  ssf_subject_unmapped: 'HIGH',
+  bound_token_without_certificate: 'HIGH'
 }

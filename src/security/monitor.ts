@@ -28,7 +28,8 @@ const HOLD_WHILE_CONNECTING_MS = 5000
 const VERIFICATION_FAILURES: ReadonlySet<string> = new Set([
   Failures.HEADER_MALFORMED, Failures.TOKEN_TOO_LARGE, Failures.TOKEN_MALFORMED, Failures.TOKEN_SIGNATURE,
   Failures.TOKEN_ALGORITHM, Failures.TOKEN_KEY_UNKNOWN, Failures.TOKEN_EXPIRED, Failures.TOKEN_NOT_YET_VALID,
-  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED, Failures.TOKEN_TYP, Failures.TOKEN_KID_REQUIRED
+  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED, Failures.TOKEN_TYP, Failures.TOKEN_KID_REQUIRED,
+  Failures.CERTIFICATE_MISSING, Failures.CERTIFICATE_MISMATCH
 ].map((failure) => failure.reason))
 
 export interface AlertFacts {
@@ -111,6 +112,9 @@ export class SecurityMonitor {
     }
     if (reason === Failures.TOKEN_REVOKED.reason) {
       this.raise('revoked_token_use', user, { iss, user_id: sub, ip, jti, window_s: HOUR_S, request_id: facts.id }).catch(() => {})
+    } else if (reason === Failures.CERTIFICATE_MISSING.reason || reason === Failures.CERTIFICATE_MISMATCH.reason) {
+      // A certificate-bound token (RFC 8705) without its certificate: someone holds a copy of it. Once per token.
+      this.raise('bound_token_without_certificate', issuerKey(iss, jti), { iss, user_id: sub, ip, jti, window_s: HOUR_S, request_id: facts.id, detail: reason }).catch(() => {})
     }
   }
 
@@ -254,6 +258,7 @@ const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
   possible_token_theft: (f) => `possible token theft: one token presented from ${f.count ?? 0} client addresses within ${f.window_s ?? 0} s (more than ${f.threshold ?? 0})`,
   idp_revocation_dropped: (f) => `a revocation pushed by an identity provider was never stored and is enforced nowhere but where it arrived: ${f.detail ?? ''}`,
   invalid_idp_message: (f) => `an invalid logout token, security event or revocation request came from a configured identity provider: ${f.detail ?? ''}`,
+  bound_token_without_certificate: (f) => `a certificate-bound token was presented without its client certificate (${f.detail ?? ''}): someone else holds a copy of it`,
   ssf_subject_unmapped: (f) => `a Shared Signals event named a subject that cannot be mapped onto tokens, so nothing was revoked: ${f.detail ?? ''}`
 }
 

@@ -23,6 +23,7 @@ export interface Claims {
   readonly role?: string
   readonly iss?: string
   readonly aud?: string | readonly string[]
+  readonly cnf?: { readonly jkt?: string, readonly x5tS256?: string }
   /** Roles found at the ROLES_CLAIM paths; a symbol, so never copied into a minted token nor serialised. */
   readonly [ROLES]?: readonly string[]
   readonly [NOT_ACCESS_TYP]?: true
@@ -124,6 +125,30 @@ export function readRoles (payload: Readonly<Record<string, unknown>>, paths: Ro
   return roles
 }
 
+/**
+ * The token's confirmation (RFC 7800 §3.1): `jkt`, a DPoP key's thumbprint (RFC 9449 §6.1), and
+ * `x5t#S256`, a client certificate's (RFC 8705 §3.1). Strings only; undefined when neither.
+ */
+export function bindingOf (raw: unknown): Claims['cnf'] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined
+  const jkt = Object.hasOwn(raw, 'jkt') ? (raw as Record<string, unknown>).jkt : undefined
+  const x5t = Object.hasOwn(raw, 'x5t#S256') ? (raw as Record<string, unknown>)['x5t#S256'] : undefined
+  if (typeof jkt !== 'string' && typeof x5t !== 'string') return undefined
+  return {
+    ...(typeof jkt === 'string' && { jkt }),
+    ...(typeof x5t === 'string' && { x5tS256: x5t })
+  }
+}
+
+/** The `cnf` claim (RFC 7800 §3.1) in its registered names, for introspection and a rotated token; undefined for none. */
+export function confirmationClaim (cnf: Claims['cnf']): Record<string, string> | undefined {
+  if (cnf === undefined) return undefined
+  return {
+    ...(cnf.jkt !== undefined && { jkt: cnf.jkt }),
+    ...(cnf.x5tS256 !== undefined && { 'x5t#S256': cnf.x5tS256 })
+  }
+}
+
 /** The claim names of an issuer entry (options.ts IssuerConfig) that fromIssuer reads. */
 export interface IssuerClaimNames {
   readonly jtiClaim: string | null
@@ -150,6 +175,8 @@ export function fromIssuer<T extends Record<string, unknown>> (payload: T, names
   // Assigned, not deleted: one object shape for every token of the issuer.
   if (names.sessionClaim === null) claims.sid = undefined
   else if (names.sessionClaim !== 'sid') claims.sid = claims[names.sessionClaim]
+  // Read once into the names the decision checks; undefined (not deleted) for an unbound token.
+  claims.cnf = bindingOf(claims.cnf)
   ;(claims as { [ROLES]?: readonly string[] })[ROLES] = readRoles(claims, names.rolesClaim)
   if (names.grantsAdmin) (claims as { [GRANTS_ADMIN]?: true })[GRANTS_ADMIN] = true
   return payload
