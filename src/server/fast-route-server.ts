@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import type { FastifyServerFactory } from 'fastify'
 import { Failures } from '../errors.js'
 import { deferContinue } from './expect-continue.js'
@@ -60,6 +61,8 @@ export class FastRouteServer {
     const server = this.#tls === null ? createServer(settings.http ?? {}, handle) : createTlsServer({ ...settings.http, ...tlsServerOptions(this.#tls) }, handle) as unknown as Server
     // `Expect: 100-continue`: decided first, invited after (see expect-continue.ts).
     server.on('checkContinue', deferContinue(handle))
+    // A connection's client certificate is the one of its handshake (client-certificate.ts keeps its thumbprint per connection).
+    if (this.#tls !== null) server.on('secureConnection', (socket: TLSSocket) => { socket.disableRenegotiation() })
     // What Fastify sets on the server it would have built itself.
     server.keepAliveTimeout = settings.keepAliveTimeout
     server.requestTimeout = settings.requestTimeout
