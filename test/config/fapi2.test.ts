@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { createServer } from 'node:https'
+import { connect } from 'node:tls'
 import t from 'tap'
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici'
 import { loadConfig } from '../../src/config/load.js'
@@ -97,4 +98,18 @@ t.test('§5.4 at run time: keys arriving in a JWKS are held to the same rules at
   t.equal(refused.status, 401, 'a 1024-bit RSA key in the JWKS never verifies')
   t.equal(refused.body.error, 'invalid_token')
   t.ok(gateway.logs.some((line) => line.includes('JWKS keys skipped') && line.includes('1024 bits') && line.includes('Ed448')), 'both skipped keys are logged with the rule')
+})
+
+t.test('TLS 1.2 on the profile\'s listener: only the RFC 9325 §4.2 ECDHE AES-GCM suites', async (t) => {
+  const tls = { TLS_CERT_FILE: pki.server.certFile, TLS_KEY_FILE: pki.server.keyFile, TLS_CLIENT_CERT: 'request' }
+  const handshake = async (url: string, ciphers: string): Promise<string | null> => await new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port), ca: pki.ca.cert, maxVersion: 'TLSv1.2', ciphers })
+    socket.once('secureConnect', () => { resolve(socket.getCipher().standardName); socket.destroy() })
+    socket.once('error', () => resolve(null))
+  })
+  const fapi = await startGateway(t, { ...NO_SECRET, ...ES256, ...tls })
+  const plain = await startGateway(t, tls)
+  t.equal(await handshake(fapi.url, 'ECDHE-ECDSA-AES128-GCM-SHA256'), 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'an RFC 9325 suite')
+  t.equal(await handshake(fapi.url, 'ECDHE-ECDSA-AES128-SHA'), null, 'a CBC suite is refused under the profile')
+  t.equal(await handshake(plain.url, 'ECDHE-ECDSA-AES128-SHA'), 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA', 'and accepted without it (Node\'s defaults)')
 })
