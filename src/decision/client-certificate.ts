@@ -86,9 +86,18 @@ function urlDecoded (text: string): string | null {
   }
 }
 
-/** RFC 9440 §2.2: an sf-binary (RFC 8941 §3.3.5), `:base64:`, DER inside. */
-function parseRfc9440 (value: string): string | Failure {
+// What Caddy sends for `{http.request.tls.client.certificate_der_base64}` when the client presented
+// no certificate: the placeholder itself, unreplaced.
+const UNREPLACED_PLACEHOLDER = /^\{[a-z0-9_.]+\}$/
+
+/**
+ * RFC 9440 §2.2: an sf-binary (RFC 8941 §3.3.5), `:base64:`, DER inside. An empty one (`::`), or a
+ * placeholder left unreplaced, is no certificate: proxies that fill the field from a placeholder
+ * (Caddy's header_up) send it for a client without one.
+ */
+function parseRfc9440 (value: string): string | Failure | null {
   const match = /^[ \t]*:([^:]*):[ \t]*$/.exec(value)
+  if (match !== null && (match[1] === '' || UNREPLACED_PLACEHOLDER.test(match[1]))) return null
   const der = match === null ? null : fromBase64(match[1])
   return der === null ? malformed('Client-Cert must be one structured-field byte sequence (:base64 DER:), RFC 9440 §2.2') : thumbprintOf(der)
 }
@@ -162,22 +171,23 @@ function parseEnvoy (value: string): string | Failure {
   return malformed('the last X-Forwarded-Client-Cert element carries neither Cert nor a SHA-256 Hash')
 }
 
-const PARSERS: Readonly<Record<ClientCertFormat, (value: string) => string | Failure>> = {
+const PARSERS: Readonly<Record<ClientCertFormat, (value: string) => string | Failure | null>> = {
   rfc9440: parseRfc9440, nginx: parseNginx, envoy: parseEnvoy, traefik: parseTraefik
 }
 
 // A header value parsed once: an X.509 parse costs ~30 µs, and one client sends the same
 // certificate on every request. Bounded (at most 32 KiB values, 1000 entries).
-const parsed = Object.fromEntries(CLIENT_CERT_FORMATS.map((format) => [format, new LRUCache<string, string | Failure>({ max: 1000 })])) as Record<ClientCertFormat, LRUCache<string, string | Failure>>
+const parsed = Object.fromEntries(CLIENT_CERT_FORMATS.map((format) => [format, new LRUCache<string, string | Failure | false>({ max: 1000 })])) as Record<ClientCertFormat, LRUCache<string, string | Failure | false>>
 
-function parseCached (format: ClientCertFormat, value: string): string | Failure {
+function parseCached (format: ClientCertFormat, value: string): string | Failure | null {
   const cache = parsed[format]
   let answer = cache.get(value)
   if (answer === undefined) {
-    answer = PARSERS[format](value)
+    // lru-cache holds no null: `false` stands for "no certificate".
+    answer = PARSERS[format](value) ?? false
     cache.set(value, answer)
   }
-  return answer
+  return answer === false ? null : answer
 }
 
 /** One header value, or a failure for a repeated or oversized one (never parsed). */

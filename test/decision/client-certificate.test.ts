@@ -15,6 +15,8 @@ t.test('RFC 9440 §2.2 Client-Cert: a structured-field byte sequence of the DER'
   t.ok(isFailure(headerThumbprint({ 'client-cert': client.derBase64 }, 'rfc9440', 'success')), 'without the colons: not an sf-binary')
   t.ok(isFailure(headerThumbprint({ 'client-cert': `:${client.derBase64.slice(0, -8)}:` }, 'rfc9440', 'success')), 'truncated DER')
   t.equal(headerThumbprint({}, 'rfc9440', 'success'), null, 'no header: no certificate')
+  t.equal(headerThumbprint({ 'client-cert': '::' }, 'rfc9440', 'success'), null, 'an empty byte sequence: no certificate (a placeholder for a client without one)')
+  t.equal(headerThumbprint({ 'client-cert': ':{http.request.tls.client.certificate_der_base64}:' }, 'rfc9440', 'success'), null, 'Caddy\'s placeholder left unreplaced: no certificate')
 })
 
 t.test('nginx $ssl_client_escaped_cert is believed only beside $ssl_client_verify', async (t) => {
