@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { startGateway } from '../helpers/gateway.js'
@@ -100,4 +101,11 @@ t.test('ssl_verify_client on (RFC 8705 §2.1 PKI): the CA-signed certificate bou
   t.equal(ok.status, 200)
   t.equal(ok.body.headers['x-user-id'], 'carol')
   t.equal((await get(nginx, token, stranger)).status, 400, 'nginx itself refuses a certificate outside its CA')
+})
+
+t.test('the shipped nginx config never passes a client\'s own certificate headers to tokengate', async (t) => {
+  const conf = readFileSync(new URL('../../deploy/nginx/tokengate.conf', import.meta.url), 'utf8')
+  const verify = /location = \/_tokengate_verify \{[\s\S]*?\n {4}\}/.exec(conf)?.[0] ?? ''
+  t.match(verify, /\n\s+proxy_set_header X-SSL-Client-Cert "";/)
+  t.match(verify, /\n\s+proxy_set_header X-SSL-Client-Verify "";/)
 })
