@@ -4,7 +4,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { testPki, type CertificateFiles } from '../helpers/certificates.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { caddyMissing, startCaddySite, type Caddy } from './caddy.js'
+import { caddyMissing, startCaddy, startCaddySite, type Caddy } from './caddy.js'
 
 // Real Caddy terminating TLS with client certificates (client_auth mode request: self-signed,
 // RFC 8705 §2.2) and passing the certificate as an RFC 9440 Client-Cert byte sequence on its
@@ -65,4 +65,14 @@ t.test('Caddy client_auth mode request, RFC 9440 Client-Cert on forward_auth: RF
   t.equal((await get(caddy, token)).status, 401, 'no certificate (Caddy sends its placeholder unreplaced)')
   t.equal((await get(caddy, token, undefined, { 'client-cert': `:${holder.derBase64}:` })).status, 401, 'a client\'s own Client-Cert, without the key')
   t.equal((await get(caddy, sign({ claims: { sub: 'bob' } }))).status, 200, 'an unbound token without a certificate')
+})
+
+t.test('the shipped Caddyfile never passes a client\'s own Client-Cert to tokengate (a forged certificate header)', { skip }, async (t) => {
+  const gw = await startGateway(t, { CLIENT_CERT_HEADER: 'rfc9440' })
+  const api = await startUpstream(t)
+  const caddy = await startCaddy(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
+  const token = sign({ claims: { sub: 'alice', cnf: { 'x5t#S256': holder.thumbprint } } })
+  const forged = await fetch(`${caddy.url}/accounts/42`, { headers: { authorization: `Bearer ${token}`, 'client-cert': `:${holder.derBase64}:` } })
+  t.equal(forged.status, 401, 'the holder\'s public certificate, sent as a header by whoever has the token')
+  t.equal(api.seen.length, 0)
 })
