@@ -64,7 +64,9 @@ if (opts.child === undefined) {
   const authenticator = createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes)
   // Builds before the decision log (issue 20) take no `decisions`; with it, it is measured as the gateway runs it.
   const decisionLog = await load('decision/decision-log.js').then(({ DecisionLog }) => new DecisionLog('forward_auth', metrics, pino({ level: 'warn' }), config.decisionLog), () => undefined)
-  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog })
+  // Builds with certificate-bound tokens (RFC 8705) take the binding check; unbound tokens never reach it.
+  const certificates = await load('decision/certificate-binding.js').then(({ createCertificateBinding }) => createCertificateBinding({ source: () => null, requireSenderConstrained: false, failed: () => {} }), () => undefined)
+  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog, certificates, senderConstrainedOnly: false })
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
   const now = Math.floor(Date.now() / 1000)
   const mint = () => sign({ sub: `user-${Math.floor(Math.random() * 1000)}`, jti: randomUUID(), scope: 'read write', roles: ['reader'], iat: now, exp: now + 3600 })
