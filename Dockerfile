@@ -37,9 +37,10 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8080
-# No curl in the slim image: node's own fetch asks the liveness route.
+# No curl in the slim image: node asks the liveness route, over TLS when TLS_CERT_FILE is set
+# (its own listener; the certificate names the service, not 127.0.0.1, so it is not checked here).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "require(process.env.TLS_CERT_FILE?'node:https':'node:http').get({host:'127.0.0.1',port:process.env.PORT||8080,path:'/healthz',rejectUnauthorized:false,timeout:2500},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 # node is PID 1 and receives SIGTERM itself: close-with-grace stops accepting,
 # drains in-flight requests (SHUTDOWN_GRACE_MS), closes Redis and exits.
 # tokengate starts no child processes, so there is nothing for an init to reap.

@@ -69,7 +69,9 @@ if (opts.child === undefined) {
   // Traces (issue 20), when OTEL_* turns them on: a span per decision, exported to the sink.
   const tracing = config.tracing === null || config.tracing === undefined ? undefined : await load('tracing/load.js').then(({ startTracing }) => startTracing(config.tracing, pino({ level: 'warn' })))
   const traced = tracing === undefined ? undefined : (await load('decision/decision-span.js')).decisionTracing(tracing, 'forward_auth', () => false)
-  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog, tracing: traced })
+  // Builds with certificate-bound tokens (RFC 8705) take the binding check; unbound tokens never reach it.
+  const certificates = await load('decision/certificate-binding.js').then(({ createCertificateBinding }) => createCertificateBinding({ source: () => null, requireSenderConstrained: false, failed: () => {} }), () => undefined)
+  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: decisionLog, certificates, senderConstrainedOnly: false, tracing: traced })
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
   const now = Math.floor(Date.now() / 1000)
   const mint = () => sign({ sub: `user-${Math.floor(Math.random() * 1000)}`, jti: randomUUID(), scope: 'read write', roles: ['reader'], iat: now, exp: now + 3600 })

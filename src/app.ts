@@ -25,6 +25,9 @@ import { requestIdOf } from './server/request-ids.js'
 import { serverLimits } from './server/server-limits.js'
 import { FastRouteServer } from './server/fast-route-server.js'
 import { compileTrustedProxies } from './decision/trusted-proxies.js'
+import { createCertificateBinding, type CertificateBinding } from './decision/certificate-binding.js'
+import { certificatesConfigured, createCertificateSource } from './decision/client-certificate.js'
+import { fapi2KeyProblem } from './tokens/fapi2-keys.js'
 import { proxyRoutes } from './proxy/proxy.js'
 import { RevocationChecker } from './revocation/checker.js'
 import { ReplicaState } from './revocation/replica-state.js'
@@ -136,6 +139,8 @@ interface SnapshotParts {
   readonly spans: Readonly<Record<DecisionMode, DecisionTracing>> | undefined
   /** DPoP proof checks per mode (DPOP=true); read at start, as DPOP_* take a restart. */
   readonly dpop: Readonly<Record<DecisionMode, DpopCheck | undefined>>
+  /** Certificate-bound tokens (RFC 8705); SECURITY_PROFILE=fapi2 sends every token through it. */
+  readonly certificates: CertificateBinding
   readonly tracing: Tracing | undefined
   readonly log: FastifyInstance['log']
   readonly now: () => number
@@ -161,12 +166,16 @@ async function buildSnapshot (config: Config, parts: SnapshotParts, previous: Li
   else {
     // An untrusted discovery throws a ConfigError: the reload fails, as start-up would.
     const urls = (sources ?? await issuerKeysSources(config.jwt)).map(({ jwksUrl }) => jwksUrl)
+    const fapi2 = config.securityProfile === 'fapi2'
+    // A jwks_uri discovered (at start-up or by a reload) is held to SECURITY_PROFILE=fapi2 as a configured one is.
+    const plainJwks = fapi2 ? urls.filter((url) => url !== null && url.protocol !== 'https:') : []
+    if (plainJwks.length > 0) throw new ConfigError(plainJwks.map((url) => `JWT_ISSUERS: SECURITY_PROFILE=fapi2 reads keys over https only, not the discovered ${url?.origin ?? ''}`))
     const kept = previous === null ? [] : previous.config.jwt.issuers.map((entry, index) => ({ entry: JSON.stringify(entry), keySet: previous.keySets[index] }))
     keySets = urls.map((url, index) => {
       if (url === null) return null
       const entry = JSON.stringify(config.jwt.issuers[index])
       const same = kept.find((old) => old.entry === entry && old.keySet?.url === url.href)?.keySet
-      return same ?? new JwksKeySet(url, config.jwt, config.jwt.issuers[index], parts.log, { now: parts.now, tracing: parts.tracing })
+      return same ?? new JwksKeySet(url, config.jwt, config.jwt.issuers[index], parts.log, { now: parts.now, tracing: parts.tracing, ...(fapi2 && { keyProblem: fapi2KeyProblem }) })
     })
     const fresh = keySets.filter((keySet) => keySet !== null && !kept.some((old) => old.keySet === keySet))
     await Promise.all(fresh.map(async (keySet) => await keySet?.refresh()))
@@ -176,7 +185,15 @@ async function buildSnapshot (config: Config, parts: SnapshotParts, previous: Li
   const policy = createAccessPolicy(config.publicPaths, config.accessRules)
   // One authorizer per mode, so that each decision's latency and log line name their mode.
   const authorizerFor = (mode: DecisionMode): Authorizer => createAuthorizer({
-    policy, authenticator, security: parts.security, methodOverride: config.upstreamMethodOverride, decisions: parts.decisions[mode], tracing: parts.spans?.[mode], dpop: parts.dpop[mode]
+    policy,
+    authenticator,
+    security: parts.security,
+    methodOverride: config.upstreamMethodOverride,
+    decisions: parts.decisions[mode],
+    tracing: parts.spans?.[mode],
+    dpop: parts.dpop[mode],
+    certificates: parts.certificates,
+    senderConstrainedOnly: config.securityProfile === 'fapi2'
   })
   return Object.freeze({
     config,
@@ -212,10 +229,11 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // First, before anything is opened: an untrusted discovery stops start-up (ConfigError).
   const keySources = await issuerKeysSources(config.jwt)
+  const fapi2 = config.securityProfile === 'fapi2'
   // RFC 9728 §5.1: every Bearer challenge of this gateway names its resource metadata.
   // RFC 9449 §7.1: with DPoP, every challenge offers the DPoP scheme too.
   const challengeSuffix = resourceMetadataChallenge(config.resourceMetadata?.url ?? null) + dpopChallenge(config.dpop?.algorithms ?? null)
-  const fastRoutes = new FastRouteServer()
+  const fastRoutes = new FastRouteServer(config.tls)
   const trustedProxies = compileTrustedProxies(config.trustedProxies)
   const isTrustedProxy = trustedProxies.peer
   const app = Fastify({
@@ -269,8 +287,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         security.monitor.raise(type, issuerKey(claims.iss, claims.jti), { iss: claims.iss ?? '', user_id: claims.sub, jti: claims.jti, ip: request.ip, request_id: request.id, detail }).catch(() => {})
       }
     }, targetOf, proofVerifier)
+  const mtlsFailures = metrics.senderConstraintFailures
+  // Certificate-bound tokens (RFC 8705) and SECURITY_PROFILE=fapi2: read at start, as their variables take a restart.
+  const certificates = createCertificateBinding({
+    source: createCertificateSource(config.clientCert, isTrustedProxy),
+    requireSenderConstrained: fapi2,
+    failed: (reason) => { mtlsFailures.inc({ binding: 'mtls', reason }) }
+  })
   const dpop = { forward_auth: dpopFor(forwardAuthTarget(dpopConfig?.origins ?? [], isTrustedProxy)), proxy: dpopFor(proxyTarget(dpopConfig?.origins ?? [], isTrustedProxy)) }
-  const parts: SnapshotParts = { checker, security, decisions, spans, dpop, tracing, log: app.log, now: options.now ?? Date.now }
+  const parts: SnapshotParts = { checker, security, decisions, spans, dpop, certificates, tracing, log: app.log, now: options.now ?? Date.now }
   let live = await buildSnapshot(config, parts, null, keySources)
   const jwks = live.keySets
   const keySets = jwks.flatMap((keySet) => keySet === null ? [] : [keySet])
@@ -357,7 +382,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   }
   await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
-  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, { ...config.resourceMetadata, dpopAlgorithms: config.dpop?.algorithms ?? null })
+  if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, { ...config.resourceMetadata, dpopAlgorithms: config.dpop?.algorithms ?? null, certificateBound: certificatesConfigured(config.clientCert) })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
   fastRoutes.route(createForwardAuth({
     authorize: authorizerFor('forward_auth'),

@@ -13,6 +13,7 @@ import { unknownVariables } from './near-miss.js'
 import { readResourceMetadata } from './resource.js'
 import { readSsf } from './ssf-transmitters.js'
 import { readTracing } from './tracing.js'
+import { checkFapi2, readClientCert, readSecurityProfile, readTlsListener } from './sender-constraint.js'
 import type { RedisConfig, RedisTopology } from '../redis/redis-client.js'
 import type { IntrospectionClient } from '../routes/client-auth.js'
 import type { Config, ConfigSource } from './types.js'
@@ -166,6 +167,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
   const upstreamUrl = r.url('UPSTREAM_URL', ['http:', 'https:'])
   const localCacheSize = r.int('LOCAL_CACHE_SIZE', 20_000, { min: 0, max: 10_000_000 })
   const upstreamConnections = r.int('UPSTREAM_CONNECTIONS', 128, { min: 1, max: 4096 })
+  const securityProfile = readSecurityProfile(r)
+  const tls = readTlsListener(r, securityProfile)
   const config: Config = {
     production,
     development: jwt.ephemeral,
@@ -196,7 +199,8 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     workers: serving ? readWorkers(r, redis, jwt.ephemeral) : 1,
     redis,
     revocationCheckTimeoutMs: r.int('REVOCATION_CHECK_TIMEOUT_MS', 50, { min: 1, max: 10_000 }),
-    failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], 'open'),
+    // FAPI 2.0 §5.3.4: revocation status checked; fapi2 refuses an explicit `open` (sender-constraint.ts).
+    failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], securityProfile === 'fapi2' ? 'closed' : 'open'),
     maxStalenessMs: r.int('MAX_STALENESS_MS', 1000, { min: 500, max: 600_000 }),
     readyFollowsState: r.oneOf('READY_FOLLOWS_STATE', ['true', 'false'], 'false') === 'true',
     jwt,
@@ -234,8 +238,12 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     localCacheSize,
     idp: readIdpConfig(r),
     tracing: readTracing(r),
-    source: configSource(r, merged.env, merged.file, effectiveSettings(merged.env, merged.sources))
+    source: configSource(r, merged.env, merged.file, effectiveSettings(merged.env, merged.sources)),
+    securityProfile,
+    tls,
+    clientCert: readClientCert(r, tls)
   }
+  if (securityProfile === 'fapi2') checkFapi2(r, config)
   const allowMemoryStore = r.oneOf('ALLOW_MEMORY_STORE', ['true', 'false'], 'false') === 'true'
   if (serving && production && redis === null && !allowMemoryStore) {
     r.fail('REDIS_URL', 'NODE_ENV=production needs shared revocation state: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (or ALLOW_MEMORY_STORE=true for a single instance)')

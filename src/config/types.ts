@@ -1,3 +1,6 @@
+import type { ClientCertOptions } from '../decision/client-certificate.js'
+import type { TlsListenerOptions } from '../server/tls-listener.js'
+import type { SecurityProfile } from './sender-constraint.js'
 import type { AccessRule } from '../decision/access-policy.js'
 import type { UpstreamMethodOverride } from '../decision/body-override.js'
 import type { DecisionLogOptions } from '../decision/decision-log.js'
@@ -98,4 +101,10 @@ export interface Config {
   /** OTEL_*: OpenTelemetry traces; null when off (config/tracing.ts). */
   readonly tracing: TracingOptions | null
   readonly source: ConfigSource
+  /** SECURITY_PROFILE: `fapi2` checks the settings at start-up and accepts only sender-constrained tokens. */
+  readonly securityProfile: SecurityProfile
+  /** TLS_CERT_FILE and friends: the main port speaks TLS; null for plain HTTP. */
+  readonly tls: TlsListenerOptions | null
+  /** Where certificate-bound tokens' client certificates come from (RFC 8705). */
+  readonly clientCert: ClientCertOptions
 }

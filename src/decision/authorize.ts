@@ -7,6 +7,7 @@ import type { RequestFacts, SecuritySink } from '../security/sink.js'
 import type { Claims } from '../tokens/claims.js'
 import type { AccessPolicy } from './access-policy.js'
 import { createRuleCheck, type UpstreamMethodOverride } from './body-override.js'
+import type { CertificateBinding } from './certificate-binding.js'
 import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
 import type { TraceSpan } from '../tracing/tracing.js'
@@ -26,7 +27,7 @@ export interface AuthorizationRequest extends RequestFacts {
   readonly headers: IncomingHttpHeaders
   /** The request target as sent (proxy): what a DPoP proof's htu is checked against. */
   readonly url?: string
-  /** The connection: tracing and a DPoP proof's target believe a trusted proxy only; absent in tests that decide without one. */
+  /** The connection: its TLS client certificate, and whether a trusted proxy speaks (tracing, DPoP, client-certificate.ts); absent in tests that decide without one. */
   readonly socket?: Socket
   /** The decision's span, when tracing is on: the proxy's upstream exchange is its child. */
   tokengateSpan?: TraceSpan | null
@@ -44,6 +45,10 @@ export interface AuthorizerOptions {
   readonly tracing?: DecisionTracing
   /** DPoP proofs (dpop-check.ts) when DPOP=true; without it a DPoP-bound token is refused. */
   readonly dpop?: DpopCheck
+  /** Certificate-bound tokens (RFC 8705) and SECURITY_PROFILE=fapi2 (certificate-binding.ts). */
+  readonly certificates: CertificateBinding
+  /** SECURITY_PROFILE=fapi2: every token goes through `certificates`, not only bound ones. */
+  readonly senderConstrainedOnly: boolean
 }
 
 /**
@@ -60,11 +65,16 @@ export interface AuthorizerOptions {
  */
 export type Authorizer = (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean) => Authorization | NeedsIo<Authorization>
 
-export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, tracing, dpop }: AuthorizerOptions): Authorizer {
+export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, tracing, dpop, certificates, senderConstrainedOnly }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
 
-  function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
+  function verdict (request: AuthorizationRequest, auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
     if (!auth.ok) return { kind: 'denied', failure: auth.failure, auth }
+    // One undefined check for an unbound token outside the FAPI profile.
+    if (auth.claims.cnf !== undefined || senderConstrainedOnly) {
+      const unbound = certificates(auth.claims, request)
+      if (unbound !== null) return { kind: 'denied', failure: unbound, auth }
+    }
     if (path !== null) {
       const rule = unmetRule(auth.claims, method, path, mayCarryBody)
       if (rule !== null) return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
@@ -85,7 +95,7 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
   }
 
   function decided (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization {
-    let decision = verdict(auth, method, path, mayCarryBody)
+    let decision = verdict(request, auth, method, path, mayCarryBody)
     if (decision.kind === 'denied' && decision.failure === Failures.DPOP_NONCE_REQUIRED) decision = { ...decision, dpopNonce: dpop?.nonce() }
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)

@@ -28,7 +28,10 @@ export const REROUTING_HEADERS: ReadonlySet<string> = new Set([
  */
 const FORWARDING_HEADERS: ReadonlySet<string> = new Set([
   'forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip',
-  'fastly-client-ip', 'x-host', 'x-url-scheme', 'front-end-https', 'x-proxyuser-ip'
+  'fastly-client-ip', 'x-host', 'x-url-scheme', 'front-end-https', 'x-proxyuser-ip',
+  // The client certificate a TLS-terminating proxy passes on (client-certificate.ts): RFC 9440, and
+  // nginx's escaped certificate with its verification status (Envoy's and Traefik's are x-forwarded-*).
+  'client-cert', 'client-cert-chain', 'x-ssl-client-cert', 'x-ssl-client-verify'
 ])
 
 export function isForwardingHeader (canonical: string): boolean {

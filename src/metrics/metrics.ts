@@ -58,6 +58,8 @@ export class GatewayMetrics {
   readonly decisionDuration: BufferedHistogram<'mode' | 'outcome'>
   readonly revocations: Counter<'kind' | 'reason'>
   readonly refreshRotations: Counter
+  /** Sender-constrained tokens refused, by binding (mtls) and reason (certificate-binding.ts). */
+  readonly senderConstraintFailures: Counter<'binding' | 'reason'>
   readonly refreshReuse: Counter
   readonly alerts: Counter<'severity' | 'type'>
   readonly webhookDeliveries: Counter<'result'>
@@ -108,6 +110,7 @@ export class GatewayMetrics {
     this.decisions = new BufferedCounter({ name: 'tokengate_decisions_total', help: 'Token decisions by result (allow, deny) and reason', labelNames: ['result', 'reason'], registers })
     this.decisionDuration = new BufferedHistogram({ name: 'tokengate_decision_duration_seconds', help: 'Time of one decision (public path, token, revocation, access rules) by mode (forward_auth, proxy) and outcome (allowed, denied, public); a JWKS fetch or a store lookup included', labelNames: ['mode', 'outcome'], buckets: DECISION_BUCKETS_S, registers })
     this.revocations = new Counter({ name: 'tokengate_revocations_total', help: 'Revocation marks written by this replica, by kind (jti, session, user, global) and operation', labelNames: ['kind', 'reason'], registers })
+    this.senderConstraintFailures = new Counter({ name: 'tokengate_sender_constraint_failures_total', help: 'Sender-constrained tokens refused, by binding (mtls) and reason (certificate_missing, certificate_mismatch, certificate_malformed, not_sender_constrained)', labelNames: ['binding', 'reason'], registers })
     this.refreshRotations = new Counter({ name: 'tokengate_refresh_rotations_total', help: 'Refresh tokens rotated into a new pair', registers })
     this.refreshReuse = new Counter({ name: 'tokengate_refresh_reuse_total', help: 'Rotated refresh tokens presented again (the session was revoked)', registers })
     this.alerts = new Counter({ name: 'tokengate_security_alerts_total', help: 'Security alerts raised, by severity and rule', labelNames: ['severity', 'type'], registers })

@@ -11,6 +11,8 @@ export interface ResourceMetadataConfig {
   readonly authorizationServers: readonly string[]
   /** DPOP_SIGNING_ALGS when DPOP=true (RFC 9728 §2: dpop_signing_alg_values_supported); null otherwise. */
   readonly dpopAlgorithms?: readonly string[] | null
+  /** A source of client certificates is configured: certificate-bound tokens are checked (RFC 8705). */
+  readonly certificateBound?: boolean
 }
 
 /** Metadata changes only with the configuration: let clients and caches keep it an hour. */
@@ -20,14 +22,16 @@ const CACHE_CONTROL = 'public, max-age=3600'
  * GET (and HEAD) of the metadata: one body, serialised at start-up. In proxy mode this path is
  * tokengate's, never forwarded to the upstream.
  */
-export const resourceMetadataRoutes: FastifyPluginAsync<ResourceMetadataConfig> = async (app, { resource, path, authorizationServers, dpopAlgorithms = null }) => {
+export const resourceMetadataRoutes: FastifyPluginAsync<ResourceMetadataConfig> = async (app, { resource, path, authorizationServers, dpopAlgorithms = null, certificateBound = false }) => {
   const body = JSON.stringify({
     resource,
     ...(authorizationServers.length > 0 && { authorization_servers: authorizationServers }),
     // Bearer tokens are read from the Authorization header only (RFC 6750 §2.1).
     bearer_methods_supported: ['header'],
     // RFC 9728 §2: DPoP proofs accepted with these algorithms; bearer tokens are accepted too.
-    ...(dpopAlgorithms !== null && { dpop_signing_alg_values_supported: dpopAlgorithms, dpop_bound_access_tokens_required: false })
+    ...(dpopAlgorithms !== null && { dpop_signing_alg_values_supported: dpopAlgorithms, dpop_bound_access_tokens_required: false }),
+    // RFC 9728 §2: mutual-TLS certificate-bound access tokens (RFC 8705) are supported.
+    ...(certificateBound && { tls_client_certificate_bound_access_tokens: true })
   })
   app.get(path, async (_request, reply) => {
     return await reply.header('content-type', 'application/json').header('cache-control', CACHE_CONTROL).send(body)

@@ -15,6 +15,7 @@ export type AlertType =
   | 'ssf_subject_unmapped'
   | 'dpop_proof_replayed'
   | 'bound_token_without_key'
+  | 'bound_token_without_certificate'
 
 /** A raised alert as stored, listed and POSTed to ALERT_WEBHOOK_URL. jti values are cut to 8 characters. */
 export interface Alert {
@@ -48,5 +49,6 @@ export const SEVERITY_OF: Readonly<Record<AlertType, Severity>> = {
   invalid_idp_message: 'HIGH',
   ssf_subject_unmapped: 'HIGH',
   dpop_proof_replayed: 'HIGH',
-  bound_token_without_key: 'HIGH'
+  bound_token_without_key: 'HIGH',
+  bound_token_without_certificate: 'HIGH'
 }

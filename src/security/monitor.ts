@@ -35,7 +35,8 @@ const HOLD_WHILE_CONNECTING_MS = 5000
 const VERIFICATION_FAILURES: ReadonlySet<string> = new Set([
   Failures.HEADER_MALFORMED, Failures.TOKEN_TOO_LARGE, Failures.TOKEN_MALFORMED, Failures.TOKEN_SIGNATURE,
   Failures.TOKEN_ALGORITHM, Failures.TOKEN_KEY_UNKNOWN, Failures.TOKEN_EXPIRED, Failures.TOKEN_NOT_YET_VALID,
-  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED, Failures.TOKEN_TYP, Failures.TOKEN_KID_REQUIRED
+  Failures.TOKEN_CLAIMS, Failures.TOKEN_WRONG_TYPE, Failures.TOKEN_REVOKED, Failures.TOKEN_TYP, Failures.TOKEN_KID_REQUIRED,
+  Failures.CERTIFICATE_MISSING, Failures.CERTIFICATE_MISMATCH
 ].map((failure) => failure.reason))
 
 export interface AlertFacts {
@@ -118,7 +119,12 @@ export class SecurityMonitor {
     if (this.#activity.length < MAX_PENDING) {
       this.#activity.push([user, { timestamp: new Date().toISOString(), event: 'verification_failed', reason, ip, jti: cutJti(jti) }])
     }
-    if (reason === Failures.TOKEN_REVOKED.reason) this.#revokedUse(token, user, facts)
+    if (reason === Failures.TOKEN_REVOKED.reason) {
+      this.#revokedUse(token, user, facts)
+    } else if (reason === Failures.CERTIFICATE_MISSING.reason || reason === Failures.CERTIFICATE_MISMATCH.reason) {
+      // A certificate-bound token (RFC 8705) without its certificate: someone holds a copy of it. Once per token.
+      this.raise('bound_token_without_certificate', issuerKey(iss, jti), { iss, user_id: sub, ip, jti, window_s: HOUR_S, request_id: facts.id, detail: reason }).catch(() => {})
+    }
   }
 
   /**
@@ -280,7 +286,8 @@ const DESCRIBE: Readonly<Record<AlertType, (facts: AlertFacts) => string>> = {
   invalid_idp_message: (f) => `an invalid logout token, security event or revocation request came from a configured identity provider: ${f.detail ?? ''}`,
   ssf_subject_unmapped: (f) => `a Shared Signals event named a subject that cannot be mapped onto tokens, so nothing was revoked: ${f.detail ?? ''}`,
   dpop_proof_replayed: () => 'a DPoP proof was presented again (someone holds a copy of a proof)',
-  bound_token_without_key: (f) => `a sender-constrained token was presented without proof of its key (a stolen token): ${f.detail ?? ''}`
+  bound_token_without_key: (f) => `a sender-constrained token was presented without proof of its key (a stolen token): ${f.detail ?? ''}`,
+  bound_token_without_certificate: (f) => `a certificate-bound token was presented without its client certificate (${f.detail ?? ''}): someone else holds a copy of it`,
 }
 
 function describeOrigin (origin: RevocationOrigin, sameClient: boolean): string {

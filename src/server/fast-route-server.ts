@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import type { FastifyServerFactory } from 'fastify'
 import { Failures } from '../errors.js'
 import { deferContinue } from './expect-continue.js'
 import { writeFailure } from './failure-reply.js'
+import { tlsServerOptions, type TlsListenerOptions } from './tls-listener.js'
 
 /** A route answered straight from node:http. */
 export interface FastRoute {
@@ -33,6 +36,12 @@ interface FastifyServerSettings {
 export class FastRouteServer {
   #route: FastRoute | null = null
   #closing = false
+  readonly #tls: TlsListenerOptions | null
+
+  /** `tls`: TLS_CERT_FILE and friends; the main port then speaks HTTPS (tls-listener.ts). */
+  constructor (tls: TlsListenerOptions | null = null) {
+    this.#tls = tls
+  }
 
   readonly serverFactory: FastifyServerFactory<Server> = (fastifyHandler, opts) => {
     const settings = opts as unknown as FastifyServerSettings
@@ -48,9 +57,12 @@ export class FastRouteServer {
       if (route !== null && route.matches(req.url)) route.handle(req, res)
       else fastifyHandler(req, res)
     }
-    const server = createServer(settings.http ?? {}, handle)
+    // An https.Server is an http.Server to everything Fastify and this class call on it.
+    const server = this.#tls === null ? createServer(settings.http ?? {}, handle) : createTlsServer({ ...settings.http, ...tlsServerOptions(this.#tls) }, handle) as unknown as Server
     // `Expect: 100-continue`: decided first, invited after (see expect-continue.ts).
     server.on('checkContinue', deferContinue(handle))
+    // A connection's client certificate is the one of its handshake (client-certificate.ts keeps its thumbprint per connection).
+    if (this.#tls !== null) server.on('secureConnection', (socket: TLSSocket) => { socket.disableRenegotiation() })
     // What Fastify sets on the server it would have built itself.
     server.keepAliveTimeout = settings.keepAliveTimeout
     server.requestTimeout = settings.requestTimeout

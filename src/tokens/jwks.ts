@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { request } from 'undici'
 import type { IssuerConfig, JwtConfig } from './options.js'
 import { algorithmsForKey, type Algorithm } from './algorithms.js'
@@ -43,6 +43,8 @@ export interface JwksOptions {
   readonly now?: () => number
   /** OTEL_*: a span per fetch (a child of the decision that waits for it); undefined when tracing is off. */
   readonly tracing?: Tracing
+  /** Why a key may not verify (SECURITY_PROFILE=fapi2: fapi2-keys.ts), or null: held to it at every fetch. */
+  readonly keyProblem?: (key: KeyObject) => string | null
 }
 
 /**
@@ -65,9 +67,11 @@ export class JwksKeySet {
   #fetches = { ok: 0, failed: 0 }
   readonly #now: () => number
   readonly #tracing: Tracing | undefined
+  readonly #keyProblem: (key: KeyObject) => string | null
 
   /** The keys of `entry`, one of jwt.issuers: they verify its tokens only, with its algorithms. */
-  constructor (url: Readonly<URL>, jwt: JwtConfig, entry: IssuerConfig, log: Logger, { now = Date.now, tracing }: JwksOptions = {}) {
+  constructor (url: Readonly<URL>, jwt: JwtConfig, entry: IssuerConfig, log: Logger, { now = Date.now, tracing, keyProblem = () => null }: JwksOptions = {}) {
+    this.#keyProblem = keyProblem
     this.#url = new URL(url.href)
     this.#jwt = jwt
     this.#entry = entry
@@ -193,6 +197,11 @@ export class JwksKeySet {
       }
       try {
         const key = createPublicKey({ key: publicMembers(jwk), format: 'jwk' })
+        const problem = this.#keyProblem(key)
+        if (problem !== null) {
+          skipped.push({ kid: named, why: problem })
+          continue
+        }
         const family = algorithmsForKey(key).filter((alg) => typeof jwk.alg !== 'string' || alg === jwk.alg)
         const pem = key.export({ type: 'spki', format: 'pem' }).toString()
         const kid = typeof jwk.kid === 'string' ? jwk.kid : null

@@ -5,6 +5,7 @@ import { createAccessPolicy } from '../../src/decision/access-policy.js'
 import { createAuthenticator, type Authenticator } from '../../src/decision/authenticator.js'
 import { createAuthorizer, type Authorization } from '../../src/decision/authorize.js'
 import { DecisionLog } from '../../src/decision/decision-log.js'
+import { createCertificateBinding } from '../../src/decision/certificate-binding.js'
 import { GatewayMetrics } from '../../src/metrics/metrics.js'
 import { RevocationChecker } from '../../src/revocation/checker.js'
 import { MemoryStore } from '../../src/revocation/memory-store.js'
@@ -39,7 +40,9 @@ t.test('with a known key and a current revocation state, a request is decided in
     authenticator: createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes),
     security,
     methodOverride: config.upstreamMethodOverride,
-    decisions: new DecisionLog('forward_auth', new GatewayMetrics(), { info () {} }, { sample: 0, linesPerSecond: 10 })
+    decisions: new DecisionLog('forward_auth', new GatewayMetrics(), { info () {} }, { sample: 0, linesPerSecond: 10 }),
+    certificates: createCertificateBinding({ source: () => null, requireSenderConstrained: false, failed: () => {} }),
+    senderConstrainedOnly: false
   })
   const decide = (token: string): Authorization => {
     const decision = authorize({ headers: { authorization: `Bearer ${token}` }, ip: '192.0.2.1', id: 'r1' }, 'GET', '/items', false)

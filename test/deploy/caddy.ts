@@ -35,10 +35,15 @@ export interface Caddy { readonly url: string }
 
 /** Runs real Caddy in the foreground with the shipped Caddyfile; its data and config dirs are temp ones. */
 export async function startCaddy (t: Teardown, ports: Omit<CaddyPorts, 'listen'>): Promise<Caddy> {
+  return await startCaddySite(t, (listen) => renderShippedCaddyfile({ ...ports, listen }))
+}
+
+/** Real Caddy, as startCaddy, with a Caddyfile of the test's own (`site` is given the port to listen on). */
+export async function startCaddySite (t: Teardown, site: (listen: number) => string, scheme = 'http'): Promise<Caddy> {
   const dir = tempDir(t, 'tokengate-caddy-')
   const listen = await freePort()
   const file = join(dir, 'Caddyfile')
-  writeFileSync(file, renderShippedCaddyfile({ ...ports, listen }))
+  writeFileSync(file, site(listen))
   const child = spawn(CADDY, ['run', '--config', file, '--adapter', 'caddyfile'], {
     env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },
     stdio: ['ignore', 'ignore', 'pipe']
@@ -54,5 +59,5 @@ export async function startCaddy (t: Teardown, ports: Omit<CaddyPorts, 'listen'>
   })
   const listening = await until(async () => child.exitCode !== null || await accepting(listen), 10_000, 20)
   if (!listening || child.exitCode !== null) throw new Error(`caddy did not start: ${stderr}`)
-  return { url: `http://127.0.0.1:${listen}` }
+  return { url: `${scheme}://127.0.0.1:${listen}` }
 }

@@ -53,11 +53,16 @@ export interface Nginx {
  * a temp prefix. Stopped (SIGQUIT: graceful) when the test ends.
  */
 export async function startNginx (t: Teardown, ports: Omit<ShippedConfigPorts, 'listen'>): Promise<Nginx> {
+  return await startNginxSite(t, (listen) => renderShippedConfig({ ...ports, listen }))
+}
+
+/** Real nginx, as startNginx, with a site config of the test's own (`site` is given the port to listen on). */
+export async function startNginxSite (t: Teardown, site: (listen: number) => string, scheme = 'http'): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-nginx-'))
   // Workers run as nobody when the master is root: they must reach the temp paths.
   chmodSync(dir, 0o755)
   const listen = await freePort()
-  writeFileSync(join(dir, 'tokengate.conf'), renderShippedConfig({ ...ports, listen }))
+  writeFileSync(join(dir, 'tokengate.conf'), site(listen))
   const temp = (name: string): string => join(dir, name)
   writeFileSync(join(dir, 'nginx.conf'), `
 worker_processes 1;
@@ -91,7 +96,7 @@ http {
     throw new Error(`nginx did not start: ${stderr}${log}`)
   }
   return {
-    url: `http://127.0.0.1:${listen}`,
+    url: `${scheme}://127.0.0.1:${listen}`,
     errorLog: () => existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''
   }
 }
