@@ -7,24 +7,30 @@ import { loadConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { DEPLOY, type Doc } from './deploy-files.js'
+import { schemaErrors, unknownFields } from './kubernetes-schemas.js'
 
 // The overlays as kubectl renders them, alone and with each optional component: what applies on
 // a cluster without the Prometheus Operator, Redis with a password, the native sidecar, an
-// identity provider's JWKS. Each rendering's tokengate configuration is loaded by src/config.
+// identity provider's JWKS. Each rendering's tokengate configuration is loaded by src/config;
+// each rendered object is checked against the Kubernetes schemas of kubernetes-models.
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0
 const skip = kubectl ? false : 'kubectl not installed'
 
-/** `kubectl kustomize` of an overlay, from a copy of deploy/kubernetes whose overlay lists `components` too. */
+/**
+ * `kubectl kustomize` of an overlay, from a copy of deploy/kubernetes whose overlay lists
+ * `components` too; of the base alone for overlay 'base'.
+ */
 function render (overlay: string, components: string[] = []): Doc[] {
   const dir = tempDir(t, 'tg-kustomize-')
   cpSync(join(DEPLOY, 'kubernetes'), dir, { recursive: true })
-  const file = join(dir, 'overlays', overlay, 'kustomization.yaml')
+  const target = overlay === 'base' ? join(dir, 'base') : join(dir, 'overlays', overlay)
+  const file = join(target, 'kustomization.yaml')
   const text = readFileSync(file, 'utf8')
   const added = components.map((c) => `  - ../../components/${c}\n`).join('')
   // At the end of the list, as the docs say: native-sidecar moves a container the others patch.
-  writeFileSync(file, text.replace('\npatches:\n', `\n${added}patches:\n`))
-  const out = spawnSync('kubectl', ['kustomize', join(dir, 'overlays', overlay)], { encoding: 'utf8' })
+  if (added !== '') writeFileSync(file, text.replace('\npatches:\n', `\n${added}patches:\n`))
+  const out = spawnSync('kubectl', ['kustomize', target], { encoding: 'utf8' })
   if (out.status !== 0) throw new Error(`kubectl kustomize ${overlay} + ${components.join(', ')}: ${out.stderr}`)
   return parseAllDocuments(out.stdout).map((d) => d.toJS() as Doc)
 }
@@ -61,10 +67,13 @@ const VARIANTS: Array<{ overlay: string, components: string[] }> = [
   { overlay: 'standalone', components: ['monitoring', 'oidc-issuer'] },
   { overlay: 'sidecar', components: ['monitoring', 'native-sidecar', 'oidc-issuer'] }
 ]
+const label = (overlay: string, components: string[]): string => `${overlay}${components.map((c) => ` + ${c}`).join('')}`
 
 for (const { overlay, components } of VARIANTS) {
-  t.test(`${overlay}${components.map((c) => ` + ${c}`).join('')}`, { skip }, async (t) => {
+  t.test(label(overlay, components), { skip }, async (t) => {
     const docs = render(overlay, components)
+    // Types, required fields and enums of every object, the Prometheus Operator's included.
+    t.same(await schemaErrors(docs), [], 'every object valid against its Kubernetes schema')
     const operator = docs.filter((d) => String(d.apiVersion).startsWith('monitoring.coreos.com/'))
     if (components.includes('monitoring')) t.same(operator.map((d) => d.kind).sort(), ['PrometheusRule', 'ServiceMonitor'])
     else t.same(operator, [], 'no Prometheus Operator object: applies on any cluster')
@@ -115,3 +124,31 @@ for (const { overlay, components } of VARIANTS) {
     t.equal(config.host, '0.0.0.0')
   })
 }
+
+// The schema checks refuse what a cluster would refuse: a broken object fails them.
+const brokenDeployment = (): Doc => get(render('standalone'), 'Deployment', 'tokengate')
+
+t.test('the schemas refuse wrong types, bad enums, missing and unknown fields', { skip }, async (t) => {
+  const wrongType = brokenDeployment()
+  wrongType.spec.replicas = 'two'
+  t.match(await schemaErrors([wrongType]), [/^Deployment\/tokengate: .*replicas.*must be integer/], 'replicas: "two"')
+  const badEnum = brokenDeployment()
+  badEnum.spec.template.spec.restartPolicy = 'Sometimes'
+  t.match(await schemaErrors([badEnum]), [/^Deployment\/tokengate: .*restartPolicy.*must be equal to one of the allowed values/], 'restartPolicy: Sometimes')
+  const missing = brokenDeployment()
+  delete missing.spec.template.spec.containers[0].name
+  t.match(await schemaErrors([missing]), [/^Deployment\/tokengate: .*containers\/0 must have required property name/], 'a container without a name')
+  t.match(await schemaErrors([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]), ['Widget/w: no schema for example.com/v1 Widget'], 'an object of a kind with no schema')
+  const unknown = brokenDeployment()
+  unknown.spec.template.spec.enableServiceLink = false
+  t.same(await schemaErrors([unknown]), [], 'the compiled schemas let an unknown field through...')
+
+  // ... unknownFields does not: one tsc run over the base, every variant and the broken objects.
+  const sets: Record<string, Doc[]> = { base: render('base') }
+  for (const { overlay, components } of VARIANTS) sets[label(overlay, components)] = render(overlay, components)
+  t.same(await schemaErrors(sets.base!), [], 'base alone: every object valid against its Kubernetes schema')
+  const found = unknownFields({ ...sets, unknown: [unknown], wrongType: [wrongType] })
+  for (const set of Object.keys(sets)) t.same(found[set], [], `${set}: no field unknown to the schemas`)
+  t.match(found.unknown, [/^Deployment\/tokengate: .*'"enableServiceLink"' does not exist in type 'IPodSpec'/], 'a misspelt enableServiceLinks is refused')
+  t.match(found.wrongType, [/^Deployment\/tokengate: .*Type 'string' is not assignable to type 'number'/], 'replicas: "two" is refused')
+})
