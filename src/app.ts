@@ -279,7 +279,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const dpopFor = (targetOf: TargetOf): DpopCheck | undefined => dpopConfig === null || proofVerifier === null
     ? undefined
     : createDpopCheck(dpopConfig, {
-      guard: { claim: async (scope, id, untilS) => await replayGuard.claim(scope, id, untilS) },
+      guard: { claim: async (scope, id, untilS, owner) => await replayGuard.claim(scope, id, untilS, owner) },
       clockToleranceS: config.jwt.clockToleranceS,
       replayTimeoutMs: config.revocationCheckTimeoutMs,
       failed: (reason) => { metrics.dpopFailures.inc({ reason }) },

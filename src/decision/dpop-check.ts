@@ -30,7 +30,8 @@ export interface DpopConfig {
  * resolves true the first time, false for a replay, and rejects when it cannot know.
  */
 export interface DpopReplayGuard {
-  claim: (scope: string, id: string, untilS: number) => Promise<boolean>
+  /** `owner`: the request id; the same request asking again (a proxy's re-ask) is not a replay (replay-guard.ts). */
+  claim: (scope: string, id: string, untilS: number, owner?: string) => Promise<boolean>
 }
 
 export type DpopAlert = 'dpop_proof_replayed' | 'bound_token_without_key'
@@ -127,7 +128,9 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     // §9 (§4.3 check 10): the server's nonce, when it asks for one.
     if (nonces !== null && !nonces.valid(proof.nonce)) return refused(Failures.DPOP_NONCE_REQUIRED)
     // §11.1: each proof once, within its window, across replicas; the entry outlives the window.
-    const claimed = deps.guard.claim(`dpop\n${jkt}`, proof.jti, proof.iat + windowS)
+    // Owned by the request id: nginx's recipe asks again for a refused request under the same
+    // (trusted) id, and that second look at the same proof is no replay (docs/forward-auth.md).
+    const claimed = deps.guard.claim(`dpop\n${jkt}`, proof.jti, proof.iat + windowS, request.id)
     return new NeedsIo(async () => {
       const fresh = await within(claimed, deps.replayTimeoutMs, REPLAY_UNKNOWN)
       if (fresh === REPLAY_UNKNOWN) return refused(Failures.DPOP_REPLAY_UNAVAILABLE)

@@ -8,10 +8,12 @@ import { connectClient, createRedisClient, type RedisClient, type RedisConfig } 
  * true only the first time (scope, id) is seen before `untilS` (epoch
  * seconds), false for a replay; it rejects when it cannot know (Redis
  * unreachable, the memory table full of live ids): the caller answers "try
- * again", never "accepted".
+ * again", never "accepted". With an `owner` (a request id), the same owner
+ * claiming the same id again is answered true: one request asked about twice
+ * (a proxy re-asking for a refusal's body) is not a replay; another is.
  */
 export interface ReplayGuard {
-  claim: (scope: string, id: string, untilS: number) => Promise<boolean>
+  claim: (scope: string, id: string, untilS: number, owner?: string) => Promise<boolean>
   close: () => Promise<void>
 }
 
@@ -31,7 +33,7 @@ const DEFAULT_MAX_IDS = 100_000
  * (an id forgotten early would be a replay accepted).
  */
 export class MemoryReplayGuard implements ReplayGuard {
-  readonly #until = new Map<string, number>()
+  readonly #until = new Map<string, { readonly until: number, readonly owner: string | undefined }>()
   readonly #maxIds: number
   readonly #now: () => number
 
@@ -40,16 +42,16 @@ export class MemoryReplayGuard implements ReplayGuard {
     this.#now = options.now ?? Date.now
   }
 
-  async claim (scope: string, id: string, untilS: number): Promise<boolean> {
+  async claim (scope: string, id: string, untilS: number, owner?: string): Promise<boolean> {
     const nowS = this.#now() / 1000
     const key = `${scope}\n${id}`
-    const until = this.#until.get(key)
-    if (until !== undefined && until > nowS) return false
-    if (until === undefined && this.#until.size >= this.#maxIds) {
+    const held = this.#until.get(key)
+    if (held !== undefined && held.until > nowS) return owner !== undefined && held.owner === owner
+    if (held === undefined && this.#until.size >= this.#maxIds) {
       this.#sweep(nowS)
       if (this.#until.size >= this.#maxIds) throw new ReplayGuardFull()
     }
-    this.#until.set(key, untilS)
+    this.#until.set(key, { until: untilS, owner })
     return true
   }
 
@@ -62,7 +64,7 @@ export class MemoryReplayGuard implements ReplayGuard {
   }
 
   #sweep (nowS: number): void {
-    for (const [key, until] of this.#until) if (until <= nowS) this.#until.delete(key)
+    for (const [key, { until }] of this.#until) if (until <= nowS) this.#until.delete(key)
   }
 }
 
@@ -76,8 +78,9 @@ const COMMAND_TIMEOUT_MS = 1000
 
 /**
  * Every replica through the configured Redis (standalone, Sentinel, Cluster):
- * `SET key 1 NX EXAT until`, one command, atomic on the key's node, so two
- * replicas receiving the same id accept it once between them.
+ * `SET key owner NX EXAT until`, one command, atomic on the key's node, so two
+ * replicas receiving the same id accept it once between them; an owner's
+ * second claim reads the value back (it never changes once set).
  */
 export class RedisReplayGuard implements ReplayGuard {
   readonly #client: RedisClient
@@ -93,11 +96,13 @@ export class RedisReplayGuard implements ReplayGuard {
     connectClient(this.#client).catch(() => {})
   }
 
-  async claim (scope: string, id: string, untilS: number): Promise<boolean> {
+  async claim (scope: string, id: string, untilS: number, owner?: string): Promise<boolean> {
     // An id already past its `until` is refused by its caller; still kept a second, never set to expire in the past.
     const until = Math.max(Math.ceil(untilS), Math.floor(this.#now() / 1000) + 1)
-    const answer = await this.#client.set(replayKey(this.#prefix, scope, id), '1', 'EXAT', until, 'NX')
-    return answer === 'OK'
+    const key = replayKey(this.#prefix, scope, id)
+    // '' when no owner is given (identity providers' message ids): no request id is empty (request-ids.ts).
+    if (await this.#client.set(key, owner ?? '', 'EXAT', until, 'NX') === 'OK') return true
+    return owner !== undefined && await this.#client.get(key) === owner
   }
 
   async close (): Promise<void> {

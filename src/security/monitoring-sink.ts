@@ -20,6 +20,29 @@ const ALERTS_KEPT_PER_TYPE = 1000
 const ALERT_TYPES = Object.keys(SEVERITY_OF) as AlertType[]
 const ACTIVITY_KEPT = 100
 const AUDIT_KEPT = 10_000
+// Refused request ids remembered to count a proxy's re-ask once: far more than refusals in flight.
+const REFUSALS_REMEMBERED = 4096
+
+/** The last `size` ids, in a ring: `seen` says whether an id is among them, and remembers it. */
+class RecentIds {
+  readonly #ring: Array<string | undefined>
+  readonly #held = new Set<string>()
+  #next = 0
+
+  constructor (size: number) {
+    this.#ring = new Array<string | undefined>(size)
+  }
+
+  seen (id: string): boolean {
+    if (this.#held.has(id)) return true
+    const old = this.#ring[this.#next]
+    if (old !== undefined) this.#held.delete(old)
+    this.#ring[this.#next] = id
+    this.#next = (this.#next + 1) % this.#ring.length
+    this.#held.add(id)
+    return false
+  }
+}
 
 /** What the sink reads of the configuration. */
 export interface MonitoringSinkOptions {
@@ -59,6 +82,7 @@ export class MonitoringSink implements SecuritySink {
   // Reasons are the registry's bounded set: one prepared child each keeps label hashing off the hot path.
   readonly #deny = new Map<string, CounterCell>()
   #lastStateError = 0
+  readonly #recentRefusals = new RecentIds(REFUSALS_REMEMBERED)
 
   /** `audit`: where records are chained; a cluster worker hands them to the primary, which owns the one chain. */
   constructor (config: MonitoringSinkOptions, metrics: GatewayMetrics, log: Logger, audit: AuditTrail = new AuditLog(config.auditLogFile, log), revocationOrigin?: MonitorDeps['revocationOrigin']) {
@@ -114,6 +138,9 @@ export class MonitoringSink implements SecuritySink {
   }
 
   denied (reason: string, token: TokenRef | undefined, facts: RequestFacts): void {
+    // nginx's recipe asks again for a refused request, under the same request id, to pass
+    // tokengate's answer on (docs/forward-auth.md): one refusal is counted and watched once.
+    if (this.#recentRefusals.seen(facts.id)) return
     let counter = this.#deny.get(reason)
     if (counter === undefined) {
       counter = this.#metrics.decisions.cell({ result: 'deny', reason })

@@ -1,10 +1,12 @@
 import t from 'tap'
-import { startGateway } from '../helpers/gateway.js'
+import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { boundToken, dpopKey, proof } from '../helpers/dpop.js'
 import { startRedis } from '../helpers/redis.js'
 import { startUpstream } from '../helpers/upstream.js'
+import { scrape, valueOf } from '../helpers/scrape.js'
 import { sign } from '../helpers/tokens.js'
+import { Failures } from '../../src/errors.js'
 import { nginxMissing, startNginx } from './nginx.js'
 
 // Real nginx with deploy/nginx/tokengate.conf in front of the API, tokengate deciding DPoP
@@ -13,11 +15,11 @@ const skip = nginxMissing
 const redis = nginxMissing === false ? await startRedis() : null
 t.teardown(async () => { await redis?.stop() })
 
-async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<{ url: string, seen: () => Record<string, string | string[] | undefined> | undefined }> {
+async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<{ url: string, gw: Gateway, seen: () => Record<string, string | string[] | undefined> | undefined }> {
   const gw = await startGateway(t, { REDIS_URL: redis?.url, DPOP: 'true', ...env })
   const api = await startUpstream(t)
   const nginx = await startNginx(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
-  return { url: nginx.url, seen: () => api.seen.at(-1)?.headers }
+  return { url: nginx.url, gw, seen: () => api.seen.at(-1)?.headers }
 }
 
 t.test('nginx recipe, RFC 9449 §4.3: the proof is checked against the URI the client used; X-Token-Binding reaches the API, never the client\'s', { skip }, async (t) => {
@@ -47,4 +49,27 @@ t.test('nginx recipe, RFC 9449 §9: the DPoP-Nonce of a use_dpop_nonce refusal r
   t.match(first.headers.get('www-authenticate'), /error="use_dpop_nonce"/)
   const retry = await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: target, token, nonce: nonce ?? '' }) } })
   t.equal(retry.status, 200)
+})
+
+t.test('nginx recipe: its second question for a refusal\'s body is the same request, not a replayed proof (RFC 9449 §11.1)', { skip }, async (t) => {
+  // A refusal after the proof was claimed: the token lacks the rule's scope.
+  const { url, gw } = await stack(t, { RATE_LIMIT_ADMIN_PER_MIN: '0', ACCESS_RULES: JSON.stringify([{ method: 'GET', path: '/accounts/7', scopes: ['accounts:read'] }]) })
+  const key = dpopKey()
+  const token = boundToken(key, { sub: 'dpop-user' })
+  const target = `${url}/accounts/7`
+  const before = valueOf(await scrape(gw.url), 'tokengate_decisions_total', { result: 'deny', reason: 'insufficient_scope' })
+  const res = await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: target, token }) } })
+  t.equal(res.status, 403)
+  t.same(res.body, { error: 'insufficient_scope', error_description: Failures.INSUFFICIENT_SCOPE.description }, 'the refusal tokengate made, not a replayed proof')
+  await gw.app.tokengate.security.monitor.flush()
+  const alerts = (await call(`${gw.url}/admin/alerts`, { token: sign({ claims: { sub: 'ops', roles: ['admin'] } }) })).body.alerts as Array<{ type: string }>
+  t.same(alerts.filter((a) => a.type === 'dpop_proof_replayed'), [], 'no replay alert for nginx\'s own second question')
+  t.equal(valueOf(await scrape(gw.url), 'tokengate_decisions_total', { result: 'deny', reason: 'insufficient_scope' }) - before, 1, 'one refusal counted once')
+  // A real replay (another request, the same proof) is still refused.
+  const good = boundToken(key, { scope: 'accounts:read' })
+  const once = proof(key, { htm: 'GET', htu: target, token: good })
+  t.equal((await call(target, { headers: { authorization: `DPoP ${good}`, dpop: once } })).status, 200)
+  const again = await call(target, { headers: { authorization: `DPoP ${good}`, dpop: once } })
+  t.equal(again.status, 401)
+  t.same(again.body, { error: 'invalid_dpop_proof', error_description: Failures.DPOP_PROOF_REPLAYED.description })
 })

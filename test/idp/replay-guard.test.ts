@@ -84,3 +84,19 @@ t.test('Cluster: shared by every replica, keys spread over the slots', async (t)
   const nodes = cluster.env.REDIS_CLUSTER_NODES.split(',').map((hp) => { const [host, port] = hp.split(':'); return { host, port: Number(port) } })
   await sharedAcrossReplicas(t, { topology: { mode: 'cluster', nodes }, password: null, keyPrefix: 'tg:', minReplicasAck: 0 })
 })
+
+t.test('an owner asking again for its own id is answered true; anyone else, or no owner, is a replay (memory and Redis)', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const guards: Array<[string, ReplayGuard]> = [['memory', new MemoryReplayGuard()], ['redis', new RedisReplayGuard(standaloneConfig(redis.url))]]
+  for (const [name, guard] of guards) {
+    t.teardown(async () => { await guard.close() })
+    t.ok(await until(async () => await guard.claim('warm', name, LATER()).catch(() => false), 5000))
+    t.equal(await guard.claim('dpop', 'j-1', LATER(), 'req-a'), true, `${name}: first claim`)
+    t.equal(await guard.claim('dpop', 'j-1', LATER(), 'req-a'), true, `${name}: the same request asking again (a proxy's re-ask)`)
+    t.equal(await guard.claim('dpop', 'j-1', LATER(), 'req-b'), false, `${name}: another request: a replay`)
+    t.equal(await guard.claim('dpop', 'j-1', LATER()), false, `${name}: no owner: a replay`)
+    t.equal(await guard.claim('idp', 'm-1', LATER()), true, `${name}: without owners, once`)
+    t.equal(await guard.claim('idp', 'm-1', LATER(), '1'), false, `${name}: an owner never matches an ownerless claim`)
+  }
+})
