@@ -12,6 +12,7 @@ import { isAbsolute, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
+import { decisionParts } from './lib/decision-parts.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values: opts } = parseArgs({ options: { dist: { type: 'string', default: 'dist' }, n: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } } })
@@ -27,36 +28,20 @@ const thumbprint = createHash('sha256').update(der).digest('base64url')
 
 const secret = 'bench-secret-'.padEnd(48, 'x')
 Object.assign(process.env, { NODE_ENV: 'production', JWT_SECRET: secret, LOG_LEVEL: 'warn', ALLOW_MEMORY_STORE: 'true', ALERT_TOKEN_MAX_IPS: '0' })
-const { loadConfig } = await load('config/load.js')
-const { createAuthenticator } = await load('decision/authenticator.js')
 const { createAuthorizer } = await load('decision/authorize.js')
 const { createAccessPolicy } = await load('decision/access-policy.js')
 const { createCertificateBinding } = await load('decision/certificate-binding.js')
 const { createCertificateSource } = await load('decision/client-certificate.js')
 const { compileTrustedProxies } = await load('decision/trusted-proxies.js')
 const { DecisionLog } = await load('decision/decision-log.js')
-const { RevocationChecker } = await load('revocation/checker.js')
-const { ReplicaState } = await load('revocation/replica-state.js')
-const { MemoryStore } = await load('revocation/memory-store.js')
-const { GatewayMetrics } = await load('metrics/metrics.js')
-const { MonitoringSink } = await load('security/monitoring-sink.js')
-const { createTokenVerifier } = await load('tokens/verifier.js')
-const { default: pino } = await import('pino')
-
-const config = loadConfig(process.env)
-const store = new MemoryStore()
-const metrics = new GatewayMetrics()
-const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs })
-const checker = new RevocationChecker(replica, store, { timeoutMs: 50, failMode: 'open' }, metrics.checks)
-const security = new MonitoringSink(config, metrics, pino({ level: 'warn' }))
-const authenticator = createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes)
+const { config, metrics, security, authenticator, log, close } = await decisionParts(load)
 const trusted = compileTrustedProxies(['127.0.0.1'])
 const authorizerWith = (format) => createAuthorizer({
   policy: createAccessPolicy([], []),
   authenticator,
   security,
   methodOverride: 'body',
-  decisions: new DecisionLog('forward_auth', metrics, pino({ level: 'warn' }), config.decisionLog),
+  decisions: new DecisionLog('forward_auth', metrics, log, config.decisionLog),
   certificates: createCertificateBinding({ source: createCertificateSource({ format, verify: 'success', tls: format === null }, trusted.peer), requireSenderConstrained: false, failed: () => {} }),
   senderConstrainedOnly: false
 })
@@ -101,8 +86,5 @@ for (let round = 0; round < Number(opts.rounds); round++) {
 for (const [name, { cold, warm }] of Object.entries(results)) {
   process.stdout.write(`${name.padEnd(28)} cold ${median(cold).toFixed(2)} µs (${Math.min(...cold).toFixed(2)}-${Math.max(...cold).toFixed(2)})  warm ${median(warm).toFixed(2)} µs (${Math.min(...warm).toFixed(2)}-${Math.max(...warm).toFixed(2)})\n`)
 }
-await security.close()
-checker.close()
-replica.close()
-await store.close()
+await close()
 process.exit(0)

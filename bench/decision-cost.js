@@ -13,6 +13,7 @@ import { isAbsolute, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createSigner, createVerifier } from 'fast-jwt'
+import { decisionParts } from './lib/decision-parts.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values: opts } = parseArgs({
@@ -46,28 +47,13 @@ if (opts.child === undefined) {
   const secret = 'bench-secret-'.padEnd(48, 'x')
   Object.assign(process.env, { NODE_ENV: 'production', JWT_SECRET: secret, LOG_LEVEL: 'warn', ALLOW_MEMORY_STORE: 'true' })
   if (opts.redis !== undefined) process.env.REDIS_URL = opts.redis
-  const { loadConfig } = await load('config/load.js')
-  const { createAuthenticator } = await load('decision/authenticator.js')
   const { createAuthorizer } = await load('decision/authorize.js')
   const { createAccessPolicy } = await load('decision/access-policy.js')
-  const { RevocationChecker } = await load('revocation/checker.js')
-  const { ReplicaState } = await load('revocation/replica-state.js')
-  const { MemoryStore } = await load('revocation/memory-store.js')
-  const { GatewayMetrics } = await load('metrics/metrics.js')
-  const { MonitoringSink } = await load('security/monitoring-sink.js')
-  const { createTokenVerifier } = await load('tokens/verifier.js')
-  const { default: pino } = await import('pino')
-  const config = loadConfig(process.env)
-  const store = new MemoryStore()
-  const metrics = new GatewayMetrics()
-  const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs })
-  const checker = new RevocationChecker(replica, store, { timeoutMs: 50, failMode: 'open' }, metrics.checks)
-  const security = new MonitoringSink(config, metrics, pino({ level: 'warn' }))
-  const authenticator = createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes)
+  const { config, metrics, security, authenticator, log, close } = await decisionParts(load)
   // Builds before the decision log (issue 20) take no `decisions`; with it, it is measured as the gateway runs it.
-  const decisionLog = await load('decision/decision-log.js').then(({ DecisionLog }) => new DecisionLog('forward_auth', metrics, pino({ level: 'warn' }), config.decisionLog), () => undefined)
+  const decisionLog = await load('decision/decision-log.js').then(({ DecisionLog }) => new DecisionLog('forward_auth', metrics, log, config.decisionLog), () => undefined)
   // Traces (issue 20), when OTEL_* turns them on: a span per decision, exported to the sink.
-  const tracing = config.tracing === null || config.tracing === undefined ? undefined : await load('tracing/load.js').then(({ startTracing }) => startTracing(config.tracing, pino({ level: 'warn' })))
+  const tracing = config.tracing === null || config.tracing === undefined ? undefined : await load('tracing/load.js').then(({ startTracing }) => startTracing(config.tracing, log))
   const traced = tracing === undefined ? undefined : (await load('decision/decision-span.js')).decisionTracing(tracing, 'forward_auth', () => false)
   // Builds with certificate-bound tokens (RFC 8705) take the binding check; unbound tokens never reach it.
   const certificates = await load('decision/certificate-binding.js').then(({ createCertificateBinding }) => createCertificateBinding({ source: () => null, requireSenderConstrained: false, failed: () => {} }), () => undefined)
@@ -107,9 +93,6 @@ if (opts.child === undefined) {
   const warmUs = await decideAll(headersOf(Array(n).fill(warmToken))) && await decideAll(headersOf(Array(n).fill(warmToken)))
   process.stdout.write('\n' + JSON.stringify({ cold: coldUs, warm: warmUs, fastJwt: fastJwtUs }) + '\n')
   await tracing?.shutdown()
-  await security.close()
-  checker.close()
-  replica.close()
-  await store.close()
+  await close()
   process.exit(0)
 }

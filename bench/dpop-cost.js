@@ -13,6 +13,7 @@ import { isAbsolute, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
+import { decisionParts } from './lib/decision-parts.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values: opts } = parseArgs({
@@ -52,28 +53,14 @@ if (!opts.child) {
   const secret = 'bench-secret-'.padEnd(48, 'x')
   const ORIGIN = 'https://api.example'
   Object.assign(process.env, { NODE_ENV: 'production', JWT_SECRET: secret, LOG_LEVEL: 'warn', ALLOW_MEMORY_STORE: 'true', DPOP: 'true', DPOP_ORIGINS: ORIGIN })
-  const { loadConfig } = await load('config/load.js')
-  const { createAuthenticator } = await load('decision/authenticator.js')
   const { createAuthorizer } = await load('decision/authorize.js')
   const { createAccessPolicy } = await load('decision/access-policy.js')
   const { createDpopCheck, proxyTarget } = await load('decision/dpop-check.js')
   const { createProofVerifier } = await load('decision/dpop-proof.js')
   const { DecisionLog } = await load('decision/decision-log.js')
-  const { RevocationChecker } = await load('revocation/checker.js')
-  const { ReplicaState } = await load('revocation/replica-state.js')
-  const { MemoryStore } = await load('revocation/memory-store.js')
-  const { GatewayMetrics } = await load('metrics/metrics.js')
-  const { MonitoringSink } = await load('security/monitoring-sink.js')
-  const { createTokenVerifier } = await load('tokens/verifier.js')
   const { MemoryReplayGuard, RedisReplayGuard } = await load('idp/replay-guard.js')
-  const { default: pino } = await import('pino')
-  const config = loadConfig(process.env)
-  const store = new MemoryStore()
-  const metrics = new GatewayMetrics()
-  const replica = new ReplicaState(store, { maxStalenessMs: config.maxStalenessMs })
-  const checker = new RevocationChecker(replica, store, { timeoutMs: 50, failMode: 'open' }, metrics.checks)
-  const security = new MonitoringSink(config, metrics, pino({ level: 'warn' }))
-  const authenticator = createAuthenticator(createTokenVerifier(config.jwt, null), checker, config.jwt.maxTokenBytes, true)
+  const { createCertificateBinding } = await load('decision/certificate-binding.js')
+  const { config, metrics, security, authenticator, log, close } = await decisionParts(load, { dpop: true })
   const guard = opts.redis === undefined
     ? new MemoryReplayGuard({ maxIds: 10_000_000 })
     : new RedisReplayGuard({ topology: { mode: 'standalone', url: opts.redis }, password: null, keyPrefix: `bench-dpop-${randomUUID()}:`, minReplicasAck: 0 })
@@ -90,7 +77,16 @@ if (!opts.child) {
     failed: (reason) => { metrics.dpopFailures.inc({ reason }) },
     raise: () => {}
   }, proxyTarget(config.dpop.origins, () => false), verifyProof)
-  const authorize = createAuthorizer({ policy: createAccessPolicy([], []), authenticator, security, methodOverride: config.upstreamMethodOverride, decisions: new DecisionLog('proxy', metrics, pino({ level: 'warn' }), config.decisionLog), dpop })
+  const authorize = createAuthorizer({
+    policy: createAccessPolicy([], []),
+    authenticator,
+    security,
+    methodOverride: config.upstreamMethodOverride,
+    decisions: new DecisionLog('proxy', metrics, log, config.decisionLog),
+    dpop,
+    certificates: createCertificateBinding({ source: () => null, requireSenderConstrained: false, failed: () => {} }),
+    senderConstrainedOnly: false
+  })
 
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = publicKey.export({ format: 'jwk' })
@@ -138,10 +134,7 @@ if (!opts.child) {
   const dpopCold = await twice(() => dpopRequests(fresh(true)), decideAll)
   const dpopWarm = await twice(() => dpopRequests(Array(n).fill(warmBound)), decideAll)
   process.stdout.write('\n' + JSON.stringify({ bearerCold: bearerCold.cpu, bearerWarm: bearerWarm.cpu, dpopCold: dpopCold.cpu, dpopWarm: dpopWarm.cpu, proof: proofUs, dpopWarmWallUs: dpopWarm.wall }) + '\n')
-  await security.close()
   await guard.close()
-  checker.close()
-  replica.close()
-  await store.close()
+  await close()
   process.exit(0)
 }
