@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { GENESIS } from '../../src/security/audit-chain.js'
 import { AuditLog } from '../../src/security/audit-log.js'
-import { MAIN, runCommand } from '../helpers/cli.js'
+import { runCommand, serveCli } from '../helpers/cli.js'
 import { call } from '../helpers/http.js'
-import { freePort } from '../helpers/redis.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { SECRET, sign } from '../helpers/tokens.js'
 import { until, waitFor } from '../helpers/until.js'
@@ -19,21 +16,8 @@ import { until, waitFor } from '../helpers/until.js'
 const dir = tempDir(t, 'tg-audit-rotation-')
 const file = join(dir, 'audit.log')
 
-const port = await freePort()
-const child = spawn(process.execPath, [MAIN, 'serve'], {
-  env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), JWT_SECRET: SECRET, AUDIT_LOG_FILE: file }
-})
-let output = ''
-child.stdout.on('data', (d: Buffer) => { output += d.toString() })
-child.stderr.on('data', (d: Buffer) => { output += d.toString() })
-const exited = once(child, 'exit')
-t.teardown(async () => {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  await exited
-})
-const url = `http://127.0.0.1:${port}`
-await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 'tokengate serve to answer /healthz', 15_000, 50)
+const gateway = await serveCli(t, { JWT_SECRET: SECRET, AUDIT_LOG_FILE: file })
+const { url, output } = gateway
 
 /** `n` logouts: one audit record each, written once the answer is sent. */
 async function logouts (n: number, who: string): Promise<void> {
@@ -47,10 +31,10 @@ const lineCount = (path: string): number => readFileSync(path, 'utf8').split('\n
 
 /** What logrotate does: rename, then signal (postrotate). */
 async function rotate (from: string, to: string): Promise<void> {
-  const reopened = output.split('audit log reopened').length
+  const reopened = output().split('audit log reopened').length
   renameSync(from, to)
-  child.kill('SIGHUP')
-  await waitFor(() => output.split('audit log reopened').length > reopened, 'the gateway to log the reopening', 5000, 10)
+  gateway.signal('SIGHUP')
+  await waitFor(() => output().split('audit log reopened').length > reopened, 'the gateway to log the reopening', 5000, 10)
 }
 
 await logouts(3, 'first')
@@ -65,7 +49,7 @@ await until(() => lineCount(file) === 2, 5000, 10)
 const [oldest, middle, current] = [`${file}.2`, `${file}.1`, file]
 
 t.test('after rename + SIGHUP the gateway writes a new file at AUDIT_LOG_FILE and keeps running', async (t) => {
-  t.equal(child.exitCode, null, 'SIGHUP does not end the process')
+  t.ok(gateway.running(), 'SIGHUP does not end the process')
   t.equal(lineCount(oldest), 3)
   t.equal(lineCount(middle), 4)
   t.equal(lineCount(current), 2)
