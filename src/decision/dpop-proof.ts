@@ -2,6 +2,7 @@ import { constants, createHash, createPublicKey, verify, type KeyObject } from '
 import { LRUCache } from 'lru-cache'
 import { Failures, type Failure } from '../errors.js'
 import { algorithmsForKey, type AsymmetricAlgorithm } from '../tokens/algorithms.js'
+import { ecdsaSignatureToDer } from '../tokens/ecdsa-der.js'
 
 /** A proof whose form and signature are valid; what it claims is checked by dpop-check.ts. */
 export interface Proof {
@@ -20,6 +21,8 @@ export const MAX_PROOF_BYTES = 8192
 /** The proof's `jti` is a replay cache key: bounded (RFC 9449 §4.2 asks for 96 random bits or more). */
 export const MAX_JTI_LENGTH = 256
 const MIN_RSA_BITS = 2048
+// RFC 7518 §3.4: the size in bytes of R and of S for each curve.
+const ECDSA_SIZES: Readonly<Record<string, number>> = { ES256: 32, ES384: 48, ES512: 66 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/
 // Private key members of every key type (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a proof
@@ -71,8 +74,11 @@ function signatureValid (alg: string, key: KeyObject, input: Buffer, signature: 
     switch (alg.slice(0, 2)) {
       case 'RS': return verify(hash, input, key, signature)
       case 'PS': return verify(hash, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature)
-      // RFC 7518 §3.4: R || S, not DER.
-      case 'ES': return verify(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature)
+      // RFC 7518 §3.4: R || S, of the curve's size (ecdsa-der.ts: cheaper than dsaEncoding).
+      case 'ES': {
+        const der = ecdsaSignatureToDer(signature, ECDSA_SIZES[alg] ?? 0)
+        return der !== null && verify(hash, input, key, der)
+      }
       default: return verify(null, input, key, signature)
     }
   } catch {
