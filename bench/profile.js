@@ -1,7 +1,8 @@
 // npm run bench:profile: runs tokengate under --cpu-prof and prints where its CPU time goes.
 //   node bench/profile.js [--only REGEX] [--alg HS256,RS256] [--duration 6] [--out FILE]
 // Scenarios: warm and cold verify per algorithm (HS256 by default), the cold baseline (bare Fastify +
-// fast-jwt, bench/servers/verify.js, sent the same kind of tokens), and the HS256 proxy. The
+// fast-jwt, bench/servers/verify.js, sent the same kind of tokens), and the HS256 proxy, bearer
+// and DPoP-bound. The
 // gateway runs pinned to one core and the generator (bench/lib/generator.js) to the other.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +14,8 @@ import { buildRequest, generate } from './lib/generator.js'
 import { pinSelf } from './lib/pinning.js'
 import { startNode, stopAll } from './lib/processes.js'
 import { startRedis } from './lib/redis.js'
-import { CORES } from './lib/scenarios.js'
+import { proofKey, mintProofs } from './lib/dpop-proofs.js'
+import { CORES, DPOP_ORIGIN, DPOP_RPS_ESTIMATE } from './lib/scenarios.js'
 import { mintOne, tokenStocks } from './lib/tokens.js'
 import { formatSummary, summarise } from './profile-summary.js'
 
@@ -54,7 +56,20 @@ try {
     // The same tokens through the budget's baseline (bare Fastify + fast-jwt), so that the two profiles compare.
     scenarios.push({ name: `fast-jwt-${name}-cold`, path: '/auth/verify', key, token: null, stock, server: 'bench/servers/verify.js' })
   }
-  if (algorithms.includes('HS256')) scenarios.push({ name: 'proxy-hs256', path: '/api/items', key: stocks.HS256.key, token: mintOne(stocks.HS256.key), stock: null, env: { UPSTREAM_URL: upstream.url } })
+  if (algorithms.includes('HS256')) {
+    scenarios.push({ name: 'proxy-hs256', path: '/api/items', key: stocks.HS256.key, token: mintOne(stocks.HS256.key), stock: null, env: { UPSTREAM_URL: upstream.url } })
+    // The same proxy, the token DPoP-bound: a fresh proof per request (bench/lib/dpop-proofs.js).
+    const client = proofKey()
+    scenarios.push({
+      name: 'proxy-hs256-dpop',
+      path: '/api/items',
+      key: stocks.HS256.key,
+      token: mintOne(stocks.HS256.key, { cnf: { jkt: client.jkt } }),
+      stock: null,
+      dpop: client,
+      env: { UPSTREAM_URL: upstream.url, DPOP: 'true', DPOP_ORIGINS: DPOP_ORIGIN, DPOP_PROOF_MAX_AGE_S: '600' }
+    })
+  }
   const report = []
   for (const scenario of scenarios.filter((s) => only === null || only.test(s.name))) {
     const file = join(results, `${scenario.name}.cpuprofile`)
@@ -63,12 +78,16 @@ try {
       NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: redis.redisUrl, ...scenario.key.env, ...scenario.env
     }, ['--cpu-prof', '--cpu-prof-dir', results, '--cpu-prof-name', `${scenario.name}.cpuprofile`], { cpu: CORES.server })
     const host = `127.0.0.1:${gateway.port}`
-    const requests = (seconds) => scenario.stock === null
-      ? buildRequest({ host, path: scenario.path, token: scenario.token })
-      : scenario.stock.requests(scenario.stock.take(COLD_RPS * seconds), `GET ${scenario.path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer `)
-    await generate({ port: gateway.port, requests: requests(WARMUP_S), connections, durationS: WARMUP_S })
+    const requests = async (seconds) => scenario.dpop !== undefined
+      ? (await mintProofs(scenario.dpop, { htm: 'GET', htu: DPOP_ORIGIN + scenario.path, token: scenario.token }, DPOP_RPS_ESTIMATE * seconds))
+          .map((proof) => buildRequest({ host, path: scenario.path, headers: { Authorization: `DPoP ${scenario.token}`, DPoP: proof } }))
+      : scenario.stock === null
+        ? buildRequest({ host, path: scenario.path, token: scenario.token })
+        : scenario.stock.requests(scenario.stock.take(COLD_RPS * seconds), `GET ${scenario.path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer `)
+    await generate({ port: gateway.port, requests: await requests(WARMUP_S), connections, durationS: WARMUP_S })
+    const measured = await requests(durationS)
     const before = cpuSeconds(gateway.pid)
-    const result = await generate({ port: gateway.port, requests: requests(durationS), connections, durationS })
+    const result = await generate({ port: gateway.port, requests: measured, connections, durationS })
     const cpuUs = Math.round((cpuSeconds(gateway.pid) - before) * 1e6 / (result.requests + result.non2xx) * 10) / 10
     log(`${scenario.name}: ${result.rps} req/s, ${cpuUs} µs CPU/request under the profiler`)
     await gateway.stop('SIGTERM')

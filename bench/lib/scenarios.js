@@ -30,6 +30,8 @@ export function scenarioList ({ nginx }) {
   if (nginx) list.push({ id: 'proxy: nginx', key: 'proxy-nginx', server: 'nginx-proxy', path: '/api/items', auth: null })
   list.push({ id: 'proxy: Fastify + reply-from, no auth', key: 'proxy-reply-from', server: 'reply-from', path: '/api/items', auth: null })
   list.push({ id: 'proxy: tokengate HS256 warm', key: 'proxy-tokengate', server: 'tg-proxy', path: '/api/items', auth: 'warm', alg: 'HS256' })
+  // The same warm token, DPoP-bound: a fresh ES256 proof per request, its jti claimed in Redis.
+  list.push({ id: 'proxy: tokengate HS256 warm, DPoP ES256', key: 'proxy-tokengate-dpop', server: 'tg-proxy-dpop', path: '/api/items', auth: 'dpop', alg: 'HS256' })
   // Added latency is read at a fixed, unsaturated rate over one connection: at full load, or with
   // connections firing together, p99 is queueing behind other requests, not the hop itself.
   list.push({ id: `direct to upstream @ ${FIXED_RATE}/s`, key: 'direct-fixed', server: 'upstream', path: '/api/items', auth: null, rate: FIXED_RATE, connections: FIXED_CONNECTIONS })
@@ -59,6 +61,7 @@ export function comparisonList ({ nginx }) {
   for (const alg of ALGORITHMS) list.push({ id: `fast-jwt ${alg} warm vs bare Fastify`, subject: `jwt-${alg}-warm`, baseline: 'bare', target: null })
   if (nginx) list.push({ id: 'proxy: tokengate vs nginx', subject: 'proxy-tokengate', baseline: 'proxy-nginx', target: 0.5 })
   list.push({ id: 'proxy: tokengate vs reply-from', subject: 'proxy-tokengate', baseline: 'proxy-reply-from', target: 1 })
+  list.push({ id: 'proxy: DPoP-bound vs bearer (tokengate)', subject: 'proxy-tokengate-dpop', baseline: 'proxy-tokengate', target: null })
   if (nginx) {
     list.push({ id: 'proxy: reply-from vs nginx', subject: 'proxy-reply-from', baseline: 'proxy-nginx', target: null })
     list.push({ id: 'auth_request: tokengate vs bare Fastify', subject: 'auth-request-tokengate', baseline: 'auth-request-bare', target: 0.9 })
@@ -80,6 +83,12 @@ const FIXED_CONNECTIONS = 1
  * faster.
  */
 export const COLD_RPS_ESTIMATE = { HS256: 28_000, RS256: 12_000, ES256: 9_000, EdDSA: 10_000 }
+
+/** Requests per second of the DPoP scenario (one ES256 proof verification each): sizes its proofs, made per round and phase. */
+export const DPOP_RPS_ESTIMATE = 9_000
+
+/** Where the DPoP scenario's proofs say they are sent (DPOP_ORIGINS of its tokengate). */
+export const DPOP_ORIGIN = 'https://api.example'
 
 /** Where each process runs: the measured server alone on one core, the load generator on the other. */
 export const CORES = { server: 1, load: 0 }
