@@ -280,6 +280,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     ? undefined
     : createDpopCheck(dpopConfig, {
       guard: { claim: async (scope, id, untilS, owner) => await replayGuard.claim(scope, id, untilS, owner) },
+      now: options.now,
       clockToleranceS: config.jwt.clockToleranceS,
       replayTimeoutMs: config.revocationCheckTimeoutMs,
       failed: (reason) => { metrics.dpopFailures.inc({ reason }) },
@@ -477,7 +478,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       metrics,
       refusals,
       tracing,
-      dropDpopProof: dpopConfig !== null && !dpopConfig.forwardProof
+      dropDpopProof: dpopConfig !== null && !dpopConfig.forwardProof,
+      dpopNonces: dpopConfig !== null && dpopConfig.nonceSecret !== null
     })
   }
   let reloading: Promise<ReloadOutcome> = Promise.resolve({ ok: true, config })
