@@ -280,6 +280,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     ? undefined
     : createDpopCheck(dpopConfig, {
       guard: { claim: async (scope, id, untilS, owner) => await replayGuard.claim(scope, id, untilS, owner) },
+      now: options.now,
       clockToleranceS: config.jwt.clockToleranceS,
       replayTimeoutMs: config.revocationCheckTimeoutMs,
       failed: (reason) => { metrics.dpopFailures.inc({ reason }) },
@@ -380,7 +381,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // With METRICS_PORT the primary listens there; on the main port each worker's /metrics asks it for the sum.
     await registerMetricsEndpoint(app, async () => await worker.clusterMetrics(), { onMainPort: config.metricsOnMainPort, port: null, host: config.host })
   }
-  await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState) })
+  await app.register(healthRoutes, { readiness: new Readiness(replica, keySets, config.readyFollowsState, config.dpop === null ? [] : [replayGuard]) })
   // Registered before the proxy's catch-all: in proxy mode this path is tokengate's.
   if (config.resourceMetadata !== null) await app.register(resourceMetadataRoutes, { ...config.resourceMetadata, dpopAlgorithms: config.dpop?.algorithms ?? null, certificateBound: certificatesConfigured(config.clientCert) })
   // Served by the server ahead of Fastify's router (so app.inject() does not reach it).
@@ -477,7 +478,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       metrics,
       refusals,
       tracing,
-      dropDpopProof: dpopConfig !== null && !dpopConfig.forwardProof
+      dropDpopProof: dpopConfig !== null && !dpopConfig.forwardProof,
+      dpopNonces: dpopConfig !== null && dpopConfig.nonceSecret !== null
     })
   }
   let reloading: Promise<ReloadOutcome> = Promise.resolve({ ok: true, config })

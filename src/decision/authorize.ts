@@ -17,7 +17,7 @@ import { bindingCheck, type DpopCheck } from './dpop-check.js'
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
 export type Authorization =
   | { readonly kind: 'public' }
-  | { readonly kind: 'allowed', readonly claims: Claims, readonly identity: Identity }
+  | { readonly kind: 'allowed', readonly claims: Claims, readonly identity: Identity, readonly dpopNonce?: string }
   | { readonly kind: 'denied', readonly failure: Failure, readonly scope?: string, readonly auth?: AuthResult, readonly dpopNonce?: string }
 
 const PUBLIC: Authorization = Object.freeze({ kind: 'public' })
@@ -96,7 +96,8 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
 
   function decided (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization {
     let decision = verdict(request, auth, method, path, mayCarryBody)
-    if (decision.kind === 'denied' && decision.failure === Failures.DPOP_NONCE_REQUIRED) decision = { ...decision, dpopNonce: dpop?.nonce() }
+    const dpopNonce = dpop?.nonceFor(request, decision.kind === 'denied' ? decision.failure : null)
+    if (dpopNonce !== undefined && decision.kind !== 'public') decision = { ...decision, dpopNonce }
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)
     else if (decision.kind === 'denied') security.denied(decision.failure.reason, decision.auth?.claims, request)
     decisions.record(request, method, path, decision, startedAt, span)

@@ -68,8 +68,14 @@ export interface DpopCheck {
    * required only when it is bound.
    */
   readonly check: (request: DpopRequest, method: string, claims: Claims, token: string | null, dpopScheme: boolean) => DpopVerdict
-  /** The nonce to send with a use_dpop_nonce refusal (DPoP-Nonce); undefined without DPOP_NONCE. */
-  readonly nonce: () => string | undefined
+  /**
+   * The DPoP-Nonce to send with the answer to a checked request, whose decision refused it with
+   * `failure` or allowed it (null): the current nonce after a use_dpop_nonce refusal (§9), or when
+   * its proof carried the previous step's nonce, which expires within a step (§8.2: before the
+   * client's expires, so a busy client never gets a use_dpop_nonce refusal); undefined otherwise,
+   * and always without DPOP_NONCE.
+   */
+  readonly nonceFor: (request: DpopRequest, failure: Failure | null) => string | undefined
 }
 
 const REPLAY_UNKNOWN = Symbol('unknown')
@@ -87,6 +93,8 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
   const now = deps.now ?? Date.now
   const windowS = config.maxAgeS + deps.clockToleranceS
   const nonces = config.nonceSecret === null ? null : new DpopNonces(config.nonceSecret, now)
+  // Requests whose proof carried the previous step's nonce: their answer hands out the current one.
+  const behind = new WeakSet<DpopRequest>()
 
   function refused (failure: Failure): Failure {
     deps.failed(failure.reason)
@@ -126,7 +134,11 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     // §6.1, §4.3 check 12: the proof's key is the one the token is bound to.
     if (proof.jkt !== jkt) return withoutKey(Failures.DPOP_KEY_MISMATCH, claims, request, 'DPoP proof signed by another key')
     // §9 (§4.3 check 10): the server's nonce, when it asks for one.
-    if (nonces !== null && !nonces.valid(proof.nonce)) return refused(Failures.DPOP_NONCE_REQUIRED)
+    if (nonces !== null) {
+      const age = nonces.age(proof.nonce)
+      if (age === null) return refused(Failures.DPOP_NONCE_REQUIRED)
+      if (age === 'previous') behind.add(request)
+    }
     // §11.1: each proof once, within its window, across replicas; the entry outlives the window.
     // Owned by the request id: nginx's recipe asks again for a refused request under the same
     // (trusted) id, and that second look at the same proof is no replay (docs/forward-auth.md).
@@ -142,7 +154,12 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     })
   }
 
-  return { check, nonce: () => nonces?.current() }
+  function nonceFor (request: DpopRequest, failure: Failure | null): string | undefined {
+    if (nonces === null) return undefined
+    return failure === Failures.DPOP_NONCE_REQUIRED || behind.has(request) ? nonces.current() : undefined
+  }
+
+  return { check, nonceFor }
 }
 
 /**

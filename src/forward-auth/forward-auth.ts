@@ -87,7 +87,9 @@ export function createForwardAuth ({ authorize, trustedProxies, authPrefix, log,
     // at once, so no other request sees the id (identity.ts keeps the key in every answer).
     const headers = decision.kind === 'allowed' ? decision.identity.allowAnswer : { ...ANONYMOUS_ALLOW_ANSWER }
     headers['x-request-id'] = requestId
-    res.writeHead(200, headers).end()
+    // A copy: the token's answer object is shared by its later requests (RFC 9449 §8.2, docs/dpop.md).
+    if (decision.kind === 'allowed' && decision.dpopNonce !== undefined) res.writeHead(200, { ...headers, 'dpop-nonce': decision.dpopNonce }).end()
+    else res.writeHead(200, headers).end()
   }
 
   function handle (req: IncomingMessage, res: ServerResponse): void {

@@ -14,6 +14,8 @@ import { connectClient, createRedisClient, type RedisClient, type RedisConfig } 
  */
 export interface ReplayGuard {
   claim: (scope: string, id: string, untilS: number, owner?: string) => Promise<boolean>
+  /** It could answer once (its Redis connection was ready once): readiness waits for it with DPOP=true. */
+  readonly connectedOnce: boolean
   close: () => Promise<void>
 }
 
@@ -59,6 +61,10 @@ export class MemoryReplayGuard implements ReplayGuard {
     return this.#until.size
   }
 
+  get connectedOnce (): boolean {
+    return true
+  }
+
   async close (): Promise<void> {
     this.#until.clear()
   }
@@ -86,6 +92,7 @@ export class RedisReplayGuard implements ReplayGuard {
   readonly #client: RedisClient
   readonly #prefix: string
   readonly #now: () => number
+  #connectedOnce = false
 
   constructor (config: RedisConfig, options: { readonly log?: ConnectionLogger, readonly now?: () => number } = {}) {
     this.#prefix = config.keyPrefix
@@ -93,6 +100,7 @@ export class RedisReplayGuard implements ReplayGuard {
     this.#client = createRedisClient(config, { name: 'replay', autoPipelining: true, commandTimeoutMs: COMMAND_TIMEOUT_MS })
     // Logged once per outage, not per reconnect attempt (connection-log.ts).
     logConnectionChanges(this.#client, 'replay guard', options.log ?? SILENT)
+    this.#client.once('ready', () => { this.#connectedOnce = true })
     connectClient(this.#client).catch(() => {})
   }
 
@@ -103,6 +111,10 @@ export class RedisReplayGuard implements ReplayGuard {
     // '' when no owner is given (identity providers' message ids): no request id is empty (request-ids.ts).
     if (await this.#client.set(key, owner ?? '', 'EXAT', until, 'NX') === 'OK') return true
     return owner !== undefined && await this.#client.get(key) === owner
+  }
+
+  get connectedOnce (): boolean {
+    return this.#connectedOnce
   }
 
   async close (): Promise<void> {

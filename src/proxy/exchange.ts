@@ -49,6 +49,11 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   private answered = false
   /** The body streams at the client's pace (see UpstreamPool). */
   private upload = false
+  /**
+   * tokengate's DPoP-Nonce for the client (RFC 9449 §8.2), which replaces an upstream's own: the
+   * proof's nonce is checked here first, and one proof carries one nonce.
+   */
+  dpopNonce: string | undefined = undefined
   /** The exchange's span when tracing is on: ended when undici is done or tokengate answered. */
   private span: TraceSpan | undefined = undefined
 
@@ -91,6 +96,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     const passed = withoutHopByHop(headers)
     // Every answer names its request; an upstream that answers with its own id (it was sent ours) keeps it.
     passed['x-request-id'] ??= this.reply.request.id
+    if (this.dpopNonce !== undefined) passed['dpop-nonce'] = this.dpopNonce
     // The request body was not read to its end: this client connection cannot carry another request.
     if (!this.req.complete) passed.connection = 'close'
     try {

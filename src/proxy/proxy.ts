@@ -46,6 +46,8 @@ export interface ProxyOptions {
   readonly tracing?: Tracing
   /** DPOP=true without DPOP_FORWARD_PROOF: the DPoP proof header stays here (docs/dpop.md). */
   readonly dropDpopProof?: boolean
+  /** DPOP_NONCE=true: an allow may carry a fresh DPoP-Nonce for the client (docs/dpop.md). */
+  readonly dpopNonces?: boolean
 }
 
 /**
@@ -54,7 +56,7 @@ export interface ProxyOptions {
  * undici pool (a small body buffered first, a larger one streamed). Registered in its own encapsulated context so its
  * pass-through body parser does not touch the token routes.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals, tracing, dropDpopProof = false }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { authorize, isTrustedProxy, upstream, pool: poolOptions, bodyLimits, metrics, refusals, tracing, dropDpopProof = false, dpopNonces = false }) => {
   const upstreamTimeoutMs = poolOptions.timeoutMs
   const pool = new UpstreamPool(upstream.origin, poolOptions)
   // Fastify runs this after the server has closed, i.e. after in-flight responses drained.
@@ -100,6 +102,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
     if (decision.kind === 'allowed') {
       request.tokengateClaims = decision.claims
       request.tokengateIdentity = decision.identity.headers
+      // On the reply: tokengate's own answers (502, 504) carry it, and the exchange copies it onto the upstream's.
+      if (decision.dpopNonce !== undefined) reply.header('dpop-nonce', decision.dpopNonce)
     }
   })
 
@@ -112,6 +116,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { autho
       return
     }
     const exchange = new UpstreamExchange(reply, pool, upstreamTimeoutMs)
+    if (dpopNonces) exchange.dpopNonce = reply.getHeader('dpop-nonce') as string | undefined
     const trusted = isTrustedProxy(raw.socket)
     const headers = upstreamHeaders(raw, request.tokengateIdentity, host, trusted, request.id)
     if (dropDpopProof && headers.dpop !== undefined) delete headers.dpop

@@ -35,8 +35,11 @@ export function requireToken ({ authenticator, security, dpop }: GuardOptions, a
     if (!auth.ok) {
       security.denied(auth.failure.reason, auth.claims, request)
       if (onRefused !== undefined && await onRefused(request, reply)) return reply
-      return sendFailure(reply, auth.failure, undefined, auth.failure === Failures.DPOP_NONCE_REQUIRED ? dpop?.nonce() : undefined)
+      return sendFailure(reply, auth.failure, undefined, dpop?.nonceFor(request, auth.failure))
     }
+    // RFC 9449 §8.2: a proof on the previous step's nonce gets the current one with the answer.
+    const dpopNonce = dpop?.nonceFor(request, null)
+    if (dpopNonce !== undefined) reply.header('dpop-nonce', dpopNonce)
     if (adminRole !== undefined && (adminRole === null || !holdsAdminRole(auth.claims, adminRole))) {
       security.denied(Failures.FORBIDDEN.reason, auth.claims, request)
       return sendFailure(reply, Failures.FORBIDDEN, adminRole ?? undefined)

@@ -103,8 +103,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
         const bound = dpop === undefined ? Failures.DPOP_BOUND_AS_BEARER : await dpop.check(request, request.method, old, null, true)
         if (bound !== null) {
           security.denied(bound.reason, old, request)
-          return sendFailure(reply, bound, undefined, bound === Failures.DPOP_NONCE_REQUIRED ? dpop?.nonce() : undefined)
+          return sendFailure(reply, bound, undefined, dpop?.nonceFor(request, bound))
         }
+        const dpopNonce = dpop?.nonceFor(request, null)
+        if (dpopNonce !== undefined) reply.header('dpop-nonce', dpopNonce)
       }
       // Per subject once verified, before the token is spent: a limited client retries with the same token.
       if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply

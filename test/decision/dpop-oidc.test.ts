@@ -4,6 +4,8 @@ import { startGateway } from '../helpers/gateway.js'
 import { AUDIENCE, CLIENT, RESOURCE, startOpenIdProvider } from '../helpers/oidc-provider.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
+import { steppingClock } from '../helpers/clock.js'
+import { NONCE_STEP_S } from '../../src/decision/dpop-nonce.js'
 
 /**
  * The whole chain with real software: panva's oidc-provider issues a DPoP-bound JWT access token
@@ -73,4 +75,46 @@ t.test('RFC 9449 §9 end to end: openid-client retries with the nonce tokengate 
     : await client.fetchProtectedResource(config, tokens.access_token, url, 'GET', null, origin, { DPoP: dpop })
   t.equal(res.status, 200)
   t.equal(valueOf(await scrape(gw.url), 'tokengate_dpop_failures_total', { reason: 'dpop_nonce' }), 1, 'the first proof had no nonce and was refused use_dpop_nonce')
+})
+
+t.test('RFC 9449 §8.2 end to end: openid-client follows the DPoP-Nonce of successful answers across step boundaries, one use_dpop_nonce in all', async (t) => {
+  const provider = await startOpenIdProvider(t, { dpop: true })
+  const upstream = await startUpstream(t)
+  const clock = steppingClock(NONCE_STEP_S * 1000)
+  const gw = await startGateway(t, {
+    NODE_ENV: 'development',
+    JWT_SECRET: '',
+    JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
+    UPSTREAM_URL: upstream.url,
+    DPOP: 'true',
+    DPOP_NONCE: 'true',
+    DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!',
+    // openid-client's proofs carry real time; the gateway's clock runs up to two steps ahead.
+    DPOP_PROOF_MAX_AGE_S: '300',
+    METRICS_ON_MAIN_PORT: 'true'
+  }, { now: clock.now })
+  const config = await client.discovery(new URL(provider.issuer), CLIENT.id, undefined, client.ClientSecretPost(CLIENT.secret), { execute: [client.allowInsecureRequests] })
+  const dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'))
+  const tokens = await client.clientCredentialsGrant(config, { resource: RESOURCE, scope: 'orders:read' }, { DPoP: dpop })
+  const url = new URL(`${gw.url}/orders/7`)
+  const origin = new Headers({ 'x-forwarded-proto': 'http', 'x-forwarded-host': url.host })
+  const get = async (): Promise<Response> => await client.fetchProtectedResource(config, tokens.access_token, url, 'GET', null, origin, { DPoP: dpop })
+  // The first call: use_dpop_nonce, which openid-client remembers (and throws, or retries).
+  const first = await get().catch(() => null)
+  if (first === null) t.equal((await get()).status, 200, 'the retry carries the nonce')
+  const nonces: string[] = []
+  for (let step = 0; step < 3; step++) {
+    clock.cross()
+    for (let i = 0; i < 2; i++) {
+      const res = await get()
+      t.equal(res.status, 200, `step ${step + 1}, request ${i + 1}: allowed, no use_dpop_nonce`)
+      const nonce = res.headers.get('dpop-nonce')
+      if (i === 0) t.ok(nonce !== null, 'the first answer of a step hands out its nonce')
+      else t.equal(nonce, null, 'openid-client took it: the next proof carries the current nonce')
+      if (nonce !== null) nonces.push(nonce)
+      await res.arrayBuffer()
+    }
+  }
+  t.equal(new Set(nonces).size, 3, 'one new nonce per step')
+  t.equal(valueOf(await scrape(gw.url), 'tokengate_dpop_failures_total', { reason: 'dpop_nonce' }), 1, 'use_dpop_nonce once, at the very first request')
 })

@@ -1,9 +1,11 @@
 import t from 'tap'
-import { startGateway, type Gateway } from '../helpers/gateway.js'
-import { call } from '../helpers/http.js'
+import { startGateway, type Gateway, type GatewayOptions } from '../helpers/gateway.js'
+import { steppingClock } from '../helpers/clock.js'
+import { NONCE_STEP_S } from '../../src/decision/dpop-nonce.js'
+import { call, type JsonResponse } from '../helpers/http.js'
 import { boundToken, dpopKey, proof } from '../helpers/dpop.js'
 import { startRedis } from '../helpers/redis.js'
-import { startUpstream } from '../helpers/upstream.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
 import { sign } from '../helpers/tokens.js'
 import { Failures } from '../../src/errors.js'
@@ -15,11 +17,11 @@ const skip = nginxMissing
 const redis = nginxMissing === false ? await startRedis() : null
 t.teardown(async () => { await redis?.stop() })
 
-async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<{ url: string, gw: Gateway, seen: () => Record<string, string | string[] | undefined> | undefined }> {
-  const gw = await startGateway(t, { REDIS_URL: redis?.url, DPOP: 'true', ...env })
+async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<{ url: string, gw: Gateway, api: Upstream, seen: () => Record<string, string | string[] | undefined> | undefined }> {
+  const gw = await startGateway(t, { REDIS_URL: redis?.url, DPOP: 'true', ...env }, options)
   const api = await startUpstream(t)
   const nginx = await startNginx(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
-  return { url: nginx.url, gw, seen: () => api.seen.at(-1)?.headers }
+  return { url: nginx.url, gw, api, seen: () => api.seen.at(-1)?.headers }
 }
 
 t.test('nginx recipe, RFC 9449 §4.3: the proof is checked against the URI the client used; X-Token-Binding reaches the API, never the client\'s', { skip }, async (t) => {
@@ -49,6 +51,33 @@ t.test('nginx recipe, RFC 9449 §9: the DPoP-Nonce of a use_dpop_nonce refusal r
   t.match(first.headers.get('www-authenticate'), /error="use_dpop_nonce"/)
   const retry = await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: target, token, nonce: nonce ?? '' }) } })
   t.equal(retry.status, 200)
+})
+
+t.test('nginx recipe, RFC 9449 §8.2: an allow on the previous step\'s nonce hands the client the current one, in place of the API\'s', { skip }, async (t) => {
+  const clock = steppingClock(NONCE_STEP_S * 1000)
+  const { url, api } = await stack(t, { DPOP_NONCE: 'true', DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!' }, { now: clock.now })
+  const key = dpopKey()
+  const token = boundToken(key)
+  const target = `${url}/accounts/3`
+  const ask = async (nonce: string | undefined): Promise<JsonResponse> => await call(target, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: target, token, nonce, iat: Math.floor(clock.now() / 1000) }) } })
+  const issued = (await ask(undefined)).headers.get('dpop-nonce') ?? ''
+  const current = await ask(issued)
+  t.equal(current.status, 200)
+  t.equal(current.headers.get('dpop-nonce'), null, 'on the current nonce: none')
+  t.ok(current.headers.get('x-request-id'), 'the request id still reaches the client')
+  clock.cross()
+  const behind = await ask(issued)
+  t.equal(behind.status, 200)
+  const next = behind.headers.get('dpop-nonce')
+  t.ok(next !== null && next !== issued, 'on the previous step\'s: the current nonce, copied by nginx from the 200 answer')
+  api.handle((_req, res) => { res.setHeader('dpop-nonce', 'the-api-s-own'); res.end('{}') })
+  clock.cross()
+  const replaced = await ask(next ?? '')
+  t.equal(replaced.status, 200, 'the client that took it passes the next boundary')
+  const fresh = replaced.headers.get('dpop-nonce')
+  t.ok(fresh !== null && fresh !== next && !fresh.includes('the-api-s-own'), 'tokengate\'s nonce in place of the API\'s, one header')
+  const own = await ask(fresh ?? '')
+  t.equal(own.headers.get('dpop-nonce'), 'the-api-s-own', 'nothing from tokengate: the API\'s own passes')
 })
 
 t.test('nginx recipe: its second question for a refusal\'s body is the same request, not a replayed proof (RFC 9449 §11.1)', { skip }, async (t) => {

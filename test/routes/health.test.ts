@@ -2,6 +2,7 @@ import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { call } from '../helpers/http.js'
 import { sharedRedis, startRedis } from '../helpers/redis.js'
+import { boundToken, dpopKey, proof } from '../helpers/dpop.js'
 import { sign } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
 
@@ -58,6 +59,28 @@ t.test('/readyz waits for the first load of the revocation state', async (t) => 
   t.match(await call(`${gw.url}/readyz`), { status: 503, body: { status: 'loading' } }, 'never loaded: not ready')
   await redis.restart()
   t.ok(await until(async () => (await call(`${gw.url}/readyz`)).status === 200, 10_000), 'ready once loaded')
+})
+
+// RFC 9449 §11.1: each proof is claimed in Redis through the replay guard's own connection; until
+// it is up, every DPoP request would be refused 503 TG_ERR_DPOP_REPLAY_UNAVAILABLE.
+t.test('DPOP=true: /readyz waits for the replay guard\'s first connection; the first DPoP request after ready passes', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  await redis.kill()
+  const gw = await startGateway(t, { REDIS_URL: redis.url, DPOP: 'true' })
+  t.match(await call(`${gw.url}/readyz`), { status: 503, body: { status: 'loading' } }, 'Redis not listening yet: loading')
+  await redis.restart()
+  t.ok(await until(async () => (await call(`${gw.url}/readyz`)).status === 200, 10_000, 2), 'ready once Redis is up')
+  t.ok(gw.app.tokengate.replayGuard.connectedOnce, 'ready only once the replay guard has connected')
+  const key = dpopKey()
+  const token = boundToken(key)
+  const htu = 'https://api.example/orders/1'
+  const headers = { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/orders/1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example' }
+  const res = await call(`${gw.url}/auth/verify`, { headers: { ...headers, authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu, token }) } })
+  t.equal(res.status, 200, 'the first DPoP request after ready is decided, not 503')
+  // Connected once is enough: a later outage is answered per request (503), not by leaving rotation.
+  await redis.kill()
+  t.equal((await call(`${gw.url}/readyz`)).status, 200, 'a later outage does not take the replica out')
 })
 
 t.test('READY_FOLLOWS_STATE: out after 3 x MAX_STALENESS_MS of staleness, back once current', async (t) => {
