@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
-import type { DpopCheck } from '../decision/dpop-check.js'
-import { Failures, GatewayError } from '../errors.js'
+import type { SenderConstraint } from '../decision/sender-constraint.js'
+import { Failures, GatewayError, type Failure } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
@@ -51,15 +51,15 @@ export interface TokenRouteOptions {
   readonly accessTokenTtlS: number
   /** Refresh token lifetime and absolute session lifetime. */
   readonly rotation: RotationLimits
-  /** DPoP proofs (DPOP=true) for bound access and refresh tokens. */
-  readonly dpop?: DpopCheck
+  /** Bound access and refresh tokens held to their key or certificate, as at the decision (sender-constraint.ts). */
+  readonly senderConstraint: SenderConstraint
 }
 
 /** Logout, refresh rotation, self-revocation and validation under AUTH_PREFIX. */
 export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
-  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation, dpop } = options
+  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation, senderConstraint } = options
   const limits = app.rateLimits
-  const bearer = requireToken({ authenticator, security, dpop }, undefined, countRefusedPerAddress(limits))
+  const bearer = requireToken({ authenticator, security, senderConstraint }, undefined, countRefusedPerAddress(limits))
   treatMissingBodyAsEmpty(app)
 
   app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
@@ -97,14 +97,14 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
         return sendFailure(reply, auth.failure)
       }
       const old = auth.claims
-      // RFC 9449 §5: a bound refresh token is used only with a proof of its key (no ath: no access
-      // token is sent), checked before the token is spent: a thief without the key cannot burn it.
-      if (old.cnf?.jkt !== undefined) {
-        const bound = dpop === undefined ? Failures.DPOP_BOUND_AS_BEARER : await dpop.check(request, request.method, old, null, true)
-        if (bound !== null) {
-          security.denied(bound.reason, old, request)
-          return sendFailure(reply, bound, undefined, bound === Failures.DPOP_NONCE_REQUIRED ? dpop?.nonce() : undefined)
-        }
+      // RFC 9449 §5 (a proof without ath: no access token is sent), RFC 8705 §4: a bound refresh
+      // token is used only with its key or certificate, checked before the token is spent: a thief
+      // without them cannot burn it. SECURITY_PROFILE=fapi2 refuses an unbound one: it would mint
+      // unbound access tokens, which FAPI 2.0 lets no authorization server issue.
+      const bound = await senderConstraint.check(request, request.method, old, null)
+      if (bound !== null) {
+        security.denied(bound.reason, old, request)
+        return refuse(reply, bound)
       }
       // Per subject once verified, before the token is spent: a limited client retries with the same token.
       if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply
@@ -131,6 +131,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       reply.header('cache-control', 'no-store')
       return { access_token: access.token, refresh_token: refresh.token, token_type: old.cnf?.jkt !== undefined ? 'DPoP' : 'Bearer', expires_in: access.exp - access.iat }
     })
+
+    function refuse (reply: FastifyReply, failure: Failure): FastifyReply {
+      return sendFailure(reply, failure, undefined, failure === Failures.DPOP_NONCE_REQUIRED ? senderConstraint.dpop?.nonce() : undefined)
+    }
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
       const sid = sessionOf(claims)
