@@ -88,13 +88,16 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     }, async (request, reply) => {
       const auth = await authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
-        // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
-        if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
-        else security.denied(auth.failure.reason, auth.claims, request)
+        // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse, when its
+        // holder presents it: a copy of a bound one without its key or certificate ends no session.
+        const spent = auth.mark === 'jti' && auth.claims !== undefined ? auth.claims : null
+        const unbound = spent === null ? null : await senderConstraint.check(request, request.method, spent, null)
+        if (spent !== null && unbound === null) await onReuse(spent, request)
+        else security.denied((unbound ?? auth.failure).reason, auth.claims, request)
         // Only failed attempts count per address (issue 16): a flood of bad refreshes from a NAT's
         // address must not lock the users behind it out of rotation.
         if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
-        return sendFailure(reply, auth.failure)
+        return refuse(reply, unbound ?? auth.failure)
       }
       const old = auth.claims
       // RFC 9449 §5 (a proof without ath: no access token is sent), RFC 8705 §4: a bound refresh

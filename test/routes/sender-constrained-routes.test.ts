@@ -172,11 +172,12 @@ function payloadOf (token: string): Record<string, any> {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
 }
 
-// RFC 8705 §4: a refresh token bound to the certificate is checked when presented.
-t.test('/auth/refresh: a certificate-bound refresh token is spent only with its certificate', async (t) => {
+// RFC 8705 §4: a refresh token bound to the certificate is checked when presented; RFC 9700 §4.14.2 reuse.
+t.test('/auth/refresh: a certificate-bound refresh token is spent, or counts as reused, only with its certificate', async (t) => {
   const { gateway } = await proxiedGateway(t)
   const refreshWith = async (token: string, cert: CertificateFiles | null): Promise<JsonResponse> =>
     await call(`${gateway.url}/auth/refresh`, { method: 'POST', json: { refresh_token: token }, headers: cert === null ? {} : { 'client-cert': `:${cert.derBase64}:` } })
+  const validate = async (token: string): Promise<number> => (await call(`${gateway.url}/auth/token/validate`, { token, headers: { 'client-cert': `:${holder.derBase64}:` } })).status
   const refresh = sign({ claims: { sub: 'alice', sid: randomUUID(), token_type: 'refresh', cnf: { 'x5t#S256': holder.thumbprint } } })
 
   const none = await refreshWith(refresh, null)
@@ -188,4 +189,12 @@ t.test('/auth/refresh: a certificate-bound refresh token is spent only with its 
   t.equal(rotated.status, 200, 'the holder: the refusals did not spend the token')
   t.same(payloadOf(rotated.body.access_token).cnf, { 'x5t#S256': holder.thumbprint }, 'the new pair stays bound')
   t.same(payloadOf(rotated.body.refresh_token).cnf, { 'x5t#S256': holder.thumbprint })
+
+  // A copy of the spent token, replayed by someone without the certificate, ends nothing.
+  t.equal((await refreshWith(refresh, null)).status, 401, 'the spent token, no certificate')
+  t.equal((await refreshWith(refresh, stranger)).status, 401, 'the spent token, another certificate')
+  t.equal(await validate(rotated.body.access_token), 200, 'the session lives on')
+  // Presented with the certificate, it is reuse (RFC 9700 §4.14.2): the session ends.
+  t.match((await refreshWith(refresh, holder)).body.error_description, /revoked/)
+  t.equal(await validate(rotated.body.access_token), 401, 'the session was revoked')
 })
