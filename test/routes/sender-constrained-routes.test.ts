@@ -1,4 +1,5 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { randomUUID } from 'node:crypto'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
@@ -143,6 +144,28 @@ for (const [transport, start] of [['tokengate\'s own TLS listener', tlsGateway],
     }
   })
 }
+
+// Whatever the token's binding and the certificate presented, a token route answers as the decision does.
+t.test('the token and admin routes and the decision agree on every binding and certificate (fast-check)', async (t) => {
+  const { gateway } = await proxiedGateway(t)
+  const ask = async (path: string, token: string, headers: Record<string, string>): Promise<string> => {
+    const res = await call(`${gateway.url}${path}`, { token, headers })
+    return `${res.status} ${res.body?.error_description ?? ''}`
+  }
+  const cnf = fc.constantFrom<Record<string, unknown> | undefined>(
+    undefined, { 'x5t#S256': holder.thumbprint }, { 'x5t#S256': stranger.thumbprint }, { 'x5t#S256': 'not-a-thumbprint' }, { jkt: holder.thumbprint })
+  const presented = fc.constantFrom<Record<string, string>>(
+    {}, { 'client-cert': `:${holder.derBase64}:` }, { 'client-cert': `:${stranger.derBase64}:` }, { 'client-cert': ':bm90IGEgY2VydGlmaWNhdGU=:' }, { 'client-cert': '::' })
+  await fc.assert(fc.asyncProperty(cnf, presented, async (binding, headers) => {
+    const token = sign({ claims: { sub: `user-${randomUUID()}`, roles: ['admin'], ...(binding !== undefined && { cnf: binding }) } })
+    const decision = await ask('/auth/verify', token, headers)
+    for (const path of ['/auth/token/validate', '/admin/health']) {
+      const answer = await ask(path, token, headers)
+      if (answer !== decision) throw new Error(`${path}: ${answer}; /auth/verify: ${decision}`)
+    }
+  }), { numRuns: 60 })
+  t.pass('60 runs')
+})
 
 // FAPI 2.0 Security Profile: only sender-constrained access tokens (mTLS or DPoP).
 t.test('SECURITY_PROFILE=fapi2: an unbound token is refused on every route; a bound one with its certificate passes', async (t) => {
