@@ -63,26 +63,22 @@ const ENV = {
   RATE_LIMIT_REVOKE_PER_MIN: '100000'
 }
 
-/** Asks a route with a token, and a client certificate or none, over one of the two transports. */
-type Ask = (route: TokenRoute, token: string, cert: CertificateFiles | null) => Promise<JsonResponse>
+/** One request with a client certificate or none, over one of the two transports. */
+type Send = (method: string, path: string, init: { token?: string, json?: unknown }, cert: CertificateFiles | null) => Promise<JsonResponse>
 
-function bodyOf (route: TokenRoute): Record<string, unknown> {
-  return route.method === 'POST' ? { json: { reason: 'drill', jti: 'j-1' } } : {}
-}
+interface Started { readonly gateway: Gateway, readonly send: Send }
 
 /** tokengate's own listener asking for a certificate (TLS_CLIENT_CERT=request, RFC 8705 §2.2). */
-async function tlsGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<{ gateway: Gateway, ask: Ask }> {
+async function tlsGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Started> {
   const gateway = await startGateway(t, { ...ENV, TLS_CERT_FILE: pki.server.certFile, TLS_KEY_FILE: pki.server.keyFile, TLS_CLIENT_CERT: 'request', ...env })
   const base = gateway.url.replace('http:', 'https:')
-  const ask: Ask = async (route, token, cert) => {
+  const send: Send = async (method, path, { token, json }, cert) => {
     const dispatcher = new Agent({ connect: { ca: pki.ca.cert, ...(cert !== null && { cert: cert.cert, key: cert.key }) } })
     try {
-      const { json, ...init } = bodyOf(route) as { json?: unknown }
-      const res = await undiciFetch(`${base}${route.path}`, {
-        method: route.method,
-        headers: { authorization: `Bearer ${token}`, ...(json !== undefined && { 'content-type': 'application/json' }) },
+      const res = await undiciFetch(`${base}${path}`, {
+        method,
+        headers: { ...(token !== undefined && { authorization: `Bearer ${token}` }), ...(json !== undefined && { 'content-type': 'application/json' }) },
         ...(json !== undefined && { body: JSON.stringify(json) }),
-        ...init,
         dispatcher
       })
       const text = await res.text()
@@ -91,19 +87,22 @@ async function tlsGateway (t: Teardown, env: Record<string, string | undefined> 
       await dispatcher.close()
     }
   }
-  return { gateway, ask }
+  return { gateway, send }
 }
 
 /** A trusted proxy (loopback) that terminated TLS passes the certificate as RFC 9440 Client-Cert. */
-async function proxiedGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<{ gateway: Gateway, ask: Ask }> {
+async function proxiedGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Started> {
   const gateway = await startGateway(t, { ...ENV, CLIENT_CERT_HEADER: 'rfc9440', ...env })
-  const ask: Ask = async (route, token, cert) => await call(`${gateway.url}${route.path}`, {
-    method: route.method,
-    token,
-    headers: cert === null ? {} : { 'client-cert': `:${cert.derBase64}:` },
-    ...bodyOf(route)
-  })
-  return { gateway, ask }
+  const send: Send = async (method, path, init, cert) =>
+    await call(`${gateway.url}${path}`, { method, ...init, headers: cert === null ? {} : { 'client-cert': `:${cert.derBase64}:` } })
+  return { gateway, send }
+}
+
+const TRANSPORTS = [['tokengate\'s own TLS listener', tlsGateway], ['a trusted proxy\'s Client-Cert', proxiedGateway]] as const
+
+/** A token route asked with `token` in Authorization. */
+async function ask ({ send }: Started, route: TokenRoute, token: string, cert: CertificateFiles | null): Promise<JsonResponse> {
+  return await send(route.method, route.path, { token, ...(route.method === 'POST' && { json: { reason: 'drill', jti: 'j-1' } }) }, cert)
 }
 
 const bound = (route: TokenRoute, thumbprint: string): string =>
@@ -122,21 +121,22 @@ t.test('every route the app serves is either held to the binding here or listed 
   for (const route of served) t.ok(listed.has(route) || route in OTHER_ROUTES, route)
 })
 
-for (const [transport, start] of [['tokengate\'s own TLS listener', tlsGateway], ['a trusted proxy\'s Client-Cert', proxiedGateway]] as const) {
+for (const [transport, start] of TRANSPORTS) {
   t.test(`RFC 8705 §3 through ${transport}: a certificate-bound token acts on no route without its certificate`, async (t) => {
-    const { gateway, ask } = await start(t)
+    const started = await start(t)
+    const { gateway } = started
     for (const route of TOKEN_ROUTES) {
       const token = bound(route, holder.thumbprint)
       const name = `${route.method} ${route.path}`
-      const none = await ask(route, token, null)
+      const none = await ask(started, route, token, null)
       t.equal(none.status, 401, `${name}: no certificate`)
       t.equal(none.body?.error, 'invalid_token', `${name}: RFC 6750 §3.1 invalid_token`)
       t.match(none.body?.error_description, /presented none/, name)
-      const other = await ask(route, token, stranger)
+      const other = await ask(started, route, token, stranger)
       t.equal(other.status, 401, `${name}: another certificate`)
       t.match(other.body?.error_description, /another client certificate/, name)
       // Had a refusal acted (logged out, revoked), the holder's own call would now be refused.
-      t.equal((await ask(route, token, holder)).status, 200, `${name}: the holder's certificate, and the refusals changed nothing`)
+      t.equal((await ask(started, route, token, holder)).status, 200, `${name}: the holder's certificate, and the refusals changed nothing`)
     }
     if (transport === 'a trusted proxy\'s Client-Cert') {
       const samples = await scrape(gateway.url)
@@ -151,19 +151,19 @@ for (const [transport, start] of [['tokengate\'s own TLS listener', tlsGateway],
 // Whatever the token's binding and the certificate presented, a token route answers as the decision does.
 t.test('the token and admin routes and the decision agree on every binding and certificate (fast-check)', async (t) => {
   const { gateway } = await proxiedGateway(t)
-  const ask = async (path: string, token: string, headers: Record<string, string>): Promise<string> => {
+  const answerOf = async (path: string, token: string, headers: Record<string, string>): Promise<string> => {
     const res = await call(`${gateway.url}${path}`, { token, headers })
     return `${res.status} ${res.body?.error_description ?? ''}`
   }
   const cnf = fc.constantFrom<Record<string, unknown> | undefined>(
-    undefined, { 'x5t#S256': holder.thumbprint }, { 'x5t#S256': stranger.thumbprint }, { 'x5t#S256': 'not-a-thumbprint' }, { jkt: holder.thumbprint })
+    undefined, { 'x5t#S256': holder.thumbprint }, { 'x5t#S256': stranger.thumbprint }, { 'x5t#S256': 'not-a-thumbprint' }, { jkt: holder.thumbprint }, { jkt: holder.thumbprint, 'x5t#S256': holder.thumbprint })
   const presented = fc.constantFrom<Record<string, string>>(
     {}, { 'client-cert': `:${holder.derBase64}:` }, { 'client-cert': `:${stranger.derBase64}:` }, { 'client-cert': ':bm90IGEgY2VydGlmaWNhdGU=:' }, { 'client-cert': '::' })
   await fc.assert(fc.asyncProperty(cnf, presented, async (binding, headers) => {
     const token = sign({ claims: { sub: `user-${randomUUID()}`, roles: ['admin'], ...(binding !== undefined && { cnf: binding }) } })
-    const decision = await ask('/auth/verify', token, headers)
+    const decision = await answerOf('/auth/verify', token, headers)
     for (const path of ['/auth/token/validate', '/admin/health']) {
-      const answer = await ask(path, token, headers)
+      const answer = await answerOf(path, token, headers)
       if (answer !== decision) throw new Error(`${path}: ${answer}; /auth/verify: ${decision}`)
     }
   }), { numRuns: 60 })
@@ -174,7 +174,8 @@ t.test('the token and admin routes and the decision agree on every binding and c
 t.test('SECURITY_PROFILE=fapi2: an unbound token is refused on every route; a bound one with its certificate passes', async (t) => {
   const ec = keyPair('ec')
   const fapi2 = { NODE_ENV: 'production', ALLOW_MEMORY_STORE: 'true', SECURITY_PROFILE: 'fapi2', JWT_SECRET: undefined, JWT_ALGORITHMS: 'ES256', JWT_PUBLIC_KEYS: ec.publicPem, JWT_PRIVATE_KEY: ec.privatePem }
-  const { gateway, ask } = await proxiedGateway(t, fapi2)
+  const started = await proxiedGateway(t, fapi2)
+  const { gateway } = started
   const es256 = (route: TokenRoute, claims: Record<string, unknown>): string =>
     sign({ key: ec.privatePem, algorithm: 'ES256', claims: { sub: `user-${randomUUID()}`, ...(route.admin === true && { roles: ['admin'] }), ...claims } })
   const refresh = async (claims: Record<string, unknown>): Promise<number> => (await call(`${gateway.url}/auth/refresh`, {
@@ -187,10 +188,10 @@ t.test('SECURITY_PROFILE=fapi2: an unbound token is refused on every route; a bo
   t.equal(await refresh({ cnf: { 'x5t#S256': holder.thumbprint } }), 200, '/auth/refresh: a bound one, with its certificate')
   for (const route of TOKEN_ROUTES) {
     const name = `${route.method} ${route.path}`
-    const unbound = await ask(route, es256(route, {}), holder)
+    const unbound = await ask(started, route, es256(route, {}), holder)
     t.equal(unbound.status, 401, `${name}: a bearer token`)
     t.match(unbound.body?.error_description, /sender-constrained/, name)
-    t.equal((await ask(route, es256(route, { cnf: { 'x5t#S256': holder.thumbprint } }), holder)).status, 200, `${name}: bound, with its certificate`)
+    t.equal((await ask(started, route, es256(route, { cnf: { 'x5t#S256': holder.thumbprint } }), holder)).status, 200, `${name}: bound, with its certificate`)
   }
 })
 
@@ -199,28 +200,29 @@ function payloadOf (token: string): Record<string, any> {
 }
 
 // RFC 8705 §4: a refresh token bound to the certificate is checked when presented; RFC 9700 §4.14.2 reuse.
-t.test('/auth/refresh: a certificate-bound refresh token is spent, or counts as reused, only with its certificate', async (t) => {
-  const { gateway } = await proxiedGateway(t)
-  const refreshWith = async (token: string, cert: CertificateFiles | null): Promise<JsonResponse> =>
-    await call(`${gateway.url}/auth/refresh`, { method: 'POST', json: { refresh_token: token }, headers: cert === null ? {} : { 'client-cert': `:${cert.derBase64}:` } })
-  const validate = async (token: string): Promise<number> => (await call(`${gateway.url}/auth/token/validate`, { token, headers: { 'client-cert': `:${holder.derBase64}:` } })).status
-  const refresh = sign({ claims: { sub: 'alice', sid: randomUUID(), token_type: 'refresh', cnf: { 'x5t#S256': holder.thumbprint } } })
+for (const [transport, start] of TRANSPORTS) {
+  t.test(`/auth/refresh through ${transport}: a certificate-bound refresh token is spent, or counts as reused, only with its certificate`, async (t) => {
+    const { send } = await start(t)
+    const refreshWith = async (token: string, cert: CertificateFiles | null): Promise<JsonResponse> => await send('POST', '/auth/refresh', { json: { refresh_token: token } }, cert)
+    const validate = async (token: string): Promise<number> => (await send('GET', '/auth/token/validate', { token }, holder)).status
+    const refresh = sign({ claims: { sub: 'alice', sid: randomUUID(), token_type: 'refresh', cnf: { 'x5t#S256': holder.thumbprint } } })
 
-  const none = await refreshWith(refresh, null)
-  t.equal(none.status, 401, 'no certificate')
-  t.equal(none.body.error, 'invalid_token')
-  t.match(none.body.error_description, /presented none/)
-  t.match((await refreshWith(refresh, stranger)).body.error_description, /another client certificate/, 'another certificate')
-  const rotated = await refreshWith(refresh, holder)
-  t.equal(rotated.status, 200, 'the holder: the refusals did not spend the token')
-  t.same(payloadOf(rotated.body.access_token).cnf, { 'x5t#S256': holder.thumbprint }, 'the new pair stays bound')
-  t.same(payloadOf(rotated.body.refresh_token).cnf, { 'x5t#S256': holder.thumbprint })
+    const none = await refreshWith(refresh, null)
+    t.equal(none.status, 401, 'no certificate')
+    t.equal(none.body.error, 'invalid_token')
+    t.match(none.body.error_description, /presented none/)
+    t.match((await refreshWith(refresh, stranger)).body.error_description, /another client certificate/, 'another certificate')
+    const rotated = await refreshWith(refresh, holder)
+    t.equal(rotated.status, 200, 'the holder: the refusals did not spend the token')
+    t.same(payloadOf(rotated.body.access_token).cnf, { 'x5t#S256': holder.thumbprint }, 'the new pair stays bound')
+    t.same(payloadOf(rotated.body.refresh_token).cnf, { 'x5t#S256': holder.thumbprint })
 
-  // A copy of the spent token, replayed by someone without the certificate, ends nothing.
-  t.equal((await refreshWith(refresh, null)).status, 401, 'the spent token, no certificate')
-  t.equal((await refreshWith(refresh, stranger)).status, 401, 'the spent token, another certificate')
-  t.equal(await validate(rotated.body.access_token), 200, 'the session lives on')
-  // Presented with the certificate, it is reuse (RFC 9700 §4.14.2): the session ends.
-  t.match((await refreshWith(refresh, holder)).body.error_description, /revoked/)
-  t.equal(await validate(rotated.body.access_token), 401, 'the session was revoked')
-})
+    // A copy of the spent token, replayed by someone without the certificate, ends nothing.
+    t.equal((await refreshWith(refresh, null)).status, 401, 'the spent token, no certificate')
+    t.equal((await refreshWith(refresh, stranger)).status, 401, 'the spent token, another certificate')
+    t.equal(await validate(rotated.body.access_token), 200, 'the session lives on')
+    // Presented with the certificate, it is reuse (RFC 9700 §4.14.2): the session ends.
+    t.match((await refreshWith(refresh, holder)).body.error_description, /revoked/)
+    t.equal(await validate(rotated.body.access_token), 401, 'the session was revoked')
+  })
+}
