@@ -91,13 +91,13 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
         // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse, when its
         // holder presents it: a copy of a bound one without its key or certificate ends no session.
         const spent = auth.mark === 'jti' && auth.claims !== undefined ? auth.claims : null
-        const unbound = spent === null ? null : await senderConstraint.check(request, request.method, spent, null)
-        if (spent !== null && unbound === null) await onReuse(spent, request)
-        else security.denied((unbound ?? auth.failure).reason, auth.claims, request)
+        const keyless = spent === null ? null : await senderConstraint.check(request, request.method, spent, null)
+        if (spent !== null && keyless === null) await onReuse(spent, request)
+        else security.denied((keyless ?? auth.failure).reason, auth.claims, request)
         // Only failed attempts count per address (issue 16): a flood of bad refreshes from a NAT's
         // address must not lock the users behind it out of rotation.
         if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
-        return refuse(reply, unbound ?? auth.failure)
+        return refuse(reply, keyless ?? auth.failure)
       }
       const old = auth.claims
       // RFC 9449 §5 (a proof without ath: no access token is sent), RFC 8705 §4: a bound refresh
