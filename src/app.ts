@@ -26,6 +26,7 @@ import { serverLimits } from './server/server-limits.js'
 import { FastRouteServer } from './server/fast-route-server.js'
 import { compileTrustedProxies } from './decision/trusted-proxies.js'
 import { createCertificateBinding, type CertificateBinding } from './decision/certificate-binding.js'
+import { createSenderConstraint } from './decision/sender-constraint.js'
 import { certificatesConfigured, createCertificateSource } from './decision/client-certificate.js'
 import { fapi2KeyProblem } from './tokens/fapi2-keys.js'
 import { proxyRoutes } from './proxy/proxy.js'
@@ -405,7 +406,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(formbody)
     const maxTokenBytes = config.jwt.maxTokenBytes
     // The token and admin routes are requests to tokengate itself: their URI as received.
-    const routeDpop = dpopFor(proxyTarget(dpopConfig?.origins ?? [], isTrustedProxy))
+    const senderConstraint = createSenderConstraint({ dpop: dpopFor(proxyTarget(dpopConfig?.origins ?? [], isTrustedProxy)), certificates, senderConstrainedOnly: fapi2 })
     await api.register(tokenRoutes, {
       authenticator,
       revoker,
@@ -415,7 +416,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       maxTokenBytes,
       accessTokenTtlS: config.accessTokenTtlS,
       rotation: { refreshTokenTtlS: config.refreshTokenTtlS, sessionMaxLifetimeS: config.sessionMaxLifetimeS },
-      dpop: routeDpop
+      senderConstraint
     })
     if (logoutIssuers.length > 0) {
       await api.register(backchannelLogoutRoutes, {
@@ -443,7 +444,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
     await api.register(oauthRoutes, { authenticator, revoker, security, metrics, introspectionClients: config.introspectionClients, maxTokenBytes })
     const issuers = new LiveIssuerScope(() => live.issuers)
-    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes, dpop: routeDpop })
+    await api.register(adminRevocationRoutes, { authenticator, revoker, issuers, security, adminRole: config.adminRole, maxTokenBytes, senderConstraint })
     await api.register(adminObservabilityRoutes, {
       authenticator,
       store,
@@ -454,7 +455,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       adminRole: config.adminRole,
       failMode: config.failMode,
       upstreamUrl: config.upstreamUrl,
-      dpop: routeDpop
+      senderConstraint
     })
   })
   if (ssf !== null) {

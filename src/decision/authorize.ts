@@ -12,7 +12,8 @@ import type { DecisionLog } from './decision-log.js'
 import { identityOf, type Identity } from './identity.js'
 import type { TraceSpan } from '../tracing/tracing.js'
 import { endDecisionSpan, type DecisionTracing } from './decision-span.js'
-import { bindingCheck, type DpopCheck } from './dpop-check.js'
+import type { DpopCheck } from './dpop-check.js'
+import { createSenderConstraint } from './sender-constraint.js'
 
 /** An allow carries the identity to write (identity.ts): the proxy and forward-auth only write it. */
 export type Authorization =
@@ -47,7 +48,7 @@ export interface AuthorizerOptions {
   readonly dpop?: DpopCheck
   /** Certificate-bound tokens (RFC 8705) and SECURITY_PROFILE=fapi2 (certificate-binding.ts). */
   readonly certificates: CertificateBinding
-  /** SECURITY_PROFILE=fapi2: every token goes through `certificates`, not only bound ones. */
+  /** SECURITY_PROFILE=fapi2: every token goes through `certificates`, not only bound ones (sender-constraint.ts). */
   readonly senderConstrainedOnly: boolean
 }
 
@@ -67,14 +68,10 @@ export type Authorizer = (request: AuthorizationRequest, method: string, path: s
 
 export function createAuthorizer ({ policy, authenticator, security, methodOverride, decisions, tracing, dpop, certificates, senderConstrainedOnly }: AuthorizerOptions): Authorizer {
   const unmetRule = createRuleCheck(policy, methodOverride)
+  const senderConstraint = createSenderConstraint({ dpop, certificates, senderConstrainedOnly }).check
 
-  function verdict (request: AuthorizationRequest, auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
+  function verdict (auth: AuthResult, method: string, path: string | null, mayCarryBody: boolean): Authorization {
     if (!auth.ok) return { kind: 'denied', failure: auth.failure, auth }
-    // One undefined check for an unbound token outside the FAPI profile.
-    if (auth.claims.cnf !== undefined || senderConstrainedOnly) {
-      const unbound = certificates(auth.claims, request)
-      if (unbound !== null) return { kind: 'denied', failure: unbound, auth }
-    }
     if (path !== null) {
       const rule = unmetRule(auth.claims, method, path, mayCarryBody)
       if (rule !== null) return { kind: 'denied', failure: Failures.INSUFFICIENT_SCOPE, scope: rule.scopes.join(' '), auth }
@@ -89,13 +86,13 @@ export function createAuthorizer ({ policy, authenticator, security, methodOverr
   // Sender-constrained tokens, checked on every request after authentication (a cached token too).
   function decide (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization | NeedsIo<Authorization> {
     if (!auth.ok) return decided(request, method, path, mayCarryBody, auth, startedAt, span)
-    const bound = bindingCheck(dpop, request, method, auth.claims, auth.token)
+    const bound = senderConstraint(request, method, auth.claims, auth.token)
     if (bound === null) return decided(request, method, path, mayCarryBody, auth, startedAt, span)
     return afterIo(bound, (failure) => decided(request, method, path, mayCarryBody, failure === null ? auth : { ok: false, failure, claims: auth.claims }, startedAt, span))
   }
 
   function decided (request: AuthorizationRequest, method: string, path: string | null, mayCarryBody: boolean, auth: AuthResult, startedAt: number, span: TraceSpan | undefined): Authorization {
-    let decision = verdict(request, auth, method, path, mayCarryBody)
+    let decision = verdict(auth, method, path, mayCarryBody)
     const dpopNonce = dpop?.nonceFor(request, decision.kind === 'denied' ? decision.failure : null)
     if (dpopNonce !== undefined && decision.kind !== 'public') decision = { ...decision, dpopNonce }
     if (decision.kind === 'allowed') security.allowed(decision.claims, request)

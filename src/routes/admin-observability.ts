@@ -11,7 +11,7 @@ import { SEVERITIES, type Severity } from '../security/alert.js'
 import type { MonitoringSink } from '../security/monitoring-sink.js'
 import { ISS } from './admin-revocation.js'
 import { requireToken } from './guards.js'
-import type { DpopCheck } from '../decision/dpop-check.js'
+import type { SenderConstraint } from '../decision/sender-constraint.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { within } from '../async/within.js'
 
@@ -29,8 +29,8 @@ export interface ObservabilityOptions {
   readonly adminRole: string | null
   readonly failMode: FailMode
   readonly upstreamUrl: Readonly<URL> | null
-  /** DPoP proofs for bound tokens (DPOP=true). */
-  readonly dpop?: DpopCheck
+  /** Bound tokens held to their key or certificate, as at the decision (sender-constraint.ts). */
+  readonly senderConstraint: SenderConstraint
 }
 
 /** An ISO date or epoch seconds, as milliseconds; 400 for anything else. */
@@ -79,8 +79,8 @@ function revocationState (replica: ReplicaState): object {
 }
 
 /** Operator views: blacklist status, health, alerts, user activity, audit summary, cleanup. */
-export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, replica, metrics, security: sink, issuers, adminRole, failMode, upstreamUrl, dpop }) => {
-  const options = { preHandler: [requireToken({ authenticator, security: sink, dpop }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
+export const adminObservabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, { authenticator, store, replica, metrics, security: sink, issuers, adminRole, failMode, upstreamUrl, senderConstraint }) => {
+  const options = { preHandler: [requireToken({ authenticator, security: sink, senderConstraint }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)] }
 
   app.get('/admin/blacklist/status', options, async (_request, reply) => {
     const stats = await within(store.stats(), PROBE_BUDGET_MS, null)

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
 import { Failures, GatewayError, withDescription } from '../errors.js'
 import { requireToken } from './guards.js'
-import type { DpopCheck } from '../decision/dpop-check.js'
+import type { SenderConstraint } from '../decision/sender-constraint.js'
 import { objectBody, treatMissingBodyAsEmpty } from './body-schema.js'
 import { countRefusedPerAddress, perSubject } from './rate-limits.js'
 import { ANY_ISSUER, issuerOfToken, type IssuerScope } from '../revocation/issuer-scope.js'
@@ -51,16 +51,16 @@ export interface AdminRevocationOptions {
   /** Null when no trusted issuer may grant it (JWT_ISSUERS entries without grants_admin): every admin request is refused. */
   readonly adminRole: string | null
   readonly maxTokenBytes: number
-  /** DPoP proofs for bound tokens (DPOP=true). */
-  readonly dpop?: DpopCheck
+  /** Bound tokens held to their key or certificate, as at the decision (sender-constraint.ts). */
+  readonly senderConstraint: SenderConstraint
 }
 
 /**
  * Incident response: revoke a user, everyone, or one token; every call names
  * its reason, and the issuer (`iss`) when several are trusted.
  */
-export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> = async (app, { authenticator, revoker, issuers, security, adminRole, maxTokenBytes, dpop }) => {
-  const guard = [requireToken({ authenticator, security, dpop }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
+export const adminRevocationRoutes: FastifyPluginAsync<AdminRevocationOptions> = async (app, { authenticator, revoker, issuers, security, adminRole, maxTokenBytes, senderConstraint }) => {
+  const guard = [requireToken({ authenticator, security, senderConstraint }, adminRole, countRefusedPerAddress(app.rateLimits)), perSubject(app.rateLimits.admin)]
   treatMissingBodyAsEmpty(app)
   // `issuer` as the marks were written: ANY_ISSUER ("*") for every issuer.
   const audit = (request: FastifyRequest, eventType: string, reason: string, issuer: string, userId: string | null, jti: string | null): void => {

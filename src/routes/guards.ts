@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
-import { bindingCheck, type DpopCheck } from '../decision/dpop-check.js'
+import type { SenderConstraint } from '../decision/sender-constraint.js'
 import { Failures } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import type { SecuritySink } from '../security/sink.js'
@@ -15,8 +15,8 @@ export type OnRefused = (request: FastifyRequest, reply: FastifyReply) => Promis
 export interface GuardOptions {
   readonly authenticator: Authenticator
   readonly security: SecuritySink
-  /** DPoP proofs (DPOP=true); without it a DPoP-bound token is refused, as at the decision. */
-  readonly dpop?: DpopCheck
+  /** The decision's sender-constraint check (DPoP, certificate, SECURITY_PROFILE=fapi2), for the routes' own URIs. */
+  readonly senderConstraint: SenderConstraint
 }
 
 /**
@@ -26,11 +26,12 @@ export interface GuardOptions {
  * and its issuer must be one that grants it (grants_admin); null is a role no token holds
  * (see Config.adminRole).
  */
-export function requireToken ({ authenticator, security, dpop }: GuardOptions, adminRole?: string | null, onRefused?: OnRefused): PreHandler {
+export function requireToken ({ authenticator, security, senderConstraint }: GuardOptions, adminRole?: string | null, onRefused?: OnRefused): PreHandler {
+  const { check, dpop } = senderConstraint
   return async (request, reply) => {
     const authenticated = await authenticator.fromHeader(request.headers.authorization)
-    // RFC 9449 §7: the token routes hold DPoP-bound tokens to their proof, like the decision.
-    const bound = authenticated.ok ? await bindingCheck(dpop, request, request.method, authenticated.claims, authenticated.token) : null
+    // RFC 9449 §7, RFC 8705 §3: a bound token acts here only with its key or certificate, as at the decision.
+    const bound = authenticated.ok ? await check(request, request.method, authenticated.claims, authenticated.token) : null
     const auth = bound === null || !authenticated.ok ? authenticated : { ok: false as const, failure: bound, claims: authenticated.claims }
     if (!auth.ok) {
       security.denied(auth.failure.reason, auth.claims, request)

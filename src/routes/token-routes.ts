@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Authenticator } from '../decision/authenticator.js'
-import type { DpopCheck } from '../decision/dpop-check.js'
-import { Failures, GatewayError } from '../errors.js'
+import type { SenderConstraint } from '../decision/sender-constraint.js'
+import { Failures, GatewayError, type Failure } from '../errors.js'
 import { sendFailure } from '../server/failure-reply.js'
 import { issuerOfToken } from '../revocation/issuer-scope.js'
 import type { Revoker } from '../revocation/revoker.js'
@@ -51,15 +51,15 @@ export interface TokenRouteOptions {
   readonly accessTokenTtlS: number
   /** Refresh token lifetime and absolute session lifetime. */
   readonly rotation: RotationLimits
-  /** DPoP proofs (DPOP=true) for bound access and refresh tokens. */
-  readonly dpop?: DpopCheck
+  /** Bound access and refresh tokens held to their key or certificate, as at the decision (sender-constraint.ts). */
+  readonly senderConstraint: SenderConstraint
 }
 
 /** Logout, refresh rotation, self-revocation and validation under AUTH_PREFIX. */
 export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
-  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation, dpop } = options
+  const { authenticator, revoker, security, authPrefix: prefix, maxTokenBytes, accessTokenTtlS, rotation, senderConstraint } = options
   const limits = app.rateLimits
-  const bearer = requireToken({ authenticator, security, dpop }, undefined, countRefusedPerAddress(limits))
+  const bearer = requireToken({ authenticator, security, senderConstraint }, undefined, countRefusedPerAddress(limits))
   treatMissingBodyAsEmpty(app)
 
   app.post<{ Body: TokenBody }>(`${prefix}/logout`, {
@@ -88,26 +88,30 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     }, async (request, reply) => {
       const auth = await authenticator.fromToken(request.body.refresh_token ?? '', 'refresh')
       if (!auth.ok) {
-        // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse.
-        if (auth.mark === 'jti' && auth.claims !== undefined) await onReuse(auth.claims, request)
-        else security.denied(auth.failure.reason, auth.claims, request)
+        // RFC 9700 4.14.2: a rotated (jti-revoked) refresh token presented again is reuse, when its
+        // holder presents it: a copy of a bound one without its key or certificate ends no session.
+        const spent = auth.mark === 'jti' && auth.claims !== undefined ? auth.claims : null
+        const keyless = spent === null ? null : await senderConstraint.check(request, request.method, spent, null)
+        if (spent !== null && keyless === null) await onReuse(spent, request)
+        else security.denied((keyless ?? auth.failure).reason, auth.claims, request)
         // Only failed attempts count per address (issue 16): a flood of bad refreshes from a NAT's
         // address must not lock the users behind it out of rotation.
         if (!(await limits.refreshPerAddress.hit(request, reply, addressKey(request)))) return reply
-        return sendFailure(reply, auth.failure)
+        return refuse(request, reply, keyless ?? auth.failure)
       }
       const old = auth.claims
-      // RFC 9449 §5: a bound refresh token is used only with a proof of its key (no ath: no access
-      // token is sent), checked before the token is spent: a thief without the key cannot burn it.
-      if (old.cnf?.jkt !== undefined) {
-        const bound = dpop === undefined ? Failures.DPOP_BOUND_AS_BEARER : await dpop.check(request, request.method, old, null, true)
-        if (bound !== null) {
-          security.denied(bound.reason, old, request)
-          return sendFailure(reply, bound, undefined, dpop?.nonceFor(request, bound))
-        }
-        const dpopNonce = dpop?.nonceFor(request, null)
-        if (dpopNonce !== undefined) reply.header('dpop-nonce', dpopNonce)
+      // RFC 9449 §5 (a proof without ath: no access token is sent), RFC 8705 §4: a bound refresh
+      // token is used only with its key or certificate, checked before the token is spent: a thief
+      // without them cannot burn it. SECURITY_PROFILE=fapi2 refuses an unbound one: it would mint
+      // unbound access tokens, which FAPI 2.0 lets no authorization server issue.
+      const bound = await senderConstraint.check(request, request.method, old, null)
+      if (bound !== null) {
+        security.denied(bound.reason, old, request)
+        return refuse(request, reply, bound)
       }
+      // RFC 9449 §8.2: a proof on the previous step's nonce gets the current one with the answer.
+      const dpopNonce = senderConstraint.dpop?.nonceFor(request, null)
+      if (dpopNonce !== undefined) reply.header('dpop-nonce', dpopNonce)
       // Per subject once verified, before the token is spent: a limited client retries with the same token.
       if (!(await limits.refreshPerSubject.hit(request, reply, subjectKey(old)))) return reply
       const nowS = Math.floor(Date.now() / 1000)
@@ -133,6 +137,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
       reply.header('cache-control', 'no-store')
       return { access_token: access.token, refresh_token: refresh.token, token_type: old.cnf?.jkt !== undefined ? 'DPoP' : 'Bearer', expires_in: access.exp - access.iat }
     })
+
+    function refuse (request: FastifyRequest, reply: FastifyReply, failure: Failure): FastifyReply {
+      return sendFailure(reply, failure, undefined, senderConstraint.dpop?.nonceFor(request, failure))
+    }
 
     async function onReuse (claims: Claims, facts: RequestFacts): Promise<void> {
       const sid = sessionOf(claims)

@@ -22,7 +22,8 @@ t.test('RFC 8705 §3.2: an introspection answer carries cnf with x5t#S256', asyn
 t.test('a refresh rotation copies cnf: the new pair stays bound to the certificate', async (t) => {
   const gw = await startGateway(t, { CLIENT_CERT_HEADER: 'rfc9440' })
   const refresh = sign({ claims: { sub: 'alice', sid: 's1', token_type: 'refresh', cnf: { 'x5t#S256': client.thumbprint } } })
-  const rotated = await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh } })
+  // RFC 8705 §4: the refresh token itself is used with its certificate (sender-constrained-routes.test.ts).
+  const rotated = await call(`${gw.url}/auth/refresh`, { method: 'POST', json: { refresh_token: refresh }, headers: { 'client-cert': `:${client.derBase64}:` } })
   t.equal(rotated.status, 200)
   const payload = JSON.parse(Buffer.from(rotated.body.access_token.split('.')[1], 'base64url').toString())
   t.same(payload.cnf, { 'x5t#S256': client.thumbprint })

@@ -63,6 +63,25 @@ t.test('RFC 9449 §5: /auth/refresh needs a proof of the key a bound refresh tok
   t.equal(unbound.body.token_type, 'Bearer')
 })
 
+t.test('RFC 9449 §5 with RFC 9700 §4.14.2: a spent DPoP-bound refresh token counts as reused only with a proof of its key', async (t) => {
+  const gw = await gateway
+  const key = dpopKey()
+  const refresh = sign({ claims: { sid: `s-${key.jkt}`, token_type: 'refresh', cnf: { jkt: key.jkt } } })
+  const refreshWith = async (signer: DpopKey | null): Promise<JsonResponse> => await call(`${gw.url}/auth/refresh`, {
+    method: 'POST',
+    json: { refresh_token: refresh },
+    headers: signer === null ? {} : { dpop: proof(signer, { htm: 'POST', htu: `${ORIGIN}/auth/refresh` }) }
+  })
+  const rotated = await refreshWith(key)
+  t.equal(rotated.status, 200)
+  const stillValid = async (): Promise<number> => (await withProof(gw, key, 'GET', '/auth/token/validate', rotated.body.access_token)).status
+  t.equal((await refreshWith(null)).body.error, 'invalid_dpop_proof', 'the spent token without a proof')
+  t.equal((await refreshWith(dpopKey())).status, 401, 'with a proof of another key')
+  t.equal(await stillValid(), 200, 'a copy without the key ends no session')
+  t.match((await refreshWith(key)).body.error_description, /revoked/, 'with its key: reuse')
+  t.equal(await stillValid(), 401, 'the session was revoked')
+})
+
 t.test('RFC 7662 §2.2 with RFC 9449 §6.2: introspection carries cnf and token_type DPoP', async (t) => {
   const gw = await gateway
   const key = dpopKey()
