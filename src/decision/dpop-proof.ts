@@ -20,13 +20,22 @@ export const MAX_PROOF_BYTES = 8192
 /** The proof's `jti` is a replay cache key: bounded (RFC 9449 §4.2 asks for 96 random bits or more). */
 export const MAX_JTI_LENGTH = 256
 const MIN_RSA_BITS = 2048
+// RSA verification costs grow with the modulus and, steeply, with the public exponent: an
+// exponent as long as the modulus makes one verification ~100 times dearer (3072 bits: 7.6 ms
+// instead of 0.07). Any client could make such a key and have a token bound to it.
+const MAX_RSA_BITS = 8192
+// Go's crypto/rsa refuses exponents over 2^31-1; DPoP clients use 65537.
+const MAX_RSA_EXPONENT_BYTES = 4
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/
 // Private key members of every key type (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a proof
 // carrying one has leaked its private key.
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
-// RFC 7638 §3.2: the required members of each key type, in lexicographic order.
-const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }
+// RFC 7638 §3.2: the required members of each key type, in lexicographic order. A Map: `kty` is
+// the client's string, and "constructor" or "__proto__" must not find an inherited member.
+const REQUIRED_MEMBERS: ReadonlyMap<unknown, readonly string[]> = new Map([['EC', ['crv', 'kty', 'x', 'y']], ['RSA', ['e', 'kty', 'n']], ['OKP', ['crv', 'kty', 'x']]])
+// RFC 7515 §4.1.9: `typ` is a media type (case-insensitive, RFC 2045 §5.1) that may omit "application/".
+const DPOP_TYP = /^(?:application\/)?dpop\+jwt$/i
 
 interface ImportedKey {
   readonly key: KeyObject
@@ -44,7 +53,7 @@ function json (segment: string): Record<string, unknown> | null {
 
 /** RFC 7638 §3: the canonical JSON of the required members, and its SHA-256 thumbprint; null when a member is missing. */
 function thumbprintOf (jwk: Record<string, unknown>): { readonly jkt: string, readonly members: Record<string, string> } | null {
-  const required = typeof jwk.kty === 'string' ? REQUIRED_MEMBERS[jwk.kty] : undefined
+  const required = REQUIRED_MEMBERS.get(jwk.kty)
   if (required === undefined) return null
   const members: Record<string, string> = {}
   for (const name of required) {
@@ -55,10 +64,16 @@ function thumbprintOf (jwk: Record<string, unknown>): { readonly jkt: string, re
   return { jkt: createHash('sha256').update(JSON.stringify(members)).digest('base64url'), members }
 }
 
+function rsaCostBounded (key: KeyObject): boolean {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+  const exponent = key.asymmetricKeyDetails?.publicExponent ?? 0n
+  return bits >= MIN_RSA_BITS && bits <= MAX_RSA_BITS && exponent < 1n << BigInt(8 * MAX_RSA_EXPONENT_BYTES)
+}
+
 function importKey (members: Record<string, string>): ImportedKey | null {
   try {
     const key = createPublicKey({ key: members, format: 'jwk' })
-    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return null
+    if (key.asymmetricKeyType === 'rsa' && !rsaCostBounded(key)) return null
     return { key, algorithms: algorithmsForKey(key) }
   } catch {
     return null
@@ -84,7 +99,7 @@ export type ProofVerifier = (proof: string) => Proof | Failure
 
 /**
  * RFC 9449 §4.3 checks 1-7 of one DPoP header value: a JWT (three base64url segments), `typ`
- * dpop+jwt, an asymmetric `alg` of `algorithms` (never none nor HS*: an algorithm outside the
+ * dpop+jwt (as a media type), an asymmetric `alg` of `algorithms` (never none nor HS*: an algorithm outside the
  * list is refused before any key is looked at), the public key in `jwk` alone (no private
  * members, no `jku`/`x5u`/`x5c` to fetch, no `crit` extension) bound to the algorithm's family,
  * a valid signature, and the claims every proof has. Imported keys are kept by thumbprint
@@ -103,7 +118,7 @@ export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[],
     const signaturePart = proof.slice(second + 1)
     if (!SEGMENT.test(headerPart) || !SEGMENT.test(payloadPart) || !SEGMENT.test(signaturePart)) return Failures.DPOP_PROOF_INVALID
     const header = json(headerPart)
-    if (header === null || header.typ !== 'dpop+jwt' || typeof header.alg !== 'string' || !allowed.has(header.alg)) return Failures.DPOP_PROOF_INVALID
+    if (header === null || typeof header.typ !== 'string' || !DPOP_TYP.test(header.typ) || typeof header.alg !== 'string' || !allowed.has(header.alg)) return Failures.DPOP_PROOF_INVALID
     if (header.jku !== undefined || header.x5u !== undefined || header.x5c !== undefined || header.crit !== undefined) return Failures.DPOP_PROOF_INVALID
     const jwk = header.jwk
     if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return Failures.DPOP_PROOF_INVALID

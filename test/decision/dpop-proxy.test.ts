@@ -188,6 +188,7 @@ t.test('RFC 9449 §4.3 checks 2-7: malformed, unsigned, symmetric, wrong typ, pr
     ['no typ (check 4)', proof(key, { ...base, header: { typ: undefined } })],
     ['no jwk (check 3)', proof(key, { ...base, header: { jwk: undefined } })],
     ['private key in jwk (check 7)', proof(key, { ...base, header: { jwk: ecPrivate } })],
+    ['kty "constructor" (RFC 7638 §3.2: no such key type; once a 500)', proof(key, { ...base, header: { jwk: { ...key.publicJwk, kty: 'constructor' } } })],
     ['jku present', proof(key, { ...base, header: { jku: 'https://attacker.example/jwks' } })],
     ['x5u present', proof(key, { ...base, header: { x5u: 'https://attacker.example/cert' } })],
     ['jwk of another key (check 6)', proof(key, { ...base, header: { jwk: dpopKey().publicJwk } })],
