@@ -128,9 +128,11 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     // §9 (§4.3 check 10): the server's nonce, when it asks for one.
     if (nonces !== null && !nonces.valid(proof.nonce)) return refused(Failures.DPOP_NONCE_REQUIRED)
     // §11.1: each proof once, within its window, across replicas; the entry outlives the window.
-    // Owned by the request id: nginx's recipe asks again for a refused request under the same
-    // (trusted) id, and that second look at the same proof is no replay (docs/forward-auth.md).
-    const claimed = deps.guard.claim(`dpop\n${jkt}`, proof.jti, proof.iat + windowS, request.id)
+    // Owned by the request id and client address: nginx's recipe asks again for a refused request
+    // under the same id, and that second look at the same proof is no replay (docs/forward-auth.md).
+    // The address too, because a trusted proxy may pass on a client's own X-Request-Id: a captured
+    // proof replayed under its request's id from elsewhere is still a replay.
+    const claimed = deps.guard.claim(`dpop\n${jkt}`, proof.jti, proof.iat + windowS, `${request.id} ${request.ip}`)
     return new NeedsIo(async () => {
       const fresh = await within(claimed, deps.replayTimeoutMs, REPLAY_UNKNOWN)
       if (fresh === REPLAY_UNKNOWN) return refused(Failures.DPOP_REPLAY_UNAVAILABLE)
