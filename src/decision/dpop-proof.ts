@@ -42,10 +42,39 @@ interface ImportedKey {
   readonly algorithms: readonly string[]
 }
 
+/**
+ * Whether valid JSON `text` names a member twice in one object, in any spelling ("htm" and
+ * "h\u0074m"). RFC 7515 §4 and RFC 7519 §4 allow keeping the last; tokengate refuses them (I-JSON,
+ * RFC 7493 §2.3), so that an upstream given the proof (DPOP_FORWARD_PROOF) that keeps the first
+ * cannot read another htm, htu or jwk than the one checked here.
+ */
+function repeatsMember (text: string): boolean {
+  const objects: Array<Set<string> | null> = []
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '{') objects.push(new Set())
+    else if (c === '[') objects.push(null)
+    else if (c === '}' || c === ']') objects.pop()
+    else if (c === '"') {
+      const start = i
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++
+      let next = i + 1
+      while (text[next] === ' ' || text[next] === '\t' || text[next] === '\n' || text[next] === '\r') next++
+      const members = objects.at(-1)
+      if (text[next] !== ':' || members === undefined || members === null) continue
+      const name = JSON.parse(text.slice(start, i + 1)) as string
+      if (members.has(name)) return true
+      members.add(name)
+    }
+  }
+  return false
+}
+
 function json (segment: string): Record<string, unknown> | null {
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : null
+    const text = Buffer.from(segment, 'base64url').toString('utf8')
+    const value: unknown = JSON.parse(text)
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && !repeatsMember(text) ? value as Record<string, unknown> : null
   } catch {
     return null
   }

@@ -146,3 +146,32 @@ t.test('an RSA key whose verification cost is unbounded is refused: a public exp
     t.equal(passes(verify(signedAs('RS256', privateKey, { jwk }))), accepted, `e of ${e.toString(2).length} bits`)
   }
 })
+
+/** A proof over the JSON texts as given (signed by `key`), so that they can repeat a member. */
+function signedText (key: DpopKey, header: string, payload: string): string {
+  const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
+}
+
+/** `members` as a JSON object text, `extra` (name, value) written at `at`, its name spelled with `\u` escapes when `escape`. */
+function objectText (members: Record<string, unknown>, extra: [string, unknown], at: number, escape: boolean): string {
+  const name = escape ? [...extra[0]].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('') : extra[0]
+  const parts = Object.entries(members).map(([n, v]) => `${JSON.stringify(n)}:${JSON.stringify(v)}`)
+  parts.splice(at % (parts.length + 1), 0, `"${name}" : ${JSON.stringify(extra[1])}`)
+  return `{${parts.join(',')}}`
+}
+
+t.test('RFC 7493 §2.3 (I-JSON), stricter than RFC 7515 §4: a header, jwk or payload naming a member twice, in any spelling, is refused; once, it passes', async () => {
+  const header = { typ: 'dpop+jwt', alg: 'ES256', jwk: es256.publicJwk }
+  const payload = { jti: 'dup', htm: 'GET', htu: base.htu, iat: 1 }
+  const where = fc.constantFrom('header', 'jwk', 'payload')
+  fc.assert(fc.property(where, fc.nat(), fc.boolean(), fc.jsonValue(), fc.boolean(), (part, at, escape, value, repeat) => {
+    const target: Record<string, unknown> = part === 'header' ? header : part === 'jwk' ? es256.publicJwk as Record<string, unknown> : payload
+    const names = Object.keys(target)
+    const name = repeat ? names[at % names.length] : 'unnamed'
+    const text = objectText(target, [name, value], at, escape)
+    const headerText = part === 'header' ? text : part === 'jwk' ? `{"typ":"dpop+jwt","alg":"ES256","jwk":${text}}` : JSON.stringify(header)
+    const result = verify(signedText(es256, headerText, part === 'payload' ? text : JSON.stringify(payload)))
+    return repeat ? result === Failures.DPOP_PROOF_INVALID : passes(result)
+  }), { numRuns: 500 })
+})
