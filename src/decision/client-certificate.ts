@@ -73,6 +73,12 @@ function fromBase64 (text: string): Buffer | null {
   return certificateDer(Buffer.from(text, 'base64'))
 }
 
+/** RFC 8941 §3.3.5: base64, "=" padding optional for the parser ("SHOULD NOT fail when ... not present"). */
+function fromSfBinary (text: string): Buffer | null {
+  if (text.length % 4 === 1 || !BASE64.test(text)) return null
+  return fromBase64(text.endsWith('=') ? text : text.padEnd(Math.ceil(text.length / 4) * 4, '='))
+}
+
 function fromPem (pem: string): Buffer | null {
   const match = /^\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----\s*$/.exec(pem)
   return match === null ? null : fromBase64(match[1].replace(/\s+/g, ''))
@@ -98,7 +104,7 @@ const UNREPLACED_PLACEHOLDER = /^\{[a-z0-9_.]+\}$/
 function parseRfc9440 (value: string): string | Failure | null {
   const match = /^[ \t]*:([^:]*):[ \t]*$/.exec(value)
   if (match !== null && (match[1] === '' || UNREPLACED_PLACEHOLDER.test(match[1]))) return null
-  const der = match === null ? null : fromBase64(match[1])
+  const der = match === null ? null : fromSfBinary(match[1])
   return der === null ? malformed('Client-Cert must be one structured-field byte sequence (:base64 DER:), RFC 9440 §2.2') : thumbprintOf(der)
 }
 
