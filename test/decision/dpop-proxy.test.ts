@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto'
+import fc from 'fast-check'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call, type JsonResponse } from '../helpers/http.js'
@@ -270,4 +271,33 @@ t.test('RFC 9449 §4.3 check 9: a trusted proxy\'s forwarded origin outside DPOP
   t.equal(res.status, 401, 'a proof made for another server, its host passed on by the proxy')
   const ours = await send(gw, '/o', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${ORIGIN}/o`, token }), headers: { ...forwarded, 'x-forwarded-host': 'api.example' } })
   t.equal(ours.status, 200, 'the proxy naming one of DPOP_ORIGINS')
+})
+
+t.test('RFC 9110 §11.1: the DPoP scheme in any letter case carries a bound token; Bearer in any letter case does not (RFC 9449 §7.2)', async () => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const spelled = (word: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+    .map((upper) => [...word].map((c, i) => upper[i] ? c.toUpperCase() : c.toLowerCase()).join(''))
+  await fc.assert(fc.asyncProperty(spelled('dpop'), spelled('bearer'), async (dpop, bearer) => {
+    const p = (): string => proof(key, { htm: 'GET', htu: `${ORIGIN}/case`, token })
+    const asDpop = await send(gw, '/case', { authorization: `${dpop} ${token}`, dpop: p() })
+    const asBearer = await send(gw, '/case', { authorization: `${bearer} ${token}`, dpop: p() })
+    return asDpop.status === 200 && asBearer.status === 401 && asBearer.body.error === 'invalid_token'
+  }), { numRuns: 20 })
+})
+
+t.test('RFC 9449 §11.1: a proof used in proxy mode is a replay at the forward-auth endpoint for the same URI, and the other way round', async (t) => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const original = { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/modes', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example' }
+  const first = proof(key, { htm: 'GET', htu: `${ORIGIN}/modes`, token })
+  t.equal((await send(gw, '/modes', { authorization: `DPoP ${token}`, dpop: first })).status, 200, 'proxy')
+  const replayed = await send(gw, '/auth/verify', { authorization: `DPoP ${token}`, dpop: first, headers: original })
+  t.equal(replayed.status, 401, 'the same proof at /auth/verify')
+  t.equal(replayed.body.error_description, 'This DPoP proof (its jti) was already used')
+  const second = proof(key, { htm: 'GET', htu: `${ORIGIN}/modes`, token })
+  t.equal((await send(gw, '/auth/verify', { authorization: `DPoP ${token}`, dpop: second, headers: original })).status, 200, 'forward-auth')
+  t.equal((await send(gw, '/modes', { authorization: `DPoP ${token}`, dpop: second })).status, 401, 'the same proof through the proxy')
 })
