@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { htuMatches, normalisedHtu } from '../../src/decision/dpop-htu.js'
+import { forwardedOrigin, htuMatches, normalisedHtu } from '../../src/decision/dpop-htu.js'
 
 const UNRESERVED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'
 const RESERVED = ":/?#[]@!$&'()*+,;="
@@ -90,4 +90,16 @@ t.test('RFC 9449 §4.3 check 9: a proof names a request path exactly when RFC 39
     const target = { method: 'GET', origins: ['https://api.example'], path: requestPath }
     return htuMatches(`https://api.example${proofPath}`, target) === (rfc3986Path(proofPath) === rfc3986Path(requestPath))
   }), { numRuns: 5000 })
+})
+
+t.test('RFC 9449 §4.3 check 9 with RFC 3986 §6.2.2.1, §6.2.3: a trusted proxy\'s X-Forwarded-Host in any case, with the default or an empty port, names one origin; a trailing dot, user information or a path names none of it', async () => {
+  const spelledHost = fc.tuple(host, fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }), fc.constantFrom('', ':', ':443', ':0443'))
+    .map(([h, upper, port]) => [h, [...h].map((c, i) => upper[i % 20] ? c.toUpperCase() : c).join('') + port] as const)
+  fc.assert(fc.property(spelledHost, ([h, spelled]) => forwardedOrigin({ 'x-forwarded-proto': 'https', 'x-forwarded-host': spelled }, true) === `https://${h}`), { numRuns: 300 })
+  const other = fc.tuple(host, fc.constantFrom('.', ':8443', '@evil.example', '/x', '?q', '#f', '\\\\x', ' x', ',evil.example', ':-1', ':80'))
+  fc.assert(fc.property(other, ([h, tail]) => {
+    const origin = forwardedOrigin({ 'x-forwarded-proto': 'https', 'x-forwarded-host': `${h}${tail}` }, true)
+    return origin !== `https://${h}`
+  }), { numRuns: 300 })
+  fc.assert(fc.property(host, (h) => forwardedOrigin({ 'x-forwarded-proto': 'https', 'x-forwarded-host': h }, false) === null), { numRuns: 20 })
 })
