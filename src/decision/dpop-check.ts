@@ -111,7 +111,10 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     if (header === undefined) return withoutKey(Failures.DPOP_PROOF_MISSING, claims, request, 'no DPoP proof')
     // §4.3 check 1: exactly one DPoP header (Node joins repeated ones with ", ", which no JWT holds).
     if (typeof header !== 'string' || header.includes(',')) return refused(Failures.DPOP_PROOF_INVALID)
-    const proof = verifyProof(header)
+    // §6.1, §4.3 check 12: the proof's key is the one the token is bound to (checked by the
+    // verifier before the signature).
+    const proof = verifyProof(header, jkt)
+    if (proof === Failures.DPOP_KEY_MISMATCH) return withoutKey(proof, claims, request, 'DPoP proof signed by another key')
     if ('code' in proof) return refused(proof)
     const target = targetOf(request, method)
     if (target === null) return refused(Failures.DPOP_TARGET_UNKNOWN)
@@ -123,8 +126,6 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     if (Math.abs(nowS - proof.iat) > windowS) return refused(Failures.DPOP_PROOF_STALE)
     // §4.3 check 12 (§7): ath is the hash of this very token.
     if (token !== null && (proof.ath === undefined || proof.ath !== createHash('sha256').update(token).digest('base64url'))) return refused(Failures.DPOP_PROOF_ATH)
-    // §6.1, §4.3 check 12: the proof's key is the one the token is bound to.
-    if (proof.jkt !== jkt) return withoutKey(Failures.DPOP_KEY_MISMATCH, claims, request, 'DPoP proof signed by another key')
     // §9 (§4.3 check 10): the server's nonce, when it asks for one.
     if (nonces !== null && !nonces.valid(proof.nonce)) return refused(Failures.DPOP_NONCE_REQUIRED)
     // §11.1: each proof once, within its window, across replicas; the entry outlives the window.

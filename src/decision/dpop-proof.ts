@@ -124,7 +124,12 @@ function signatureValid (alg: string, key: KeyObject, input: Buffer, signature: 
   }
 }
 
-export type ProofVerifier = (proof: string) => Proof | Failure
+/**
+ * `boundJkt`: the token's cnf.jkt. A proof whose jwk has another thumbprint is DPOP_KEY_MISMATCH
+ * before its key is imported or its signature checked: whoever holds a stolen bound token gets
+ * no signature verification with keys of its choosing, and cannot fill the key cache with them.
+ */
+export type ProofVerifier = (proof: string, boundJkt?: string) => Proof | Failure
 
 /**
  * RFC 9449 §4.3 checks 1-7 of one DPoP header value: a JWT (three base64url segments), `typ`
@@ -137,7 +142,7 @@ export type ProofVerifier = (proof: string) => Proof | Failure
 export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[], keyCacheSize = 10_000): ProofVerifier {
   const allowed: ReadonlySet<string> = new Set(algorithms)
   const keys = new LRUCache<string, ImportedKey>({ max: keyCacheSize })
-  return (proof) => {
+  return (proof, boundJkt) => {
     if (proof.length > MAX_PROOF_BYTES) return Failures.DPOP_PROOF_INVALID
     const first = proof.indexOf('.')
     const second = proof.indexOf('.', first + 1)
@@ -155,6 +160,7 @@ export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[],
     for (const name of PRIVATE_MEMBERS) if (members[name] !== undefined) return Failures.DPOP_PROOF_INVALID
     const thumbprint = thumbprintOf(members)
     if (thumbprint === null) return Failures.DPOP_PROOF_INVALID
+    if (boundJkt !== undefined && thumbprint.jkt !== boundJkt) return Failures.DPOP_KEY_MISMATCH
     let imported = keys.get(thumbprint.jkt)
     if (imported === undefined) {
       const fresh = importKey(thumbprint.members)

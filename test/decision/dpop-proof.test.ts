@@ -175,3 +175,14 @@ t.test('RFC 7493 §2.3 (I-JSON), stricter than RFC 7515 §4: a header, jwk or pa
     return repeat ? result === Failures.DPOP_PROOF_INVALID : passes(result)
   }), { numRuns: 500 })
 })
+
+t.test('RFC 9449 §6.1: against a token\'s cnf.jkt, a proof with any other key is a key mismatch whatever its signature (no signature is checked with a key the presenter chose); with the bound key, the signature decides', async () => {
+  const foreign = fc.constantFrom(...KEYS.map(({ key }) => key.publicKey.export({ format: 'jwk' })), dpopKey('RS256').publicJwk)
+  const signature = fc.oneof(fc.constant('AAAA'), fc.uint8Array({ minLength: 1, maxLength: 600 }).map((bytes) => Buffer.from(bytes).toString('base64url')))
+  fc.assert(fc.property(foreign, signature, (jwk, sig) => {
+    const unsigned = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk })}.${b64({ jti: 'j', iat: 1, ...base })}.${sig}`
+    const own = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: es256.publicJwk })}.${b64({ jti: 'j', iat: 1, ...base })}.${sig}`
+    return verify(unsigned, es256.jkt) === Failures.DPOP_KEY_MISMATCH && verify(own, es256.jkt) === Failures.DPOP_PROOF_INVALID
+  }), { numRuns: 200 })
+  fc.assert(fc.property(fc.constant(null), () => passes(verify(proof(es256, base), es256.jkt))), { numRuns: 5 })
+})
