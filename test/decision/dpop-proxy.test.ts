@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import fc from 'fast-check'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
@@ -300,4 +300,48 @@ t.test('RFC 9449 §11.1: a proof used in proxy mode is a replay at the forward-a
   const second = proof(key, { htm: 'GET', htu: `${ORIGIN}/modes`, token })
   t.equal((await send(gw, '/auth/verify', { authorization: `DPoP ${token}`, dpop: second, headers: original })).status, 200, 'forward-auth')
   t.equal((await send(gw, '/modes', { authorization: `DPoP ${token}`, dpop: second })).status, 401, 'the same proof through the proxy')
+})
+
+/** The same signature bytes in another base64url spelling: the last character's unused low bits set. */
+function otherSpelling (signature: string): string | null {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const unused = [0, 0, 4, 2][signature.length % 4]
+  if (unused === 0) return null
+  const last = alphabet.indexOf(signature.at(-1) ?? '')
+  return signature.slice(0, -1) + alphabet[last ^ 1]
+}
+
+t.test('RFC 9449 §11.1: another encoding of a used proof is the same proof (replay is by jti, per key): trailing base64url bits, the other ECDSA s', async () => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
+  await fc.assert(fc.asyncProperty(fc.constantFrom('bits', 'high-s'), async (variant) => {
+    const p = proof(key, { htm: 'GET', htu: `${ORIGIN}/enc`, token })
+    const [h, c, s] = p.split('.')
+    let other: string | null
+    if (variant === 'bits') other = otherSpelling(s)
+    else {
+      const bytes = Buffer.from(s, 'base64url')
+      const high = n - BigInt(`0x${bytes.subarray(32).toString('hex')}`)
+      other = Buffer.concat([bytes.subarray(0, 32), Buffer.from(high.toString(16).padStart(64, '0'), 'hex')]).toString('base64url')
+    }
+    fc.pre(other !== null)
+    const first = await send(gw, '/enc', { authorization: `DPoP ${token}`, dpop: p })
+    const again = await send(gw, '/enc', { authorization: `DPoP ${token}`, dpop: `${h}.${c}.${other}` })
+    // Refused as a replay, not as a bad signature: the other spelling verifies.
+    return first.status === 200 && again.status === 401 && again.body.error_description === 'This DPoP proof (its jti) was already used'
+  }), { numRuns: 12 })
+})
+
+t.test('RFC 9449 §4.3 check 12 (§4.2 ath): the token hash in hex, standard base64, padded or of the token with its scheme is refused', async () => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const digest = createHash('sha256').update(token).digest()
+  const spellings = [digest.toString('hex'), digest.toString('base64'), `${digest.toString('base64url')}=`, createHash('sha256').update(`DPoP ${token}`).digest('base64url'), createHash('sha256').update(`${token} `).digest('base64url')]
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings), async (ath) => {
+    const res = await send(gw, '/ath', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${ORIGIN}/ath`, claims: { ath } }) })
+    return res.status === 401 && res.body.error === 'invalid_dpop_proof'
+  }), { numRuns: 10 })
 })

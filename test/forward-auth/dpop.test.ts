@@ -96,6 +96,23 @@ t.test('RFC 9449 §11.1: a proof replayed under its first request\'s X-Request-I
   }), { numRuns: 25 })
 })
 
+t.test('forward-auth: X-Forwarded-* and X-Original-* naming another method or URI are refused 400 before any proof is believed, whichever the proof names', async (t) => {
+  const gw = await startGateway(t, { DPOP: 'true' })
+  const key = dpopKey()
+  const token = boundToken(key)
+  const pathText = fc.stringMatching(/^\/[a-z0-9]{1,8}$/)
+  await fc.assert(fc.asyncProperty(pathText, pathText, fc.constantFrom('uri', 'method'), fc.boolean(), async (a, b, which, proofForB) => {
+    fc.pre(which === 'method' || a !== b)
+    const headers = which === 'uri'
+      ? { 'x-forwarded-uri': a, 'x-original-uri': b, 'x-forwarded-method': 'POST' }
+      : { 'x-forwarded-uri': a, 'x-forwarded-method': 'POST', 'x-original-method': 'DELETE' }
+    const named = which === 'uri' ? { htm: 'POST', path: proofForB ? b : a } : { htm: proofForB ? 'DELETE' : 'POST', path: a }
+    const p = proof(key, { htm: named.htm, htu: `https://bank.example${named.path}`, token })
+    const res = await verify(gw, key, token, { p, headers })
+    return res.status === 400
+  }), { numRuns: 20 })
+})
+
 t.test('RFC 9449 §11.1: a replay check that cannot answer (Redis down) is a 503, even with FAIL_MODE=open', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
