@@ -186,3 +186,17 @@ t.test('RFC 9449 §6.1: against a token\'s cnf.jkt, a proof with any other key i
   }), { numRuns: 200 })
   fc.assert(fc.property(fc.constant(null), () => passes(verify(proof(es256, base), es256.jkt))), { numRuns: 5 })
 })
+
+t.test('RFC 9449 §4.3 check 2: a header or claims segment that is not one JSON object (a BOM, an array, a JSON string of JSON, nesting) is refused; a proof over 8 KiB is refused unread', async (t) => {
+  const header = JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: es256.publicJwk })
+  const claims = JSON.stringify({ jti: 'j', iat: 1, ...base })
+  const wrap = fc.constantFrom((x: string) => `\uFEFF${x}`, (x: string) => `[${x}]`, (x: string) => JSON.stringify(x), (x: string) => `{"h":${x}}`, (x: string) => `${x}${x}`, (x: string) => `${x}\u0000`)
+  fc.assert(fc.property(wrap, fc.boolean(), (f, inHeader) => {
+    return verify(signedText(es256, inHeader ? f(header) : header, inHeader ? claims : f(claims))) === Failures.DPOP_PROOF_INVALID
+  }), { numRuns: 50 })
+  t.ok(passes(verify(signedText(es256, ` ${header}\n`, `\t${claims} `))), 'JSON whitespace around the object is JSON')
+  fc.assert(fc.property(fc.integer({ min: 0, max: 9000 }), (padding) => {
+    const p = proof(es256, { ...base, claims: { pad: 'x'.repeat(padding) } })
+    return passes(verify(p)) === (p.length <= 8192)
+  }), { numRuns: 100 })
+})
