@@ -73,6 +73,12 @@ function fromBase64 (text: string): Buffer | null {
   return certificateDer(Buffer.from(text, 'base64'))
 }
 
+/** RFC 8941 §3.3.5: base64, "=" padding optional for the parser ("SHOULD NOT fail when ... not present"). */
+function fromSfBinary (text: string): Buffer | null {
+  if (text.length % 4 === 1 || !BASE64.test(text)) return null
+  return fromBase64(text.endsWith('=') ? text : text.padEnd(Math.ceil(text.length / 4) * 4, '='))
+}
+
 function fromPem (pem: string): Buffer | null {
   const match = /^\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----\s*$/.exec(pem)
   return match === null ? null : fromBase64(match[1].replace(/\s+/g, ''))
@@ -98,7 +104,7 @@ const UNREPLACED_PLACEHOLDER = /^\{[a-z0-9_.]+\}$/
 function parseRfc9440 (value: string): string | Failure | null {
   const match = /^[ \t]*:([^:]*):[ \t]*$/.exec(value)
   if (match !== null && (match[1] === '' || UNREPLACED_PLACEHOLDER.test(match[1]))) return null
-  const der = match === null ? null : fromBase64(match[1])
+  const der = match === null ? null : fromSfBinary(match[1])
   return der === null ? malformed('Client-Cert must be one structured-field byte sequence (:base64 DER:), RFC 9440 §2.2') : thumbprintOf(der)
 }
 
@@ -117,34 +123,54 @@ function parseTraefik (value: string): string | Failure {
   return der === null ? malformed('X-Forwarded-Tls-Client-Cert must be the base64 DER certificate (Traefik passTLSClientCert pem)') : thumbprintOf(der)
 }
 
+// Envoy's keys (By, Hash, Cert, Chain, Subject, URI, DNS); URI and DNS repeat, one per SAN.
+const XFCC_KEY = /^[A-Za-z]+$/
+// Read from the element: each at most once, or which one Envoy wrote is unknown (a Subject with
+// `";Hash=…` in it, which Envoy quotes without escaping).
+const XFCC_SINGLE = new Set(['by', 'hash', 'cert'])
+
 /**
- * The elements of X-Forwarded-Client-Cert, each a list of key=value pairs; values may be quoted,
- * with `\"` inside. Null when a quote is left open.
+ * The elements of X-Forwarded-Client-Cert, each a list of key=value pairs, in Envoy's grammar: a
+ * value is a quoted string (`\"` inside) followed by `;`, `,` or the end, or unquoted text without
+ * `"`, `;` or `,`. Null for anything else. Strict because a hop that appends its element
+ * (APPEND_FORWARD) passes the client's earlier ones unread: a quote the client leaves open, closed
+ * by a `"` in the client's own certificate (a Subject or URI SAN it chose), would otherwise merge
+ * the appended element into the client's and make the client's Hash the one read.
  */
 function xfccElements (value: string): Array<Map<string, string>> | null {
   const elements: Array<Map<string, string>> = []
   let pairs = new Map<string, string>()
-  let token = ''
-  let key: string | null = null
-  let quoted = false
-  const endPair = (): void => {
-    if (key !== null) pairs.set(key.trim().toLowerCase(), token.trim())
-    else if (token.trim() !== '') pairs.set(token.trim().toLowerCase(), '')
-    key = null
-    token = ''
+  let i = 0
+  const skipSpaces = (): void => { while (value[i] === ' ' || value[i] === '\t') i++ }
+  for (;;) {
+    skipSpaces()
+    const equals = value.indexOf('=', i)
+    const key = equals === -1 ? '' : value.slice(i, equals).trimEnd().toLowerCase()
+    if (!XFCC_KEY.test(key) || (XFCC_SINGLE.has(key) && pairs.has(key))) return null
+    i = equals + 1
+    skipSpaces()
+    let text = ''
+    if (value[i] === '"') {
+      for (i++; value[i] !== '"'; i++) {
+        if (i >= value.length) return null
+        if (value[i] === '\\') i++
+        text += value[i] ?? ''
+      }
+      i++
+      skipSpaces()
+    } else {
+      const start = i
+      while (i < value.length && value[i] !== ';' && value[i] !== ',') if (value[i++] === '"') return null
+      text = value.slice(start, i).trim()
+    }
+    pairs.set(key, text)
+    if (i >= value.length) break
+    if (value[i] === ',') {
+      elements.push(pairs)
+      pairs = new Map()
+    } else if (value[i] !== ';') return null
+    i++
   }
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]
-    if (quoted) {
-      if (c === '\\' && i + 1 < value.length) token += value[++i]
-      else if (c === '"') quoted = false
-      else token += c
-    } else if (c === '"') quoted = true
-    else if (c === '=' && key === null) { key = token; token = '' } else if (c === ';') endPair()
-    else if (c === ',') { endPair(); elements.push(pairs); pairs = new Map() } else token += c
-  }
-  if (quoted) return null
-  endPair()
   elements.push(pairs)
   return elements
 }
@@ -152,23 +178,29 @@ function xfccElements (value: string): Array<Map<string, string>> | null {
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/
 
 /**
- * Envoy `X-Forwarded-Client-Cert`: only the last element is the one the trusted hop added (each
- * hop appends); earlier ones came from further away. Its Cert (URL-encoded PEM) when present,
- * else its Hash (hex SHA-256 of the DER).
+ * Envoy `X-Forwarded-Client-Cert` from `forward_client_cert_details: SANITIZE_SET`: exactly one
+ * element, the trusted proxy's. Its Cert (URL-encoded PEM) when present, else its Hash (hex
+ * SHA-256 of the DER); both must then name one certificate. More elements are refused: with
+ * APPEND_FORWARD the earlier ones are the client's, and Envoy writes URI and DNS SANs unquoted,
+ * so a client's own certificate with `,Hash=…` in a URI SAN adds an element after Envoy's.
  */
 function parseEnvoy (value: string): string | Failure {
   const elements = xfccElements(value)
-  const last = elements?.at(-1)
-  if (last === undefined) return malformed('X-Forwarded-Client-Cert is not a list of key=value elements')
-  const cert = last.get('cert')
+  if (elements === null) return malformed('X-Forwarded-Client-Cert is not a list of key=value elements')
+  if (elements.length !== 1) return malformed('X-Forwarded-Client-Cert must hold one element, the trusted proxy\'s (Envoy forward_client_cert_details SANITIZE_SET)')
+  const element = elements[0]
+  const hash = element.get('hash')
+  if (hash !== undefined && !SHA256_HEX.test(hash)) return malformed('the Hash of the X-Forwarded-Client-Cert element must be a hex SHA-256')
+  const fromHash = hash === undefined ? undefined : Buffer.from(hash, 'hex').toString('base64url')
+  const cert = element.get('cert')
   if (cert !== undefined) {
     const pem = urlDecoded(cert)
     const der = pem === null ? null : fromPem(pem)
-    return der === null ? malformed('the Cert of the last X-Forwarded-Client-Cert element must be a URL-encoded PEM certificate') : thumbprintOf(der)
+    if (der === null) return malformed('the Cert of the X-Forwarded-Client-Cert element must be a URL-encoded PEM certificate')
+    const thumbprint = thumbprintOf(der)
+    return fromHash === undefined || fromHash === thumbprint ? thumbprint : malformed('the Cert and Hash of the X-Forwarded-Client-Cert element name two certificates')
   }
-  const hash = last.get('hash')
-  if (hash !== undefined && SHA256_HEX.test(hash)) return Buffer.from(hash, 'hex').toString('base64url')
-  return malformed('the last X-Forwarded-Client-Cert element carries neither Cert nor a SHA-256 Hash')
+  return fromHash ?? malformed('the X-Forwarded-Client-Cert element carries neither Cert nor a SHA-256 Hash')
 }
 
 const PARSERS: Readonly<Record<ClientCertFormat, (value: string) => string | Failure | null>> = {

@@ -119,7 +119,10 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     if (header === undefined) return withoutKey(Failures.DPOP_PROOF_MISSING, claims, request, 'no DPoP proof')
     // §4.3 check 1: exactly one DPoP header (Node joins repeated ones with ", ", which no JWT holds).
     if (typeof header !== 'string' || header.includes(',')) return refused(Failures.DPOP_PROOF_INVALID)
-    const proof = verifyProof(header)
+    // §6.1, §4.3 check 12: the proof's key is the one the token is bound to (checked by the
+    // verifier before the signature).
+    const proof = verifyProof(header, jkt)
+    if (proof === Failures.DPOP_KEY_MISMATCH) return withoutKey(proof, claims, request, 'DPoP proof signed by another key')
     if ('code' in proof) return refused(proof)
     const target = targetOf(request, method)
     if (target === null) return refused(Failures.DPOP_TARGET_UNKNOWN)
@@ -131,8 +134,6 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
     if (Math.abs(nowS - proof.iat) > windowS) return refused(Failures.DPOP_PROOF_STALE)
     // §4.3 check 12 (§7): ath is the hash of this very token.
     if (token !== null && (proof.ath === undefined || proof.ath !== createHash('sha256').update(token).digest('base64url'))) return refused(Failures.DPOP_PROOF_ATH)
-    // §6.1, §4.3 check 12: the proof's key is the one the token is bound to.
-    if (proof.jkt !== jkt) return withoutKey(Failures.DPOP_KEY_MISMATCH, claims, request, 'DPoP proof signed by another key')
     // §9 (§4.3 check 10): the server's nonce, when it asks for one.
     if (nonces !== null) {
       const age = nonces.age(proof.nonce)
@@ -140,9 +141,11 @@ export function createDpopCheck (config: DpopConfig, deps: DpopDeps, targetOf: T
       if (age === 'previous') behind.add(request)
     }
     // §11.1: each proof once, within its window, across replicas; the entry outlives the window.
-    // Owned by the request id: nginx's recipe asks again for a refused request under the same
-    // (trusted) id, and that second look at the same proof is no replay (docs/forward-auth.md).
-    const claimed = deps.guard.claim(`dpop\n${jkt}`, proof.jti, proof.iat + windowS, request.id)
+    // Owned by the request id and client address: nginx's recipe asks again for a refused request
+    // under the same id, and that second look at the same proof is no replay (docs/forward-auth.md).
+    // The address too, because a trusted proxy may pass on a client's own X-Request-Id: a captured
+    // proof replayed under its request's id from elsewhere is still a replay.
+    const claimed = deps.guard.claim(`dpop\n${jkt}`, proof.jti, proof.iat + windowS, `${request.id} ${request.ip}`)
     return new NeedsIo(async () => {
       const fresh = await within(claimed, deps.replayTimeoutMs, REPLAY_UNKNOWN)
       if (fresh === REPLAY_UNKNOWN) return refused(Failures.DPOP_REPLAY_UNAVAILABLE)

@@ -23,23 +23,61 @@ export const MAX_JTI_LENGTH = 256
 const MIN_RSA_BITS = 2048
 // RFC 7518 §3.4: the size in bytes of R and of S for each curve.
 const ECDSA_SIZES: Readonly<Record<string, number>> = { ES256: 32, ES384: 48, ES512: 66 }
+// RSA verification costs grow with the modulus and, steeply, with the public exponent: an
+// exponent as long as the modulus makes one verification ~100 times dearer (3072 bits: 7.6 ms
+// instead of 0.07). Any client could make such a key and have a token bound to it.
+const MAX_RSA_BITS = 8192
+// Go's crypto/rsa refuses exponents over 2^31-1; DPoP clients use 65537.
+const MAX_RSA_EXPONENT_BYTES = 4
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/
 // Private key members of every key type (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a proof
 // carrying one has leaked its private key.
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
-// RFC 7638 §3.2: the required members of each key type, in lexicographic order.
-const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }
+// RFC 7638 §3.2: the required members of each key type, in lexicographic order. A Map: `kty` is
+// the client's string, and "constructor" or "__proto__" must not find an inherited member.
+const REQUIRED_MEMBERS: ReadonlyMap<unknown, readonly string[]> = new Map([['EC', ['crv', 'kty', 'x', 'y']], ['RSA', ['e', 'kty', 'n']], ['OKP', ['crv', 'kty', 'x']]])
+// RFC 7515 §4.1.9: `typ` is a media type (case-insensitive, RFC 2045 §5.1) that may omit "application/".
+const DPOP_TYP = /^(?:application\/)?dpop\+jwt$/i
 
 interface ImportedKey {
   readonly key: KeyObject
   readonly algorithms: readonly string[]
 }
 
+/**
+ * Whether valid JSON `text` names a member twice in one object, in any spelling ("htm" and
+ * "h\u0074m"). RFC 7515 §4 and RFC 7519 §4 allow keeping the last; tokengate refuses them (I-JSON,
+ * RFC 7493 §2.3), so that an upstream given the proof (DPOP_FORWARD_PROOF) that keeps the first
+ * cannot read another htm, htu or jwk than the one checked here.
+ */
+function repeatsMember (text: string): boolean {
+  const objects: Array<Set<string> | null> = []
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '{') objects.push(new Set())
+    else if (c === '[') objects.push(null)
+    else if (c === '}' || c === ']') objects.pop()
+    else if (c === '"') {
+      const start = i
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++
+      let next = i + 1
+      while (text[next] === ' ' || text[next] === '\t' || text[next] === '\n' || text[next] === '\r') next++
+      const members = objects.at(-1)
+      if (text[next] !== ':' || members === undefined || members === null) continue
+      const name = JSON.parse(text.slice(start, i + 1)) as string
+      if (members.has(name)) return true
+      members.add(name)
+    }
+  }
+  return false
+}
+
 function json (segment: string): Record<string, unknown> | null {
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : null
+    const text = Buffer.from(segment, 'base64url').toString('utf8')
+    const value: unknown = JSON.parse(text)
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && !repeatsMember(text) ? value as Record<string, unknown> : null
   } catch {
     return null
   }
@@ -47,7 +85,7 @@ function json (segment: string): Record<string, unknown> | null {
 
 /** RFC 7638 §3: the canonical JSON of the required members, and its SHA-256 thumbprint; null when a member is missing. */
 function thumbprintOf (jwk: Record<string, unknown>): { readonly jkt: string, readonly members: Record<string, string> } | null {
-  const required = typeof jwk.kty === 'string' ? REQUIRED_MEMBERS[jwk.kty] : undefined
+  const required = REQUIRED_MEMBERS.get(jwk.kty)
   if (required === undefined) return null
   const members: Record<string, string> = {}
   for (const name of required) {
@@ -58,10 +96,16 @@ function thumbprintOf (jwk: Record<string, unknown>): { readonly jkt: string, re
   return { jkt: createHash('sha256').update(JSON.stringify(members)).digest('base64url'), members }
 }
 
+function rsaCostBounded (key: KeyObject): boolean {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+  const exponent = key.asymmetricKeyDetails?.publicExponent ?? 0n
+  return bits >= MIN_RSA_BITS && bits <= MAX_RSA_BITS && exponent < 1n << BigInt(8 * MAX_RSA_EXPONENT_BYTES)
+}
+
 function importKey (members: Record<string, string>): ImportedKey | null {
   try {
     const key = createPublicKey({ key: members, format: 'jwk' })
-    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return null
+    if (key.asymmetricKeyType === 'rsa' && !rsaCostBounded(key)) return null
     return { key, algorithms: algorithmsForKey(key) }
   } catch {
     return null
@@ -86,11 +130,16 @@ function signatureValid (alg: string, key: KeyObject, input: Buffer, signature: 
   }
 }
 
-export type ProofVerifier = (proof: string) => Proof | Failure
+/**
+ * `boundJkt`: the token's cnf.jkt. A proof whose jwk has another thumbprint is DPOP_KEY_MISMATCH
+ * before its key is imported or its signature checked: whoever holds a stolen bound token gets
+ * no signature verification with keys of its choosing, and cannot fill the key cache with them.
+ */
+export type ProofVerifier = (proof: string, boundJkt?: string) => Proof | Failure
 
 /**
  * RFC 9449 §4.3 checks 1-7 of one DPoP header value: a JWT (three base64url segments), `typ`
- * dpop+jwt, an asymmetric `alg` of `algorithms` (never none nor HS*: an algorithm outside the
+ * dpop+jwt (as a media type), an asymmetric `alg` of `algorithms` (never none nor HS*: an algorithm outside the
  * list is refused before any key is looked at), the public key in `jwk` alone (no private
  * members, no `jku`/`x5u`/`x5c` to fetch, no `crit` extension) bound to the algorithm's family,
  * a valid signature, and the claims every proof has. Imported keys are kept by thumbprint
@@ -99,7 +148,7 @@ export type ProofVerifier = (proof: string) => Proof | Failure
 export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[], keyCacheSize = 10_000): ProofVerifier {
   const allowed: ReadonlySet<string> = new Set(algorithms)
   const keys = new LRUCache<string, ImportedKey>({ max: keyCacheSize })
-  return (proof) => {
+  return (proof, boundJkt) => {
     if (proof.length > MAX_PROOF_BYTES) return Failures.DPOP_PROOF_INVALID
     const first = proof.indexOf('.')
     const second = proof.indexOf('.', first + 1)
@@ -109,7 +158,7 @@ export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[],
     const signaturePart = proof.slice(second + 1)
     if (!SEGMENT.test(headerPart) || !SEGMENT.test(payloadPart) || !SEGMENT.test(signaturePart)) return Failures.DPOP_PROOF_INVALID
     const header = json(headerPart)
-    if (header === null || header.typ !== 'dpop+jwt' || typeof header.alg !== 'string' || !allowed.has(header.alg)) return Failures.DPOP_PROOF_INVALID
+    if (header === null || typeof header.typ !== 'string' || !DPOP_TYP.test(header.typ) || typeof header.alg !== 'string' || !allowed.has(header.alg)) return Failures.DPOP_PROOF_INVALID
     if (header.jku !== undefined || header.x5u !== undefined || header.x5c !== undefined || header.crit !== undefined) return Failures.DPOP_PROOF_INVALID
     const jwk = header.jwk
     if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return Failures.DPOP_PROOF_INVALID
@@ -117,6 +166,7 @@ export function createProofVerifier (algorithms: readonly AsymmetricAlgorithm[],
     for (const name of PRIVATE_MEMBERS) if (members[name] !== undefined) return Failures.DPOP_PROOF_INVALID
     const thumbprint = thumbprintOf(members)
     if (thumbprint === null) return Failures.DPOP_PROOF_INVALID
+    if (boundJkt !== undefined && thumbprint.jkt !== boundJkt) return Failures.DPOP_KEY_MISMATCH
     let imported = keys.get(thumbprint.jkt)
     if (imported === undefined) {
       const fresh = importKey(thumbprint.members)

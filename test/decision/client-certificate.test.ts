@@ -29,11 +29,11 @@ t.test('nginx $ssl_client_escaped_cert is believed only beside $ssl_client_verif
   t.ok(isFailure(headerThumbprint({ 'x-ssl-client-cert': '%E0%A4%A', [CLIENT_VERIFY_HEADER]: 'SUCCESS' }, 'nginx', 'success')), 'a broken escape')
 })
 
-t.test('Envoy X-Forwarded-Client-Cert: only the element the trusted hop added (the last)', async (t) => {
+t.test('Envoy X-Forwarded-Client-Cert (SANITIZE_SET): its one element', async (t) => {
   const forged = `Hash=${Buffer.from(other.thumbprint, 'base64url').toString('hex')};Subject="CN=x, O=y"`
-  t.equal(headerThumbprint({ 'x-forwarded-client-cert': `${forged},By=spiffe://a;Cert="${escapedPem}";Subject="CN=parser-client"` }, 'envoy', 'success'), client.thumbprint, 'Cert of the last element')
+  t.equal(headerThumbprint({ 'x-forwarded-client-cert': `By=spiffe://a;Hash=${hexHash};Cert="${escapedPem}";Subject="CN=parser-client"` }, 'envoy', 'success'), client.thumbprint, 'Cert')
   t.equal(headerThumbprint({ 'x-forwarded-client-cert': `By=spiffe://a;Hash=${hexHash}` }, 'envoy', 'success'), client.thumbprint, 'Hash (hex SHA-256) when no Cert')
-  t.equal(headerThumbprint({ 'x-forwarded-client-cert': `Hash=${hexHash},${forged}` }, 'envoy', 'success'), other.thumbprint, 'an earlier element is never the one read')
+  t.ok(isFailure(headerThumbprint({ 'x-forwarded-client-cert': `${forged},By=spiffe://a;Cert="${escapedPem}"` }, 'envoy', 'success')), 'two elements (APPEND_FORWARD): which is the client\'s is unknown')
   t.ok(isFailure(headerThumbprint({ 'x-forwarded-client-cert': 'By=spiffe://a;Subject="CN=x' }, 'envoy', 'success')), 'an open quote')
   t.ok(isFailure(headerThumbprint({ 'x-forwarded-client-cert': 'Hash=abc' }, 'envoy', 'success')), 'a Hash that is no SHA-256')
 })
@@ -63,4 +63,28 @@ t.test('hostile header values: every parser answers a thumbprint, null or a 400,
     return /^[A-Za-z0-9_-]{43}$/.test(answer)
   }), { numRuns: 3000 })
   t.pass('3000 hostile values')
+})
+
+t.test('Envoy: whatever a client sends before the element Envoy writes, and whatever its certificate\'s Subject and URI SAN hold, the Hash read is Envoy\'s or none', async (t) => {
+  // APPEND_FORWARD appends `,By=…;Hash=…;Subject="…";URI=…` to a client's own header; the client
+  // chose its (self-signed, RFC 8705 §2.2) certificate, so its Subject and URI SAN too, which
+  // Envoy writes quoted without escapes and unquoted.
+  const victim = Buffer.from(other.thumbprint, 'base64url').toString('hex')
+  const piece = fc.constantFrom('"', '\\', ',', ';', '=', ' ', 'Hash', 'Cert', 'X', 'Subject', victim, `Hash=${victim}`)
+  const prefix = fc.array(piece, { maxLength: 12 }).map((pieces) => pieces.join(''))
+  const chosen = fc.array(fc.constantFrom('"', '\\', ',', ';', '=', 'CN', 'x', `Hash=${victim}`), { maxLength: 6 }).map((pieces) => pieces.join(''))
+  const escaped = (text: string): string => text.replace(/["\\]/g, (c) => `\\${c}`)
+  fc.assert(fc.property(prefix, chosen, chosen, fc.boolean(), fc.boolean(), (sent, subject, uri, withCert, escape) => {
+    const appended = `By=spiffe://edge;Hash=${hexHash}${withCert ? `;Cert="${escapedPem}"` : ''};Subject="${escape ? escaped(subject) : subject}";URI=${uri}`
+    const answer = headerThumbprint({ 'x-forwarded-client-cert': sent === '' ? appended : `${sent},${appended}` }, 'envoy', 'success')
+    return answer === client.thumbprint || isFailure(answer)
+  }), { numRuns: 3000 })
+  t.equal(headerThumbprint({ 'x-forwarded-client-cert': `Hash=${victim};X=",By=spiffe://edge;Hash=${hexHash};URI=a"b` }, 'envoy', 'success') === other.thumbprint, false, 'an open quote closed by the client\'s own URI SAN')
+})
+
+t.test('Envoy: the element\'s Cert and Hash must name one certificate; Hash, Cert and By once each', async (t) => {
+  const otherHex = Buffer.from(other.thumbprint, 'base64url').toString('hex')
+  t.ok(isFailure(headerThumbprint({ 'x-forwarded-client-cert': `Hash=${otherHex};Cert="${escapedPem}"` }, 'envoy', 'success')), 'Cert and Hash of two certificates')
+  t.equal(headerThumbprint({ 'x-forwarded-client-cert': `Hash=${hexHash};Cert="${escapedPem}";DNS=a;DNS=b` }, 'envoy', 'success'), client.thumbprint, 'one certificate; DNS repeats, one per SAN')
+  t.ok(isFailure(headerThumbprint({ 'x-forwarded-client-cert': `Hash=${otherHex};Hash=${hexHash}` }, 'envoy', 'success')), 'two Hashes')
 })

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { htuMatches, normalisedHtu } from '../../src/decision/dpop-htu.js'
+import { forwardedOrigin, htuMatches, normalisedHtu } from '../../src/decision/dpop-htu.js'
 
 const UNRESERVED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'
 const RESERVED = ":/?#[]@!$&'()*+,;="
@@ -57,4 +57,49 @@ t.test('RFC 9449 §4.3 check 9: query and fragment are ignored, dot segments rem
   const target = { method: 'GET', origins: ['https://a.example'], path: '/caf%c3%a9' }
   t.ok(htuMatches('https://A.example:443/caf%C3%A9', target))
   t.notOk(htuMatches('https://b.example/caf%C3%A9', target), 'an origin not among the target\'s')
+})
+
+/** RFC 3986 §6.2.2.2 then §5.2.4 (remove_dot_segments) then §6.2.3 (empty path is "/"), written from the RFC, apart from dpop-htu.ts. */
+function rfc3986Path (path: string): string {
+  const escapes = path.replace(/%([0-9A-Fa-f]{2})/g, (_e, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16))
+    return UNRESERVED.includes(c) ? c : `%${hex.toUpperCase()}`
+  })
+  let input = escapes
+  let output = ''
+  while (input !== '') {
+    if (input.startsWith('../')) input = input.slice(3)
+    else if (input.startsWith('./')) input = input.slice(2)
+    else if (input.startsWith('/./')) input = input.slice(2)
+    else if (input === '/.') input = '/'
+    else if (input.startsWith('/../')) { input = input.slice(3); output = output.slice(0, Math.max(0, output.lastIndexOf('/'))) } else if (input === '/..') { input = '/'; output = output.slice(0, Math.max(0, output.lastIndexOf('/'))) } else if (input === '.' || input === '..') input = ''
+    else {
+      const end = input.indexOf('/', 1)
+      output += end === -1 ? input : input.slice(0, end)
+      input = end === -1 ? '' : input.slice(end)
+    }
+  }
+  return output === '' ? '/' : output
+}
+
+t.test('RFC 9449 §4.3 check 9: a proof names a request path exactly when RFC 3986 §6.2.2-6.2.3 says they are one (an independent normaliser; pchar paths with escapes, dot segments, reserved characters)', async () => {
+  // RFC 3986 §3.3 pchar, and escapes of dots, slashes, letters and "%" itself.
+  const piece = fc.constantFrom('/', '/', '.', '..', 'a', 'B', '~', '-', '%2e', '%2E', '%2f', '%2F', '%41', '%61', '%7e', '%7E', '%25', '%3a', ':', '@', '!', '$', '&', "'", '(', ')', '*', '+', ',', ';', '=')
+  const pathText = fc.array(piece, { maxLength: 10 }).map((pieces) => `/${pieces.join('')}`)
+  fc.assert(fc.property(pathText, pathText, (proofPath, requestPath) => {
+    const target = { method: 'GET', origins: ['https://api.example'], path: requestPath }
+    return htuMatches(`https://api.example${proofPath}`, target) === (rfc3986Path(proofPath) === rfc3986Path(requestPath))
+  }), { numRuns: 5000 })
+})
+
+t.test('RFC 9449 §4.3 check 9 with RFC 3986 §6.2.2.1, §6.2.3: a trusted proxy\'s X-Forwarded-Host in any case, with the default or an empty port, names one origin; a trailing dot, user information or a path names none of it', async () => {
+  const spelledHost = fc.tuple(host, fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }), fc.constantFrom('', ':', ':443', ':0443'))
+    .map(([h, upper, port]) => [h, [...h].map((c, i) => upper[i % 20] ? c.toUpperCase() : c).join('') + port] as const)
+  fc.assert(fc.property(spelledHost, ([h, spelled]) => forwardedOrigin({ 'x-forwarded-proto': 'https', 'x-forwarded-host': spelled }, true) === `https://${h}`), { numRuns: 300 })
+  const other = fc.tuple(host, fc.constantFrom('.', ':8443', '@evil.example', '/x', '?q', '#f', '\\\\x', ' x', ',evil.example', ':-1', ':80'))
+  fc.assert(fc.property(other, ([h, tail]) => {
+    const origin = forwardedOrigin({ 'x-forwarded-proto': 'https', 'x-forwarded-host': `${h}${tail}` }, true)
+    return origin !== `https://${h}`
+  }), { numRuns: 300 })
+  fc.assert(fc.property(host, (h) => forwardedOrigin({ 'x-forwarded-proto': 'https', 'x-forwarded-host': h }, false) === null), { numRuns: 20 })
 })

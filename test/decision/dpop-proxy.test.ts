@@ -1,4 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
+import fc from 'fast-check'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call, type JsonResponse } from '../helpers/http.js'
@@ -188,6 +189,7 @@ t.test('RFC 9449 §4.3 checks 2-7: malformed, unsigned, symmetric, wrong typ, pr
     ['no typ (check 4)', proof(key, { ...base, header: { typ: undefined } })],
     ['no jwk (check 3)', proof(key, { ...base, header: { jwk: undefined } })],
     ['private key in jwk (check 7)', proof(key, { ...base, header: { jwk: ecPrivate } })],
+    ['kty "constructor" (RFC 7638 §3.2: no such key type; once a 500)', proof(key, { ...base, header: { jwk: { ...key.publicJwk, kty: 'constructor' } } })],
     ['jku present', proof(key, { ...base, header: { jku: 'https://attacker.example/jwks' } })],
     ['x5u present', proof(key, { ...base, header: { x5u: 'https://attacker.example/cert' } })],
     ['jwk of another key (check 6)', proof(key, { ...base, header: { jwk: dpopKey().publicJwk } })],
@@ -269,4 +271,77 @@ t.test('RFC 9449 §4.3 check 9: a trusted proxy\'s forwarded origin outside DPOP
   t.equal(res.status, 401, 'a proof made for another server, its host passed on by the proxy')
   const ours = await send(gw, '/o', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${ORIGIN}/o`, token }), headers: { ...forwarded, 'x-forwarded-host': 'api.example' } })
   t.equal(ours.status, 200, 'the proxy naming one of DPOP_ORIGINS')
+})
+
+t.test('RFC 9110 §11.1: the DPoP scheme in any letter case carries a bound token; Bearer in any letter case does not (RFC 9449 §7.2)', async () => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const spelled = (word: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+    .map((upper) => [...word].map((c, i) => upper[i] ? c.toUpperCase() : c.toLowerCase()).join(''))
+  await fc.assert(fc.asyncProperty(spelled('dpop'), spelled('bearer'), async (dpop, bearer) => {
+    const p = (): string => proof(key, { htm: 'GET', htu: `${ORIGIN}/case`, token })
+    const asDpop = await send(gw, '/case', { authorization: `${dpop} ${token}`, dpop: p() })
+    const asBearer = await send(gw, '/case', { authorization: `${bearer} ${token}`, dpop: p() })
+    return asDpop.status === 200 && asBearer.status === 401 && asBearer.body.error === 'invalid_token'
+  }), { numRuns: 20 })
+})
+
+t.test('RFC 9449 §11.1: a proof used in proxy mode is a replay at the forward-auth endpoint for the same URI, and the other way round', async (t) => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const original = { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/modes', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example' }
+  const first = proof(key, { htm: 'GET', htu: `${ORIGIN}/modes`, token })
+  t.equal((await send(gw, '/modes', { authorization: `DPoP ${token}`, dpop: first })).status, 200, 'proxy')
+  const replayed = await send(gw, '/auth/verify', { authorization: `DPoP ${token}`, dpop: first, headers: original })
+  t.equal(replayed.status, 401, 'the same proof at /auth/verify')
+  t.equal(replayed.body.error_description, 'This DPoP proof (its jti) was already used')
+  const second = proof(key, { htm: 'GET', htu: `${ORIGIN}/modes`, token })
+  t.equal((await send(gw, '/auth/verify', { authorization: `DPoP ${token}`, dpop: second, headers: original })).status, 200, 'forward-auth')
+  t.equal((await send(gw, '/modes', { authorization: `DPoP ${token}`, dpop: second })).status, 401, 'the same proof through the proxy')
+})
+
+/** The same signature bytes in another base64url spelling: the last character's unused low bits set. */
+function otherSpelling (signature: string): string | null {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const unused = [0, 0, 4, 2][signature.length % 4]
+  if (unused === 0) return null
+  const last = alphabet.indexOf(signature.at(-1) ?? '')
+  return signature.slice(0, -1) + alphabet[last ^ 1]
+}
+
+t.test('RFC 9449 §11.1: another encoding of a used proof is the same proof (replay is by jti, per key): trailing base64url bits, the other ECDSA s', async () => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
+  await fc.assert(fc.asyncProperty(fc.constantFrom('bits', 'high-s'), async (variant) => {
+    const p = proof(key, { htm: 'GET', htu: `${ORIGIN}/enc`, token })
+    const [h, c, s] = p.split('.')
+    let other: string | null
+    if (variant === 'bits') other = otherSpelling(s)
+    else {
+      const bytes = Buffer.from(s, 'base64url')
+      const high = n - BigInt(`0x${bytes.subarray(32).toString('hex')}`)
+      other = Buffer.concat([bytes.subarray(0, 32), Buffer.from(high.toString(16).padStart(64, '0'), 'hex')]).toString('base64url')
+    }
+    fc.pre(other !== null)
+    const first = await send(gw, '/enc', { authorization: `DPoP ${token}`, dpop: p })
+    const again = await send(gw, '/enc', { authorization: `DPoP ${token}`, dpop: `${h}.${c}.${other}` })
+    // Refused as a replay, not as a bad signature: the other spelling verifies.
+    return first.status === 200 && again.status === 401 && again.body.error_description === 'This DPoP proof (its jti) was already used'
+  }), { numRuns: 12 })
+})
+
+t.test('RFC 9449 §4.3 check 12 (§4.2 ath): the token hash in hex, standard base64, padded or of the token with its scheme is refused', async () => {
+  const { gw } = await shared
+  const key = dpopKey()
+  const token = boundToken(key)
+  const digest = createHash('sha256').update(token).digest()
+  const spellings = [digest.toString('hex'), digest.toString('base64'), `${digest.toString('base64url')}=`, createHash('sha256').update(`DPoP ${token}`).digest('base64url'), createHash('sha256').update(`${token} `).digest('base64url')]
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...spellings), async (ath) => {
+    const res = await send(gw, '/ath', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${ORIGIN}/ath`, claims: { ath } }) })
+    return res.status === 401 && res.body.error === 'invalid_dpop_proof'
+  }), { numRuns: 10 })
 })

@@ -5,6 +5,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call, type JsonResponse } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis.js'
 import { sign } from '../helpers/tokens.js'
+import { boundToken, dpopKey, proof } from '../helpers/dpop.js'
 import { tempFile } from '../helpers/temp-dir.js'
 
 // Traefik is not installable here: these tests send /auth/verify exactly what
@@ -62,7 +63,7 @@ const env = { PUBLIC_PATHS: '/public', ACCESS_RULES_FILE: rules }
 t.test('the shipped middleware asks /auth/verify and trusts no client X-Forwarded-* header', async (t) => {
   t.equal(new URL(shipped.address).pathname, '/auth/verify')
   t.equal(shipped.trustForwardHeader, false)
-  t.same(shipped.authRequestHeaders, ['Authorization'])
+  t.same(shipped.authRequestHeaders, ['Authorization', 'DPoP'], 'the credentials: the token and its DPoP proof')
 })
 
 t.test('allow: 200 carrying every authResponseHeaders header, which replace what the client sent', async (t) => {
@@ -129,4 +130,16 @@ t.test('logout, then the forward-auth answer for the same token is 401', async (
   const after = await forwardAuth(gw, { method: 'GET', uri: '/accounts', headers })
   t.equal(after.status, 401)
   t.equal(after.body.error, 'invalid_token')
+})
+
+t.test('RFC 9449 §7.1 through the shipped middleware: a DPoP-bound token passes with its proof (the DPoP header reaches tokengate), a replay does not', async (t) => {
+  const gw = await startGateway(t, { DPOP: 'true' })
+  const key = dpopKey()
+  const token = boundToken(key)
+  const p = proof(key, { htm: 'POST', htu: 'https://api.example.com/transfers', token })
+  const client = { method: 'POST', uri: '/transfers?x=1', headers: { Authorization: `DPoP ${token}`, DPoP: p } }
+  const answer = await forwardAuth(gw, client)
+  t.equal(answer.status, 200)
+  t.equal(answer.headers.get('x-token-binding'), 'dpop')
+  t.equal((await forwardAuth(gw, client)).status, 401, 'the same proof again')
 })

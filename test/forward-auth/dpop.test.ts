@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import t from 'tap'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call, type JsonResponse } from '../helpers/http.js'
@@ -75,6 +76,41 @@ t.test('RFC 9449 §11.1: a proof replayed on ANOTHER replica sharing Redis is re
   t.equal((await verify(b, key, token)).status, 200, 'a new proof passes at B')
   const raised = await until(async () => /tokengate_security_alerts_total\{severity="HIGH",type="dpop_proof_replayed"\} [1-9]/.test((await call(`${b.url}/metrics`)).text))
   t.ok(raised, 'HIGH alert raised')
+})
+
+t.test('RFC 9449 §11.1: a proof replayed under its first request\'s X-Request-Id from another client address is a replay; the same request asked again is not', async (t) => {
+  const gw = await startGateway(t, { DPOP: 'true' })
+  const key = dpopKey()
+  const token = boundToken(key)
+  const address = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 })).map((parts) => parts.join('.'))
+  // A trusted proxy that passes on a client's own X-Request-Id (not the shipped recipes: nginx,
+  // Caddy and Traefik send their own or none) lets the client pick the id its proof is claimed under.
+  await fc.assert(fc.asyncProperty(fc.stringMatching(/^[\x21-\x2b\x2d-\x7e]{1,40}$/), address, address, async (id, victim, attacker) => {
+    fc.pre(victim !== attacker)
+    const p = proof(key, { htm: 'POST', htu: HTU, token })
+    const from = (ip: string): Record<string, string> => ({ 'x-request-id': id, 'x-forwarded-for': ip })
+    const first = await verify(gw, key, token, { p, headers: from(victim) })
+    const again = await verify(gw, key, token, { p, headers: from(victim) })
+    const replay = await verify(gw, key, token, { p, headers: from(attacker) })
+    return first.status === 200 && again.status === 200 && replay.status === 401 && replay.body.error_description === 'This DPoP proof (its jti) was already used'
+  }), { numRuns: 25 })
+})
+
+t.test('forward-auth: X-Forwarded-* and X-Original-* naming another method or URI are refused 400 before any proof is believed, whichever the proof names', async (t) => {
+  const gw = await startGateway(t, { DPOP: 'true' })
+  const key = dpopKey()
+  const token = boundToken(key)
+  const pathText = fc.stringMatching(/^\/[a-z0-9]{1,8}$/)
+  await fc.assert(fc.asyncProperty(pathText, pathText, fc.constantFrom('uri', 'method'), fc.boolean(), async (a, b, which, proofForB) => {
+    fc.pre(which === 'method' || a !== b)
+    const headers = which === 'uri'
+      ? { 'x-forwarded-uri': a, 'x-original-uri': b, 'x-forwarded-method': 'POST' }
+      : { 'x-forwarded-uri': a, 'x-forwarded-method': 'POST', 'x-original-method': 'DELETE' }
+    const named = which === 'uri' ? { htm: 'POST', path: proofForB ? b : a } : { htm: proofForB ? 'DELETE' : 'POST', path: a }
+    const p = proof(key, { htm: named.htm, htu: `https://bank.example${named.path}`, token })
+    const res = await verify(gw, key, token, { p, headers })
+    return res.status === 400
+  }), { numRuns: 20 })
 })
 
 t.test('RFC 9449 §11.1: a replay check that cannot answer (Redis down) is a 503, even with FAIL_MODE=open', async (t) => {
