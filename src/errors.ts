@@ -60,7 +60,7 @@ export const Failures = Object.freeze({
   DPOP_NONCE_REQUIRED: failure('TG_ERR_DPOP_NONCE_REQUIRED', 401, 'use_dpop_nonce', 'dpop_nonce', 'The DPoP proof must carry the nonce of the DPoP-Nonce header (RFC 9449 §9)'),
   DPOP_BOUND_AS_BEARER: failure('TG_ERR_DPOP_BOUND_AS_BEARER', 401, 'invalid_token', 'dpop_bound_as_bearer', 'The token is DPoP-bound: send it with the DPoP scheme and a proof (RFC 9449 §7.2)'),
   DPOP_TOKEN_UNBOUND: failure('TG_ERR_DPOP_TOKEN_UNBOUND', 401, 'invalid_token', 'dpop_token_unbound', 'A DPoP proof or the DPoP scheme came with a token that is not DPoP-bound (no cnf.jkt)'),
-  DPOP_TARGET_UNKNOWN: failure('TG_ERR_DPOP_TARGET_UNKNOWN', 400, 'invalid_request', 'dpop_target_unknown', 'The request URI a DPoP proof is checked against is not known: a trusted proxy must send the original method, proto, host and URI, or DPOP_ORIGINS name this API\'s origins'),
+  DPOP_TARGET_UNKNOWN: failure('TG_ERR_DPOP_TARGET_UNKNOWN', 400, 'invalid_request', 'dpop_target_unknown', 'The request URI a DPoP proof is checked against is not known: a trusted proxy must send the original method and URI'),
   DPOP_REPLAY_UNAVAILABLE: failure('TG_ERR_DPOP_REPLAY_UNAVAILABLE', 503, 'temporarily_unavailable', 'dpop_replay_unavailable', 'Whether this DPoP proof was used before cannot be checked now; retry shortly'),
   CERTIFICATE_MISSING: failure('TG_ERR_CERTIFICATE_MISSING', 401, 'invalid_token', 'certificate_missing', 'The token is bound to a client certificate (cnf x5t#S256, RFC 8705) and the request presented none'),
   CERTIFICATE_MISMATCH: failure('TG_ERR_CERTIFICATE_MISMATCH', 401, 'invalid_token', 'certificate_mismatch', 'The token is bound to another client certificate than the one presented (cnf x5t#S256, RFC 8705 §3)'),

@@ -46,6 +46,12 @@ export function readDpop (r: EnvReader, resourceUrl: string | null): DpopConfig 
   if (nonce && (nonceSecret === null || Buffer.byteLength(nonceSecret) < MIN_NONCE_SECRET_BYTES)) {
     r.fail('DPOP_NONCE_SECRET', `required with DPOP_NONCE=true: at least ${MIN_NONCE_SECRET_BYTES} bytes, the same on every replica`)
   }
+  // RFC 9449 §11.1: a proof is bound to one server's URI. Taking its origin from a proxy that passes
+  // on the client's Host (nginx's server_name _ with $http_host) would let a proof made for another
+  // API that trusts the same key pass here: the origins are this API's own, configured.
+  if (enabled && config.origins.length === 0 && r.list('DPOP_ORIGINS').length === 0) {
+    r.fail('DPOP_ORIGINS', 'required with DPOP=true (or RESOURCE_URL): the origins clients reach this API at, such as https://api.example.com; a proof\'s htu must name one, and no client-chosen Host can add one')
+  }
   if (!enabled) {
     for (const name of ['DPOP_SIGNING_ALGS', 'DPOP_PROOF_MAX_AGE_S', 'DPOP_ORIGINS', 'DPOP_NONCE', 'DPOP_FORWARD_PROOF']) {
       if (r.has(name)) r.fail(name, 'set without DPOP=true')

@@ -175,12 +175,12 @@ export function bindingCheck (dpop: DpopCheck | undefined, request: DpopRequest,
 }
 
 /**
- * The origins `htu` may name: the trusted proxy's, when it names one of DPOP_ORIGINS (or there
- * are none); otherwise DPOP_ORIGINS. A proxy that passes on whatever Host a client sent cannot
- * make a proof made for another server pass here when DPOP_ORIGINS names this API's origins.
+ * The origins `htu` may name: the trusted proxy's, when it names one of DPOP_ORIGINS (never empty
+ * with DPOP on, config/dpop.ts); otherwise all of them. A proxy that passes on whatever Host a
+ * client sent cannot make a proof made for another server pass here.
  */
 function originsOf (forwarded: string | null, origins: readonly string[]): readonly string[] {
-  return forwarded !== null && (origins.length === 0 || origins.includes(forwarded)) ? [forwarded] : origins
+  return forwarded !== null && origins.includes(forwarded) ? [forwarded] : origins
 }
 
 /** The proxy's target: the method and URI as the client sent them, on the trusted proxy's origin or DPOP_ORIGINS. */

@@ -23,6 +23,15 @@ t.test('DPOP_ORIGINS takes origins only; its default is RESOURCE_URL\'s origin',
   t.equal(config.dpop?.forwardProof, false, 'the proof stays at the gateway by default')
 })
 
+t.test('RFC 9449 §11.1: DPOP=true needs the origins clients reach this API at (DPOP_ORIGINS or RESOURCE_URL), never a Host a client chooses', async (t) => {
+  for (const origins of [{}, { DPOP_ORIGINS: '' }, { DPOP_ORIGINS: ' , ' }] as Array<Record<string, string>>) {
+    t.match(configProblems({ ...BASE, DPOP: 'true', ...origins }), [/^DPOP_ORIGINS: required with DPOP=true \(or RESOURCE_URL\)/], JSON.stringify(origins))
+  }
+  t.same(configProblems({ ...BASE, DPOP: 'true', RESOURCE_URL: 'https://api.example/' }), [])
+  t.same(configProblems({ ...BASE, DPOP: 'true', DPOP_ORIGINS: 'https://api.example' }), [])
+  t.same(configProblems(BASE), [], 'DPoP off: nothing is asked')
+})
+
 t.test('DPOP_* without DPOP=true is a mistake named at start-up; DPoP is off by default', async (t) => {
   t.match(configProblems({ ...BASE, DPOP_NONCE: 'true', DPOP_NONCE_SECRET: 'x'.repeat(32) }), [/DPOP_NONCE: set without DPOP=true/])
   t.equal(loadConfig(BASE).dpop, null)

@@ -1,6 +1,7 @@
 import * as client from 'openid-client'
 import t from 'tap'
 import { startGateway } from '../helpers/gateway.js'
+import { freePort } from '../helpers/redis.js'
 import { AUDIENCE, CLIENT, RESOURCE, startOpenIdProvider } from '../helpers/oidc-provider.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
@@ -12,6 +13,12 @@ import { NONCE_STEP_S } from '../../src/decision/dpop-nonce.js'
  * (RFC 9449 §5, §6: cnf.jkt) to openid-client, whose DPoP handle then calls an API through
  * tokengate in proxy mode, a new proof per request (§4, §7.1).
  */
+/** The gateway's port and DPOP_ORIGINS, the origin the client reaches it at: openid-client's proofs name it. */
+async function reachedAt (): Promise<{ PORT: string, DPOP_ORIGINS: string }> {
+  const port = await freePort()
+  return { PORT: String(port), DPOP_ORIGINS: `http://127.0.0.1:${port}` }
+}
+
 t.test('RFC 9449 end to end: openid-client\'s DPoP calls an API through tokengate with a token from oidc-provider', async (t) => {
   const provider = await startOpenIdProvider(t, { dpop: true })
   const upstream = await startUpstream(t)
@@ -20,7 +27,8 @@ t.test('RFC 9449 end to end: openid-client\'s DPoP calls an API through tokengat
     JWT_SECRET: '',
     JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
     UPSTREAM_URL: upstream.url,
-    DPOP: 'true'
+    DPOP: 'true',
+    ...await reachedAt()
   })
   const config = await client.discovery(new URL(provider.issuer), CLIENT.id, undefined, client.ClientSecretPost(CLIENT.secret), { execute: [client.allowInsecureRequests] })
   const keyPair = await client.randomDPoPKeyPair('ES256')
@@ -59,6 +67,7 @@ t.test('RFC 9449 §9 end to end: openid-client retries with the nonce tokengate 
     JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
     UPSTREAM_URL: upstream.url,
     DPOP: 'true',
+    ...await reachedAt(),
     DPOP_NONCE: 'true',
     DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!',
     METRICS_ON_MAIN_PORT: 'true'
@@ -87,6 +96,7 @@ t.test('RFC 9449 §8.2 end to end: openid-client follows the DPoP-Nonce of succe
     JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
     UPSTREAM_URL: upstream.url,
     DPOP: 'true',
+    ...await reachedAt(),
     DPOP_NONCE: 'true',
     DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!',
     // openid-client's proofs carry real time; the gateway's clock runs up to two steps ahead.

@@ -232,16 +232,20 @@ t.test('a cached bound token is held to a fresh proof on every request (the warm
   t.equal((await send(gw, '/w', { authorization: `DPoP ${token}`, dpop: old })).status, 401, 'a known token with an old proof')
 })
 
-t.test('without DPOP_ORIGINS, a trusted proxy\'s X-Forwarded-Proto and -Host name the origin', async (t) => {
-  const upstream = await startUpstream(t)
-  const gw = await startGateway(t, { UPSTREAM_URL: upstream.url, DPOP: 'true' })
+t.test('RFC 9449 §11.1: a trusted proxy\'s X-Forwarded-Proto and -Host choose among DPOP_ORIGINS, never add one', async (t) => {
+  const { gw } = await setup({ DPOP_ORIGINS: `${ORIGIN},https://edge.example` })
   const key = dpopKey()
   const token = boundToken(key)
-  const ok = await send(gw, '/f', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: 'https://edge.example/f', token }), headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'edge.example' } })
-  t.equal(ok.status, 200)
-  const direct = await send(gw, '/f', { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: 'https://edge.example/f', token }) })
-  t.equal(direct.status, 400, 'no origin known: the Host header is never taken for one')
-  t.equal(direct.body.error_description?.startsWith('The request URI a DPoP proof is checked against is not known'), true)
+  const at = async (htu: string, forwarded?: string): Promise<number> => (await send(gw, '/f', {
+    authorization: `DPoP ${token}`,
+    dpop: proof(key, { htm: 'GET', htu, token }),
+    headers: forwarded === undefined ? {} : { 'x-forwarded-proto': 'https', 'x-forwarded-host': forwarded }
+  })).status
+  t.equal(await at('https://edge.example/f', 'edge.example'), 200, 'the origin the proxy names')
+  t.equal(await at(`${ORIGIN}/f`, 'edge.example'), 401, 'another configured origin than the one the request came in on')
+  t.equal(await at('https://evil.example/f', 'evil.example'), 401, 'a proof made for another server, its host forwarded: not believed')
+  t.equal(await at('https://edge.example/f'), 200, 'no forwarded origin: any of DPOP_ORIGINS')
+  t.equal(await at('http://edge.example/f'), 401, 'the scheme is part of the origin')
 })
 
 t.test('DPOP_FORWARD_PROOF=true passes the proof upstream', async (t) => {

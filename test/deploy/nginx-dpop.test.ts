@@ -4,7 +4,7 @@ import { steppingClock } from '../helpers/clock.js'
 import { NONCE_STEP_S } from '../../src/decision/dpop-nonce.js'
 import { call, type JsonResponse } from '../helpers/http.js'
 import { boundToken, dpopKey, proof } from '../helpers/dpop.js'
-import { startRedis } from '../helpers/redis.js'
+import { freePort, startRedis } from '../helpers/redis.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
 import { sign } from '../helpers/tokens.js'
@@ -18,9 +18,11 @@ const redis = nginxMissing === false ? await startRedis() : null
 t.teardown(async () => { await redis?.stop() })
 
 async function stack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<{ url: string, gw: Gateway, api: Upstream, seen: () => Record<string, string | string[] | undefined> | undefined }> {
-  const gw = await startGateway(t, { REDIS_URL: redis?.url, DPOP: 'true', ...env }, options)
+  // DPOP_ORIGINS is the origin clients reach nginx at, as in production: known before nginx starts.
+  const listen = await freePort()
+  const gw = await startGateway(t, { REDIS_URL: redis?.url, DPOP: 'true', DPOP_ORIGINS: `http://127.0.0.1:${listen}`, ...env }, options)
   const api = await startUpstream(t)
-  const nginx = await startNginx(t, { tokengate: Number(new URL(gw.url).port), api: api.port })
+  const nginx = await startNginx(t, { tokengate: Number(new URL(gw.url).port), api: api.port }, listen)
   return { url: nginx.url, gw, api, seen: () => api.seen.at(-1)?.headers }
 }
 

@@ -52,16 +52,19 @@ export interface Nginx {
  * site config included into a minimal main config; every path it writes is in
  * a temp prefix. Stopped (SIGQUIT: graceful) when the test ends.
  */
-export async function startNginx (t: Teardown, ports: Omit<ShippedConfigPorts, 'listen'>): Promise<Nginx> {
-  return await startNginxSite(t, (listen) => renderShippedConfig({ ...ports, listen }))
+export async function startNginx (t: Teardown, ports: Omit<ShippedConfigPorts, 'listen'>, listenOn?: number): Promise<Nginx> {
+  return await startNginxSite(t, (listen) => renderShippedConfig({ ...ports, listen }), 'http', listenOn)
 }
 
-/** Real nginx, as startNginx, with a site config of the test's own (`site` is given the port to listen on). */
-export async function startNginxSite (t: Teardown, site: (listen: number) => string, scheme = 'http'): Promise<Nginx> {
+/**
+ * Real nginx, as startNginx, with a site config of the test's own (`site` is given the port to
+ * listen on: `listenOn`, when a test must know it before nginx starts, or a free one).
+ */
+export async function startNginxSite (t: Teardown, site: (listen: number) => string, scheme = 'http', listenOn?: number): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-nginx-'))
   // Workers run as nobody when the master is root: they must reach the temp paths.
   chmodSync(dir, 0o755)
-  const listen = await freePort()
+  const listen = listenOn ?? await freePort()
   writeFileSync(join(dir, 'tokengate.conf'), site(listen))
   const temp = (name: string): string => join(dir, name)
   writeFileSync(join(dir, 'nginx.conf'), `

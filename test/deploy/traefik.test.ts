@@ -133,7 +133,7 @@ t.test('logout, then the forward-auth answer for the same token is 401', async (
 })
 
 t.test('RFC 9449 §7.1 through the shipped middleware: a DPoP-bound token passes with its proof (the DPoP header reaches tokengate), a replay does not', async (t) => {
-  const gw = await startGateway(t, { DPOP: 'true' })
+  const gw = await startGateway(t, { DPOP: 'true', DPOP_ORIGINS: 'https://api.example.com' })
   const key = dpopKey()
   const token = boundToken(key)
   const p = proof(key, { htm: 'POST', htu: 'https://api.example.com/transfers', token })

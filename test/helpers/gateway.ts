@@ -39,10 +39,10 @@ export async function buildGateway (t: Teardown, env: Record<string, string | un
   return { app, config, logs }
 }
 
-/** Builds and listens on a free port; closed when the test ends. */
+/** Builds and listens on the PORT given, or a free port; closed when the test ends. */
 export async function startGateway (t: Teardown, env: Record<string, string | undefined> = {}, options: GatewayOptions = {}): Promise<Gateway> {
   const { app, config, logs } = await buildGateway(t, env, options)
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  await app.listen({ port: config.port, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   return { app, config, url: `http://127.0.0.1:${port}`, logs }

@@ -67,7 +67,7 @@ t.test('DPOP=true: /readyz waits for the replay guard\'s first connection; the f
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   await redis.kill()
-  const gw = await startGateway(t, { REDIS_URL: redis.url, DPOP: 'true' })
+  const gw = await startGateway(t, { REDIS_URL: redis.url, DPOP: 'true', DPOP_ORIGINS: 'https://api.example' })
   t.match(await call(`${gw.url}/readyz`), { status: 503, body: { status: 'loading' } }, 'Redis not listening yet: loading')
   await redis.restart()
   t.ok(await until(async () => (await call(`${gw.url}/readyz`)).status === 200, 10_000, 2), 'ready once Redis is up')
