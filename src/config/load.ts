@@ -199,7 +199,7 @@ export function loadConfig (env: Env = process.env, { serving = true }: LoadOpti
     workers: serving ? readWorkers(r, redis, jwt.ephemeral) : 1,
     redis,
     revocationCheckTimeoutMs: r.int('REVOCATION_CHECK_TIMEOUT_MS', 50, { min: 1, max: 10_000 }),
-    // FAPI 2.0 §5.3.4: revocation status checked; fapi2 refuses an explicit `open` (sender-constraint.ts).
+    // FAPI 2.0 §5.3.4 item 3: revocation status verified; fapi2 refuses an explicit `open` (sender-constraint.ts).
     failMode: r.oneOf('FAIL_MODE', ['open', 'closed'], securityProfile === 'fapi2' ? 'closed' : 'open'),
     maxStalenessMs: r.int('MAX_STALENESS_MS', 1000, { min: 500, max: 600_000 }),
     readyFollowsState: r.oneOf('READY_FOLLOWS_STATE', ['true', 'false'], 'false') === 'true',

@@ -1,9 +1,9 @@
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { CLIENT_CERT_FORMATS, type ClientCertOptions } from '../decision/client-certificate.js'
 import type { FailMode } from '../revocation/checker.js'
 import type { TlsListenerOptions } from '../server/tls-listener.js'
 import { isHmac } from '../tokens/algorithms.js'
-import { FAPI2_ALGORITHMS, fapi2KeyProblem } from '../tokens/fapi2-keys.js'
+import { FAPI2_ALGORITHMS, fapi2KeyLengthProblem, fapi2KeyProblem } from '../tokens/fapi2-keys.js'
 import type { JwtConfig } from '../tokens/options.js'
 import type { EnvReader } from './env-reader.js'
 
@@ -58,16 +58,18 @@ export function readClientCert (r: EnvReader, tls: TlsListenerOptions | null): C
 export interface Fapi2Settings {
   readonly jwt: JwtConfig
   readonly failMode: FailMode
+  readonly tls: TlsListenerOptions | null
 }
 
 /**
- * SECURITY_PROFILE=fapi2: every setting the FAPI 2.0 Security Profile forbids a resource server,
- * each named by its variable. Tokens are held to it at run time (certificate-binding.ts, jwks.ts).
+ * SECURITY_PROFILE=fapi2: every setting the FAPI 2.0 Security Profile (final, February 2025) forbids
+ * a resource server, each named by its variable. Tokens are held to it at run time
+ * (certificate-binding.ts, jwks.ts). Clause by clause: docs/mtls.md.
  */
-export function checkFapi2 (r: EnvReader, { jwt, failMode }: Fapi2Settings): void {
+export function checkFapi2 (r: EnvReader, { jwt, failMode, tls }: Fapi2Settings): void {
   const own = jwt.algorithms.filter((alg) => !FAPI2_ALGORITHMS.has(alg))
   if (own.length > 0) {
-    r.fail(r.has('JWT_ISSUERS') ? 'JWT_ISSUERS' : 'JWT_ALGORITHMS', `SECURITY_PROFILE=fapi2 allows only PS256, ES256 and EdDSA (Ed25519), FAPI 2.0 §5.4; not ${own.join(', ')}`)
+    r.fail(r.has('JWT_ISSUERS') ? 'JWT_ISSUERS' : 'JWT_ALGORITHMS', `SECURITY_PROFILE=fapi2 allows only PS256, ES256 and EdDSA (Ed25519), FAPI 2.0 §5.4.1; not ${own.join(', ')}`)
   }
   if (jwt.ephemeral) r.fail('JWT_SECRET', 'SECURITY_PROFILE=fapi2 needs configured asymmetric keys, not a development HS256 secret')
   for (const { pem, source } of jwt.publicKeys) {
@@ -78,11 +80,28 @@ export function checkFapi2 (r: EnvReader, { jwt, failMode }: Fapi2Settings): voi
     const problem = fapi2KeyProblem(createPublicKey(jwt.signing.key))
     if (problem !== null) r.fail('JWT_PRIVATE_KEY', `is ${problem}`)
   }
+  // §5.4.1 items 2–3 hold for every key, the TLS listener's too (readTlsListener already named an unreadable one).
+  const tlsKey = tls === null ? null : readableKey(tls.key)
+  const tlsProblem = tlsKey === null ? null : fapi2KeyLengthProblem(tlsKey)
+  if (tlsProblem !== null) r.fail('TLS_KEY_FILE', `is ${tlsProblem}`)
+  // §5.2.1 item 1: connections to other servers use TLS.
   for (const entry of jwt.issuers) {
     for (const [url, name] of [[entry.jwksUrl, 'JWKS_URL'], [entry.discoveryUrl, 'JWT_ISSUERS']] as const) {
-      if (url !== null && url.protocol !== 'https:') r.fail(r.has('JWT_ISSUERS') ? 'JWT_ISSUERS' : name, `SECURITY_PROFILE=fapi2 reads keys over https only (FAPI 2.0: TLS-protected endpoints only), not ${url.protocol}//${url.host}`)
+      if (url !== null && url.protocol !== 'https:') r.fail(r.has('JWT_ISSUERS') ? 'JWT_ISSUERS' : name, `SECURITY_PROFILE=fapi2 reads keys over https only (FAPI 2.0 §5.2.1: TLS to other servers), not ${url.protocol}//${url.host}`)
     }
   }
-  // §5.3.4: a resource server verifies the revocation status of every access token.
+  // §5.2.1 item 5: a TLS server certificate check. Node.js skips it for every connection under this value.
+  if (r.raw('NODE_TLS_REJECT_UNAUTHORIZED') === '0') {
+    r.fail('NODE_TLS_REJECT_UNAUTHORIZED', 'SECURITY_PROFILE=fapi2 refuses 0: servers\' certificates are checked (FAPI 2.0 §5.2.1); for a private CA set NODE_EXTRA_CA_CERTS')
+  }
+  // §5.3.4 item 3: a resource server verifies the revocation status of every access token.
   if (failMode === 'open') r.fail('FAIL_MODE', 'SECURITY_PROFILE=fapi2 refuses FAIL_MODE=open: a token whose revocation status cannot be known is refused (FAPI 2.0 §5.3.4)')
+}
+
+function readableKey (pem: string): KeyObject | null {
+  try {
+    return createPublicKey(pem)
+  } catch {
+    return null
+  }
 }

@@ -71,9 +71,10 @@ export const CLIENT_VARIABLES: readonly string[] = ['TOKENGATE_URL', 'TOKENGATE_
 
 /**
  * OpenTelemetry's own variables (OTEL_*, config/tracing.ts): read from the environment only, as
- * every OpenTelemetry SDK reads them, so never a key of the file.
+ * every OpenTelemetry SDK reads them, so never a key of the file. Likewise Node.js' own
+ * NODE_TLS_REJECT_UNAUTHORIZED, which SECURITY_PROFILE=fapi2 refuses at 0 (sender-constraint.ts).
  */
-export const ENVIRONMENT_ONLY = /^OTEL_/
+export const ENVIRONMENT_ONLY = /^(?:OTEL_|NODE_TLS_REJECT_UNAUTHORIZED$)/
 
 /** Every variable tokengate reads. */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([...NAMES, CONFIG_FILE_VARIABLE, ...CLIENT_VARIABLES])

@@ -32,7 +32,8 @@ export function createCertificateBinding ({ source, requireSenderConstrained, fa
     const cnf = claims.cnf
     const bound = cnf?.x5tS256
     if (bound === undefined) {
-      // FAPI 2.0 Security Profile §5.3.4: only sender-constrained access tokens.
+      // FAPI 2.0 Security Profile §5.3.4 item 5 (verify sender-constrained tokens), read with
+      // §5.3.2.1 item 4 (servers issue no other): a token bound to nothing is refused.
       if (requireSenderConstrained && cnf?.jkt === undefined) {
         failed('not_sender_constrained')
         return Failures.TOKEN_NOT_SENDER_CONSTRAINED

@@ -14,7 +14,7 @@ export interface TlsListenerOptions {
   readonly fapi2: boolean
 }
 
-// RFC 9325 §4.2: the recommended TLS 1.2 suites (ECDHE with AES-GCM), in OpenSSL's names.
+// FAPI 2.0 §5.2.2 item 1: only the TLS 1.2 suites BCP 195 recommends, RFC 9325 §4.2 (ECDHE with AES-GCM), in OpenSSL's names.
 const FAPI2_TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
   'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384'

@@ -52,6 +52,17 @@ t.test('a token without kid is verified when exactly one JWKS key takes its alg'
   t.equal((await verify(gw, rsaToken(keyPair('rsa')))).status, 401, 'a forged one still fails')
 })
 
+// FAPI 2.0 Security Profile §5.4.3: with several keys of one kid, the verifier considers kty, alg, ...
+t.test('two JWKS keys sharing a kid: each token verifies with the key of its alg', async (t) => {
+  const rsa = keyPair('rsa')
+  const ec = keyPair('ec')
+  const url = await serveJwks(t, [jwk(rsa.publicKey, { kid: 'shared', alg: 'RS256' }), jwk(ec.publicKey, { kid: 'shared', alg: 'ES256' })])
+  const gw = await startGateway(t, { JWT_SECRET: '', JWT_ALGORITHMS: 'RS256,ES256', JWKS_URL: url })
+  t.equal((await verify(gw, rsaToken(rsa, 'shared'))).status, 200, 'RS256: the RSA key')
+  t.equal((await verify(gw, sign({ key: ec.privatePem, algorithm: 'ES256', kid: 'shared' }))).status, 200, 'ES256: the EC key')
+  t.equal((await verify(gw, sign({ key: keyPair('ec').privatePem, algorithm: 'ES256', kid: 'shared' }))).status, 401, 'another EC key under that kid fails')
+})
+
 t.test('an unknown kid with JWT_SECRET also set is an unknown key, not a refused algorithm', async (t) => {
   const published = keyPair('rsa')
   const url = await serveJwks(t, [jwk(published.publicKey, { kid: 'known' })])
