@@ -33,7 +33,8 @@ export function encodeOrigin (origin: RevocationOrigin | undefined): string {
 export function decodeOrigin (field: string): RevocationOrigin | undefined {
   const [at, address, ...rest] = field.split(' ')
   const ms = Number(at)
-  if (at === '' || !Number.isSafeInteger(ms) || ms < 0 || rest.length > 0) return undefined
+  // Only the spelling encodeOrigin writes ("+0", "1e3", "0x10" and "00" are numbers to Number()).
+  if (String(ms) !== at || !Number.isSafeInteger(ms) || ms < 0 || rest.length > 0) return undefined
   if (address === undefined) return { at: ms, address: null }
   return /^[A-Za-z0-9_-]{16}$/.test(address) ? { at: ms, address } : undefined
 }

@@ -28,6 +28,7 @@ t.test('an origin survives the log entry\'s o field; anything unreadable is no o
   t.equal(encodeOrigin(undefined), '')
   t.equal(decodeOrigin('1700000000000 not-a-digest'), undefined)
   t.equal(decodeOrigin('-5'), undefined)
+  for (const spelling of ['+0', '1e3', '0x10', '00', ' 5', '5 ']) t.equal(decodeOrigin(spelling), undefined, `"${spelling}" is not how an origin is written`)
 })
 
 t.test('the address is a digest: equal for equal addresses, never the address itself', async () => {
