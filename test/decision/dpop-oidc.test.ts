@@ -1,9 +1,9 @@
 import * as client from 'openid-client'
-import t from 'tap'
-import { startGateway } from '../helpers/gateway.js'
+import t, { type Test } from 'tap'
+import { startGateway, type Gateway, type GatewayOptions } from '../helpers/gateway.js'
 import { freePort } from '../helpers/redis.js'
-import { AUDIENCE, CLIENT, RESOURCE, startOpenIdProvider } from '../helpers/oidc-provider.js'
-import { startUpstream } from '../helpers/upstream.js'
+import { AUDIENCE, CLIENT, RESOURCE, startOpenIdProvider, type OpenIdProvider } from '../helpers/oidc-provider.js'
+import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
 import { steppingClock } from '../helpers/clock.js'
 import { NONCE_STEP_S } from '../../src/decision/dpop-nonce.js'
@@ -13,23 +13,34 @@ import { NONCE_STEP_S } from '../../src/decision/dpop-nonce.js'
  * (RFC 9449 §5, §6: cnf.jkt) to openid-client, whose DPoP handle then calls an API through
  * tokengate in proxy mode, a new proof per request (§4, §7.1).
  */
-/** The gateway's port and DPOP_ORIGINS, the origin the client reaches it at: openid-client's proofs name it. */
-async function reachedAt (): Promise<{ PORT: string, DPOP_ORIGINS: string }> {
-  const port = await freePort()
-  return { PORT: String(port), DPOP_ORIGINS: `http://127.0.0.1:${port}` }
-}
+interface Chain { readonly provider: OpenIdProvider, readonly upstream: Upstream, readonly gw: Gateway }
 
-t.test('RFC 9449 end to end: openid-client\'s DPoP calls an API through tokengate with a token from oidc-provider', async (t) => {
+/**
+ * oidc-provider, an upstream, and tokengate in proxy mode trusting the provider, with DPoP on. The
+ * gateway's port is chosen first: DPOP_ORIGINS is the origin the client reaches it at, which
+ * openid-client's proofs name.
+ */
+async function chain (t: Test, env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<Chain> {
   const provider = await startOpenIdProvider(t, { dpop: true })
   const upstream = await startUpstream(t)
+  const port = await freePort()
   const gw = await startGateway(t, {
     NODE_ENV: 'development',
     JWT_SECRET: '',
     JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
     UPSTREAM_URL: upstream.url,
     DPOP: 'true',
-    ...await reachedAt()
-  })
+    PORT: String(port),
+    DPOP_ORIGINS: `http://127.0.0.1:${port}`,
+    ...env
+  }, options)
+  return { provider, upstream, gw }
+}
+
+const NONCES = { DPOP_NONCE: 'true', DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!', METRICS_ON_MAIN_PORT: 'true' }
+
+t.test('RFC 9449 end to end: openid-client\'s DPoP calls an API through tokengate with a token from oidc-provider', async (t) => {
+  const { provider, upstream, gw } = await chain(t)
   const config = await client.discovery(new URL(provider.issuer), CLIENT.id, undefined, client.ClientSecretPost(CLIENT.secret), { execute: [client.allowInsecureRequests] })
   const keyPair = await client.randomDPoPKeyPair('ES256')
   const dpop = client.getDPoPHandle(config, keyPair)
@@ -59,19 +70,7 @@ t.test('RFC 9449 end to end: openid-client\'s DPoP calls an API through tokengat
 })
 
 t.test('RFC 9449 §9 end to end: openid-client retries with the nonce tokengate hands out', async (t) => {
-  const provider = await startOpenIdProvider(t, { dpop: true })
-  const upstream = await startUpstream(t)
-  const gw = await startGateway(t, {
-    NODE_ENV: 'development',
-    JWT_SECRET: '',
-    JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
-    UPSTREAM_URL: upstream.url,
-    DPOP: 'true',
-    ...await reachedAt(),
-    DPOP_NONCE: 'true',
-    DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!',
-    METRICS_ON_MAIN_PORT: 'true'
-  })
+  const { provider, gw } = await chain(t, NONCES)
   const config = await client.discovery(new URL(provider.issuer), CLIENT.id, undefined, client.ClientSecretPost(CLIENT.secret), { execute: [client.allowInsecureRequests] })
   const dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'))
   const tokens = await client.clientCredentialsGrant(config, { resource: RESOURCE, scope: 'orders:read' }, { DPoP: dpop })
@@ -87,22 +86,9 @@ t.test('RFC 9449 §9 end to end: openid-client retries with the nonce tokengate 
 })
 
 t.test('RFC 9449 §8.2 end to end: openid-client follows the DPoP-Nonce of successful answers across step boundaries, one use_dpop_nonce in all', async (t) => {
-  const provider = await startOpenIdProvider(t, { dpop: true })
-  const upstream = await startUpstream(t)
   const clock = steppingClock(NONCE_STEP_S * 1000)
-  const gw = await startGateway(t, {
-    NODE_ENV: 'development',
-    JWT_SECRET: '',
-    JWT_ISSUERS: JSON.stringify([{ issuer: provider.issuer, discovery: true, audience: AUDIENCE }]),
-    UPSTREAM_URL: upstream.url,
-    DPOP: 'true',
-    ...await reachedAt(),
-    DPOP_NONCE: 'true',
-    DPOP_NONCE_SECRET: 'a-nonce-secret-of-at-least-32-bytes-long!',
-    // openid-client's proofs carry real time; the gateway's clock runs up to two steps ahead.
-    DPOP_PROOF_MAX_AGE_S: '300',
-    METRICS_ON_MAIN_PORT: 'true'
-  }, { now: clock.now })
+  // openid-client's proofs carry real time; the gateway's clock runs up to two steps ahead.
+  const { provider, gw } = await chain(t, { ...NONCES, DPOP_PROOF_MAX_AGE_S: '300' }, { now: clock.now })
   const config = await client.discovery(new URL(provider.issuer), CLIENT.id, undefined, client.ClientSecretPost(CLIENT.secret), { execute: [client.allowInsecureRequests] })
   const dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'))
   const tokens = await client.clientCredentialsGrant(config, { resource: RESOURCE, scope: 'orders:read' }, { DPoP: dpop })
