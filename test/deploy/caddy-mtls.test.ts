@@ -1,7 +1,6 @@
 import t from 'tap'
-import { Agent, fetch as undiciFetch } from 'undici'
 import { startGateway } from '../helpers/gateway.js'
-import { testPki, type CertificateFiles } from '../helpers/certificates.js'
+import { fetchOverTls, testPki, type CertificateFiles, type TlsAnswer } from '../helpers/certificates.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { caddyMissing, startCaddy, startCaddySite, type Caddy } from './caddy.js'
@@ -39,17 +38,8 @@ https://localhost:${listen} {
 `
 }
 
-async function get (caddy: Caddy, token: string, cert?: CertificateFiles, headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
-  const dispatcher = new Agent({ connect: { ca: pki.ca.cert, ...(cert !== undefined && { cert: cert.cert, key: cert.key }) } })
-  try {
-    const res = await undiciFetch(`${caddy.url.replace('127.0.0.1', 'localhost')}/accounts/42`, { headers: { authorization: `Bearer ${token}`, ...headers }, dispatcher })
-    const text = await res.text()
-    let body: unknown = null
-    try { body = JSON.parse(text) } catch {}
-    return { status: res.status, body }
-  } finally {
-    await dispatcher.close()
-  }
+async function get (caddy: Caddy, token: string, cert?: CertificateFiles, headers: Record<string, string> = {}): Promise<TlsAnswer> {
+  return await fetchOverTls(`${caddy.url.replace('127.0.0.1', 'localhost')}/accounts/42`, pki.ca, cert ?? null, { headers: { authorization: `Bearer ${token}`, ...headers } })
 }
 
 t.test('Caddy client_auth mode request, RFC 9440 Client-Cert on forward_auth: RFC 8705 §3', { skip }, async (t) => {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { Agent, fetch as undiciFetch } from 'undici'
 import { startGateway } from '../helpers/gateway.js'
-import { testPki, type CertificateFiles } from '../helpers/certificates.js'
+import { fetchOverTls, testPki, type CertificateFiles, type TlsAnswer } from '../helpers/certificates.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream, type Upstream } from '../helpers/upstream.js'
 import { nginxMissing, startNginxSite, type Nginx } from './nginx.js'
@@ -58,17 +57,8 @@ async function stack (t: { teardown: (fn: () => unknown) => void }, verifyClient
   return { nginx, api }
 }
 
-async function get (nginx: Nginx, token: string, cert?: CertificateFiles, headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
-  const dispatcher = new Agent({ connect: { ca: pki.ca.cert, ...(cert !== undefined && { cert: cert.cert, key: cert.key }) } })
-  try {
-    const res = await undiciFetch(`${nginx.url}/accounts/42`, { headers: { authorization: `Bearer ${token}`, ...headers }, dispatcher })
-    const text = await res.text()
-    let body: unknown = null
-    try { body = JSON.parse(text) } catch {}
-    return { status: res.status, body }
-  } finally {
-    await dispatcher.close()
-  }
+async function get (nginx: Nginx, token: string, cert?: CertificateFiles, headers: Record<string, string> = {}): Promise<TlsAnswer> {
+  return await fetchOverTls(`${nginx.url}/accounts/42`, pki.ca, cert ?? null, { headers: { authorization: `Bearer ${token}`, ...headers } })
 }
 
 t.test('ssl_verify_client optional_no_ca (RFC 8705 §2.2 self-signed) with CLIENT_CERT_VERIFY=present', { skip }, async (t) => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { X509Certificate, createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Agent, fetch as undiciFetch } from 'undici'
 import { tempDir } from './temp-dir.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
@@ -64,5 +65,25 @@ export function testPki (t: Teardown): TestPki {
       openssl(dir, ['req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`])
       return files(dir, name)
     }
+  }
+}
+
+/** An answer over TLS: its JSON body (null when empty or not JSON) and its text. */
+export interface TlsAnswer { readonly status: number, readonly headers: Headers, readonly body: any, readonly text: string }
+
+/**
+ * One HTTPS request trusting `ca`, presenting `cert` as the client certificate (null: none), on a
+ * connection of its own: every request is a new TLS handshake, so each sends its own certificate.
+ */
+export async function fetchOverTls (url: string, ca: CertificateFiles, cert: CertificateFiles | null, init: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<TlsAnswer> {
+  const dispatcher = new Agent({ connect: { ca: ca.cert, ...(cert !== null && { cert: cert.cert, key: cert.key }) } })
+  try {
+    const res = await undiciFetch(url, { ...init, dispatcher })
+    const text = await res.text()
+    let body: unknown = null
+    try { body = JSON.parse(text) } catch {}
+    return { status: res.status, headers: res.headers as unknown as Headers, body, text }
+  } finally {
+    await dispatcher.close()
   }
 }

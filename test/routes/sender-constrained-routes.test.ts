@@ -1,10 +1,9 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { randomUUID } from 'node:crypto'
-import { Agent, fetch as undiciFetch } from 'undici'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
 import { call, type JsonResponse } from '../helpers/http.js'
-import { testPki, type CertificateFiles } from '../helpers/certificates.js'
+import { fetchOverTls, testPki, type CertificateFiles } from '../helpers/certificates.js'
 import { scrape, valueOf } from '../helpers/scrape.js'
 import { keyPair, sign } from '../helpers/tokens.js'
 import { until } from '../helpers/until.js'
@@ -72,21 +71,11 @@ interface Started { readonly gateway: Gateway, readonly send: Send }
 async function tlsGateway (t: Teardown, env: Record<string, string | undefined> = {}): Promise<Started> {
   const gateway = await startGateway(t, { ...ENV, TLS_CERT_FILE: pki.server.certFile, TLS_KEY_FILE: pki.server.keyFile, TLS_CLIENT_CERT: 'request', ...env })
   const base = gateway.url.replace('http:', 'https:')
-  const send: Send = async (method, path, { token, json }, cert) => {
-    const dispatcher = new Agent({ connect: { ca: pki.ca.cert, ...(cert !== null && { cert: cert.cert, key: cert.key }) } })
-    try {
-      const res = await undiciFetch(`${base}${path}`, {
-        method,
-        headers: { ...(token !== undefined && { authorization: `Bearer ${token}` }), ...(json !== undefined && { 'content-type': 'application/json' }) },
-        ...(json !== undefined && { body: JSON.stringify(json) }),
-        dispatcher
-      })
-      const text = await res.text()
-      return { status: res.status, headers: res.headers as unknown as Headers, body: text === '' ? null : JSON.parse(text), text }
-    } finally {
-      await dispatcher.close()
-    }
-  }
+  const send: Send = async (method, path, { token, json }, cert) => await fetchOverTls(`${base}${path}`, pki.ca, cert, {
+    method,
+    headers: { ...(token !== undefined && { authorization: `Bearer ${token}` }), ...(json !== undefined && { 'content-type': 'application/json' }) },
+    ...(json !== undefined && { body: JSON.stringify(json) })
+  })
   return { gateway, send }
 }
 

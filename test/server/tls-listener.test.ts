@@ -3,7 +3,7 @@ import { connect } from 'node:tls'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { parseMetrics, valueOf } from '../helpers/scrape.js'
 import { startGateway, type Gateway } from '../helpers/gateway.js'
-import { testPki, type CertificateFiles } from '../helpers/certificates.js'
+import { fetchOverTls, testPki, type CertificateFiles, type TlsAnswer } from '../helpers/certificates.js'
 import { sign } from '../helpers/tokens.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { until } from '../helpers/until.js'
@@ -14,17 +14,8 @@ const pki = testPki(t)
 const bound = pki.selfSigned('bound-client')
 const stranger = pki.selfSigned('stranger')
 
-interface Answer { status: number, body: any, headers: Headers }
-
-async function get (gateway: Gateway, path: string, token: string, cert?: CertificateFiles): Promise<Answer> {
-  const dispatcher = new Agent({ connect: { ca: pki.ca.cert, ...(cert !== undefined && { cert: cert.cert, key: cert.key }) } })
-  try {
-    const res = await undiciFetch(`${gateway.url.replace('http:', 'https:')}${path}`, { headers: { authorization: `Bearer ${token}` }, dispatcher })
-    const text = await res.text()
-    return { status: res.status, body: text === '' ? null : JSON.parse(text), headers: res.headers as unknown as Headers }
-  } finally {
-    await dispatcher.close()
-  }
+async function get (gateway: Gateway, path: string, token: string, cert?: CertificateFiles): Promise<TlsAnswer> {
+  return await fetchOverTls(`${gateway.url.replace('http:', 'https:')}${path}`, pki.ca, cert ?? null, { headers: { authorization: `Bearer ${token}` } })
 }
 
 async function gatewayWith (t: { teardown: (fn: () => unknown) => void }, clientCert: string): Promise<Gateway> {
