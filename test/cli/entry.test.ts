@@ -6,7 +6,7 @@ import { networkInterfaces } from 'node:os'
 import t from 'tap'
 import { REQUIRED_NODE, satisfies, tooOld } from '../../src/cli/node-version.js'
 import { loadConfig } from '../../src/config/load.js'
-import { MAIN } from '../helpers/cli.js'
+import { MAIN, runProgram } from '../helpers/cli.js'
 import { freePort } from '../helpers/redis.js'
 import { SECRET } from '../helpers/tokens.js'
 import { waitFor } from '../helpers/until.js'
@@ -26,14 +26,14 @@ t.test('the version the guard asks for is package.json\'s engines.node', async (
 })
 
 t.test('on an older Node.js every command stops with one line naming both versions, exit code 1', async (t) => {
-  const version = existsSync(OLD_NODE) ? (await run(OLD_NODE, ['--version'])).stdout.trim() : ''
+  const version = existsSync(OLD_NODE) ? (await runProgram(OLD_NODE, ['--version'])).stdout.trim() : ''
   if (version === '' || satisfies(version)) {
     t.pass(`no Node.js older than ${REQUIRED_NODE} at ${OLD_NODE}: nothing to check`)
     return
   }
   // serve is `npm start`; the others load undici and the rest just the same.
   for (const args of [['serve'], [], ['token', '--sub', 'a'], ['admin', 'status'], ['audit', 'verify', 'x'], ['--version']]) {
-    const result = await run(OLD_NODE, [MAIN, ...args], { JWT_SECRET: SECRET, PORT: '0' })
+    const result = await runProgram(OLD_NODE, [MAIN, ...args], { JWT_SECRET: SECRET, PORT: '0' })
     t.equal(result.code, 1, `tokengate ${args.join(' ')}`)
     t.equal(result.stderr, tooOld(version) + '\n', 'one line, no stack trace')
     t.match(result.stderr, `needs Node.js ${REQUIRED_NODE} or newer; this is Node.js ${version}`)
@@ -79,13 +79,3 @@ t.test('the processes: the development instance is unreachable from another addr
   t.equal(await reaches({ HOST: '0.0.0.0' }), true, 'HOST=0.0.0.0 opens the development instance on purpose')
   t.equal(await reaches({ JWT_SECRET: SECRET }), true, 'with a key, tokengate listens on every address by default')
 })
-
-async function run (command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}

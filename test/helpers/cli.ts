@@ -29,7 +29,12 @@ export async function runCommand (args: string[], env: Record<string, string> = 
 
 /** Runs the built bin, `tokengate ARGS`, to completion with only PATH and `env` in its environment, and `input` on stdin if given. */
 export async function runCli (args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+  return await runProgram(process.execPath, [MAIN, ...args], env, input)
+}
+
+/** Runs `command ARGS` to completion with only PATH and `env` in its environment, and `input` on stdin if given. */
+export async function runProgram (command: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env } })
   if (input !== undefined) child.stdin.end(input)
   let stdout = ''
   let stderr = ''
